@@ -1,0 +1,80 @@
+// EngineClient: blocking calls to the Docker Engine API over its Unix socket (or tcp), via libcurl.
+//
+// One easy handle is kept and reused so successive calls share a connection (create, start,
+// inspect and remove of one job cost one connect). Every non-2xx answer becomes an EngineApiError
+// carrying the daemon's own message; transport failures become EngineUnreachableError. Not
+// thread-safe: one client per thread. Streaming calls (attach, wait) live in AttachedContainer,
+// which uses its own handles.
+#pragma once
+
+#include "docker/container_config.hpp"
+#include "docker/curl_handles.hpp"
+#include "docker/engine_endpoint.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace runner::docker {
+
+struct HttpAnswer {
+  long status = 0;
+  std::string body;
+  std::string api_version_header;  // "Api-Version" from /_ping
+};
+
+class EngineClient {
+ public:
+  static constexpr const char* kMinApiVersion = "1.40";
+  static constexpr const char* kMaxApiVersion = "1.43";
+
+  explicit EngineClient(EngineEndpoint endpoint);
+
+  // GET /_ping; picks min(our maximum, the engine's), refuses engines below 1.40.
+  void negotiate();
+  const std::string& api_version() const { return api_version_; }
+  const EngineEndpoint& endpoint() const { return endpoint_; }
+
+  // Creates a container; returns its id. Throws EngineApiError (404 when the image is missing).
+  std::string create_container(const ContainerConfig& config, const std::string& name);
+  void start_container(const std::string& id);
+  // POST /kill; a container that is no longer running is not an error.
+  void kill_container(const std::string& id, const std::string& signal = "KILL");
+  // POST /stop with `grace_seconds` before the engine kills; not running is not an error.
+  void stop_container(const std::string& id, int grace_seconds);
+  // DELETE ?force=1&v=1; an already removed container is not an error.
+  void remove_container(const std::string& id);
+  ContainerState inspect_container(const std::string& id);
+  // Containers (running or not) carrying every given label ("key" or "key=value").
+  std::vector<ContainerSummary> list_containers(const std::vector<std::string>& labels);
+  bool image_exists(const std::string& image);
+  // POST /images/create; reads the progress stream and throws ImagePullError on errorDetail.
+  void pull_image(const std::string& image, const std::optional<RegistryAuth>& auth);
+
+  // Prepares `handle` to talk to this engine (socket path, TLS), for streaming users.
+  void configure_transport(CURL* handle) const;
+  // Full URL for a versioned API path such as "/containers/x/json".
+  std::string url(const std::string& path) const;
+
+  // Low-level call; throws EngineUnreachableError on transport failure, never on HTTP status.
+  HttpAnswer call(const char* method, const std::string& path, const std::string* body = nullptr,
+                  const std::vector<std::string>& headers = {}, long timeout_ms = 60000);
+
+ private:
+  HttpAnswer checked(const char* method, const std::string& path, const std::string& operation,
+                     const std::string* body = nullptr, const std::vector<std::string>& headers = {});
+
+  EngineEndpoint endpoint_;
+  std::string api_version_ = kMaxApiVersion;
+  bool negotiated_ = false;
+  CurlEasy handle_;
+};
+
+// Extracts the "message" of a daemon error body, or the body itself when it is not JSON.
+std::string daemon_message(const std::string& body);
+// Percent-encodes a string for use in a query parameter.
+std::string url_encode(const std::string& text);
+// Compares dotted API versions ("1.41" < "1.9" is false). Returns <0, 0, >0.
+int compare_api_versions(const std::string& a, const std::string& b);
+
+}  // namespace runner::docker

@@ -1,0 +1,52 @@
+// Event: the one record every output of a job becomes (stdout lines, stderr, runner messages,
+// and later GELF and Kestra messages), and JobSummary, the record that closes a job.
+//
+// Events are passed to sinks by const reference and hold views: a sink that keeps an event past
+// the call copies what it needs. That keeps the hot path (one event per stdout line, millions per
+// job) free of allocations.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace runner::logging {
+
+// Syslog severities, least severe first.
+enum class Level : std::uint8_t { debug, info, notice, warning, error, critical, alert, emergency };
+
+std::string_view level_name(Level level);
+// Parses a level name as written by level_name(); nullopt if unknown.
+std::optional<Level> parse_level(std::string_view name);
+
+using EventTime = std::chrono::sys_time<std::chrono::microseconds>;
+EventTime now_utc();
+// "2026-11-21T11:54:14.123456Z"
+std::string format_time(EventTime t);
+
+struct Event {
+  EventTime time;
+  std::string_view job_id;
+  std::uint64_t sequence = 0;
+  Level level = Level::info;
+  std::string_view source;  // stdout, stderr, runner, ...
+  std::string_view message;
+  const nlohmann::json* fields = nullptr;  // optional structured fields (an object), or null
+};
+
+struct JobSummary {
+  std::string job_id;
+  std::string component_id;
+  std::string status;      // success, error, terminated
+  std::string error_type;  // "", user, application, internal
+  int exit_code = 0;       // runner's own exit code
+  std::optional<std::int64_t> container_exit_code;
+  double duration_seconds = 0;
+  std::string message;
+};
+
+}  // namespace runner::logging

@@ -1,0 +1,51 @@
+// EventLog: see the header.
+#include "logging/event_log.hpp"
+
+namespace runner::logging {
+
+std::string EventLog::filter(std::string_view text) const {
+  return filter_ ? filter_(text) : std::string(text);
+}
+
+void EventLog::emit(Level level, std::string_view source, std::string_view message,
+                    const nlohmann::json* fields) {
+  if (!filter_) {
+    emit_scrubbed(level, source, message, fields);
+    return;
+  }
+  const std::string clean = filter_(message);
+  if (fields == nullptr) {
+    emit_scrubbed(level, source, clean, nullptr);
+    return;
+  }
+  // Field names and values are text too: scrub the serialised form and parse it back.
+  nlohmann::json clean_fields = nlohmann::json::parse(filter_(fields->dump()), nullptr, false);
+  if (clean_fields.is_discarded()) clean_fields = nlohmann::json::object();
+  emit_scrubbed(level, source, clean, &clean_fields);
+}
+
+void EventLog::emit_scrubbed(Level level, std::string_view source, std::string_view message,
+                             const nlohmann::json* fields) {
+  Event event;
+  event.time = now_utc();
+  event.job_id = job_id_;
+  event.sequence = ++sequence_;
+  event.level = level;
+  event.source = source;
+  event.message = message;
+  event.fields = fields;
+  for (EventSink* sink : sinks_) sink->write(event);
+}
+
+void EventLog::finish(JobSummary summary) {
+  summary.job_id = job_id_;
+  summary.message = filter(summary.message);
+  for (EventSink* sink : sinks_) sink->finish(summary);
+  flush();
+}
+
+void EventLog::flush() {
+  for (EventSink* sink : sinks_) sink->flush();
+}
+
+}  // namespace runner::logging

@@ -1,0 +1,113 @@
+// TerminalSink: see the header.
+#include "logging/terminal_sink.hpp"
+
+#include <array>
+#include <cstdlib>
+#include <ctime>
+#include <fmt/format.h>
+
+namespace runner::logging {
+namespace {
+
+std::string_view level_color(Level level) {
+  switch (level) {
+    case Level::debug: return "\x1b[90m";
+    case Level::info: return "\x1b[32m";
+    case Level::notice: return "\x1b[36m";
+    case Level::warning: return "\x1b[33m";
+    case Level::error: return "\x1b[31m";
+    default: return "\x1b[1;31m";
+  }
+}
+
+std::string_view level_label(Level level) {
+  static constexpr std::array<std::string_view, 8> labels = {
+      "DEBUG  ", "INFO   ", "NOTICE ", "WARNING", "ERROR  ", "CRITIC ", "ALERT  ", "EMERG  "};
+  return labels[static_cast<std::size_t>(level)];
+}
+
+}  // namespace
+
+bool want_color(const OutputFile& out, bool disabled_by_flag) {
+  if (disabled_by_flag) return false;
+  const char* no_color = std::getenv("NO_COLOR");
+  if (no_color != nullptr && *no_color != '\0') return false;
+  return out.is_terminal();
+}
+
+void TerminalSink::write(const Event& event) {
+  if (event.level < min_level_) return;
+  const std::int64_t us = event.time.time_since_epoch().count();
+  const std::int64_t second = us / 1000000;
+  if (second != cached_second_) {
+    cached_second_ = second;
+    std::time_t t = static_cast<std::time_t>(second);
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    cached_clock_ = fmt::format("{:02}:{:02}:{:02}.", tm.tm_hour, tm.tm_min, tm.tm_sec);
+  }
+  line_.clear();
+  if (color_) line_ += "\x1b[2m";
+  line_ += cached_clock_;
+  const auto millis = static_cast<unsigned>((us / 1000) % 1000);
+  line_ += static_cast<char>('0' + millis / 100);
+  line_ += static_cast<char>('0' + (millis / 10) % 10);
+  line_ += static_cast<char>('0' + millis % 10);
+  line_ += ' ';
+  if (color_) {
+    line_ += "\x1b[0m";
+    line_ += level_color(event.level);
+  }
+  line_ += level_label(event.level);
+  if (color_) line_ += "\x1b[0m";
+  line_ += ' ';
+  if (event.source != "stdout") {
+    if (color_) line_ += "\x1b[2m";
+    line_ += '[';
+    line_ += event.source;
+    line_ += "] ";
+    if (color_) line_ += "\x1b[0m";
+  }
+  // Continuation lines of a multi-line message are indented under the first.
+  std::string_view msg = event.message;
+  for (std::size_t nl = msg.find('\n'); nl != std::string_view::npos; nl = msg.find('\n')) {
+    line_.append(msg.substr(0, nl));
+    line_ += "\n                     ";
+    msg.remove_prefix(nl + 1);
+  }
+  line_ += msg;
+  if (event.fields != nullptr && event.fields->is_object() && !event.fields->empty()) {
+    if (color_) line_ += "\x1b[2m";
+    for (const auto& [key, value] : event.fields->items()) {
+      line_ += ' ';
+      line_ += key;
+      line_ += '=';
+      line_ += value.is_string() ? value.get<std::string>()
+                                 : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
+    if (color_) line_ += "\x1b[0m";
+  }
+  line_ += '\n';
+  out_.write(line_);
+}
+
+void TerminalSink::finish(const JobSummary& s) {
+  std::string exit_part =
+      s.container_exit_code ? fmt::format(", container exit code {}", *s.container_exit_code) : "";
+  std::string text;
+  if (s.status == "success") {
+    text = fmt::format("{}Job {} succeeded in {:.2f} s{}{}\n", color_ ? "\x1b[1;32m" : "", s.job_id,
+                       s.duration_seconds, exit_part, color_ ? "\x1b[0m" : "");
+  } else if (s.status == "terminated") {
+    text = fmt::format("{}Job {} terminated after {:.2f} s: {}{}\n", color_ ? "\x1b[1;33m" : "",
+                       s.job_id, s.duration_seconds, s.message, color_ ? "\x1b[0m" : "");
+  } else {
+    text = fmt::format("{}Job {} failed ({} error) after {:.2f} s{}: {}{}\n",
+                       color_ ? "\x1b[1;31m" : "", s.job_id, s.error_type, s.duration_seconds,
+                       exit_part, s.message, color_ ? "\x1b[0m" : "");
+  }
+  out_.write(text);
+  out_.flush();
+}
+
+}  // namespace runner::logging

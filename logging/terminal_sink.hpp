@@ -1,0 +1,35 @@
+// TerminalSink: what a person running `runner run` watches: time, level (in colour), message,
+// and a summary line with status and duration at the end.
+//
+// Colour only when asked for (the caller decides from isatty, NO_COLOR and --no-color). Local
+// time with milliseconds reads best on a laptop; the JSON Lines sink keeps full UTC microseconds.
+#pragma once
+
+#include "logging/event_sink.hpp"
+#include "logging/output_file.hpp"
+
+#include <string>
+
+namespace runner::logging {
+
+class TerminalSink final : public EventSink {
+ public:
+  TerminalSink(OutputFile out, bool color, Level min_level = Level::debug)
+      : out_(std::move(out)), color_(color), min_level_(min_level) {}
+  void write(const Event& event) override;
+  void finish(const JobSummary& summary) override;
+  void flush() override { out_.flush(); }
+
+ private:
+  OutputFile out_;
+  bool color_;
+  Level min_level_;
+  std::string line_;
+  std::int64_t cached_second_ = -1;
+  std::string cached_clock_;  // "HH:MM:SS."
+};
+
+// Whether colour should be used: a terminal, NO_COLOR unset or empty, and not disabled.
+bool want_color(const OutputFile& out, bool disabled_by_flag);
+
+}  // namespace runner::logging

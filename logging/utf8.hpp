@@ -1,0 +1,24 @@
+// UTF-8 helpers for the stream path: validation with an ASCII fast path, replacement of invalid
+// sequences with U+FFFD, and safe cut points so a character is never split between events.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace runner::logging {
+
+bool is_valid_utf8(std::string_view text);
+// Appends `text` with every invalid or truncated sequence replaced by U+FFFD.
+void append_sanitized_utf8(std::string& out, std::string_view text);
+// Number of bytes (0-3) at the end of `text` that start a multi-byte character not yet complete.
+std::size_t incomplete_utf8_tail(std::string_view text);
+// The largest n <= max_bytes such that text[0, n) does not end inside a character (n > 0 when
+// max_bytes > 0, even for garbage input).
+std::size_t utf8_cut_point(std::string_view text, std::size_t max_bytes);
+// Length in code points (invalid bytes count one each).
+std::size_t utf8_length(std::string_view text);
+// Byte offset of the code point with index `index` (or text.size()).
+std::size_t utf8_offset(std::string_view text, std::size_t index);
+
+}  // namespace runner::logging

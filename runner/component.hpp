@@ -1,0 +1,77 @@
+// ComponentSpec: a parsed, validated component.json (format: docs/component.md).
+//
+// Parsing collects every problem before failing, so the user fixes a file in one pass: each
+// problem is one line naming the JSON path and what was expected. Defaults follow Keboola:
+// 256m memory without swap, 3600 s timeout, bridge network, standard logging.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace runner {
+
+enum class PullPolicy { if_not_present, always, never };
+
+struct ComponentLimits {
+  std::int64_t memory_bytes = 256LL * 1024 * 1024;
+  std::string memory_text = "256m";  // as the user wrote it, for messages
+  std::int64_t memory_swap_bytes = 256LL * 1024 * 1024;  // = memory: no swap; -1 unlimited
+  std::optional<double> cpus;
+  std::optional<std::int64_t> pids;
+  int timeout_seconds = 3600;
+};
+
+struct LoggingSettings {
+  std::string type = "standard";
+  bool no_application_errors = false;
+};
+
+struct RegistryCredentials {
+  std::string username;
+  std::string password;
+  std::string server;
+};
+
+struct ComponentSpec {
+  std::string id;
+  std::string image;
+  std::optional<std::vector<std::string>> command;
+  std::optional<std::vector<std::string>> entrypoint;
+  std::map<std::string, std::string> env;  // variable name (leading '#' removed) -> value
+  std::vector<std::string> secret_env;     // names of variables given under a '#' key
+  nlohmann::json parameters = nlohmann::json::object();
+  nlohmann::json image_parameters = nlohmann::json::object();
+  nlohmann::json authorization = nlohmann::json::object();
+  std::string action = "run";
+  std::string config_id;
+  ComponentLimits limits;
+  std::string network = "bridge";
+  std::string user;
+  std::map<std::string, std::string> labels;
+  PullPolicy pull_policy = PullPolicy::if_not_present;
+  std::optional<RegistryCredentials> auth;
+  LoggingSettings logging;
+};
+
+// Validates a parsed document. Throws ConfigError with every problem found.
+ComponentSpec parse_component(const nlohmann::json& doc);
+// Reads and parses a file; JSON syntax errors name the line and column. Throws ConfigError.
+ComponentSpec load_component_file(const std::filesystem::path& path);
+// Reads a JSON file into a document (ConfigError on syntax errors), without validating it.
+nlohmann::json read_json_file(const std::filesystem::path& path);
+
+// Docker-style sizes: "256m", "1g", "512k", "1.5g", "1048576", "256MB", "1GiB". nullopt if invalid.
+std::optional<std::int64_t> parse_size(std::string_view text);
+
+// Environment variable names runner sets itself; a component may not override them.
+const std::vector<std::string>& reserved_env_names();
+// Label prefix reserved for runner's own labels.
+inline constexpr const char* kLabelPrefix = "io.runner.";
+
+}  // namespace runner

@@ -1,0 +1,57 @@
+// classify_exit: see the header.
+#include "runner/job_outcome.hpp"
+
+#include "logging/utf8.hpp"
+
+#include <cctype>
+
+namespace runner {
+namespace {
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  return text;
+}
+}  // namespace
+
+std::string cut_message(std::string_view text, std::size_t max_chars) {
+  text = trim(text);
+  const std::size_t length = logging::utf8_length(text);
+  if (length <= max_chars) return std::string(text);
+  const std::size_t half = max_chars / 2;
+  const std::size_t head_end = logging::utf8_offset(text, half);
+  const std::size_t tail_start = logging::utf8_offset(text, length - half);
+  std::string out(text.substr(0, head_end));
+  out += " ... ";
+  out.append(text.substr(tail_start));
+  return out;
+}
+
+JobOutcome classify_exit(const ExitFacts& f) {
+  JobOutcome out;
+  if (f.timed_out) {
+    out = {"error", "user", 1,
+           "Component exceeded the timeout of " + std::to_string(f.timeout_seconds) + " seconds"};
+    return out;
+  }
+  if (f.oom_killed) {
+    out = {"error", "user", 1, "Component out of memory (exceeded " + f.memory_limit + ")"};
+    return out;
+  }
+  if (f.exit_code == 0) {
+    out = {"success", "", 0, "Component finished successfully"};
+    return out;
+  }
+  std::string detail = cut_message(f.stderr_text);
+  if (detail.empty()) detail = cut_message(f.stdout_text);
+  if (detail.empty()) detail = "No error message.";
+  if (f.exit_code == 1 || f.no_application_errors) {
+    out = {"error", "user", 1, detail};
+    return out;
+  }
+  out = {"error", "application", 2,
+         "Application error (exit code " + std::to_string(f.exit_code) + "): " + detail};
+  return out;
+}
+
+}  // namespace runner

@@ -1,0 +1,40 @@
+// Exit-code semantics, as Keboola's runner defines them (REFERENCE.md section 1).
+//
+// 0 success; 1 user error with the message taken from stderr, else stdout, else
+// "No error message."; any other code an application error (or a user error when the component
+// sets logging.no_application_errors); OOM and timeout are user errors with fixed messages.
+// A pure function of the facts, so every rule is unit-tested without Docker.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace runner {
+
+struct ExitFacts {
+  std::int64_t exit_code = 0;
+  bool oom_killed = false;
+  bool timed_out = false;
+  int timeout_seconds = 0;
+  std::string memory_limit;  // "256m"
+  bool no_application_errors = false;
+  std::string stderr_text;
+  std::string stdout_text;
+};
+
+struct JobOutcome {
+  std::string status;      // success, error
+  std::string error_type;  // "", user, application
+  int exit_code = 0;       // runner's exit code: 0, 1 or 2
+  std::string message;
+};
+
+JobOutcome classify_exit(const ExitFacts& facts);
+
+// Cuts a message longer than `max_chars` characters to its first and last max_chars/2 characters
+// joined by " ... " (Keboola's rule), after trimming surrounding whitespace.
+std::string cut_message(std::string_view text, std::size_t max_chars = 4000);
+
+}  // namespace runner

@@ -1,0 +1,320 @@
+// JobRunner: see the header.
+#include "runner/job_runner.hpp"
+
+#include "docker/attached_container.hpp"
+#include "docker/engine_client.hpp"
+#include "docker/engine_errors.hpp"
+#include "logging/head_tail_buffer.hpp"
+#include "logging/line_splitter.hpp"
+#include "runner/errors.hpp"
+#include "runner/job_outcome.hpp"
+#include "runner/job_workspace.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <stdexcept>
+
+namespace runner {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using logging::Level;
+
+constexpr std::size_t kStderrHeadTail = 1024 * 1024;
+constexpr std::size_t kStdoutHeadTail = 16 * 1024;  // enough for a 4000-character message
+
+std::string host_name() {
+  std::array<char, 256> buf{};
+  if (gethostname(buf.data(), buf.size() - 1) != 0) return "unknown";
+  return buf.data();
+}
+
+// Removes the container on every path out of the run.
+class ContainerGuard {
+ public:
+  ContainerGuard(docker::EngineClient& client, std::string id) : client_(client), id_(std::move(id)) {}
+  ~ContainerGuard() {
+    try {
+      remove();
+    } catch (...) {  // NOLINT(bugprone-empty-catch): a destructor must not throw; `runner gc` cleans up
+    }
+  }
+  ContainerGuard(const ContainerGuard&) = delete;
+  ContainerGuard& operator=(const ContainerGuard&) = delete;
+  void remove() {
+    if (id_.empty()) return;
+    const std::string id = std::move(id_);
+    id_.clear();
+    client_.remove_container(id);
+  }
+
+ private:
+  docker::EngineClient& client_;
+  std::string id_;
+};
+
+docker::ContainerConfig container_config(const ComponentSpec& spec, const RunOptions& options,
+                                         const JobWorkspace& workspace, const std::string& job_id) {
+  docker::ContainerConfig cfg;
+  cfg.image = spec.image;
+  cfg.cmd = spec.command;
+  cfg.entrypoint = spec.entrypoint;
+  cfg.env = {
+      "KBC_DATADIR=/data/",
+      "KBC_RUNID=" + job_id,
+      "KBC_PROJECTID=" + options.project_id,
+      "KBC_CONFIGID=" + spec.config_id,
+      "KBC_CONFIGVERSION=1",
+      "KBC_COMPONENTID=" + spec.id,
+      "KBC_STACKID=" + options.stack_id,
+      "KBC_BRANCHID=" + options.branch_id,
+      "KBC_COMPONENT_RUN_MODE=" + options.run_mode,
+  };
+  for (const auto& [name, value] : spec.env) cfg.env.push_back(name + "=" + value);
+  cfg.labels = spec.labels;
+  cfg.labels[kLabelJobId] = job_id;
+  cfg.labels[kLabelComponentId] = spec.id;
+  cfg.labels[kLabelVersion] = runner_version();
+  cfg.labels[kLabelManaged] = "true";
+  cfg.labels[kLabelHost] = host_name();
+  cfg.labels[kLabelPid] = std::to_string(::getpid());
+  cfg.user = spec.user;
+  cfg.binds = {workspace.data_dir().string() + ":/data", workspace.tmp_dir().string() + ":/tmp"};
+  cfg.memory_bytes = spec.limits.memory_bytes;
+  cfg.memory_swap_bytes = spec.limits.memory_swap_bytes;
+  if (spec.limits.cpus) cfg.nano_cpus = std::llround(*spec.limits.cpus * 1e9);
+  if (spec.limits.pids) cfg.pids_limit = *spec.limits.pids;
+  cfg.network_mode = spec.network;
+  cfg.log_driver = "none";
+  return cfg;
+}
+
+std::optional<docker::RegistryAuth> registry_auth(const ComponentSpec& spec) {
+  if (!spec.auth) return std::nullopt;
+  return docker::RegistryAuth{spec.auth->username, spec.auth->password, spec.auth->server};
+}
+
+void pull(docker::EngineClient& client, const ComponentSpec& spec, logging::EventLog& events) {
+  events.emit(Level::info, "runner", "Pulling image " + spec.image);
+  try {
+    client.pull_image(spec.image, registry_auth(spec));
+  } catch (const docker::ImagePullError& e) {
+    throw UserError(std::string(e.what()));
+  } catch (const docker::EngineApiError& e) {
+    throw UserError("cannot pull image \"" + spec.image + "\": " + e.daemon_message());
+  }
+}
+
+std::string create_container(docker::EngineClient& client, const ComponentSpec& spec,
+                             const docker::ContainerConfig& cfg, const std::string& name,
+                             logging::EventLog& events) {
+  if (spec.pull_policy == PullPolicy::always) pull(client, spec, events);
+  try {
+    return client.create_container(cfg, name);
+  } catch (const docker::EngineApiError& e) {
+    if (e.status() != 404) throw UserError("the Docker engine refused the container: " + e.daemon_message());
+    if (spec.pull_policy == PullPolicy::never)
+      throw UserError("image \"" + spec.image +
+                      "\" is not available locally and pull_policy is \"never\": build or load "
+                      "it first (" + e.daemon_message() + ")");
+  }
+  try {
+    pull(client, spec, events);
+  } catch (const UserError& e) {
+    throw UserError("image \"" + spec.image + "\" is not available locally and pulling it failed: " +
+                    e.what());
+  }
+  try {
+    return client.create_container(cfg, name);
+  } catch (const docker::EngineApiError& e) {
+    throw UserError("the Docker engine refused the container: " + e.daemon_message());
+  }
+}
+
+}  // namespace
+
+const char* runner_version() { return RUNNER_VERSION; }
+
+nlohmann::json keboola_config(const ComponentSpec& spec) {
+  return {{"parameters", spec.parameters},
+          {"image_parameters", spec.image_parameters},
+          {"authorization", spec.authorization},
+          {"action", spec.action},
+          {"storage", nlohmann::json::object()}};
+}
+
+JobRunner::JobRunner(ComponentSpec spec, RunOptions options, logging::EventLog& events)
+    : spec_(std::move(spec)), options_(std::move(options)), events_(events) {}
+
+logging::JobSummary JobRunner::run() {
+  const auto started = Clock::now();
+  logging::JobSummary summary;
+  summary.component_id = spec_.id;
+  try {
+    execute(summary);
+  } catch (const RunnerError& e) {
+    summary.status = "error";
+    summary.exit_code = e.exit_code();
+    summary.error_type = e.exit_code() == kExitUserError        ? "user"
+                         : e.exit_code() == kExitEngineUnavailable ? "engine"
+                                                                   : "internal";
+    summary.message = e.what();
+  } catch (const docker::EngineUnreachableError& e) {
+    summary = {"", spec_.id, "error", "engine", kExitEngineUnavailable, std::nullopt, 0, e.what()};
+  } catch (const docker::EngineVersionError& e) {
+    summary = {"", spec_.id, "error", "engine", kExitEngineUnavailable, std::nullopt, 0, e.what()};
+  } catch (const std::exception& e) {
+    summary = {"", spec_.id, "error", "internal", kExitInternal, std::nullopt, 0,
+               std::string("internal error: ") + e.what()};
+  }
+  summary.duration_seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  events_.finish(summary);
+  summary.message = events_.filter(summary.message);
+  summary.job_id = events_.job_id();
+  return summary;
+}
+
+void JobRunner::execute(logging::JobSummary& summary) {
+  const std::string& job_id = events_.job_id();
+  docker::EngineEndpoint endpoint;
+  try {
+    endpoint = docker::EngineEndpoint::from_environment(options_.docker_host);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+  docker::EngineClient client(endpoint);
+  client.negotiate();
+
+  JobWorkspace workspace(job_id, options_.data_dir, options_.keep_data, keboola_config(spec_),
+                         spec_.user);
+  const docker::ContainerConfig cfg = container_config(spec_, options_, workspace, job_id);
+  events_.emit(Level::info, "runner",
+               "Running component " + spec_.id + " (image " + spec_.image + ", job " + job_id + ")");
+  const std::string container_id =
+      create_container(client, spec_, cfg, "runner-" + job_id, events_);
+  ContainerGuard guard(client, container_id);
+
+  // Stream state. stdout is split into live events; stderr and a bit of stdout are kept for the
+  // final error event and message.
+  logging::HeadTailBuffer stderr_text(kStderrHeadTail, kStderrHeadTail);
+  logging::HeadTailBuffer stdout_text(kStdoutHeadTail, kStdoutHeadTail);
+  logging::LineSplitter stdout_lines(
+      [&](std::string_view line) { events_.emit_scrubbed(Level::info, "stdout", line); });
+  docker::AttachedContainer attached(
+      client, container_id, [&](docker::OutputStream stream, std::string_view bytes) {
+        if (stream == docker::OutputStream::stdout_) {
+          stdout_text.append(bytes);
+          stdout_lines.feed(bytes);
+        } else {
+          stderr_text.append(bytes);
+        }
+      });
+  attached.arm();
+
+  std::optional<StopRequest> stop_request;
+  if (options_.stop != nullptr) stop_request = options_.stop->take();
+  if (stop_request) {
+    guard.remove();
+    events_.emit(Level::warning, "runner",
+                 std::string("Job terminated by ") + stop_request->reason + " before it started");
+    summary.status = "terminated";
+    summary.exit_code = stop_request->exit_code;
+    summary.message = std::string("Terminated by ") + stop_request->reason;
+    return;
+  }
+
+  try {
+    client.start_container(container_id);
+  } catch (const docker::EngineApiError& e) {
+    throw UserError("the container could not start: " + e.daemon_message());
+  }
+  const auto started = Clock::now();
+  const auto deadline = started + std::chrono::seconds(spec_.limits.timeout_seconds);
+  std::optional<Clock::time_point> force_kill_at;
+  bool timed_out = false;
+  std::vector<int> wake_fds;
+  if (options_.stop != nullptr) wake_fds.push_back(options_.stop->fd());
+
+  while (!(attached.output_finished() && attached.exited())) {
+    auto now = Clock::now();
+    auto wake = now + std::chrono::milliseconds(200);
+    if (auto flush_at = stdout_lines.next_flush()) wake = std::min(wake, *flush_at);
+    if (!timed_out) wake = std::min(wake, deadline);
+    if (force_kill_at) wake = std::min(wake, *force_kill_at);
+    const auto wait_ms = std::max<std::int64_t>(
+        0, std::chrono::duration_cast<std::chrono::milliseconds>(wake - now).count() + 1);
+    const bool woken = attached.poll(std::chrono::milliseconds(wait_ms), wake_fds);
+    now = Clock::now();
+    stdout_lines.flush_if_due(now);
+    events_.flush();
+
+    if (woken && options_.stop != nullptr) {
+      if (auto request = options_.stop->take()) {
+        if (!stop_request) {
+          stop_request = request;
+          events_.emit(Level::warning, "runner",
+                       std::string("Received ") + request->reason + ": stopping the container (" +
+                           std::to_string(options_.stop_grace_seconds) + " s grace)");
+          client.kill_container(container_id, "TERM");
+          force_kill_at = now + std::chrono::seconds(options_.stop_grace_seconds);
+        } else {
+          client.kill_container(container_id, "KILL");
+          force_kill_at.reset();
+        }
+      }
+    }
+    if (force_kill_at && now >= *force_kill_at) {
+      client.kill_container(container_id, "KILL");
+      force_kill_at.reset();
+    }
+    if (!timed_out && !stop_request && now >= deadline) {
+      timed_out = true;
+      client.kill_container(container_id, "KILL");
+    }
+  }
+  stdout_lines.finish();
+  if (!attached.transfer_error().empty())
+    events_.emit(Level::warning, "runner", attached.transfer_error());
+
+  const docker::ContainerState state = client.inspect_container(container_id);
+  guard.remove();
+
+  std::int64_t exit_code = state.exit_code;
+  if (state.status != "exited" && attached.wait_status()) exit_code = *attached.wait_status();
+  summary.container_exit_code = exit_code;
+
+  const std::string errors = stderr_text.text();
+  if (!errors.empty()) {
+    std::string_view message(errors);
+    while (!message.empty() && (message.back() == '\n' || message.back() == '\r')) message.remove_suffix(1);
+    events_.emit_scrubbed(Level::error, "stderr", message);
+  }
+
+  if (stop_request) {
+    events_.emit(Level::warning, "runner", std::string("Job terminated by ") + stop_request->reason);
+    summary.status = "terminated";
+    summary.exit_code = stop_request->exit_code;
+    summary.message = std::string("Terminated by ") + stop_request->reason;
+    return;
+  }
+
+  ExitFacts facts;
+  facts.exit_code = exit_code;
+  facts.oom_killed = state.oom_killed;
+  facts.timed_out = timed_out;
+  facts.timeout_seconds = spec_.limits.timeout_seconds;
+  facts.memory_limit = spec_.limits.memory_text;
+  facts.no_application_errors = spec_.logging.no_application_errors;
+  facts.stderr_text = errors;
+  facts.stdout_text = stdout_text.text();
+  const JobOutcome outcome = classify_exit(facts);
+  summary.status = outcome.status;
+  summary.error_type = outcome.error_type;
+  summary.exit_code = outcome.exit_code;
+  summary.message = outcome.message;
+}
+
+}  // namespace runner

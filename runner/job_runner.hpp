@@ -1,0 +1,63 @@
+// JobRunner: runs one component in a container and turns everything it says into events.
+//
+// The sequence is `docker run`'s, so no output is lost: create (pulling per pull_policy), attach
+// and arm the wait before start, start, drain the attach stream, inspect, force-remove. One
+// thread does it all: the engine transfers, the job timeout, the 200 ms partial-line flush and
+// stop requests are multiplexed in one poll loop (see AttachedContainer). The container is
+// removed on every path out, including exceptions, by a guard.
+//
+// Stream path: attach bytes -> demultiplexer -> stdout: line splitter -> info events (live);
+// stderr: bounded head/tail buffer -> one error event at the end (Keboola's rule).
+#pragma once
+
+#include "logging/event_log.hpp"
+#include "runner/component.hpp"
+#include "runner/stop_request.hpp"
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace runner {
+
+struct RunOptions {
+  std::optional<std::string> docker_host;  // else DOCKER_HOST, else /var/run/docker.sock
+  std::optional<std::filesystem::path> data_dir;
+  bool keep_data = false;
+  std::string project_id = "local";
+  std::string branch_id = "default";
+  std::string stack_id = "local";
+  std::string run_mode = "run";
+  StopSource* stop = nullptr;  // optional; checked throughout the run
+  int stop_grace_seconds = 2;  // SIGTERM to the container, then SIGKILL
+};
+
+// Labels put on every container runner starts.
+inline constexpr const char* kLabelJobId = "io.runner.job-id";
+inline constexpr const char* kLabelComponentId = "io.runner.component-id";
+inline constexpr const char* kLabelVersion = "io.runner.version";
+inline constexpr const char* kLabelManaged = "io.runner.managed";
+inline constexpr const char* kLabelHost = "io.runner.host";
+inline constexpr const char* kLabelPid = "io.runner.pid";
+
+const char* runner_version();
+
+class JobRunner {
+ public:
+  JobRunner(ComponentSpec spec, RunOptions options, logging::EventLog& events);
+  // Runs the job to its end. Never throws: every failure becomes the summary's status, exit
+  // code and message (and the summary is also sent to the event sinks).
+  logging::JobSummary run();
+
+ private:
+  void execute(logging::JobSummary& summary);
+
+  ComponentSpec spec_;
+  RunOptions options_;
+  logging::EventLog& events_;
+};
+
+// The Keboola-shaped configuration written to /data/config.json.
+nlohmann::json keboola_config(const ComponentSpec& spec);
+
+}  // namespace runner

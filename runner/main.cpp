@@ -1,0 +1,168 @@
+// The `runner` command line: run, gc, version. Parsing with CLI11; every failure is a RunnerError
+// whose exit code is documented in README.md.
+#include "docker/engine_client.hpp"
+#include "docker/engine_errors.hpp"
+#include "logging/event_log.hpp"
+#include "logging/jsonl_sink.hpp"
+#include "logging/terminal_sink.hpp"
+#include "runner/component.hpp"
+#include "runner/container_gc.hpp"
+#include "runner/errors.hpp"
+#include "runner/job_id.hpp"
+#include "runner/job_runner.hpp"
+#include "runner/stop_request.hpp"
+
+#include <CLI/CLI.hpp>
+#include <curl/curl.h>
+#include <fmt/format.h>
+
+#include <csignal>
+#include <cstdio>
+#include <memory>
+
+namespace {
+
+struct RunArgs {
+  std::string component;
+  std::string data_dir;
+  bool keep_data = false;
+  std::string events;
+  bool no_color = false;
+  bool quiet = false;
+  bool verbose = false;
+  std::string docker_host;
+  std::string project_id = "local";
+  std::string branch_id = "default";
+};
+
+struct GcArgs {
+  bool all = false;
+  bool dry_run = false;
+  std::string docker_host;
+};
+
+int command_run(const RunArgs& args) {
+  runner::ComponentSpec spec;
+  try {
+    spec = runner::load_component_file(args.component);
+  } catch (const runner::ConfigError& e) {
+    for (const auto& line : e.problems()) std::fprintf(stderr, "%s: %s\n", args.component.c_str(), line.c_str());
+    return e.exit_code();
+  }
+
+  // Blocks SIGINT/SIGTERM before anything else starts, so a signal is never lost.
+  runner::SignalStopSource signals;
+  auto terminal_out = args.events == "-" ? runner::logging::OutputFile::standard_error()
+                                         : runner::logging::OutputFile::standard_output();
+  const bool color = runner::logging::want_color(terminal_out, args.no_color);
+  runner::logging::TerminalSink terminal(std::move(terminal_out), color,
+                                         args.quiet     ? runner::logging::Level::warning
+                                         : args.verbose ? runner::logging::Level::debug
+                                                        : runner::logging::Level::info);
+  std::unique_ptr<runner::logging::JsonLinesSink> jsonl;
+  if (!args.events.empty()) {
+    try {
+      jsonl = std::make_unique<runner::logging::JsonLinesSink>(
+          runner::logging::OutputFile::open(args.events));
+    } catch (const std::exception& e) {
+      throw runner::UsageError(std::string("--events: ") + e.what());
+    }
+  }
+  runner::logging::EventLog events(runner::new_job_id());
+  events.add_sink(terminal);
+  if (jsonl) events.add_sink(*jsonl);
+
+  runner::RunOptions options;
+  if (!args.docker_host.empty()) options.docker_host = args.docker_host;
+  if (!args.data_dir.empty()) options.data_dir = args.data_dir;
+  options.keep_data = args.keep_data;
+  options.project_id = args.project_id;
+  options.branch_id = args.branch_id;
+  options.stop = &signals;
+  runner::JobRunner job(std::move(spec), options, events);
+  return job.run().exit_code;
+}
+
+int command_gc(const GcArgs& args) {
+  runner::docker::EngineEndpoint endpoint;
+  try {
+    endpoint = runner::docker::EngineEndpoint::from_environment(
+        args.docker_host.empty() ? std::nullopt : std::optional<std::string>(args.docker_host));
+  } catch (const std::invalid_argument& e) {
+    throw runner::UsageError(e.what());
+  }
+  runner::docker::EngineClient client(endpoint);
+  const auto entries = runner::collect_orphans(client, args.all, args.dry_run);
+  int removed = 0;
+  for (const auto& e : entries) {
+    const char* verb = e.removed ? "removed" : (args.dry_run && e.reason.find("gone") != std::string::npos) ? "would remove" : "kept";
+    std::printf("%s %s (%s, job %s, %s): %s\n", verb, e.name.c_str(), e.state.c_str(),
+                e.job_id.c_str(), e.id.substr(0, 12).c_str(), e.reason.c_str());
+    removed += e.removed ? 1 : 0;
+  }
+  std::printf("%zu runner container(s) found, %d removed\n", entries.size(), removed);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  CLI::App app{"runner: run Keboola-style components in containers through the Docker Engine API"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", runner::runner_version());
+
+  RunArgs run;
+  CLI::App* run_cmd = app.add_subcommand("run", "Run a component (component.json) in a container");
+  run_cmd->add_option("component", run.component, "Path to component.json")->required()->check(CLI::ExistingFile);
+  run_cmd->add_option("--data-dir", run.data_dir, "Use this existing folder as /data (inputs in DIR/in, outputs in DIR/out)")->check(CLI::ExistingDirectory);
+  run_cmd->add_flag("--keep-data", run.keep_data, "Keep the job's working folder after the run");
+  run_cmd->add_option("--events", run.events, "Write events as JSON Lines to FILE, or - for stdout");
+  run_cmd->add_flag("--no-color", run.no_color, "Never colour terminal output (NO_COLOR is honoured too)");
+  run_cmd->add_flag("-q,--quiet", run.quiet, "Show only warnings, errors and the summary on the terminal");
+  run_cmd->add_flag("-v,--verbose", run.verbose, "Show debug events on the terminal");
+  run_cmd->add_option("--docker-host", run.docker_host, "Engine address (unix:///path or tcp://host:port); default $DOCKER_HOST or /var/run/docker.sock");
+  run_cmd->add_option("--project-id", run.project_id, "KBC_PROJECTID given to the component")->capture_default_str();
+  run_cmd->add_option("--branch-id", run.branch_id, "KBC_BRANCHID given to the component")->capture_default_str();
+
+  GcArgs gc;
+  CLI::App* gc_cmd = app.add_subcommand("gc", "Remove containers left behind by runners that were killed");
+  gc_cmd->add_flag("--all", gc.all, "Remove every runner container, also those of live runners and other hosts");
+  gc_cmd->add_flag("--dry-run", gc.dry_run, "Only list what would be removed");
+  gc_cmd->add_option("--docker-host", gc.docker_host, "Engine address; default $DOCKER_HOST or /var/run/docker.sock");
+
+  app.add_subcommand("version", "Print runner's version");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return runner::kExitUsage;
+  }
+
+  try {
+    if (run_cmd->parsed()) return command_run(run);
+    if (gc_cmd->parsed()) return command_gc(gc);
+    std::printf("runner %s\n", runner::runner_version());
+    return 0;
+  } catch (const runner::RunnerError& e) {
+    std::fprintf(stderr, "runner: %s\n", e.what());
+    return e.exit_code();
+  } catch (const runner::docker::EngineUnreachableError& e) {
+    std::fprintf(stderr, "runner: %s\n", e.what());
+    return runner::kExitEngineUnavailable;
+  } catch (const runner::docker::EngineVersionError& e) {
+    std::fprintf(stderr, "runner: %s\n", e.what());
+    return runner::kExitEngineUnavailable;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "runner: internal error: %s\n", e.what());
+    return runner::kExitInternal;
+  }
+}

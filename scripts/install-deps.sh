@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages runner needs to build, test and run. Idempotent: apt-get runs
+# only when a package is missing. Must run as root (or through sudo).
+set -euo pipefail
+
+packages=(
+  # build
+  cmake g++ ninja-build pkg-config git
+  libcurl4-openssl-dev nlohmann-json3-dev libboost-dev libssl-dev libspdlog-dev libfmt-dev
+  catch2 libcli11-dev zlib1g-dev libsqlite3-dev libpq-dev
+  clang libclang-rt-14-dev clang-format clang-tidy
+  # the engine and image building without a registry
+  docker.io busybox-static mmdebstrap iproute2 curl
+  # benchmarks
+  hyperfine time
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages (${missing[*]}); run as root" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,37 @@
+// DOCKER_HOST / --docker-host parsing.
+#include "docker/engine_endpoint.hpp"
+#include "docker/engine_client.hpp"
+
+#include <catch2/catch.hpp>
+
+using runner::docker::EngineEndpoint;
+
+TEST_CASE("unix and tcp hosts", "[docker][endpoint]") {
+  auto ep = EngineEndpoint::parse("unix:///run/user/1000/docker.sock");
+  CHECK(ep.unix_socket == "/run/user/1000/docker.sock");
+  CHECK(ep.base_url == "http://localhost");
+  ep = EngineEndpoint::parse("tcp://10.0.0.5:2375");
+  CHECK(ep.unix_socket.empty());
+  CHECK(ep.base_url == "http://10.0.0.5:2375");
+  CHECK(EngineEndpoint::parse("/var/run/docker.sock").unix_socket == "/var/run/docker.sock");
+  CHECK_THROWS_WITH(EngineEndpoint::parse("ssh://host"), Catch::Contains("expected unix://"));
+  CHECK_THROWS_WITH(EngineEndpoint::parse("unix://relative"), Catch::Contains("absolute"));
+}
+
+TEST_CASE("the override wins over DOCKER_HOST", "[docker][endpoint]") {
+  ::setenv("DOCKER_HOST", "unix:///from/env.sock", 1);
+  CHECK(EngineEndpoint::from_environment(std::nullopt).unix_socket == "/from/env.sock");
+  CHECK(EngineEndpoint::from_environment(std::string("unix:///flag.sock")).unix_socket == "/flag.sock");
+  ::unsetenv("DOCKER_HOST");
+  CHECK(EngineEndpoint::from_environment(std::nullopt).unix_socket == "/var/run/docker.sock");
+}
+
+TEST_CASE("API versions compare numerically", "[docker][endpoint]") {
+  using runner::docker::compare_api_versions;
+  CHECK(compare_api_versions("1.41", "1.40") > 0);
+  CHECK(compare_api_versions("1.9", "1.40") < 0);
+  CHECK(compare_api_versions("1.40", "1.40") == 0);
+  CHECK(compare_api_versions("2.0", "1.99") > 0);
+  CHECK(runner::docker::daemon_message(R"({"message":"No such image: x"})") == "No such image: x");
+  CHECK(runner::docker::daemon_message("plain text\n") == "plain text");
+}
