@@ -12,11 +12,13 @@
 // Why this design: the cost of scanning must not grow with the number of secrets, and Keboola's
 // replace-secret-by-secret loop is what we must beat. SecretMatcher compiles all forms into one trie
 // plus two prefilters, so text without secrets is rejected without touching the trie:
-//   * patterns of 8 bytes or more: every 5th position of the text, the 4 bytes there are looked up
-//     in a hashed bitmap of the 4-byte grams at offsets 0..4 of every pattern (any occurrence of a
-//     pattern that long contains such a sampled gram); only on a hit are the up-to-5 candidate start
-//     positions checked against an exact hash table of the patterns' first 8 bytes, and only then is
-//     the trie walked. Cost per byte: about one hash lookup per 5 bytes, whatever the secret count.
+//   * patterns of 8 bytes or more: at every 5th position of the text, the 4 bytes there are looked
+//     up in a Bloom filter (one 64-bit word per lookup) of the 4-byte grams at offsets 0..4 of every
+//     pattern: any occurrence of a pattern that long contains one of those grams at a sampled
+//     position. Only on a hit are the up-to-5 candidate start positions checked against an exact
+//     hash table of the patterns' first 8 bytes, and only then is the trie walked. Cost: one filter
+//     lookup per 5 bytes whatever the secret count; what grows with the count is only the filter's
+//     size (about 4 bytes per distinct gram), so at 10,000 secrets it lives in L2 instead of L1.
 //   * patterns shorter than 8 bytes (short secrets): every position's first byte and first two
 //     bytes are checked in a 256-entry table and a 64K-bit bitmap. Slower, only used when needed.
 // A candidate start is verified by walking the trie from that position; the deepest terminal node
@@ -112,13 +114,17 @@ class SecretMatcher {
   std::vector<std::uint32_t> edge_children_;
   std::array<std::uint32_t, 256> root_children_{};
 
-  // Prefilter for patterns of kLongPattern bytes or more.
+  // Prefilter for patterns of 8 bytes or more: a blocked Bloom filter of their 4-byte grams at
+  // offsets 0..4, and an open-addressing table from their first 8 bytes to the trie node there.
+  struct PrefixSlot {
+    std::uint64_t key = 0;   // first 8 bytes of a pattern, little endian
+    std::uint32_t node = 0;  // trie node at depth 8; 0 = empty slot
+  };
   bool has_long_ = false;
-  unsigned gram_bits_ = 0;                 // log2 of the gram bitmap size in bits
+  unsigned gram_bits_ = 0;  // log2 of the number of 64-bit words in gram_bitmap_
   std::vector<std::uint64_t> gram_bitmap_;
-  unsigned prefix_bits_ = 0;               // log2 of the prefix table size
-  std::vector<std::uint64_t> prefix_keys_;  // first 8 bytes of long patterns (little endian)
-  std::vector<std::uint32_t> prefix_nodes_;  // trie node at depth 8 for that key; 0 = empty slot
+  unsigned prefix_bits_ = 0;  // log2 of prefix_table_.size()
+  std::vector<PrefixSlot> prefix_table_;
 
   // Prefilter for shorter patterns.
   bool has_short_ = false;

@@ -223,26 +223,32 @@ int scrub(const std::string& data_path, const std::string& secrets_path) {
   auto matcher = std::make_shared<const runner::secrets::SecretMatcher>(secrets);
   const double build = seconds_since(t_build);
 
+  // Pass 0 also counts the markers (a check that the rare inserted secrets were found); the
+  // timed passes 1 and 2 do nothing but scrub. The best timed pass is reported.
   double best = 1e30;
   std::size_t hidden = 0;
   std::size_t out_bytes = 0;
-  for (int pass = 0; pass < 2; ++pass) {
+  for (int pass = 0; pass < 3; ++pass) {
     runner::secrets::SecretScrubber scrubber(matcher);
     std::string out;
     out.reserve(2 * kChunk);
-    hidden = 0;
-    out_bytes = 0;
     const auto t0 = Clock::now();
     for (std::size_t pos = 0; pos < data.size(); pos += kChunk) {
       out.clear();
       scrubber.write(std::string_view(data).substr(pos, kChunk), out);
-      out_bytes += out.size();
-      if (out.find('[') != std::string::npos) hidden += count_markers(out);
+      if (pass == 0) {
+        out_bytes += out.size();
+        if (out.find('[') != std::string::npos) hidden += count_markers(out);
+      }
     }
     out.clear();
     scrubber.flush(out);
-    out_bytes += out.size();
-    best = std::min(best, seconds_since(t0));
+    if (pass == 0) {
+      out_bytes += out.size();
+      hidden += count_markers(out);
+    } else {
+      best = std::min(best, seconds_since(t0));
+    }
   }
   std::printf("secrets=%zu patterns=%zu longest=%zu build_ms=%.1f seconds=%.3f mb_per_s=%.0f hidden=%zu out_bytes=%zu\n",
               secrets.size(), matcher->pattern_count(), matcher->longest_pattern(), build * 1e3, best,

@@ -1,0 +1,52 @@
+// CliProcess: starts the real `runner` binary for end-to-end tests and collects what it printed.
+//
+// posix_spawn with stdout and stderr redirected to files (no pipes to drain, no threads); the
+// test can wait for a line to appear, send a signal, and wait for the exit with a time limit.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace runner_test {
+
+class CliProcess {
+ public:
+  explicit CliProcess(const std::vector<std::string>& args,
+                      const std::map<std::string, std::string>& env = {});
+  ~CliProcess();
+  CliProcess(const CliProcess&) = delete;
+  CliProcess& operator=(const CliProcess&) = delete;
+
+  // Waits for the exit; returns the exit code (128+N when killed by signal N).
+  int wait(std::chrono::seconds limit = std::chrono::seconds(120));
+  // Waits until stdout contains `text`; false on timeout or exit.
+  bool wait_for_output(const std::string& text, std::chrono::seconds limit = std::chrono::seconds(60));
+  void signal(int sig);
+  std::string out() const;
+  std::string err() const;
+  int pid() const { return pid_; }
+
+ private:
+  int pid_ = -1;
+  int status_ = -1;
+  bool exited_ = false;
+  std::string out_path_;
+  std::string err_path_;
+};
+
+// Runs to completion and returns {exit code, stdout, stderr}.
+struct CliResult {
+  int exit_code;
+  std::string out;
+  std::string err;
+};
+CliResult run_cli(const std::vector<std::string>& args,
+                  const std::map<std::string, std::string>& env = {});
+
+// Writes `content` to a new temporary file and returns its path.
+std::string temp_file(const std::string& content, const std::string& suffix = ".json");
+std::string read_file(const std::string& path);
+
+}  // namespace runner_test
