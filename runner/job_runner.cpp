@@ -190,6 +190,10 @@ void JobRunner::execute(logging::JobSummary& summary) {
 
   JobWorkspace workspace(job_id, options_.data_dir, options_.keep_data, keboola_config(spec_),
                          spec_.user);
+  if (options_.keep_data)
+    events_.emit(Level::info, "runner",
+                 "Working folder " + workspace.root().string() + " (data: " +
+                     workspace.data_dir().string() + ") is kept after the run (--keep-data)");
   const docker::ContainerConfig cfg = container_config(spec_, options_, workspace, job_id);
   events_.emit(Level::info, "runner",
                "Running component " + spec_.id + " (image " + spec_.image + ", job " + job_id + ")");

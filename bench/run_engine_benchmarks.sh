@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Engine benchmarks for `runner run`, side by side with the docker CLI in one run, on the same
+# engine and image (issue: runner run, "Speed"):
+#   1. start-to-exit of a trivial container: runner vs `docker run --rm` (hyperfine)
+#   2. 2,000,000 lines (166 MB) of stdout: runner (events to a JSON Lines file) vs
+#      `docker run --rm` (json-file log driver) vs `docker run --rm --log-driver none`
+#   3. runner's peak RSS for 1x and 10x that output (GNU time)
+# Prints a Markdown report; copy it into docs/BENCHMARKS.md. Needs scripts/setup.sh first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNNER=${RUNNER:-build/bin/runner}
+DOCKER=${DOCKER:-/usr/bin/docker}  # Debian's docker.io client, what a new machine has
+IMAGE=runner-busybox:latest
+RUNS_START=${RUNS_START:-30}
+RUNS_BIG=${RUNS_BIG:-5}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+line=$(printf 'x%.0s' $(seq 1 82))  # 82 bytes + newline = 83 bytes a line
+cat > "$work/trivial.json" <<JSON
+{"id": "bench.trivial", "image": "$IMAGE", "command": ["true"]}
+JSON
+big() {  # $1 = lines
+  cat <<JSON
+{"id": "bench.big", "image": "$IMAGE", "command": ["sh", "-c", "yes $line | head -n $1"],
+ "limits": {"timeout": 600}}
+JSON
+}
+big 2000000 > "$work/big.json"
+big 20000000 > "$work/big10.json"
+
+echo "## Machine"
+echo
+echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; $(free -g | awk '/Mem:/ {print $2}') GiB"
+echo "- Engine: $(curl -s --unix-socket /var/run/docker.sock http://localhost/version | python3 -c 'import json,sys; v=json.load(sys.stdin); print("Docker", v["Version"], "API", v["ApiVersion"])')"
+echo "- docker CLI: $($DOCKER --version)"
+echo "- runner: $($RUNNER --version) ($(git rev-parse --short HEAD 2>/dev/null || echo unknown))"
+echo "- Date: $(date -u +%Y-%m-%dT%H:%MZ)"
+echo
+
+hyperfine --style none --warmup 3 --runs "$RUNS_START" --export-json "$work/start.json" \
+  -n "runner run" "$RUNNER run $work/trivial.json --quiet" \
+  -n "docker run --rm" "$DOCKER run --rm $IMAGE true" >/dev/null 2>&1
+
+hyperfine --style none --warmup 1 --runs "$RUNS_BIG" --export-json "$work/big.json.out" \
+  -n "runner run (events to file)" "$RUNNER run $work/big.json --quiet --events $work/events.jsonl" \
+  -n "docker run --rm" "$DOCKER run --rm $IMAGE sh -c 'yes $line | head -n 2000000' >/dev/null" \
+  -n "docker run --rm --log-driver none" "$DOCKER run --rm --log-driver none $IMAGE sh -c 'yes $line | head -n 2000000' >/dev/null" \
+  >/dev/null 2>&1
+events_lines=$(wc -l < "$work/events.jsonl")
+
+rss() {  # peak RSS in KiB of one runner run of $1
+  /usr/bin/time -f '%M' -o "$work/rss" "$RUNNER" run "$1" --quiet --events "$work/rss-events.jsonl" >/dev/null 2>&1
+  cat "$work/rss"
+  rm -f "$work/rss-events.jsonl"
+}
+rss1=$(rss "$work/big.json")
+rss10=$(rss "$work/big10.json")
+
+python3 - "$work/start.json" "$work/big.json.out" "$rss1" "$rss10" "$events_lines" <<'PY'
+import json, sys
+start = json.load(open(sys.argv[1]))["results"]
+big = json.load(open(sys.argv[2]))["results"]
+rss1, rss10, events_lines = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+def row(r):
+    return f"| {r['command']} | {r['median']*1000:.0f} ms | {r['mean']*1000:.0f} ± {r['stddev']*1000:.0f} ms | {r['min']*1000:.0f} ms | {len(r['times'])} |"
+print("## Start to exit of a trivial container (`true`)\n")
+print("| command | median | mean ± σ | min | runs |\n|---|---|---|---|---|")
+for r in start: print(row(r))
+ratio = start[0]["median"] / start[1]["median"]
+print(f"\nrunner / docker CLI median: **{ratio:.2f}x** (target ≤ 0.90x)\n")
+print("## 2,000,000 lines (166 MB) of stdout\n")
+print("| command | median | mean ± σ | min | runs |\n|---|---|---|---|---|")
+for r in big: print(row(r))
+r_runner, r_docker, r_none = (b["median"] for b in big)
+print(f"\nrunner events written: {events_lines} lines (2,000,000 stdout events + runner events + result)\n")
+print(f"- plain `docker run` / runner: **{r_docker / r_runner:.2f}x** faster (target ≥ 2x)")
+print(f"- runner / `docker run --log-driver none`: **{r_runner / r_none:.2f}x** (target ≤ 1.15x)")
+print(f"- runner peak RSS: **{rss1/1024:.1f} MiB** at 166 MB, **{rss10/1024:.1f} MiB** at 1.66 GB (target < 32 MiB)")
+PY

@@ -1,0 +1,119 @@
+// KestraLineParser: recognises Kestra's script logging protocol in a component's output lines and
+// turns it into log entries, outputs and metrics; every other line passes through unchanged.
+//
+// It sits right after the LineSplitter (lines arrive without terminator, valid UTF-8, at most
+// 64 KiB each) and reports through callbacks, so the caller decides what becomes an event.
+// Almost every line is ordinary text, so the parser first looks at one byte: a line that does not
+// start with ':' or '{' goes straight to on_text, without allocation. Only candidate lines are
+// parsed as JSON (nlohmann); a bare `{...}` line is first checked by its first key, so JSON logs
+// such as `{"level":"info",...}` are rejected after a few bytes.
+//
+// Recognised forms (REFERENCE.md section 2):
+// - `::{...}::`: the whole line, no leading space (Kestra's `^::(\{.*\})::$`). The regex is
+//   greedy, so `::{"a":1}::  ::{"b":2}::` is one protocol line whose JSON is invalid: a warning.
+// - Multi-line: a line starting `::{` that does not end `}::` opens a block; lines are gathered
+//   until one ends with `}::`, and the text joined with '\n' is parsed. If that is not valid JSON
+//   but the text joined without separators is, the latter is used: a single line longer than the
+//   splitter's 64 KiB arrives as several pieces and is put back together that way. A block holds
+//   at most 1 MiB (joined text) and 10,000 lines; a line that would pass either bound, a line
+//   starting `::{` (it can never continue valid JSON, so it starts afresh), finish() and
+//   flush_block() give the gathered lines back as ordinary lines, in order, and the line that
+//   arrived is then handled on its own.
+// - Bare `{...}` on one line whose top-level keys are only among logs, outputs and metrics (at
+//   least one). Any other JSON, or invalid JSON, in a bare line is ordinary text, no warning.
+//
+// Payload rules and decisions:
+// - logs: array of {level, message}. Levels are case-insensitive: TRACE and DEBUG -> debug,
+//   INFO -> info, WARN/WARNING -> warning, ERROR/ERR -> error, FATAL/CRITICAL/CRIT -> critical,
+//   plus notice, alert, emergency/emerg. A missing or null level is info; an unknown or
+//   non-string level is info and reported. An entry without a string message is dropped and
+//   reported. Other fields of an entry are ignored.
+// - outputs: an object, handed on whole. null means absent for logs, outputs and metrics.
+// - metrics: array of {name, type, value, tags, description}. name: non-empty string; type:
+//   counter, gauge or timer (case-insensitive, reported in lowercase); value: finite number or
+//   numeric string, for a timer also an ISO-8601 duration (seconds); tags: object whose string,
+//   number and boolean values become strings (missing/null: {}); description: string. A metric
+//   with any bad field is dropped and reported.
+// - Unknown top-level keys are reported (Kestra ignores them; we keep them visible).
+// - A line that is partly bad: the good parts are emitted (logs, then outputs, then metrics) and
+//   then ONE on_warning lists every problem with its place, e.g.
+//   `Invalid Kestra protocol line: metrics[0].type: expected counter, gauge or timer, got
+//   "histogram"`, carrying the line's full text. Invalid JSON gives one warning with the column.
+// - `::{}::` (valid, empty) is consumed without any callback, as in Kestra.
+// - A bare line that qualifies by its keys is a protocol line and warns like a marked one.
+#pragma once
+
+#include "logging/event.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace runner::logging {
+
+struct KestraMetric {
+  std::string name;
+  std::string type;     // counter, gauge or timer
+  double value = 0;     // a timer's value is seconds
+  nlohmann::json tags;  // object of string values, possibly empty
+  std::string description;
+};
+
+// What the parser found. Views passed to a callback are valid only during the call. Unset
+// members are skipped.
+struct KestraCallbacks {
+  std::function<void(std::string_view line)> on_text;
+  std::function<void(Level level, std::string_view message)> on_log;
+  std::function<void(const nlohmann::json& outputs)> on_outputs;  // an object
+  std::function<void(const KestraMetric& metric)> on_metric;
+  std::function<void(std::string message, std::string_view original_text)> on_warning;
+};
+
+class KestraLineParser {
+ public:
+  static constexpr std::size_t kMaxBlockBytes = 1024 * 1024;
+  static constexpr std::size_t kMaxBlockLines = 10000;
+
+  explicit KestraLineParser(KestraCallbacks callbacks);
+
+  // One complete line, terminator removed.
+  void line(std::string_view text);
+  // End of stream: an unclosed block is given back as ordinary lines. The parser can be reused.
+  void finish();
+  // True while lines of an unclosed multi-line block are held back (for an idle-timeout flush).
+  bool holding_block() const { return block_open_; }
+  // Gives the held lines back as ordinary lines now (the block is abandoned).
+  void flush_block();
+
+ private:
+  void candidate_line(std::string_view text);
+  void continue_block(std::string_view text);
+  void close_block();
+  void open_block(std::string_view text);
+  // Parses `json_text` (the payload between the "::" markers) and reports it.
+  void parse_marked(std::string_view json_text, std::string_view original, bool is_block);
+  void report(const nlohmann::json& payload, std::string_view original, bool is_block);
+  void warn(std::string_view what, std::string_view original, bool is_block);
+
+  KestraCallbacks callbacks_;
+  bool block_open_ = false;
+  std::string block_text_;                 // gathered lines joined with '\n'
+  std::vector<std::size_t> block_breaks_;  // offset of each '\n' added between lines
+  std::vector<std::string> problems_;      // of the current payload
+  KestraMetric metric_;                    // reused for each metric
+};
+
+// Kestra / syslog level name, case-insensitive; nullopt if unknown.
+std::optional<Level> parse_kestra_level(std::string_view name);
+// ISO-8601 duration ("PT1.5S", "PT2M", "PT1H30M", "P1DT2H", "P1W") in seconds. Days are 24 h;
+// years, months and signs are rejected (as java.time.Duration does for years and months).
+std::optional<double> parse_iso8601_duration(std::string_view text);
+// A finite decimal number in a string, surrounding ASCII spaces allowed ("15", " 2.5", "1e3").
+std::optional<double> parse_numeric_string(std::string_view text);
+
+}  // namespace runner::logging
