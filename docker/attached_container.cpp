@@ -57,7 +57,8 @@ std::size_t AttachedContainer::on_header(char* data, std::size_t size, std::size
   if (line.rfind("HTTP/", 0) == 0) {
     // A new status line (e.g. after a 100 Continue): parse the code.
     const auto space = line.find(' ');
-    if (space != std::string_view::npos) t->status = std::strtol(line.data() + space + 1, nullptr, 10);
+    if (space != std::string_view::npos)
+      t->status = std::strtol(line.data() + space + 1, nullptr, 10);
     t->headers_done = false;
   } else if (line == "\r\n" || line == "\n") {
     if (t->status >= 200) t->headers_done = true;
@@ -96,8 +97,8 @@ void AttachedContainer::collect_finished() {
     // libcurl may report that as a partial transfer, which for a raw stream is the normal end.
     const CURLcode rc = msg->data.result;
     if (rc != CURLE_OK && rc != CURLE_PARTIAL_FILE && !(t == &attach_ && rc == CURLE_RECV_ERROR)) {
-      transfer_error_ = std::string(t == &attach_ ? "attach" : "wait") + " stream failed: " +
-                        curl_easy_strerror(rc);
+      transfer_error_ = std::string(t == &attach_ ? "attach" : "wait") +
+                        " stream failed: " + curl_easy_strerror(rc);
     }
   }
 }

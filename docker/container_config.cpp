@@ -16,15 +16,9 @@ nlohmann::json ContainerConfig::to_create_body() const {
   if (pids_limit > 0) host["PidsLimit"] = pids_limit;
 
   nlohmann::json body = {
-      {"Image", image},
-      {"Env", env},
-      {"Labels", labels},
-      {"Tty", false},
-      {"OpenStdin", false},
-      {"AttachStdin", false},
-      {"AttachStdout", true},
-      {"AttachStderr", true},
-      {"HostConfig", std::move(host)},
+      {"Image", image},       {"Env", env},           {"Labels", labels},
+      {"Tty", false},         {"OpenStdin", false},   {"AttachStdin", false},
+      {"AttachStdout", true}, {"AttachStderr", true}, {"HostConfig", std::move(host)},
   };
   if (cmd) body["Cmd"] = *cmd;
   if (entrypoint) body["Entrypoint"] = *entrypoint;

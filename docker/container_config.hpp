@@ -22,8 +22,8 @@ struct ContainerConfig {
   std::map<std::string, std::string> labels;
   std::string user;
   std::string working_dir;
-  std::vector<std::string> binds;  // "/host:/container[:ro]"
-  std::int64_t memory_bytes = 0;   // 0: no limit
+  std::vector<std::string> binds;      // "/host:/container[:ro]"
+  std::int64_t memory_bytes = 0;       // 0: no limit
   std::int64_t memory_swap_bytes = 0;  // -1 unlimited, = memory for no swap
   std::int64_t nano_cpus = 0;
   std::int64_t pids_limit = 0;

@@ -28,8 +28,10 @@ std::size_t read_header(char* data, std::size_t size, std::size_t count, void* u
       match = std::tolower(static_cast<unsigned char>(line[i])) == key[i];
     if (match) {
       std::string value(line.substr(key.size()));
-      while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) value.pop_back();
-      while (!value.empty() && std::isspace(static_cast<unsigned char>(value.front()))) value.erase(0, 1);
+      while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back())))
+        value.pop_back();
+      while (!value.empty() && std::isspace(static_cast<unsigned char>(value.front())))
+        value.erase(0, 1);
       static_cast<HttpAnswer*>(user)->api_version_header = value;
     }
   }
@@ -56,7 +58,8 @@ std::string daemon_message(const std::string& body) {
   if (parsed.is_object() && parsed.contains("message") && parsed["message"].is_string())
     return parsed["message"].get<std::string>();
   std::string trimmed = body;
-  while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.back()))) trimmed.pop_back();
+  while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.back())))
+    trimmed.pop_back();
   return trimmed.empty() ? "no message from the engine" : trimmed;
 }
 
@@ -223,7 +226,8 @@ ContainerState EngineClient::inspect_container(const std::string& id) {
   return state;
 }
 
-std::vector<ContainerSummary> EngineClient::list_containers(const std::vector<std::string>& labels) {
+std::vector<ContainerSummary> EngineClient::list_containers(
+    const std::vector<std::string>& labels) {
   nlohmann::json filters = {{"label", labels}};
   HttpAnswer answer = checked("GET", "/containers/json?all=1&filters=" + url_encode(filters.dump()),
                               "list containers");
@@ -287,7 +291,8 @@ void EngineClient::pull_image(const std::string& image, const std::optional<Regi
     if (!msg.is_object()) continue;
     if (msg.contains("errorDetail") || msg.contains("error")) {
       std::string text = msg.value("error", "");
-      if (text.empty() && msg["errorDetail"].is_object()) text = msg["errorDetail"].value("message", "");
+      if (text.empty() && msg["errorDetail"].is_object())
+        text = msg["errorDetail"].value("message", "");
       throw ImagePullError("cannot pull image \"" + image + "\": " + text);
     }
   }

@@ -62,7 +62,8 @@ class EngineClient {
 
  private:
   HttpAnswer checked(const char* method, const std::string& path, const std::string& operation,
-                     const std::string* body = nullptr, const std::vector<std::string>& headers = {});
+                     const std::string* body = nullptr,
+                     const std::vector<std::string>& headers = {});
 
   EngineEndpoint endpoint_;
   std::string api_version_ = kMaxApiVersion;

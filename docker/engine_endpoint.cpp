@@ -26,7 +26,8 @@ EngineEndpoint EngineEndpoint::parse(const std::string& host) {
     if (ep.tls) {
       const char* certs = std::getenv("DOCKER_CERT_PATH");
       const char* home = std::getenv("HOME");
-      ep.cert_path = certs != nullptr ? certs : std::string(home != nullptr ? home : "") + "/.docker";
+      ep.cert_path =
+          certs != nullptr ? certs : std::string(home != nullptr ? home : "") + "/.docker";
     }
     ep.base_url = std::string(ep.tls ? "https://" : "http://") + rest;
     return ep;

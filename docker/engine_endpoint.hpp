@@ -14,8 +14,8 @@ struct EngineEndpoint {
   std::string unix_socket;  // empty for tcp
   std::string base_url;     // "http://localhost" for unix sockets, "http(s)://host:port" for tcp
   bool tls = false;
-  std::string cert_path;    // folder with ca.pem, cert.pem, key.pem when tls
-  std::string display;      // what to show in messages
+  std::string cert_path;  // folder with ca.pem, cert.pem, key.pem when tls
+  std::string display;    // what to show in messages
 
   // Parses a DOCKER_HOST-style string; throws std::invalid_argument naming the problem.
   static EngineEndpoint parse(const std::string& host);

@@ -25,7 +25,8 @@ void StreamDemuxer::feed(std::string_view bytes) {
     current_ = type <= 3 ? static_cast<OutputStream>(type) : OutputStream::system;
     remaining_ = (static_cast<std::uint32_t>(header_[4]) << 24) |
                  (static_cast<std::uint32_t>(header_[5]) << 16) |
-                 (static_cast<std::uint32_t>(header_[6]) << 8) | static_cast<std::uint32_t>(header_[7]);
+                 (static_cast<std::uint32_t>(header_[6]) << 8) |
+                 static_cast<std::uint32_t>(header_[7]);
   }
 }
 

@@ -12,7 +12,9 @@ constexpr std::array<std::string_view, 8> kLevelNames = {
     "debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"};
 }
 
-std::string_view level_name(Level level) { return kLevelNames[static_cast<std::size_t>(level)]; }
+std::string_view level_name(Level level) {
+  return kLevelNames[static_cast<std::size_t>(level)];
+}
 
 std::optional<Level> parse_level(std::string_view name) {
   for (std::size_t i = 0; i < kLevelNames.size(); ++i)

@@ -46,21 +46,20 @@ void JsonLinesSink::write(const Event& event) {
 }
 
 nlohmann::ordered_json summary_to_json(const JobSummary& s) {
-  nlohmann::ordered_json j = {{"kind", "result"},
-                      {"job_id", s.job_id},
-                      {"component_id", s.component_id},
-                      {"status", s.status},
-                      {"exit_code", s.exit_code},
-                      {"duration", s.duration_seconds},
-                      {"message", s.message}};
-  j["error_type"] = s.error_type.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(s.error_type);
-  j["container_exit_code"] =
-      s.container_exit_code ? nlohmann::ordered_json(*s.container_exit_code) : nlohmann::ordered_json();
+  nlohmann::ordered_json j = {
+      {"kind", "result"},    {"job_id", s.job_id},       {"component_id", s.component_id},
+      {"status", s.status},  {"exit_code", s.exit_code}, {"duration", s.duration_seconds},
+      {"message", s.message}};
+  j["error_type"] =
+      s.error_type.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(s.error_type);
+  j["container_exit_code"] = s.container_exit_code ? nlohmann::ordered_json(*s.container_exit_code)
+                                                   : nlohmann::ordered_json();
   return j;
 }
 
 void JsonLinesSink::finish(const JobSummary& summary) {
-  out_.write(summary_to_json(summary).dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+  out_.write(summary_to_json(summary).dump(-1, ' ', false,
+                                           nlohmann::ordered_json::error_handler_t::replace));
   out_.write("\n");
   out_.flush();
 }

@@ -9,7 +9,9 @@ namespace runner::logging {
 
 LineSplitter::LineSplitter(LineFn on_line, std::size_t max_line,
                            std::chrono::milliseconds idle_flush)
-    : on_line_(std::move(on_line)), max_line_(max_line < 4 ? 4 : max_line), idle_flush_(idle_flush) {}
+    : on_line_(std::move(on_line)),
+      max_line_(max_line < 4 ? 4 : max_line),
+      idle_flush_(idle_flush) {}
 
 void LineSplitter::emit(std::string_view line) {
   ++lines_;

@@ -18,8 +18,12 @@ OutputFile OutputFile::open(const std::string& path) {
   return OutputFile(fd, true);
 }
 
-OutputFile OutputFile::standard_output() { return OutputFile(STDOUT_FILENO, false); }
-OutputFile OutputFile::standard_error() { return OutputFile(STDERR_FILENO, false); }
+OutputFile OutputFile::standard_output() {
+  return OutputFile(STDOUT_FILENO, false);
+}
+OutputFile OutputFile::standard_error() {
+  return OutputFile(STDERR_FILENO, false);
+}
 
 OutputFile::OutputFile(OutputFile&& other) noexcept
     : fd_(other.fd_), owned_(other.owned_), buffer_(std::move(other.buffer_)) {
@@ -46,6 +50,8 @@ void OutputFile::flush() {
   buffer_.clear();
 }
 
-bool OutputFile::is_terminal() const { return fd_ >= 0 && isatty(fd_) != 0; }
+bool OutputFile::is_terminal() const {
+  return fd_ >= 0 && isatty(fd_) != 0;
+}
 
 }  // namespace runner::logging

@@ -1,22 +1,28 @@
 // TerminalSink: see the header.
 #include "logging/terminal_sink.hpp"
 
+#include <fmt/format.h>
 #include <array>
 #include <cstdlib>
 #include <ctime>
-#include <fmt/format.h>
 
 namespace runner::logging {
 namespace {
 
 std::string_view level_color(Level level) {
   switch (level) {
-    case Level::debug: return "\x1b[90m";
-    case Level::info: return "\x1b[32m";
-    case Level::notice: return "\x1b[36m";
-    case Level::warning: return "\x1b[33m";
-    case Level::error: return "\x1b[31m";
-    default: return "\x1b[1;31m";
+    case Level::debug:
+      return "\x1b[90m";
+    case Level::info:
+      return "\x1b[32m";
+    case Level::notice:
+      return "\x1b[36m";
+    case Level::warning:
+      return "\x1b[33m";
+    case Level::error:
+      return "\x1b[31m";
+    default:
+      return "\x1b[1;31m";
   }
 }
 
@@ -82,8 +88,9 @@ void TerminalSink::write(const Event& event) {
       line_ += ' ';
       line_ += key;
       line_ += '=';
-      line_ += value.is_string() ? value.get<std::string>()
-                                 : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      line_ += value.is_string()
+                   ? value.get<std::string>()
+                   : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     }
     if (color_) line_ += "\x1b[0m";
   }

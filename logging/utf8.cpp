@@ -86,9 +86,12 @@ std::size_t incomplete_utf8_tail(std::string_view text) {
     const auto c = static_cast<unsigned char>(text[n - back]);
     if ((c & 0xC0) == 0x80) continue;  // continuation byte: keep looking for the lead
     std::size_t need = 0;
-    if (c >= 0xC2 && c <= 0xDF) need = 2;
-    else if (c >= 0xE0 && c <= 0xEF) need = 3;
-    else if (c >= 0xF0 && c <= 0xF4) need = 4;
+    if (c >= 0xC2 && c <= 0xDF)
+      need = 2;
+    else if (c >= 0xE0 && c <= 0xEF)
+      need = 3;
+    else if (c >= 0xF0 && c <= 0xF4)
+      need = 4;
     return need > back ? back : 0;
   }
   return 0;

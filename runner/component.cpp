@@ -20,11 +20,17 @@ using nlohmann::json;
 std::string describe(const json& value) {
   std::string text;
   switch (value.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::boolean: return value.get<bool>() ? "true" : "false";
-    case json::value_t::object: return "an object";
-    case json::value_t::array: return "an array";
-    default: text = value.dump(); break;
+    case json::value_t::null:
+      return "null";
+    case json::value_t::boolean:
+      return value.get<bool>() ? "true" : "false";
+    case json::value_t::object:
+      return "an object";
+    case json::value_t::array:
+      return "an array";
+    default:
+      text = value.dump();
+      break;
   }
   if (text.size() > 60) text = text.substr(0, 57) + "...";
   return text;
@@ -32,7 +38,9 @@ std::string describe(const json& value) {
 
 class ProblemList {
  public:
-  void add(const std::string& path, const std::string& what) { lines_.push_back(path + ": " + what); }
+  void add(const std::string& path, const std::string& what) {
+    lines_.push_back(path + ": " + what);
+  }
   void expected(const std::string& path, const std::string& what, const json& got) {
     add(path, "expected " + what + ", got " + describe(got));
   }
@@ -118,19 +126,22 @@ void parse_limits(const json& doc, ComponentSpec& spec, ProblemList& problems) {
     return;
   }
   check_keys(limits, "$.limits", {"memory", "memory_swap", "cpus", "pids", "timeout"}, problems);
-  const std::string size_hint = "a size such as \"256m\" or \"1g\" (a number with unit b, k, m or g)";
+  const std::string size_hint =
+      "a size such as \"256m\" or \"1g\" (a number with unit b, k, m or g)";
   bool memory_ok = true;
   if (limits.contains("memory")) {
     const json& v = limits.at("memory");
     std::optional<std::int64_t> bytes;
-    if (v.is_string()) bytes = parse_size(v.get<std::string>());
-    else if (v.is_number_integer()) bytes = v.get<std::int64_t>();
+    if (v.is_string())
+      bytes = parse_size(v.get<std::string>());
+    else if (v.is_number_integer())
+      bytes = v.get<std::int64_t>();
     if (!bytes || *bytes <= 0) {
       problems.expected("$.limits.memory", size_hint, v);
       memory_ok = false;
     } else if (*bytes < 6LL * 1024 * 1024) {
-      problems.add("$.limits.memory", "expected at least \"6m\" (the Docker engine's minimum), got " +
-                                          describe(v));
+      problems.add("$.limits.memory",
+                   "expected at least \"6m\" (the Docker engine's minimum), got " + describe(v));
       memory_ok = false;
     } else {
       spec.limits.memory_bytes = *bytes;
@@ -141,9 +152,11 @@ void parse_limits(const json& doc, ComponentSpec& spec, ProblemList& problems) {
   if (limits.contains("memory_swap")) {
     const json& v = limits.at("memory_swap");
     std::optional<std::int64_t> bytes;
-    if (v.is_string()) bytes = v.get<std::string>() == "-1" ? std::optional<std::int64_t>(-1)
-                                                             : parse_size(v.get<std::string>());
-    else if (v.is_number_integer()) bytes = v.get<std::int64_t>();
+    if (v.is_string())
+      bytes = v.get<std::string>() == "-1" ? std::optional<std::int64_t>(-1)
+                                           : parse_size(v.get<std::string>());
+    else if (v.is_number_integer())
+      bytes = v.get<std::int64_t>();
     if (!bytes || (*bytes <= 0 && *bytes != -1)) {
       problems.expected("$.limits.memory_swap", size_hint + ", or -1 for unlimited swap", v);
     } else if (*bytes != -1 && memory_ok && *bytes < spec.limits.memory_bytes) {
@@ -186,8 +199,9 @@ void parse_env(const json& doc, ComponentSpec& spec, ProblemList& problems) {
     const bool secret = !key.empty() && key[0] == '#';
     const std::string name = secret ? key.substr(1) : key;
     if (!std::regex_match(name, name_re)) {
-      problems.add(path, "expected a variable name of letters, digits and '_' (optionally prefixed "
-                         "with '#' to mark a secret)");
+      problems.add(path,
+                   "expected a variable name of letters, digits and '_' (optionally prefixed "
+                   "with '#' to mark a secret)");
       continue;
     }
     if (std::find(reserved.begin(), reserved.end(), name) != reserved.end()) {
@@ -256,24 +270,35 @@ void parse_logging(const json& doc, ComponentSpec& spec, ProblemList& problems) 
 
 const std::vector<std::string>& reserved_env_names() {
   static const std::vector<std::string> names = {
-      "KBC_DATADIR",   "KBC_RUNID",    "KBC_PROJECTID",      "KBC_CONFIGID",
-      "KBC_CONFIGVERSION", "KBC_COMPONENTID", "KBC_STACKID", "KBC_BRANCHID",
-      "KBC_COMPONENT_RUN_MODE", "KBC_LOGGER_ADDR", "KBC_LOGGER_PORT"};
+      "KBC_DATADIR",     "KBC_RUNID",         "KBC_PROJECTID",
+      "KBC_CONFIGID",    "KBC_CONFIGVERSION", "KBC_COMPONENTID",
+      "KBC_STACKID",     "KBC_BRANCHID",      "KBC_COMPONENT_RUN_MODE",
+      "KBC_LOGGER_ADDR", "KBC_LOGGER_PORT"};
   return names;
 }
 
 std::optional<std::int64_t> parse_size(std::string_view text) {
-  static const std::regex size_re(R"(^\s*([0-9]+(?:\.[0-9]+)?)\s*([bkmgtBKMGT]?)(?:[iI]?[bB])?\s*$)");
+  static const std::regex size_re(
+      R"(^\s*([0-9]+(?:\.[0-9]+)?)\s*([bkmgtBKMGT]?)(?:[iI]?[bB])?\s*$)");
   std::match_results<std::string_view::const_iterator> m;
   if (!std::regex_match(text.begin(), text.end(), m, size_re)) return std::nullopt;
   const double number = std::stod(m[1].str());
   double unit = 1;
   switch (std::tolower(m[2].str().empty() ? 'b' : m[2].str()[0])) {
-    case 'k': unit = 1024.0; break;
-    case 'm': unit = 1024.0 * 1024; break;
-    case 'g': unit = 1024.0 * 1024 * 1024; break;
-    case 't': unit = 1024.0 * 1024 * 1024 * 1024; break;
-    default: break;
+    case 'k':
+      unit = 1024.0;
+      break;
+    case 'm':
+      unit = 1024.0 * 1024;
+      break;
+    case 'g':
+      unit = 1024.0 * 1024 * 1024;
+      break;
+    case 't':
+      unit = 1024.0 * 1024 * 1024 * 1024;
+      break;
+    default:
+      break;
   }
   const double bytes = number * unit;
   if (bytes > 9.0e18) return std::nullopt;
@@ -296,8 +321,9 @@ ComponentSpec parse_component(const json& doc) {
   static const std::regex id_re("^[A-Za-z0-9][A-Za-z0-9._-]*$");
   if (auto id = read_string(doc, "id", "$", problems)) {
     if (!std::regex_match(*id, id_re))
-      problems.add("$.id", "expected letters, digits, '.', '_' and '-' (such as \"my-org.ex-hello\"), got " +
-                               describe(doc.at("id")));
+      problems.add(
+          "$.id", "expected letters, digits, '.', '_' and '-' (such as \"my-org.ex-hello\"), got " +
+                      describe(doc.at("id")));
     else
       spec.id = *id;
   } else if (!doc.contains("id")) {
@@ -331,13 +357,18 @@ ComponentSpec parse_component(const json& doc) {
   spec.labels = read_string_map(doc, "labels", "$", problems);
   for (const auto& [key, value] : spec.labels)
     if (key.rfind(kLabelPrefix, 0) == 0)
-      problems.add("$.labels." + key, std::string("reserved: labels starting with \"") + kLabelPrefix +
-                                          "\" are set by runner");
+      problems.add("$.labels." + key, std::string("reserved: labels starting with \"") +
+                                          kLabelPrefix + "\" are set by runner");
   if (auto policy = read_string(doc, "pull_policy", "$", problems)) {
-    if (*policy == "if-not-present") spec.pull_policy = PullPolicy::if_not_present;
-    else if (*policy == "always") spec.pull_policy = PullPolicy::always;
-    else if (*policy == "never") spec.pull_policy = PullPolicy::never;
-    else problems.expected("$.pull_policy", "\"if-not-present\", \"always\" or \"never\"", doc.at("pull_policy"));
+    if (*policy == "if-not-present")
+      spec.pull_policy = PullPolicy::if_not_present;
+    else if (*policy == "always")
+      spec.pull_policy = PullPolicy::always;
+    else if (*policy == "never")
+      spec.pull_policy = PullPolicy::never;
+    else
+      problems.expected("$.pull_policy", "\"if-not-present\", \"always\" or \"never\"",
+                        doc.at("pull_policy"));
   }
   parse_auth(doc, spec, problems);
   parse_logging(doc, spec, problems);

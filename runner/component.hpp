@@ -20,7 +20,7 @@ enum class PullPolicy { if_not_present, always, never };
 
 struct ComponentLimits {
   std::int64_t memory_bytes = 256LL * 1024 * 1024;
-  std::string memory_text = "256m";  // as the user wrote it, for messages
+  std::string memory_text = "256m";                      // as the user wrote it, for messages
   std::int64_t memory_swap_bytes = 256LL * 1024 * 1024;  // = memory: no swap; -1 unlimited
   std::optional<double> cpus;
   std::optional<std::int64_t> pids;

@@ -14,12 +14,12 @@ enum ExitCode : int {
   kExitSuccess = 0,
   kExitUserError = 1,
   kExitApplicationError = 2,
-  kExitUsage = 64,            // bad command line
-  kExitInvalidComponent = 65, // invalid component file
+  kExitUsage = 64,             // bad command line
+  kExitInvalidComponent = 65,  // invalid component file
   kExitEngineUnavailable = 69,
   kExitInternal = 70,
-  kExitInterrupted = 130,     // SIGINT
-  kExitTerminated = 143,      // SIGTERM
+  kExitInterrupted = 130,  // SIGINT
+  kExitTerminated = 143,   // SIGTERM
 };
 
 class RunnerError : public std::runtime_error {

@@ -13,10 +13,12 @@ namespace runner {
 
 std::string new_job_id() {
   std::array<unsigned char, 16> b{};
-  if (RAND_bytes(b.data() + 6, 10) != 1) throw InternalError("cannot read random bytes for a job id");
-  const auto ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                 std::chrono::system_clock::now().time_since_epoch())
-                                                 .count());
+  if (RAND_bytes(b.data() + 6, 10) != 1)
+    throw InternalError("cannot read random bytes for a job id");
+  const auto ms =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
   for (int i = 0; i < 6; ++i) b[i] = static_cast<unsigned char>(ms >> (8 * (5 - i)));
   b[6] = static_cast<unsigned char>(0x70 | (b[6] & 0x0F));
   b[8] = static_cast<unsigned char>(0x80 | (b[8] & 0x3F));

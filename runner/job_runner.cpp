@@ -35,11 +35,13 @@ std::string host_name() {
 // Removes the container on every path out of the run.
 class ContainerGuard {
  public:
-  ContainerGuard(docker::EngineClient& client, std::string id) : client_(client), id_(std::move(id)) {}
+  ContainerGuard(docker::EngineClient& client, std::string id)
+      : client_(client), id_(std::move(id)) {}
   ~ContainerGuard() {
     try {
       remove();
-    } catch (...) {  // NOLINT(bugprone-empty-catch): a destructor must not throw; `runner gc` cleans up
+    } catch (
+        ...) {  // NOLINT(bugprone-empty-catch): a destructor must not throw; `runner gc` cleans up
     }
   }
   ContainerGuard(const ContainerGuard&) = delete;
@@ -115,17 +117,19 @@ std::string create_container(docker::EngineClient& client, const ComponentSpec& 
   try {
     return client.create_container(cfg, name);
   } catch (const docker::EngineApiError& e) {
-    if (e.status() != 404) throw UserError("the Docker engine refused the container: " + e.daemon_message());
+    if (e.status() != 404)
+      throw UserError("the Docker engine refused the container: " + e.daemon_message());
     if (spec.pull_policy == PullPolicy::never)
       throw UserError("image \"" + spec.image +
                       "\" is not available locally and pull_policy is \"never\": build or load "
-                      "it first (" + e.daemon_message() + ")");
+                      "it first (" +
+                      e.daemon_message() + ")");
   }
   try {
     pull(client, spec, events);
   } catch (const UserError& e) {
-    throw UserError("image \"" + spec.image + "\" is not available locally and pulling it failed: " +
-                    e.what());
+    throw UserError("image \"" + spec.image +
+                    "\" is not available locally and pulling it failed: " + e.what());
   }
   try {
     return client.create_container(cfg, name);
@@ -136,7 +140,9 @@ std::string create_container(docker::EngineClient& client, const ComponentSpec& 
 
 }  // namespace
 
-const char* runner_version() { return RUNNER_VERSION; }
+const char* runner_version() {
+  return RUNNER_VERSION;
+}
 
 nlohmann::json keboola_config(const ComponentSpec& spec) {
   return {{"parameters", spec.parameters},
@@ -158,7 +164,7 @@ logging::JobSummary JobRunner::run() {
   } catch (const RunnerError& e) {
     summary.status = "error";
     summary.exit_code = e.exit_code();
-    summary.error_type = e.exit_code() == kExitUserError        ? "user"
+    summary.error_type = e.exit_code() == kExitUserError           ? "user"
                          : e.exit_code() == kExitEngineUnavailable ? "engine"
                                                                    : "internal";
     summary.message = e.what();
@@ -167,7 +173,13 @@ logging::JobSummary JobRunner::run() {
   } catch (const docker::EngineVersionError& e) {
     summary = {"", spec_.id, "error", "engine", kExitEngineUnavailable, std::nullopt, 0, e.what()};
   } catch (const std::exception& e) {
-    summary = {"", spec_.id, "error", "internal", kExitInternal, std::nullopt, 0,
+    summary = {"",
+               spec_.id,
+               "error",
+               "internal",
+               kExitInternal,
+               std::nullopt,
+               0,
                std::string("internal error: ") + e.what()};
   }
   summary.duration_seconds = std::chrono::duration<double>(Clock::now() - started).count();
@@ -195,8 +207,9 @@ void JobRunner::execute(logging::JobSummary& summary) {
                  "Working folder " + workspace.root().string() + " (data: " +
                      workspace.data_dir().string() + ") is kept after the run (--keep-data)");
   const docker::ContainerConfig cfg = container_config(spec_, options_, workspace, job_id);
-  events_.emit(Level::info, "runner",
-               "Running component " + spec_.id + " (image " + spec_.image + ", job " + job_id + ")");
+  events_.emit(
+      Level::info, "runner",
+      "Running component " + spec_.id + " (image " + spec_.image + ", job " + job_id + ")");
   const std::string container_id =
       create_container(client, spec_, cfg, "runner-" + job_id, events_);
   ContainerGuard guard(client, container_id);
@@ -207,15 +220,15 @@ void JobRunner::execute(logging::JobSummary& summary) {
   logging::HeadTailBuffer stdout_text(kStdoutHeadTail, kStdoutHeadTail);
   logging::LineSplitter stdout_lines(
       [&](std::string_view line) { events_.emit_scrubbed(Level::info, "stdout", line); });
-  docker::AttachedContainer attached(
-      client, container_id, [&](docker::OutputStream stream, std::string_view bytes) {
-        if (stream == docker::OutputStream::stdout_) {
-          stdout_text.append(bytes);
-          stdout_lines.feed(bytes);
-        } else {
-          stderr_text.append(bytes);
-        }
-      });
+  docker::AttachedContainer attached(client, container_id,
+                                     [&](docker::OutputStream stream, std::string_view bytes) {
+                                       if (stream == docker::OutputStream::stdout_) {
+                                         stdout_text.append(bytes);
+                                         stdout_lines.feed(bytes);
+                                       } else {
+                                         stderr_text.append(bytes);
+                                       }
+                                     });
   attached.arm();
 
   std::optional<StopRequest> stop_request;
@@ -237,7 +250,8 @@ void JobRunner::execute(logging::JobSummary& summary) {
   }
   const auto started = Clock::now();
   const auto deadline = started + std::chrono::seconds(spec_.limits.timeout_seconds);
-  std::optional<Clock::time_point> force_kill_at;
+  constexpr Clock::time_point kNever = Clock::time_point::max();
+  Clock::time_point force_kill_at = kNever;  // SIGKILL after the stop grace period
   bool timed_out = false;
   std::vector<int> wake_fds;
   if (options_.stop != nullptr) wake_fds.push_back(options_.stop->fd());
@@ -247,7 +261,7 @@ void JobRunner::execute(logging::JobSummary& summary) {
     auto wake = now + std::chrono::milliseconds(200);
     if (auto flush_at = stdout_lines.next_flush()) wake = std::min(wake, *flush_at);
     if (!timed_out) wake = std::min(wake, deadline);
-    if (force_kill_at) wake = std::min(wake, *force_kill_at);
+    wake = std::min(wake, force_kill_at);
     const auto wait_ms = std::max<std::int64_t>(
         0, std::chrono::duration_cast<std::chrono::milliseconds>(wake - now).count() + 1);
     const bool woken = attached.poll(std::chrono::milliseconds(wait_ms), wake_fds);
@@ -266,13 +280,13 @@ void JobRunner::execute(logging::JobSummary& summary) {
           force_kill_at = now + std::chrono::seconds(options_.stop_grace_seconds);
         } else {
           client.kill_container(container_id, "KILL");
-          force_kill_at.reset();
+          force_kill_at = kNever;
         }
       }
     }
-    if (force_kill_at && now >= *force_kill_at) {
+    if (now >= force_kill_at) {
       client.kill_container(container_id, "KILL");
-      force_kill_at.reset();
+      force_kill_at = kNever;
     }
     if (!timed_out && !stop_request && now >= deadline) {
       timed_out = true;
@@ -293,12 +307,14 @@ void JobRunner::execute(logging::JobSummary& summary) {
   const std::string errors = stderr_text.text();
   if (!errors.empty()) {
     std::string_view message(errors);
-    while (!message.empty() && (message.back() == '\n' || message.back() == '\r')) message.remove_suffix(1);
+    while (!message.empty() && (message.back() == '\n' || message.back() == '\r'))
+      message.remove_suffix(1);
     events_.emit_scrubbed(Level::error, "stderr", message);
   }
 
   if (stop_request) {
-    events_.emit(Level::warning, "runner", std::string("Job terminated by ") + stop_request->reason);
+    events_.emit(Level::warning, "runner",
+                 std::string("Job terminated by ") + stop_request->reason);
     summary.status = "terminated";
     summary.exit_code = stop_request->exit_code;
     summary.message = std::string("Terminated by ") + stop_request->reason;

@@ -47,9 +47,8 @@ void write_private_file(const fs::path& path, const std::string& content) {
 
 }  // namespace
 
-JobWorkspace::JobWorkspace(const std::string& job_id,
-                           const std::optional<fs::path>& data_dir, bool keep,
-                           const nlohmann::json& config, const std::string& user)
+JobWorkspace::JobWorkspace(const std::string& job_id, const std::optional<fs::path>& data_dir,
+                           bool keep, const nlohmann::json& config, const std::string& user)
     : keep_(keep) {
   const char* tmp = std::getenv("TMPDIR");
   std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/runner-" +

@@ -12,9 +12,9 @@
 #include "runner/job_runner.hpp"
 #include "runner/stop_request.hpp"
 
-#include <CLI/CLI.hpp>
 #include <curl/curl.h>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <csignal>
 #include <cstdio>
@@ -46,7 +46,8 @@ int command_run(const RunArgs& args) {
   try {
     spec = runner::load_component_file(args.component);
   } catch (const runner::ConfigError& e) {
-    for (const auto& line : e.problems()) std::fprintf(stderr, "%s: %s\n", args.component.c_str(), line.c_str());
+    for (const auto& line : e.problems())
+      std::fprintf(stderr, "%s: %s\n", args.component.c_str(), line.c_str());
     return e.exit_code();
   }
 
@@ -95,7 +96,10 @@ int command_gc(const GcArgs& args) {
   const auto entries = runner::collect_orphans(client, args.all, args.dry_run);
   int removed = 0;
   for (const auto& e : entries) {
-    const char* verb = e.removed ? "removed" : (args.dry_run && e.reason.find("gone") != std::string::npos) ? "would remove" : "kept";
+    const char* verb = e.removed ? "removed"
+                       : (args.dry_run && e.reason.find("gone") != std::string::npos)
+                           ? "would remove"
+                           : "kept";
     std::printf("%s %s (%s, job %s, %s): %s\n", verb, e.name.c_str(), e.state.c_str(),
                 e.job_id.c_str(), e.id.substr(0, 12).c_str(), e.reason.c_str());
     removed += e.removed ? 1 : 0;
@@ -115,22 +119,37 @@ int main(int argc, char** argv) {
 
   RunArgs run;
   CLI::App* run_cmd = app.add_subcommand("run", "Run a component (component.json) in a container");
-  run_cmd->add_option("component", run.component, "Path to component.json")->required()->check(CLI::ExistingFile);
-  run_cmd->add_option("--data-dir", run.data_dir, "Use this existing folder as /data (inputs in DIR/in, outputs in DIR/out)")->check(CLI::ExistingDirectory);
+  run_cmd->add_option("component", run.component, "Path to component.json")
+      ->required()
+      ->check(CLI::ExistingFile);
+  run_cmd
+      ->add_option("--data-dir", run.data_dir,
+                   "Use this existing folder as /data (inputs in DIR/in, outputs in DIR/out)")
+      ->check(CLI::ExistingDirectory);
   run_cmd->add_flag("--keep-data", run.keep_data, "Keep the job's working folder after the run");
-  run_cmd->add_option("--events", run.events, "Write events as JSON Lines to FILE, or - for stdout");
-  run_cmd->add_flag("--no-color", run.no_color, "Never colour terminal output (NO_COLOR is honoured too)");
-  run_cmd->add_flag("-q,--quiet", run.quiet, "Show only warnings, errors and the summary on the terminal");
+  run_cmd->add_option("--events", run.events,
+                      "Write events as JSON Lines to FILE, or - for stdout");
+  run_cmd->add_flag("--no-color", run.no_color,
+                    "Never colour terminal output (NO_COLOR is honoured too)");
+  run_cmd->add_flag("-q,--quiet", run.quiet,
+                    "Show only warnings, errors and the summary on the terminal");
   run_cmd->add_flag("-v,--verbose", run.verbose, "Show debug events on the terminal");
-  run_cmd->add_option("--docker-host", run.docker_host, "Engine address (unix:///path or tcp://host:port); default $DOCKER_HOST or /var/run/docker.sock");
-  run_cmd->add_option("--project-id", run.project_id, "KBC_PROJECTID given to the component")->capture_default_str();
-  run_cmd->add_option("--branch-id", run.branch_id, "KBC_BRANCHID given to the component")->capture_default_str();
+  run_cmd->add_option("--docker-host", run.docker_host,
+                      "Engine address (unix:///path or tcp://host:port); default $DOCKER_HOST or "
+                      "/var/run/docker.sock");
+  run_cmd->add_option("--project-id", run.project_id, "KBC_PROJECTID given to the component")
+      ->capture_default_str();
+  run_cmd->add_option("--branch-id", run.branch_id, "KBC_BRANCHID given to the component")
+      ->capture_default_str();
 
   GcArgs gc;
-  CLI::App* gc_cmd = app.add_subcommand("gc", "Remove containers left behind by runners that were killed");
-  gc_cmd->add_flag("--all", gc.all, "Remove every runner container, also those of live runners and other hosts");
+  CLI::App* gc_cmd =
+      app.add_subcommand("gc", "Remove containers left behind by runners that were killed");
+  gc_cmd->add_flag("--all", gc.all,
+                   "Remove every runner container, also those of live runners and other hosts");
   gc_cmd->add_flag("--dry-run", gc.dry_run, "Only list what would be removed");
-  gc_cmd->add_option("--docker-host", gc.docker_host, "Engine address; default $DOCKER_HOST or /var/run/docker.sock");
+  gc_cmd->add_option("--docker-host", gc.docker_host,
+                     "Engine address; default $DOCKER_HOST or /var/run/docker.sock");
 
   app.add_subcommand("version", "Print runner's version");
 

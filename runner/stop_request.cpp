@@ -44,7 +44,9 @@ EventStopSource::EventStopSource() : fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC))
   if (fd_ < 0) throw InternalError(std::string("cannot create eventfd: ") + std::strerror(errno));
 }
 
-EventStopSource::~EventStopSource() { ::close(fd_); }
+EventStopSource::~EventStopSource() {
+  ::close(fd_);
+}
 
 void EventStopSource::request_stop() {
   const std::uint64_t one = 1;

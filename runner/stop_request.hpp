@@ -12,8 +12,8 @@
 namespace runner {
 
 struct StopRequest {
-  int exit_code;        // 130 for SIGINT, 143 for SIGTERM (or as the requester asks)
-  const char* reason;   // "SIGINT", "SIGTERM", "cancelled"
+  int exit_code;       // 130 for SIGINT, 143 for SIGTERM (or as the requester asks)
+  const char* reason;  // "SIGINT", "SIGTERM", "cancelled"
 };
 
 class StopSource {

@@ -112,11 +112,18 @@ bool CliProcess::wait_for_output(const std::string& text, std::chrono::seconds l
   return false;
 }
 
-void CliProcess::signal(int sig) { ::kill(pid_, sig); }
-std::string CliProcess::out() const { return read_file(out_path_); }
-std::string CliProcess::err() const { return read_file(err_path_); }
+void CliProcess::signal(int sig) {
+  ::kill(pid_, sig);
+}
+std::string CliProcess::out() const {
+  return read_file(out_path_);
+}
+std::string CliProcess::err() const {
+  return read_file(err_path_);
+}
 
-CliResult run_cli(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+CliResult run_cli(const std::vector<std::string>& args,
+                  const std::map<std::string, std::string>& env) {
   CliProcess p(args, env);
   const int code = p.wait();
   return {code, p.out(), p.err()};

@@ -22,7 +22,8 @@ class CliProcess {
   // Waits for the exit; returns the exit code (128+N when killed by signal N).
   int wait(std::chrono::seconds limit = std::chrono::seconds(120));
   // Waits until stdout contains `text`; false on timeout or exit.
-  bool wait_for_output(const std::string& text, std::chrono::seconds limit = std::chrono::seconds(60));
+  bool wait_for_output(const std::string& text,
+                       std::chrono::seconds limit = std::chrono::seconds(60));
   void signal(int sig);
   std::string out() const;
   std::string err() const;

@@ -20,7 +20,9 @@ std::vector<std::string> problems_of(const json& doc) {
   }
   return {};
 }
-json base() { return {{"id", "my.comp"}, {"image", "runner-busybox:latest"}}; }
+json base() {
+  return {{"id", "my.comp"}, {"image", "runner-busybox:latest"}};
+}
 }  // namespace
 
 TEST_CASE("defaults follow Keboola", "[runner][component]") {
@@ -41,7 +43,8 @@ TEST_CASE("a full component parses", "[runner][component]") {
   doc["entrypoint"] = {"/bin/env"};
   doc["env"] = {{"A", "1"}, {"#TOKEN", "secret"}};
   doc["parameters"] = {{"x", 1}};
-  doc["limits"] = {{"memory", "1g"}, {"memory_swap", "2g"}, {"cpus", 1.5}, {"pids", 100}, {"timeout", 60}};
+  doc["limits"] = {
+      {"memory", "1g"}, {"memory_swap", "2g"}, {"cpus", 1.5}, {"pids", 100}, {"timeout", 60}};
   doc["network"] = "none";
   doc["user"] = "1000:1000";
   doc["labels"] = {{"team", "data"}};
@@ -85,28 +88,53 @@ TEST_CASE("bad inputs: one line per problem naming the path and what was expecte
   const std::vector<Case> cases = {
       {{{"image", 5}}, "$.image: expected a non-empty string, got 5"},
       {{{"image", ""}}, "$.image: expected a non-empty string, got \"\""},
-      {{{"id", "bad id!"}}, "$.id: expected letters, digits, '.', '_' and '-' (such as \"my-org.ex-hello\"), got \"bad id!\""},
-      {{{"command", "echo hi"}}, "$.command: expected an array of strings such as [\"sh\", \"-c\", \"...\"], got \"echo hi\""},
+      {{{"id", "bad id!"}},
+       "$.id: expected letters, digits, '.', '_' and '-' (such as \"my-org.ex-hello\"), got \"bad "
+       "id!\""},
+      {{{"command", "echo hi"}},
+       "$.command: expected an array of strings such as [\"sh\", \"-c\", \"...\"], got \"echo "
+       "hi\""},
       {{{"command", {"sh", 1}}}, "$.command[1]: expected a string, got 1"},
       {{{"env", {{"A", 1}}}}, "$.env.A: expected a string, got 1"},
-      {{{"env", {{"1BAD", "x"}}}}, "$.env.1BAD: expected a variable name of letters, digits and '_' (optionally prefixed with '#' to mark a secret)"},
+      {{{"env", {{"1BAD", "x"}}}},
+       "$.env.1BAD: expected a variable name of letters, digits and '_' (optionally prefixed with "
+       "'#' to mark a secret)"},
       {{{"env", {{"KBC_RUNID", "x"}}}}, "$.env.KBC_RUNID: reserved: runner sets KBC_RUNID itself"},
       {{{"parameters", {1, 2}}}, "$.parameters: expected an object, got an array"},
-      {{{"limits", {{"memory", "12x"}}}}, "$.limits.memory: expected a size such as \"256m\" or \"1g\" (a number with unit b, k, m or g), got \"12x\""},
-      {{{"limits", {{"memory", "1m"}}}}, "$.limits.memory: expected at least \"6m\" (the Docker engine's minimum), got \"1m\""},
-      {{{"limits", {{"memory", "512m"}, {"memory_swap", "256m"}}}}, "$.limits.memory_swap: expected at least limits.memory (512m): it is memory plus swap, got \"256m\""},
-      {{{"limits", {{"cpus", 0}}}}, "$.limits.cpus: expected a number of CPUs of at least 0.01, such as 1.5, got 0"},
-      {{{"limits", {{"pids", 1.5}}}}, "$.limits.pids: expected a whole number of processes of at least 1, got 1.5"},
-      {{{"limits", {{"timeout", 100000}}}}, "$.limits.timeout: expected whole seconds from 1 to 86400 (24 hours), got 100000"},
-      {{{"limits", {{"timeout", "60"}}}}, "$.limits.timeout: expected whole seconds from 1 to 86400 (24 hours), got \"60\""},
-      {{{"limits", {{"disk", "1g"}}}}, "$.limits.disk: unknown key (expected one of: cpus, memory, memory_swap, pids, timeout)"},
+      {{{"limits", {{"memory", "12x"}}}},
+       "$.limits.memory: expected a size such as \"256m\" or \"1g\" (a number with unit b, k, m or "
+       "g), got \"12x\""},
+      {{{"limits", {{"memory", "1m"}}}},
+       "$.limits.memory: expected at least \"6m\" (the Docker engine's minimum), got \"1m\""},
+      {{{"limits", {{"memory", "512m"}, {"memory_swap", "256m"}}}},
+       "$.limits.memory_swap: expected at least limits.memory (512m): it is memory plus swap, got "
+       "\"256m\""},
+      {{{"limits", {{"cpus", 0}}}},
+       "$.limits.cpus: expected a number of CPUs of at least 0.01, such as 1.5, got 0"},
+      {{{"limits", {{"pids", 1.5}}}},
+       "$.limits.pids: expected a whole number of processes of at least 1, got 1.5"},
+      {{{"limits", {{"timeout", 100000}}}},
+       "$.limits.timeout: expected whole seconds from 1 to 86400 (24 hours), got 100000"},
+      {{{"limits", {{"timeout", "60"}}}},
+       "$.limits.timeout: expected whole seconds from 1 to 86400 (24 hours), got \"60\""},
+      {{{"limits", {{"disk", "1g"}}}},
+       "$.limits.disk: unknown key (expected one of: cpus, memory, memory_swap, pids, timeout)"},
       {{{"network", "host"}}, "$.network: expected \"bridge\" or \"none\", got \"host\""},
-      {{{"labels", {{"io.runner.job-id", "x"}}}}, "$.labels.io.runner.job-id: reserved: labels starting with \"io.runner.\" are set by runner"},
-      {{{"pull_policy", "missing"}}, "$.pull_policy: expected \"if-not-present\", \"always\" or \"never\", got \"missing\""},
-      {{{"auth", {{"username", "u"}}}}, "$.auth.#password: required (the registry password or token)"},
-      {{{"logging", {{"type", "syslog"}}}}, "$.logging.type: expected \"standard\", got \"syslog\""},
-      {{{"logging", {{"no_application_errors", "yes"}}}}, "$.logging.no_application_errors: expected true or false, got \"yes\""},
-      {{{"imagee", "x"}}, "$.imagee: unknown key (expected one of: action, auth, authorization, command, config_id, entrypoint, env, id, image, image_parameters, labels, limits, logging, network, parameters, pull_policy, user)"},
+      {{{"labels", {{"io.runner.job-id", "x"}}}},
+       "$.labels.io.runner.job-id: reserved: labels starting with \"io.runner.\" are set by "
+       "runner"},
+      {{{"pull_policy", "missing"}},
+       "$.pull_policy: expected \"if-not-present\", \"always\" or \"never\", got \"missing\""},
+      {{{"auth", {{"username", "u"}}}},
+       "$.auth.#password: required (the registry password or token)"},
+      {{{"logging", {{"type", "syslog"}}}},
+       "$.logging.type: expected \"standard\", got \"syslog\""},
+      {{{"logging", {{"no_application_errors", "yes"}}}},
+       "$.logging.no_application_errors: expected true or false, got \"yes\""},
+      {{{"imagee", "x"}},
+       "$.imagee: unknown key (expected one of: action, auth, authorization, command, config_id, "
+       "entrypoint, env, id, image, image_parameters, labels, limits, logging, network, "
+       "parameters, pull_policy, user)"},
   };
   for (const auto& c : cases) {
     json doc = base();
@@ -117,13 +145,19 @@ TEST_CASE("bad inputs: one line per problem naming the path and what was expecte
 }
 
 TEST_CASE("all problems are reported at once, and required keys are named", "[runner][component]") {
-  const auto problems = problems_of(json{{"limits", {{"memory", "x"}, {"timeout", 0}}}, {"extra", 1}});
-  CHECK(problems == std::vector<std::string>{
-                        "$.extra: unknown key (expected one of: action, auth, authorization, command, config_id, entrypoint, env, id, image, image_parameters, labels, limits, logging, network, parameters, pull_policy, user)",
-                        "$.id: required: the component id, such as \"my-org.ex-hello\"",
-                        "$.image: required: the Docker image to run, such as \"runner-busybox:latest\"",
-                        "$.limits.memory: expected a size such as \"256m\" or \"1g\" (a number with unit b, k, m or g), got \"x\"",
-                        "$.limits.timeout: expected whole seconds from 1 to 86400 (24 hours), got 0"});
+  const auto problems =
+      problems_of(json{{"limits", {{"memory", "x"}, {"timeout", 0}}}, {"extra", 1}});
+  CHECK(problems ==
+        std::vector<std::string>{
+            "$.extra: unknown key (expected one of: action, auth, authorization, command, "
+            "config_id, entrypoint, env, id, image, image_parameters, labels, limits, logging, "
+            "network, parameters, pull_policy, user)",
+            "$.id: required: the component id, such as \"my-org.ex-hello\"",
+            "$.image: required: the Docker image to run, such as \"runner-busybox:latest\"",
+            "$.limits.memory: expected a size such as \"256m\" or \"1g\" (a number with unit b, k, "
+            "m or g), got \"x\"",
+            "$.limits.timeout: expected whole seconds from 1 to 86400 (24 hours), got 0"});
   CHECK(problems_of(json::array()) ==
-        std::vector<std::string>{"$: expected a JSON object with at least \"id\" and \"image\", got an array"});
+        std::vector<std::string>{
+            "$: expected a JSON object with at least \"id\" and \"image\", got an array"});
 }

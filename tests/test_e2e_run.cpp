@@ -45,7 +45,8 @@ std::vector<json> of_source(const std::vector<json>& events, const std::string& 
 }
 
 std::size_t containers_with_label(const std::string& label) {
-  runner::docker::EngineClient client(runner::docker::EngineEndpoint::from_environment(std::nullopt));
+  runner::docker::EngineClient client(
+      runner::docker::EngineEndpoint::from_environment(std::nullopt));
   return client.list_containers({label}).size();
 }
 
@@ -66,7 +67,8 @@ Run run_component(const std::string& file, std::vector<std::string> extra_args =
   std::filesystem::remove(events_path);
   if (!run.events.empty() && run.events.back()["kind"] == "result") run.result = run.events.back();
   if (run.result.is_object())
-    CHECK(containers_with_label("io.runner.job-id=" + run.result["job_id"].get<std::string>()) == 0);
+    CHECK(containers_with_label("io.runner.job-id=" + run.result["job_id"].get<std::string>()) ==
+          0);
   return run;
 }
 
@@ -96,7 +98,8 @@ TEST_CASE("stdout arrives live, line by line, in order", "[e2e][run]") {
 }
 
 TEST_CASE("stderr is gathered into one error event at the end, even on success", "[e2e][run]") {
-  auto r = run_component(component("echo out1; echo err1 >&2; echo out2; echo err2 >&2; printf 'no newline'"));
+  auto r = run_component(
+      component("echo out1; echo err1 >&2; echo out2; echo err2 >&2; printf 'no newline'"));
   REQUIRE(r.exit_code == 0);
   const auto out = of_source(r.events, "stdout");
   REQUIRE(out.size() == 3);
@@ -129,23 +132,27 @@ TEST_CASE("other exit codes are application errors; runner exits 2", "[e2e][run]
   CHECK(r.exit_code == 2);
   CHECK(r.result["error_type"] == "application");
   CHECK(r.result["container_exit_code"] == 5);
-  auto user = run_component(component("echo handled >&2; exit 5", {{"logging", {{"no_application_errors", true}}}}));
+  auto user = run_component(
+      component("echo handled >&2; exit 5", {{"logging", {{"no_application_errors", true}}}}));
   CHECK(user.exit_code == 1);
   CHECK(user.result["error_type"] == "user");
   CHECK(user.result["message"] == "handled");
 }
 
 TEST_CASE("a component out of memory is a user error naming the limit", "[e2e][run]") {
-  auto r = run_component(component("echo allocating; x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo never",
-                                   {{"limits", {{"memory", "8m"}}}}));
+  auto r = run_component(
+      component("echo allocating; x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo never",
+                {{"limits", {{"memory", "8m"}}}}));
   CHECK(r.exit_code == 1);
   CHECK(r.result["message"] == "Component out of memory (exceeded 8m)");
   CHECK(of_source(r.events, "stdout").size() == 1);
 }
 
 TEST_CASE("the timeout kills the container and every earlier line is delivered", "[e2e][run]") {
-  auto r = run_component(component("i=0; while [ $i -lt 300 ]; do echo \"before $i\"; i=$((i+1)); done; printf 'partial'; sleep 60",
-                                   {{"limits", {{"timeout", 2}}}}));
+  auto r =
+      run_component(component("i=0; while [ $i -lt 300 ]; do echo \"before $i\"; i=$((i+1)); done; "
+                              "printf 'partial'; sleep 60",
+                              {{"limits", {{"timeout", 2}}}}));
   CHECK(r.exit_code == 1);
   CHECK(r.result["message"] == "Component exceeded the timeout of 2 seconds");
   CHECK(r.result["duration"].get<double>() < 15);
@@ -170,8 +177,9 @@ TEST_CASE("SIGTERM and SIGINT mid-run stop the job and leave no container", "[e2
     CHECK(result["status"] == "terminated");
     bool terminated_event = false;
     for (const auto& e : events)
-      terminated_event = terminated_event || (e["kind"] == "event" && e["source"] == "runner" &&
-                                              e["message"].get<std::string>().find("terminated") != std::string::npos);
+      terminated_event = terminated_event ||
+                         (e["kind"] == "event" && e["source"] == "runner" &&
+                          e["message"].get<std::string>().find("terminated") != std::string::npos);
     CHECK(terminated_event);
     CHECK(containers_with_label("io.runner.job-id=" + result["job_id"].get<std::string>()) == 0);
     std::filesystem::remove(events_path);
@@ -179,22 +187,28 @@ TEST_CASE("SIGTERM and SIGINT mid-run stop the job and leave no container", "[e2
 }
 
 TEST_CASE("a missing image is a clear user error and leaves nothing behind", "[e2e][run]") {
-  const std::string file = temp_file(json{{"id", "test.e2e"}, {"image", "runner-no-such-image:1.0"}}.dump());
+  const std::string file =
+      temp_file(json{{"id", "test.e2e"}, {"image", "runner-no-such-image:1.0"}}.dump());
   auto r = run_component(file);
   CHECK(r.exit_code == 1);
   CHECK(r.result["error_type"] == "user");
   CHECK_THAT(r.result["message"].get<std::string>(),
              Catch::Contains("image \"runner-no-such-image:1.0\" is not available locally"));
-  auto never = run_component(temp_file(json{{"id", "test.e2e"}, {"image", "runner-no-such-image:1.0"}, {"pull_policy", "never"}}.dump()));
+  auto never = run_component(temp_file(json{
+      {"id", "test.e2e"},
+      {"image", "runner-no-such-image:1.0"},
+      {"pull_policy", "never"}}.dump()));
   CHECK(never.exit_code == 1);
-  CHECK_THAT(never.result["message"].get<std::string>(), Catch::Contains("pull_policy is \"never\""));
+  CHECK_THAT(never.result["message"].get<std::string>(),
+             Catch::Contains("pull_policy is \"never\""));
 }
 
 TEST_CASE("an unreachable engine exits 69", "[e2e][run]") {
   const std::string file = component("echo hi");
   auto r = run_cli({"run", file}, {{"DOCKER_HOST", "unix:///nonexistent/docker.sock"}});
   CHECK(r.exit_code == 69);
-  CHECK_THAT(r.out, Catch::Contains("cannot reach the Docker engine at unix:///nonexistent/docker.sock"));
+  CHECK_THAT(r.out,
+             Catch::Contains("cannot reach the Docker engine at unix:///nonexistent/docker.sock"));
   auto flag = run_cli({"run", file, "--docker-host", "unix:///also/missing.sock"});
   CHECK(flag.exit_code == 69);
   CHECK_THAT(flag.out, Catch::Contains("unix:///also/missing.sock"));
@@ -202,8 +216,11 @@ TEST_CASE("an unreachable engine exits 69", "[e2e][run]") {
 
 TEST_CASE("an invalid component file exits 65 with one line per problem and creates nothing",
           "[e2e][run]") {
-  const std::string file = temp_file(
-      json{{"id", "test.invalid-e2e"}, {"image", kImage}, {"limits", {{"memory", "lots"}}}, {"colour", "red"}}.dump());
+  const std::string file = temp_file(json{
+      {"id", "test.invalid-e2e"},
+      {"image", kImage},
+      {"limits", {{"memory", "lots"}}},
+      {"colour", "red"}}.dump());
   auto r = run_cli({"run", file});
   CHECK(r.exit_code == 65);
   CHECK_THAT(r.err, Catch::Contains(file + ": $.colour: unknown key"));
@@ -219,19 +236,24 @@ TEST_CASE("an invalid component file exits 65 with one line per problem and crea
 
 TEST_CASE("the container gets the Keboola environment, folders, config and labels", "[e2e][run]") {
   const std::string script =
-      "echo \"datadir=$KBC_DATADIR run=$KBC_RUNID comp=$KBC_COMPONENTID project=$KBC_PROJECTID mode=$KBC_COMPONENT_RUN_MODE greet=$GREETING\"; "
-      "for d in in/tables in/files in/user out/tables out/files; do [ -d /data/$d ] && echo \"dir $d\"; done; "
-      "cat /data/config.json | tr -d ' \\n'; echo; echo result > /data/out/files/result.txt; touch /tmp/scratch; echo ready; sleep 1";
+      "echo \"datadir=$KBC_DATADIR run=$KBC_RUNID comp=$KBC_COMPONENTID project=$KBC_PROJECTID "
+      "mode=$KBC_COMPONENT_RUN_MODE greet=$GREETING\"; "
+      "for d in in/tables in/files in/user out/tables out/files; do [ -d /data/$d ] && echo \"dir "
+      "$d\"; done; "
+      "cat /data/config.json | tr -d ' \\n'; echo; echo result > /data/out/files/result.txt; touch "
+      "/tmp/scratch; echo ready; sleep 1";
   const std::string file = component(script, {{"env", {{"GREETING", "hi"}}},
                                               {"parameters", {{"rows", 3}}},
                                               {"labels", {{"team", "data"}}}});
-  const std::string data = std::filesystem::temp_directory_path() / ("runner-e2e-data-" + std::to_string(::getpid()));
+  const std::string data =
+      std::filesystem::temp_directory_path() / ("runner-e2e-data-" + std::to_string(::getpid()));
   std::filesystem::create_directories(data);
   const std::string events_path = temp_file("", ".jsonl");
   CliProcess p({"run", file, "--data-dir", data, "--events", events_path});
   REQUIRE(p.wait_for_output("ready"));
   {
-    runner::docker::EngineClient client(runner::docker::EngineEndpoint::from_environment(std::nullopt));
+    runner::docker::EngineClient client(
+        runner::docker::EngineEndpoint::from_environment(std::nullopt));
     const auto found = client.list_containers({"team=data", "io.runner.component-id=test.e2e"});
     REQUIRE(found.size() == 1);
     CHECK(found[0].labels.at("io.runner.managed") == "true");
@@ -244,7 +266,8 @@ TEST_CASE("the container gets the Keboola environment, folders, config and label
   const std::string job = result["job_id"];
   std::string out;
   for (const auto& e : of_source(events, "stdout")) out += e["message"].get<std::string>() + "\n";
-  CHECK_THAT(out, Catch::Contains("datadir=/data/ run=" + job + " comp=test.e2e project=local mode=run greet=hi"));
+  CHECK_THAT(out, Catch::Contains("datadir=/data/ run=" + job +
+                                  " comp=test.e2e project=local mode=run greet=hi"));
   for (const char* d : {"in/tables", "in/files", "in/user", "out/tables", "out/files"})
     CHECK_THAT(out, Catch::Contains(std::string("dir ") + d));
   CHECK_THAT(out, Catch::Contains(R"("parameters":{"rows":3})"));
@@ -257,7 +280,8 @@ TEST_CASE("the container gets the Keboola environment, folders, config and label
 }
 
 TEST_CASE("a large output arrives complete and in order", "[e2e][run]") {
-  auto r = run_component(component("i=0; while [ $i -lt 20000 ]; do echo \"row $i\"; i=$((i+1)); done"), {"--quiet"});
+  auto r = run_component(
+      component("i=0; while [ $i -lt 20000 ]; do echo \"row $i\"; i=$((i+1)); done"), {"--quiet"});
   REQUIRE(r.exit_code == 0);
   const auto out = of_source(r.events, "stdout");
   REQUIRE(out.size() == 20000);
@@ -267,8 +291,10 @@ TEST_CASE("a large output arrives complete and in order", "[e2e][run]") {
 }
 
 TEST_CASE("runner gc removes the container of a runner killed with SIGKILL", "[e2e][gc]") {
-  const std::string file = temp_file(json{{"id", "test.gc-orphan"}, {"image", kImage},
-                                          {"command", {"sh", "-c", "echo started; sleep 120"}}}.dump());
+  const std::string file = temp_file(json{{"id", "test.gc-orphan"},
+                                          {"image", kImage},
+                                          {"command", {"sh", "-c", "echo started; sleep 120"}}}
+                                         .dump());
   CliProcess p({"run", file});
   REQUIRE(p.wait_for_output("started"));
   p.signal(SIGKILL);

@@ -1,6 +1,6 @@
 // DOCKER_HOST / --docker-host parsing.
-#include "docker/engine_endpoint.hpp"
 #include "docker/engine_client.hpp"
+#include "docker/engine_endpoint.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -21,7 +21,8 @@ TEST_CASE("unix and tcp hosts", "[docker][endpoint]") {
 TEST_CASE("the override wins over DOCKER_HOST", "[docker][endpoint]") {
   ::setenv("DOCKER_HOST", "unix:///from/env.sock", 1);
   CHECK(EngineEndpoint::from_environment(std::nullopt).unix_socket == "/from/env.sock");
-  CHECK(EngineEndpoint::from_environment(std::string("unix:///flag.sock")).unix_socket == "/flag.sock");
+  CHECK(EngineEndpoint::from_environment(std::string("unix:///flag.sock")).unix_socket ==
+        "/flag.sock");
   ::unsetenv("DOCKER_HOST");
   CHECK(EngineEndpoint::from_environment(std::nullopt).unix_socket == "/var/run/docker.sock");
 }

@@ -29,6 +29,10 @@ TEST_CASE("one huge append keeps the right tail", "[logging][headtail]") {
 
 TEST_CASE("characters cut at the seams are dropped, not mangled", "[logging][headtail]") {
   HeadTailBuffer b(3, 3);
-  b.append("ab\xC3\xA9" "middle" "\xE2\x82\xAC" "z");  // 14 bytes: head "ab\xC3", tail "\x82\xACz"
+  b.append(
+      "ab\xC3\xA9"
+      "middle"
+      "\xE2\x82\xAC"
+      "z");  // 14 bytes: head "ab\xC3", tail "\x82\xACz"
   CHECK(b.text() == "ab\n[... 8 bytes omitted ...]\nz");
 }

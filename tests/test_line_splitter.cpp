@@ -87,8 +87,7 @@ TEST_CASE("lines over the limit become several events, nothing dropped", "[loggi
   CHECK(l.got[3] == "short");
 }
 
-TEST_CASE("a long line of multi-byte characters is cut between characters",
-          "[logging][splitter]") {
+TEST_CASE("a long line of multi-byte characters is cut between characters", "[logging][splitter]") {
   Lines l(10);
   std::string euros;
   for (int i = 0; i < 9; ++i) euros += "\xE2\x82\xAC";  // 27 bytes, 3 per character

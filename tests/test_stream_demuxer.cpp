@@ -29,9 +29,12 @@ struct Collected {
 Collected demux(const std::string& stream, const std::vector<std::size_t>& cuts) {
   Collected c;
   StreamDemuxer d([&](OutputStream s, std::string_view bytes) {
-    if (s == OutputStream::stdout_) c.out.append(bytes);
-    else if (s == OutputStream::stderr_) c.err.append(bytes);
-    else c.system.append(bytes);
+    if (s == OutputStream::stdout_)
+      c.out.append(bytes);
+    else if (s == OutputStream::stderr_)
+      c.err.append(bytes);
+    else
+      c.system.append(bytes);
   });
   std::size_t pos = 0;
   for (std::size_t cut : cuts) {
