@@ -3,6 +3,8 @@
 #include "runner/component.hpp"
 
 #include "runner/errors.hpp"
+#include "secrets/config_cipher.hpp"
+#include "secrets/secret_scrubber.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -404,8 +406,48 @@ json read_json_file(const std::filesystem::path& path) {
   }
 }
 
-ComponentSpec load_component_file(const std::filesystem::path& path) {
-  return parse_component(read_json_file(path));
+namespace {
+bool contains_ciphertext(const json& value) {
+  if (value.is_string()) return secrets::is_ciphertext(value.get_ref<const std::string&>());
+  if (value.is_structured())
+    for (const auto& child : value)
+      if (contains_ciphertext(child)) return true;
+  return false;
+}
+}  // namespace
+
+ComponentSpec prepare_component(json doc, const KeyLookup& find_key) {
+  std::optional<secrets::EncryptionKey> key;
+  std::vector<std::string> key_problems;
+  if (contains_ciphertext(doc)) {
+    try {
+      key = find_key();
+    } catch (const std::exception& e) {
+      key_problems.push_back(std::string("$: cannot load the encryption key: ") + e.what());
+    }
+  }
+  secrets::DecryptResult decrypted = secrets::decrypt_and_collect(doc, key);
+  if (!key_problems.empty() || !decrypted.ok()) {
+    key_problems.insert(key_problems.end(), decrypted.errors.begin(), decrypted.errors.end());
+    throw ConfigError(std::move(key_problems));
+  }
+  try {
+    ComponentSpec spec = parse_component(doc);
+    spec.secrets = std::move(decrypted.secrets);
+    return spec;
+  } catch (const ConfigError& e) {
+    // Validation messages quote values; a decrypted value must not appear in them.
+    std::vector<std::string> lines = e.problems();
+    if (!decrypted.secrets.empty()) {
+      const secrets::SecretMatcher matcher(decrypted.secrets);
+      for (auto& line : lines) line = secrets::scrub_text(matcher, line);
+    }
+    throw ConfigError(std::move(lines));
+  }
+}
+
+ComponentSpec load_component_file(const std::filesystem::path& path, const KeyLookup& find_key) {
+  return prepare_component(read_json_file(path), find_key);
 }
 
 }  // namespace runner

@@ -5,10 +5,13 @@
 // 256m memory without swap, 3600 s timeout, bridge network, standard logging.
 #pragma once
 
+#include "secrets/config_cipher.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -57,12 +60,19 @@ struct ComponentSpec {
   PullPolicy pull_policy = PullPolicy::if_not_present;
   std::optional<RegistryCredentials> auth;
   LoggingSettings logging;
+  // Every secret of the configuration: values under '#' keys anywhere, and every decrypted value.
+  std::vector<std::string> secrets;
 };
 
 // Validates a parsed document. Throws ConfigError with every problem found.
 ComponentSpec parse_component(const nlohmann::json& doc);
-// Reads and parses a file; JSON syntax errors name the line and column. Throws ConfigError.
-ComponentSpec load_component_file(const std::filesystem::path& path);
+// Decrypts every ciphertext in `doc` (asking `find_key` for the key only when there is one),
+// collects the secrets, then validates. Throws ConfigError with every problem, each naming its
+// JSON path; no line ever shows a secret or a ciphertext.
+using KeyLookup = std::function<std::optional<secrets::EncryptionKey>()>;
+ComponentSpec prepare_component(nlohmann::json doc, const KeyLookup& find_key);
+// Reads, decrypts and validates a file (see prepare_component). Throws ConfigError.
+ComponentSpec load_component_file(const std::filesystem::path& path, const KeyLookup& find_key);
 // Reads a JSON file into a document (ConfigError on syntax errors), without validating it.
 nlohmann::json read_json_file(const std::filesystem::path& path);
 

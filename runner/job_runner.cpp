@@ -9,6 +9,7 @@
 #include "runner/errors.hpp"
 #include "runner/job_outcome.hpp"
 #include "runner/job_workspace.hpp"
+#include "secrets/secret_scrubber.hpp"
 
 #include <unistd.h>
 
@@ -159,6 +160,19 @@ logging::JobSummary JobRunner::run() {
   const auto started = Clock::now();
   logging::JobSummary summary;
   summary.component_id = spec_.id;
+  // From here on no text reaches a sink without passing the scrubber: stream text is scrubbed
+  // on the stream path, everything else by the event log's filter.
+  if (!spec_.secrets.empty()) {
+    matcher_ = std::make_shared<const secrets::SecretMatcher>(spec_.secrets);
+    events_.set_text_filter(
+        [m = matcher_](std::string_view text) { return secrets::scrub_text(*m, text); });
+    const auto short_ones = secrets::short_secrets(spec_.secrets);
+    if (!short_ones.empty())
+      events_.emit(Level::warning, "runner",
+                   std::to_string(short_ones.size()) +
+                       " secret(s) are only 1 or 2 characters long: every occurrence of them in "
+                       "the output will show as [hidden]");
+  }
   try {
     execute(summary);
   } catch (const RunnerError& e) {
@@ -220,15 +234,33 @@ void JobRunner::execute(logging::JobSummary& summary) {
   logging::HeadTailBuffer stdout_text(kStdoutHeadTail, kStdoutHeadTail);
   logging::LineSplitter stdout_lines(
       [&](std::string_view line) { events_.emit_scrubbed(Level::info, "stdout", line); });
-  docker::AttachedContainer attached(client, container_id,
-                                     [&](docker::OutputStream stream, std::string_view bytes) {
-                                       if (stream == docker::OutputStream::stdout_) {
-                                         stdout_text.append(bytes);
-                                         stdout_lines.feed(bytes);
-                                       } else {
-                                         stderr_text.append(bytes);
-                                       }
-                                     });
+  auto on_stdout = [&](std::string_view clean) {
+    stdout_text.append(clean);
+    stdout_lines.feed(clean);
+  };
+  auto on_stderr = [&](std::string_view clean) { stderr_text.append(clean); };
+  // The scrubbers sit before line splitting, so a secret split across frames or reads is caught.
+  std::optional<secrets::SecretScrubber> stdout_scrubber, stderr_scrubber;
+  if (matcher_) {
+    stdout_scrubber.emplace(matcher_);
+    stderr_scrubber.emplace(matcher_);
+  }
+  std::string scrubbed;
+  docker::AttachedContainer attached(
+      client, container_id, [&](docker::OutputStream stream, std::string_view bytes) {
+        const bool is_stdout = stream == docker::OutputStream::stdout_;
+        auto& scrubber = is_stdout ? stdout_scrubber : stderr_scrubber;
+        if (scrubber) {
+          scrubbed.clear();
+          scrubber->write(bytes, scrubbed);
+          bytes = scrubbed;
+        }
+        if (is_stdout) {
+          on_stdout(bytes);
+        } else {
+          on_stderr(bytes);
+        }
+      });
   attached.arm();
 
   std::optional<StopRequest> stop_request;
@@ -292,6 +324,14 @@ void JobRunner::execute(logging::JobSummary& summary) {
       timed_out = true;
       client.kill_container(container_id, "KILL");
     }
+  }
+  if (matcher_) {
+    scrubbed.clear();
+    stdout_scrubber->flush(scrubbed);
+    on_stdout(scrubbed);
+    scrubbed.clear();
+    stderr_scrubber->flush(scrubbed);
+    on_stderr(scrubbed);
   }
   stdout_lines.finish();
   if (!attached.transfer_error().empty())

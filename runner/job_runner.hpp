@@ -6,8 +6,10 @@
 // stop requests are multiplexed in one poll loop (see AttachedContainer). The container is
 // removed on every path out, including exceptions, by a guard.
 //
-// Stream path: attach bytes -> demultiplexer -> stdout: line splitter -> info events (live);
-// stderr: bounded head/tail buffer -> one error event at the end (Keboola's rule).
+// Stream path: attach bytes -> demultiplexer -> secret scrubber (one per stream) -> stdout: line
+// splitter -> info events (live); stderr: bounded head/tail buffer -> one error event at the end
+// (Keboola's rule). Every other text (runner's messages, engine errors, the result message)
+// passes the same scrubber through the event log's filter.
 #pragma once
 
 #include "logging/event_log.hpp"
@@ -15,8 +17,13 @@
 #include "runner/stop_request.hpp"
 
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
+
+namespace runner::secrets {
+class SecretMatcher;
+}
 
 namespace runner {
 
@@ -55,6 +62,7 @@ class JobRunner {
   ComponentSpec spec_;
   RunOptions options_;
   logging::EventLog& events_;
+  std::shared_ptr<const secrets::SecretMatcher> matcher_;  // null when there are no secrets
 };
 
 // The Keboola-shaped configuration written to /data/config.json.

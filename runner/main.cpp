@@ -11,12 +11,16 @@
 #include "runner/job_id.hpp"
 #include "runner/job_runner.hpp"
 #include "runner/stop_request.hpp"
+#include "secrets/config_cipher.hpp"
 
 #include <curl/curl.h>
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
 #include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
 #include <cstdio>
 #include <memory>
 
@@ -33,7 +37,24 @@ struct RunArgs {
   std::string docker_host;
   std::string project_id = "local";
   std::string branch_id = "default";
+  std::string key_file;
 };
+
+struct KeyArgs {
+  std::string key_file;
+  std::string value;
+  bool value_given = false;
+};
+
+std::optional<std::filesystem::path> key_file_option(const std::string& path) {
+  if (path.empty()) return std::nullopt;
+  return std::filesystem::path(path);
+}
+
+// Finds the key for `encrypt`/`run`; the lookup order is documented in secrets/config_cipher.hpp.
+std::optional<runner::secrets::EncryptionKey> lookup_key(const std::string& key_file) {
+  return runner::secrets::find_key(key_file_option(key_file));
+}
 
 struct GcArgs {
   bool all = false;
@@ -44,7 +65,7 @@ struct GcArgs {
 int command_run(const RunArgs& args) {
   runner::ComponentSpec spec;
   try {
-    spec = runner::load_component_file(args.component);
+    spec = runner::load_component_file(args.component, [&] { return lookup_key(args.key_file); });
   } catch (const runner::ConfigError& e) {
     for (const auto& line : e.problems())
       std::fprintf(stderr, "%s: %s\n", args.component.c_str(), line.c_str());
@@ -82,6 +103,45 @@ int command_run(const RunArgs& args) {
   options.stop = &signals;
   runner::JobRunner job(std::move(spec), options, events);
   return job.run().exit_code;
+}
+
+int command_keygen(const KeyArgs& args) {
+  std::optional<std::filesystem::path> path = key_file_option(args.key_file);
+  if (!path) path = runner::secrets::default_key_path();
+  if (!path) throw runner::UsageError("keygen: neither --key-file, RUNNER_HOME nor HOME is set");
+  try {
+    runner::secrets::write_key_file(*path, runner::secrets::generate_key());
+  } catch (const runner::secrets::SecretError& e) {
+    throw runner::UsageError(std::string("keygen: ") + e.what());
+  }
+  std::printf("Wrote a new encryption key to %s (mode 0600). Keep it safe: values encrypted with it "
+              "cannot be decrypted without it.\n",
+              path->c_str());
+  return 0;
+}
+
+int command_encrypt(const KeyArgs& args) {
+  std::string value = args.value;
+  if (!args.value_given) {
+    std::ostringstream in;
+    in << std::cin.rdbuf();
+    value = in.str();
+    // A value piped in with echo ends with one newline that is not part of it.
+    if (!value.empty() && value.back() == '\n') value.pop_back();
+    if (!value.empty() && value.back() == '\r') value.pop_back();
+  }
+  std::optional<runner::secrets::EncryptionKey> key;
+  try {
+    key = lookup_key(args.key_file);
+  } catch (const runner::secrets::SecretError& e) {
+    throw runner::UsageError(std::string("encrypt: ") + e.what());
+  }
+  if (!key)
+    throw runner::UsageError(
+        "encrypt: no encryption key found: pass --key-file, set RUNNER_ENCRYPTION_KEY, or create "
+        "$RUNNER_HOME/secret.key with `runner keygen`");
+  std::printf("%s\n", runner::secrets::encrypt_value(*key, value).c_str());
+  return 0;
 }
 
 int command_gc(const GcArgs& args) {
@@ -142,6 +202,24 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--branch-id", run.branch_id, "KBC_BRANCHID given to the component")
       ->capture_default_str();
 
+  run_cmd->add_option("--key-file", run.key_file,
+                      "Key for encrypted values (else RUNNER_ENCRYPTION_KEY, else $RUNNER_HOME/secret.key)");
+
+  KeyArgs keygen;
+  CLI::App* keygen_cmd = app.add_subcommand(
+      "keygen", "Create a new random 256-bit encryption key (mode 0600; never overwrites)");
+  keygen_cmd->add_option(
+      "--key-file", keygen.key_file,
+      "Where to write it (default $RUNNER_HOME/secret.key, RUNNER_HOME defaulting to ~/.runner)");
+
+  KeyArgs encrypt;
+  CLI::App* encrypt_cmd =
+      app.add_subcommand("encrypt", "Encrypt a value for component.json (reads stdin without VALUE)");
+  encrypt_cmd->add_option("--key-file", encrypt.key_file,
+                          "Key to use (else RUNNER_ENCRYPTION_KEY, else $RUNNER_HOME/secret.key)");
+  encrypt_cmd->add_option("value", encrypt.value,
+                          "The value; omit it to read stdin (it then stays out of shell history)");
+
   GcArgs gc;
   CLI::App* gc_cmd =
       app.add_subcommand("gc", "Remove containers left behind by runners that were killed");
@@ -169,6 +247,11 @@ int main(int argc, char** argv) {
   try {
     if (run_cmd->parsed()) return command_run(run);
     if (gc_cmd->parsed()) return command_gc(gc);
+    if (keygen_cmd->parsed()) return command_keygen(keygen);
+    if (encrypt_cmd->parsed()) {
+      encrypt.value_given = encrypt_cmd->count("value") > 0;
+      return command_encrypt(encrypt);
+    }
     std::printf("runner %s\n", runner::runner_version());
     return 0;
   } catch (const runner::RunnerError& e) {

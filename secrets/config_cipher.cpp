@@ -96,7 +96,8 @@ void walk_config(nlohmann::json& node, const std::string& path, bool secret_subt
   if (node.is_object()) {
     for (auto it = node.begin(); it != node.end(); ++it) {
       const bool secret_key = !it.key().empty() && it.key()[0] == '#';
-      walk_config(it.value(), json_path_child(path, it.key()), secret_subtree || secret_key, key, result);
+      walk_config(it.value(), json_path_child(path, it.key()), secret_subtree || secret_key, key,
+                  result);
     }
   } else if (node.is_array()) {
     for (std::size_t i = 0; i < node.size(); ++i) {
@@ -141,7 +142,8 @@ EncryptionKey generate_key() {
 }
 
 std::string key_to_base64(const EncryptionKey& key) {
-  return base64_encode(std::string_view(reinterpret_cast<const char*>(key.bytes.data()), key.bytes.size()));
+  return base64_encode(
+      std::string_view(reinterpret_cast<const char*>(key.bytes.data()), key.bytes.size()));
 }
 
 EncryptionKey key_from_base64(std::string_view text) {
@@ -174,8 +176,8 @@ std::optional<std::filesystem::path> default_key_path(const KeyEnvironment& env)
 
 void write_key_file(const std::filesystem::path& path, const EncryptionKey& key) {
   const auto fail = [&](const std::string& what, int err) {
-    throw SecretError(SecretError::Kind::Io,
-                      "cannot write key file " + path.string() + ": " + what + ": " + std::strerror(err));
+    throw SecretError(SecretError::Kind::Io, "cannot write key file " + path.string() + ": " +
+                                                 what + ": " + std::strerror(err));
   };
   const std::filesystem::path parent = path.parent_path();
   if (!parent.empty()) {
@@ -186,10 +188,12 @@ void write_key_file(const std::filesystem::path& path, const EncryptionKey& key)
       if (p == p.parent_path()) break;
     }
     for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
-      if (::mkdir(it->c_str(), 0700) != 0 && errno != EEXIST) fail("cannot create " + it->string(), errno);
+      if (::mkdir(it->c_str(), 0700) != 0 && errno != EEXIST)
+        fail("cannot create " + it->string(), errno);
     }
   }
-  FileDescriptor fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  FileDescriptor fd(
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (fd.get() < 0) {
     if (errno == EEXIST) {
       throw SecretError(SecretError::Kind::KeyFileExists,
@@ -263,7 +267,9 @@ std::optional<EncryptionKey> find_key(const std::optional<std::filesystem::path>
 // ---------------------------------------------------------------------------------------------
 // Values
 
-bool is_ciphertext(std::string_view value) { return value.starts_with(kCiphertextPrefix); }
+bool is_ciphertext(std::string_view value) {
+  return value.starts_with(kCiphertextPrefix);
+}
 
 std::string encrypt_value(const EncryptionKey& key, std::string_view plaintext) {
   const auto crypto_error = [] {
@@ -279,14 +285,16 @@ std::string encrypt_value(const EncryptionKey& key, std::string_view plaintext) 
   CipherCtx ctx = new_cipher_ctx();
   int len = 0;
   if (EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(kNonceSize), nullptr) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(kNonceSize),
+                          nullptr) != 1 ||
       EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, key.bytes.data(), nonce) != 1 ||
       EVP_EncryptUpdate(ctx.get(), nullptr, &len, out, 1) != 1) {  // version byte as AAD
     throw crypto_error();
   }
   int written = 0;
   if (!plaintext.empty()) {
-    if (EVP_EncryptUpdate(ctx.get(), body, &len, bytes_of(plaintext), static_cast<int>(plaintext.size())) != 1) {
+    if (EVP_EncryptUpdate(ctx.get(), body, &len, bytes_of(plaintext),
+                          static_cast<int>(plaintext.size())) != 1) {
       throw crypto_error();
     }
     written = len;
@@ -294,7 +302,8 @@ std::string encrypt_value(const EncryptionKey& key, std::string_view plaintext) 
   if (EVP_EncryptFinal_ex(ctx.get(), body + written, &len) != 1) throw crypto_error();
   written += len;
   if (static_cast<std::size_t>(written) != plaintext.size() ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(kTagSize), body + written) != 1) {
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(kTagSize),
+                          body + written) != 1) {
     throw crypto_error();
   }
   return std::string(kCiphertextPrefix) + base64_encode(blob);
@@ -310,9 +319,10 @@ std::string decrypt_value(const EncryptionKey& key, std::string_view ciphertext)
   auto blob = base64_decode(text, Base64Alphabet::Standard, true);
   if (!blob) {
     // Only base64 characters but a length that is not a multiple of 4: the value was cut short.
-    const bool alphabet_only = text.find_first_not_of(
-                                   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") ==
-                               std::string_view::npos;
+    const bool alphabet_only =
+        text.find_first_not_of(
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") ==
+        std::string_view::npos;
     if (text.size() % 4 != 0 && alphabet_only) {
       throw SecretError(Kind::Truncated, "cannot decrypt: value is truncated");
     }
@@ -341,14 +351,16 @@ std::string decrypt_value(const EncryptionKey& key, std::string_view ciphertext)
   CipherCtx ctx = new_cipher_ctx();
   int len = 0;
   if (EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(kNonceSize), nullptr) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(kNonceSize),
+                          nullptr) != 1 ||
       EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, key.bytes.data(), nonce) != 1 ||
       EVP_DecryptUpdate(ctx.get(), nullptr, &len, in, 1) != 1) {
     throw crypto_error();
   }
   int written = 0;
   if (body_size > 0) {
-    if (EVP_DecryptUpdate(ctx.get(), out, &len, body, static_cast<int>(body_size)) != 1) throw crypto_error();
+    if (EVP_DecryptUpdate(ctx.get(), out, &len, body, static_cast<int>(body_size)) != 1)
+      throw crypto_error();
     written = len;
   }
   if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(kTagSize),
@@ -376,7 +388,8 @@ std::string json_path_child(const std::string& parent, const std::string& key) {
     }
   }
   if (simple) return parent + "." + key;
-  return parent + "[" + nlohmann::json(key).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "]";
+  return parent + "[" +
+         nlohmann::json(key).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "]";
 }
 
 DecryptResult decrypt_and_collect(nlohmann::json& doc, const std::optional<EncryptionKey>& key) {

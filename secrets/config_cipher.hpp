@@ -83,7 +83,8 @@ struct KeyEnvironment {
 };
 
 // $RUNNER_HOME, or $HOME/.runner when RUNNER_HOME is unset; nullopt when neither is set.
-std::optional<std::filesystem::path> runner_home(const KeyEnvironment& env = KeyEnvironment::from_process());
+std::optional<std::filesystem::path> runner_home(
+    const KeyEnvironment& env = KeyEnvironment::from_process());
 // runner_home()/secret.key: where `runner keygen` writes without --key-file.
 std::optional<std::filesystem::path> default_key_path(
     const KeyEnvironment& env = KeyEnvironment::from_process());

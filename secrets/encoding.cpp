@@ -61,7 +61,9 @@ std::string base64_encode(std::string_view data, Base64Alphabet alphabet, bool p
   std::string out;
   out.reserve((data.size() + 2) / 3 * 4);
   std::size_t i = 0;
-  const auto at = [&](std::size_t k) { return static_cast<std::uint32_t>(static_cast<unsigned char>(data[k])); };
+  const auto at = [&](std::size_t k) {
+    return static_cast<std::uint32_t>(static_cast<unsigned char>(data[k]));
+  };
   for (; i + 3 <= data.size(); i += 3) {
     const std::uint32_t v = (at(i) << 16) | (at(i + 1) << 8) | at(i + 2);
     out += chars[(v >> 18) & 63];
@@ -90,7 +92,8 @@ std::optional<std::string> base64_decode(std::string_view text, Base64Alphabet a
   std::array<int, 256> value{};
   value.fill(-1);
   const std::string_view chars = chars_of(alphabet);
-  for (std::size_t k = 0; k < chars.size(); ++k) value[static_cast<unsigned char>(chars[k])] = static_cast<int>(k);
+  for (std::size_t k = 0; k < chars.size(); ++k)
+    value[static_cast<unsigned char>(chars[k])] = static_cast<int>(k);
 
   std::size_t body = text.size();
   if (text.size() % 4 == 0) {
@@ -144,13 +147,27 @@ std::optional<std::string> json_escape(std::string_view data, const JsonEscapeSt
     }
     ++i;
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       case '/':
         out += style.escape_slash ? "\\/" : "/";
         break;
@@ -182,7 +199,8 @@ std::string url_encode(std::string_view data, std::string_view safe, bool upper_
   for (const char ch : data) {
     const unsigned char c = static_cast<unsigned char>(ch);
     const bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                       c == '-' || c == '.' || c == '_' || (c != 0 && safe.find(ch) != std::string_view::npos);
+                       c == '-' || c == '.' || c == '_' ||
+                       (c != 0 && safe.find(ch) != std::string_view::npos);
     if (plain) {
       out += ch;
     } else if (c == ' ' && space_as_plus) {

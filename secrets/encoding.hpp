@@ -17,18 +17,18 @@ enum class Base64Alphabet { Standard, UrlSafe };
 std::string base64_encode(std::string_view data, Base64Alphabet alphabet = Base64Alphabet::Standard,
                           bool pad = true);
 
-// Strict decoder: accepts only the given alphabet, padding (optional when `require_padding` is false)
-// only at the end, and no whitespace. Returns nullopt for anything else.
+// Strict decoder: accepts only the given alphabet, padding (optional when `require_padding` is
+// false) only at the end, and no whitespace. Returns nullopt for anything else.
 std::optional<std::string> base64_decode(std::string_view text,
                                          Base64Alphabet alphabet = Base64Alphabet::Standard,
                                          bool require_padding = true);
 
 // How a JSON encoder writes a string's content (without the surrounding quotes).
 struct JsonEscapeStyle {
-  bool escape_slash = false;      // '/' as "\/" (PHP json_encode)
-  bool ascii_only = false;        // non-ASCII as \uXXXX, UTF-16 surrogates (Python, PHP defaults)
-  bool escape_html = false;       // '<' '>' '&' as \u003c... (Go encoding/json)
-  bool upper_hex = false;         // \u001B instead of \u001b (Jackson)
+  bool escape_slash = false;  // '/' as "\/" (PHP json_encode)
+  bool ascii_only = false;    // non-ASCII as \uXXXX, UTF-16 surrogates (Python, PHP defaults)
+  bool escape_html = false;   // '<' '>' '&' as \u003c... (Go encoding/json)
+  bool upper_hex = false;     // \u001B instead of \u001b (Jackson)
 };
 
 // Returns nullopt when the style cannot represent `data` (ascii_only with invalid UTF-8).

@@ -1,5 +1,5 @@
-// Secret forms, the compiled multi-pattern matcher (trie + sampled-gram prefilter) and the streaming
-// scrubber. The design and the exact semantics are explained in secret_scrubber.hpp.
+// Secret forms, the compiled multi-pattern matcher (trie + sampled-gram prefilter) and the
+// streaming scrubber. The design and the exact semantics are explained in secret_scrubber.hpp.
 #include "secrets/secret_scrubber.hpp"
 
 #include <algorithm>
@@ -57,9 +57,13 @@ bool test_bit(const std::vector<std::uint64_t>& bits, std::uint64_t i) {
   return (bits[i >> 6] >> (i & 63)) & 1;
 }
 
-void set_bit(std::vector<std::uint64_t>& bits, std::uint64_t i) { bits[i >> 6] |= 1ull << (i & 63); }
+void set_bit(std::vector<std::uint64_t>& bits, std::uint64_t i) {
+  bits[i >> 6] |= 1ull << (i & 63);
+}
 
-unsigned log2_ceil(std::size_t n) { return n <= 1 ? 0 : static_cast<unsigned>(std::bit_width(n - 1)); }
+unsigned log2_ceil(std::size_t n) {
+  return n <= 1 ? 0 : static_cast<unsigned>(std::bit_width(n - 1));
+}
 
 // The base64 characters that depend only on `secret` when it starts `offset` bytes (0..2) into a
 // larger encoded blob.
@@ -67,8 +71,8 @@ std::string embedded_base64(std::string_view secret, std::size_t offset, Base64A
   std::string shifted(offset, '\0');
   shifted.append(secret);
   const std::string encoded = base64_encode(shifted, alphabet, false);
-  const std::size_t first = (8 * offset + 5) / 6;                // first char starting at bit >= 8*offset
-  const std::size_t end = 8 * (offset + secret.size()) / 6;       // chars ending at bit <= end of secret
+  const std::size_t first = (8 * offset + 5) / 6;  // first char starting at bit >= 8*offset
+  const std::size_t end = 8 * (offset + secret.size()) / 6;  // chars ending at bit <= end of secret
   if (end <= first) return {};
   return encoded.substr(first, end - first);
 }
@@ -90,8 +94,9 @@ std::vector<std::string> secret_forms(std::string_view secret) {
   }
 
   for (const auto alphabet : {Base64Alphabet::Standard, Base64Alphabet::UrlSafe}) {
-    forms.push_back(base64_encode(secret, alphabet, true));   // so "[hidden]" eats the '='
-    forms.push_back(base64_encode(secret, alphabet, false));  // unpadded: JWT style, or no '=' needed
+    forms.push_back(base64_encode(secret, alphabet, true));  // so "[hidden]" eats the '='
+    forms.push_back(
+        base64_encode(secret, alphabet, false));  // unpadded: JWT style, or no '=' needed
     for (std::size_t offset = 0; offset < 3; ++offset) {
       std::string embedded = embedded_base64(secret, offset, alphabet);
       if (embedded.size() >= kMinEmbeddedBase64) forms.push_back(std::move(embedded));
@@ -116,7 +121,11 @@ std::vector<std::string> short_secrets(const std::vector<std::string>& secrets) 
     std::size_t chars = 0;
     for (std::size_t i = 0; i < s.size() && chars <= 2; ++chars) {
       const unsigned char c = static_cast<unsigned char>(s[i]);
-      std::size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 1;
+      std::size_t len = c < 0x80             ? 1
+                        : (c & 0xE0) == 0xC0 ? 2
+                        : (c & 0xF0) == 0xE0 ? 3
+                        : (c & 0xF8) == 0xF0 ? 4
+                                             : 1;
       // A truncated or malformed sequence counts byte by byte.
       for (std::size_t k = 1; k < len; ++k) {
         if (i + k >= s.size() || (static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) {
@@ -126,7 +135,8 @@ std::vector<std::string> short_secrets(const std::vector<std::string>& secrets) 
       }
       i += len;
     }
-    if (chars <= 2 && std::find(result.begin(), result.end(), s) == result.end()) result.push_back(s);
+    if (chars <= 2 && std::find(result.begin(), result.end(), s) == result.end())
+      result.push_back(s);
   }
   return result;
 }
@@ -168,7 +178,8 @@ void SecretMatcher::build_trie() {
       while (j < hi && patterns_[j][depth] == byte) ++j;
       const auto child = static_cast<std::uint32_t>(nodes_.size());
       Node n;
-      n.best = patterns_[i].size() == depth + 1 ? static_cast<std::uint32_t>(depth + 1) : nodes_[node].best;
+      n.best = patterns_[i].size() == depth + 1 ? static_cast<std::uint32_t>(depth + 1)
+                                                : nodes_[node].best;
       nodes_.push_back(n);
       edge_bytes_.push_back(static_cast<unsigned char>(byte));
       edge_children_.push_back(child);
@@ -209,7 +220,7 @@ void SecretMatcher::build_prefilters() {
   }
   if (!has_long_) return;
 
-  // About 32 filter bits per distinct gram (at least 8 KiB, which stays in L1 for a few secrets):
+  // About 64 filter bits per distinct gram (at least 8 KiB, which stays in L1 for a few secrets):
   // a text gram that is no pattern's gram passes with probability well under 1%.
   std::vector<std::uint32_t> grams;
   grams.reserve(long_count * kSample);
@@ -220,7 +231,7 @@ void SecretMatcher::build_prefilters() {
   }
   std::sort(grams.begin(), grams.end());
   grams.erase(std::unique(grams.begin(), grams.end()), grams.end());
-  gram_bits_ = std::clamp(log2_ceil(grams.size() * 32), 16u, 30u) - 6;  // log2 of the word count
+  gram_bits_ = std::clamp(log2_ceil(grams.size() * 64), 16u, 30u) - 6;  // log2 of the word count
   gram_bitmap_.assign(std::size_t{1} << gram_bits_, 0);
   for (const std::uint32_t gram : grams) {
     const GramProbe g = gram_probe(gram, gram_bits_);
@@ -260,7 +271,8 @@ std::uint32_t SecretMatcher::child(std::uint32_t node, unsigned char byte) const
     return 0;
   }
   const unsigned char* e = std::lower_bound(first, last, byte);
-  return e != last && *e == byte ? edge_children_[static_cast<std::size_t>(e - edge_bytes_.data())] : 0;
+  return e != last && *e == byte ? edge_children_[static_cast<std::size_t>(e - edge_bytes_.data())]
+                                 : 0;
 }
 
 SecretMatcher::Walk SecretMatcher::walk(std::uint32_t node, const unsigned char* p,
@@ -310,7 +322,8 @@ void SecretMatcher::find_matches(std::string_view data, std::vector<Match>& matc
     // and four independent loads in flight.
     for (; a + 3 * kSample + kGram <= n; a += 4 * kSample) {
       const bool any = hit(a) | hit(a + kSample) | hit(a + 2 * kSample) | hit(a + 3 * kSample);
-      if (!any) [[likely]] continue;
+      if (!any) [[likely]]
+        continue;
       for (std::size_t k = 0; k < 4; ++k) {
         if (hit(a + k * kSample)) candidate(a + k * kSample);
       }
@@ -323,7 +336,9 @@ void SecretMatcher::find_matches(std::string_view data, std::vector<Match>& matc
   if (has_short_) {
     for (std::size_t p = 0; p < n; ++p) {
       const unsigned char b = d[p];
-      const bool maybe = short_single_[b] || (p + 1 < n && test_bit(short_pair_, b | (static_cast<unsigned>(d[p + 1]) << 8)));
+      const bool maybe =
+          short_single_[b] ||
+          (p + 1 < n && test_bit(short_pair_, b | (static_cast<unsigned>(d[p + 1]) << 8)));
       if (!maybe) continue;
       const Walk w = walk(0, d + p, end);
       if (w.best != 0) matches.push_back({p, w.best});
@@ -384,7 +399,9 @@ void SecretScrubber::emit(std::string_view data, std::size_t limit, std::string&
   matcher_->find_matches(data, matches_);
   if (matches_.size() > 1) {
     std::sort(matches_.begin(), matches_.end(),
-              [](const SecretMatcher::Match& a, const SecretMatcher::Match& b) { return a.start < b.start; });
+              [](const SecretMatcher::Match& a, const SecretMatcher::Match& b) {
+                return a.start < b.start;
+              });
   }
 
   std::size_t pos = 0;  // next byte of data to emit

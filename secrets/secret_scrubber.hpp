@@ -2,23 +2,24 @@
 // whole strings and on streams cut at arbitrary points.
 //
 // Semantics (the same for scrub_text and for any split of a stream into write() calls):
-//   1. Each secret is expanded into its forms (secret_forms): raw, JSON-escaped, base64, URL-encoded.
+//   1. Each secret is expanded into its forms (secret_forms): raw, JSON-escaped, base64,
+//   URL-encoded.
 //   2. Every byte of the text covered by any occurrence of any form is marked.
 //   3. Each maximal run of marked bytes is replaced by one "[hidden]"; other bytes pass unchanged.
-// So overlapping or adjacent secrets collapse into one marker, the longest match always wins, and no
-// fragment of a secret survives whatever the overlap (a partial match that another match cut is
+// So overlapping or adjacent secrets collapse into one marker, the longest match always wins, and
+// no fragment of a secret survives whatever the overlap (a partial match that another match cut is
 // still inside the marked run). Matching is case-sensitive, byte-exact, with no minimum length.
 //
 // Why this design: the cost of scanning must not grow with the number of secrets, and Keboola's
-// replace-secret-by-secret loop is what we must beat. SecretMatcher compiles all forms into one trie
-// plus two prefilters, so text without secrets is rejected without touching the trie:
+// replace-secret-by-secret loop is what we must beat. SecretMatcher compiles all forms into one
+// trie plus two prefilters, so text without secrets is rejected without touching the trie:
 //   * patterns of 8 bytes or more: at every 5th position of the text, the 4 bytes there are looked
-//     up in a Bloom filter (one 64-bit word per lookup) of the 4-byte grams at offsets 0..4 of every
-//     pattern: any occurrence of a pattern that long contains one of those grams at a sampled
+//     up in a Bloom filter (one 64-bit word per lookup) of the 4-byte grams at offsets 0..4 of
+//     every pattern: any occurrence of a pattern that long contains one of those grams at a sampled
 //     position. Only on a hit are the up-to-5 candidate start positions checked against an exact
 //     hash table of the patterns' first 8 bytes, and only then is the trie walked. Cost: one filter
 //     lookup per 5 bytes whatever the secret count; what grows with the count is only the filter's
-//     size (about 4 bytes per distinct gram), so at 10,000 secrets it lives in L2 instead of L1.
+//     size (8 bytes per distinct gram), so at 10,000 secrets it is 2 MiB in L2/L3 instead of L1.
 //   * patterns shorter than 8 bytes (short secrets): every position's first byte and first two
 //     bytes are checked in a 256-entry table and a 64K-bit bitmap. Slower, only used when needed.
 // A candidate start is verified by walking the trie from that position; the deepest terminal node
@@ -45,13 +46,13 @@ inline constexpr std::string_view kHiddenMarker = "[hidden]";
 //     ensure_ascii=False (minimal), PHP ('/' as "\/", non-ASCII as \uXXXX), Python ensure_ascii
 //     (\uXXXX), Go (<>& as \u003c...), and upper-case hex (\u001B);
 //   base64, standard and URL-safe alphabets: the secret encoded on its own, with and without '='
-//     padding (padded and unpadded/JWT-style output are both hidden whole); plus, when at least 6 characters long,
-//     the characters fully determined by the secret when it sits at byte offset 0, 1 or 2 (mod 3)
-//     inside a larger base64 blob, e.g. the password in "Authorization: Basic base64(user:pass)".
-//     For those embedded forms the one or two characters that mix secret bits with neighbouring
-//     bytes stay visible (they carry at most 4 bits of the secret each). A secret shorter than 5
-//     bytes inside a larger blob is not covered: its fully determined run is too short to match
-//     without hiding random base64;
+//     padding (padded and unpadded/JWT-style output are both hidden whole); plus, when at least 6
+//     characters long, the characters fully determined by the secret when it sits at byte offset 0,
+//     1 or 2 (mod 3) inside a larger base64 blob, e.g. the password in "Authorization: Basic
+//     base64(user:pass)". For those embedded forms the one or two characters that mix secret bits
+//     with neighbouring bytes stay visible (they carry at most 4 bits of the secret each). A secret
+//     shorter than 5 bytes inside a larger blob is not covered: its fully determined run is too
+//     short to match without hiding random base64;
 //   URL-encoded (percent-encoding of everything but ALPHA DIGIT - . _ and an encoder-specific safe
 //     set: RFC 3986 "~", none, JavaScript encodeURIComponent "~!*'()", Python quote "/~", Java
 //     URLEncoder "*"), with upper- and lower-case hex, space as %20 and as '+'.
@@ -128,8 +129,8 @@ class SecretMatcher {
 
   // Prefilter for shorter patterns.
   bool has_short_ = false;
-  std::array<bool, 256> short_single_{};       // first byte of a 1-byte pattern
-  std::vector<std::uint64_t> short_pair_;        // first two bytes of a 2..7-byte pattern
+  std::array<bool, 256> short_single_{};   // first byte of a 1-byte pattern
+  std::vector<std::uint64_t> short_pair_;  // first two bytes of a 2..7-byte pattern
 };
 
 // Streaming scrubber for one stream: write() appends to `out` everything that is now known to be

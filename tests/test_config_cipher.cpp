@@ -76,7 +76,8 @@ class ScopedEnv {
   std::optional<std::string> old_;
 };
 
-Kind decrypt_error_kind(const EncryptionKey& key, const std::string& ciphertext, std::string& message) {
+Kind decrypt_error_kind(const EncryptionKey& key, const std::string& ciphertext,
+                        std::string& message) {
   try {
     decrypt_value(key, ciphertext);
   } catch (const SecretError& e) {
@@ -95,8 +96,8 @@ std::string body_of(const std::string& ciphertext) {
 
 TEST_CASE("cipher: roundtrip, including empty and binary values", "[secrets][cipher]") {
   const EncryptionKey key = generate_key();
-  for (const std::string& plain : {std::string("p4ssw0rd"), std::string(), std::string("\0\xff\xc3\xa9 x", 5),
-                                  std::string(10000, 'z')}) {
+  for (const std::string& plain : {std::string("p4ssw0rd"), std::string(),
+                                   std::string("\0\xff\xc3\xa9 x", 5), std::string(10000, 'z')}) {
     const std::string ct = encrypt_value(key, plain);
     CHECK(is_ciphertext(ct));
     CHECK(ct.starts_with("RUNNER::ENC::"));
@@ -105,7 +106,8 @@ TEST_CASE("cipher: roundtrip, including empty and binary values", "[secrets][cip
   }
 }
 
-TEST_CASE("cipher: format is prefix + base64(version | nonce | ciphertext | tag)", "[secrets][cipher]") {
+TEST_CASE("cipher: format is prefix + base64(version | nonce | ciphertext | tag)",
+          "[secrets][cipher]") {
   const EncryptionKey key = generate_key();
   const std::string ct = encrypt_value(key, "hello");
   const auto blob = runner::secrets::base64_decode(body_of(ct));
@@ -140,7 +142,8 @@ TEST_CASE("cipher: failures are typed and never show the value", "[secrets][ciph
     for (std::size_t i = 1; i < blob.size(); ++i) {
       std::string bad = blob;
       bad[i] = static_cast<char>(bad[i] ^ 0x01);
-      const std::string tampered = std::string(runner::secrets::kCiphertextPrefix) + runner::secrets::base64_encode(bad);
+      const std::string tampered =
+          std::string(runner::secrets::kCiphertextPrefix) + runner::secrets::base64_encode(bad);
       CHECK(decrypt_error_kind(key, tampered, message) == Kind::WrongKeyOrTampered);
       check_clean();
     }
@@ -148,8 +151,9 @@ TEST_CASE("cipher: failures are typed and never show the value", "[secrets][ciph
   SECTION("truncated") {
     CHECK(decrypt_error_kind(key, ct.substr(0, ct.size() - 3), message) == Kind::Truncated);
     check_clean();
-    const std::string short_blob = std::string(runner::secrets::kCiphertextPrefix) +
-                                   runner::secrets::base64_encode(std::string("\x01") + std::string(20, 'a'));
+    const std::string short_blob =
+        std::string(runner::secrets::kCiphertextPrefix) +
+        runner::secrets::base64_encode(std::string("\x01") + std::string(20, 'a'));
     CHECK(decrypt_error_kind(key, short_blob, message) == Kind::Truncated);
     CHECK(decrypt_error_kind(key, "RUNNER::ENC::", message) == Kind::Truncated);
     // Cut at a multiple of 4 characters: the tag is gone, GCM rejects it.
@@ -173,7 +177,8 @@ TEST_CASE("cipher: failures are typed and never show the value", "[secrets][ciph
   SECTION("unsupported version") {
     std::string blob = *runner::secrets::base64_decode(body_of(ct));
     blob[0] = 2;
-    const std::string v2 = std::string(runner::secrets::kCiphertextPrefix) + runner::secrets::base64_encode(blob);
+    const std::string v2 =
+        std::string(runner::secrets::kCiphertextPrefix) + runner::secrets::base64_encode(blob);
     CHECK(decrypt_error_kind(key, v2, message) == Kind::UnsupportedVersion);
     CHECK(message == "cannot decrypt: unsupported ciphertext version 2");
   }
@@ -322,7 +327,9 @@ TEST_CASE("decrypt_and_collect: decrypts in place and collects secrets", "[secre
        {{"#password", encrypt_value(key, "db-pass")},
         {"#plain", "not-encrypted-secret"},
         {"user", "alice"},
-        {"nested", {{"#token", encrypt_value(key, "tok-123")}, {"list", {encrypt_value(key, "in-array"), "x"}}}},
+        {"nested",
+         {{"#token", encrypt_value(key, "tok-123")},
+          {"list", {encrypt_value(key, "in-array"), "x"}}}},
         {"#list", {"a1", 42, true, nullptr, {{"deep", "d1"}}}},
         {"#pin", 1234},
         {"#empty", ""}}},
@@ -339,8 +346,8 @@ TEST_CASE("decrypt_and_collect: decrypts in place and collects secrets", "[secre
   const auto has = [&](const std::string& s) {
     return std::find(result.secrets.begin(), result.secrets.end(), s) != result.secrets.end();
   };
-  for (const char* s : {"db-pass", "not-encrypted-secret", "tok-123", "in-array", "a1", "42", "d1", "1234",
-                        "r-tok", "https://secret.example"}) {
+  for (const char* s : {"db-pass", "not-encrypted-secret", "tok-123", "in-array", "a1", "42", "d1",
+                        "1234", "r-tok", "https://secret.example"}) {
     INFO(s);
     CHECK(has(s));
   }
@@ -365,15 +372,19 @@ TEST_CASE("decrypt_and_collect: errors name the JSON path, never the value", "[s
   const auto result = decrypt_and_collect(doc, key);
   REQUIRE(result.errors.size() == 3);
   const std::string all = result.errors[0] + "\n" + result.errors[1] + "\n" + result.errors[2];
-  CHECK(all.find("$.parameters.#password: cannot decrypt: wrong key or tampered value") != std::string::npos);
-  CHECK(all.find("$.parameters.list[1]: cannot decrypt: wrong key or tampered value") != std::string::npos);
-  CHECK(all.find("$.parameters[\"odd key\"]: cannot decrypt: value is not valid base64") != std::string::npos);
+  CHECK(all.find("$.parameters.#password: cannot decrypt: wrong key or tampered value") !=
+        std::string::npos);
+  CHECK(all.find("$.parameters.list[1]: cannot decrypt: wrong key or tampered value") !=
+        std::string::npos);
+  CHECK(all.find("$.parameters[\"odd key\"]: cannot decrypt: value is not valid base64") !=
+        std::string::npos);
   CHECK(all.find("wrong-key-plain") == std::string::npos);
   CHECK(all.find(body_of(wrong).substr(0, 10)) == std::string::npos);
   CHECK(all.find("good-one") == std::string::npos);
   // The good value is still decrypted and collected.
   CHECK(doc["parameters"]["ok"] == "good-one");
-  CHECK(std::find(result.secrets.begin(), result.secrets.end(), "good-one") != result.secrets.end());
+  CHECK(std::find(result.secrets.begin(), result.secrets.end(), "good-one") !=
+        result.secrets.end());
 }
 
 TEST_CASE("decrypt_and_collect: no key", "[secrets][cipher]") {

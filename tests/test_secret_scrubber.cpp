@@ -50,8 +50,8 @@ std::shared_ptr<const SecretMatcher> make_matcher(const std::vector<std::string>
 }
 
 // Writes `text` in pieces of the given sizes (the last piece takes the rest), then flushes.
-std::string scrub_in_pieces(const std::shared_ptr<const SecretMatcher>& matcher, const std::string& text,
-                            const std::vector<std::size_t>& sizes) {
+std::string scrub_in_pieces(const std::shared_ptr<const SecretMatcher>& matcher,
+                            const std::string& text, const std::vector<std::size_t>& sizes) {
   SecretScrubber scrubber(matcher);
   std::string out;
   std::size_t pos = 0;
@@ -68,7 +68,8 @@ std::string scrub_in_pieces(const std::shared_ptr<const SecretMatcher>& matcher,
   return out;
 }
 
-std::string one_byte_writes(const std::shared_ptr<const SecretMatcher>& matcher, const std::string& text) {
+std::string one_byte_writes(const std::shared_ptr<const SecretMatcher>& matcher,
+                            const std::string& text) {
   return scrub_in_pieces(matcher, text, std::vector<std::size_t>(text.size(), 1));
 }
 
@@ -80,16 +81,51 @@ std::string scrub(const std::vector<std::string>& secrets, const std::string& te
 class Gen {
  public:
   explicit Gen(std::uint64_t seed) : rng_(seed) {}
-  std::size_t below(std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng_); }
+  std::size_t below(std::size_t n) {
+    return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng_);
+  }
   bool chance(double p) { return std::bernoulli_distribution(p)(rng_); }
 
   // One "character": ASCII letters from a tiny alphabet (to force overlaps), regex
   // metacharacters, JSON/URL specials, or multi-byte UTF-8.
   std::string piece() {
-    static const std::vector<std::string> pieces = {
-        "a", "b", "a", "b", "c", "x", "Z", "0", "9", ".", "*", "+", "?", "(", ")", "[", "]",
-        "{", "}", "|", "^", "$", "\\", "\"", "/", " ", "%", "&", "=", "<", "\n", "\t", "\x01",
-        "\xc3\xa9", "\xe6\x97\xa5", "\xf0\x9f\x98\x80", "\xff"};
+    static const std::vector<std::string> pieces = {"a",
+                                                    "b",
+                                                    "a",
+                                                    "b",
+                                                    "c",
+                                                    "x",
+                                                    "Z",
+                                                    "0",
+                                                    "9",
+                                                    ".",
+                                                    "*",
+                                                    "+",
+                                                    "?",
+                                                    "(",
+                                                    ")",
+                                                    "[",
+                                                    "]",
+                                                    "{",
+                                                    "}",
+                                                    "|",
+                                                    "^",
+                                                    "$",
+                                                    "\\",
+                                                    "\"",
+                                                    "/",
+                                                    " ",
+                                                    "%",
+                                                    "&",
+                                                    "=",
+                                                    "<",
+                                                    "\n",
+                                                    "\t",
+                                                    "\x01",
+                                                    "\xc3\xa9",
+                                                    "\xe6\x97\xa5",
+                                                    "\xf0\x9f\x98\x80",
+                                                    "\xff"};
     return pieces[below(pieces.size())];
   }
   std::string secret() {
@@ -106,9 +142,15 @@ class Gen {
         const std::string& other = result[below(result.size())];
         const std::size_t cut = 1 + below(other.size());
         switch (below(3)) {
-          case 0: result.push_back(other.substr(0, cut)); break;
-          case 1: result.push_back(other.substr(other.size() - cut)); break;
-          default: result.push_back(other + piece()); break;
+          case 0:
+            result.push_back(other.substr(0, cut));
+            break;
+          case 1:
+            result.push_back(other.substr(other.size() - cut));
+            break;
+          default:
+            result.push_back(other + piece());
+            break;
         }
       } else {
         result.push_back(secret());
@@ -158,7 +200,9 @@ std::uint64_t base_seed() {
 
 TEST_CASE("secret forms: raw, base64 padded and not, both alphabets", "[secrets][scrubber]") {
   const auto forms = secret_forms("hunter2!");
-  const auto has = [&](const std::string& f) { return std::find(forms.begin(), forms.end(), f) != forms.end(); };
+  const auto has = [&](const std::string& f) {
+    return std::find(forms.begin(), forms.end(), f) != forms.end();
+  };
   CHECK(has("hunter2!"));
   CHECK(has("aHVudGVyMiE="));
   CHECK(has("aHVudGVyMiE"));
@@ -171,7 +215,9 @@ TEST_CASE("secret forms: raw, base64 padded and not, both alphabets", "[secrets]
 TEST_CASE("secret forms: JSON dialects", "[secrets][scrubber]") {
   const std::string secret = "pa\"ss\\wo/rd\xc3\xa9\xf0\x9f\x98\x80<\x1b";
   const auto forms = secret_forms(secret);
-  const auto has = [&](const std::string& f) { return std::find(forms.begin(), forms.end(), f) != forms.end(); };
+  const auto has = [&](const std::string& f) {
+    return std::find(forms.begin(), forms.end(), f) != forms.end();
+  };
   // nlohmann / JavaScript / Python ensure_ascii=False
   CHECK(has("pa\\\"ss\\\\wo/rd\xc3\xa9\xf0\x9f\x98\x80<\\u001b"));
   // Python json.dumps default
@@ -186,13 +232,15 @@ TEST_CASE("secret forms: JSON dialects", "[secrets][scrubber]") {
 
 TEST_CASE("secret forms: URL encodings", "[secrets][scrubber]") {
   const auto forms = secret_forms("p@ss w/rd~*");
-  const auto has = [&](const std::string& f) { return std::find(forms.begin(), forms.end(), f) != forms.end(); };
-  CHECK(has("p%40ss%20w%2Frd~%2A"));   // RFC 3986
-  CHECK(has("p%40ss%20w%2frd~%2a"));   // lower-case hex
-  CHECK(has("p%40ss+w%2Frd~%2A"));     // form encoding (Go QueryEscape)
-  CHECK(has("p%40ss%20w/rd~%2A"));     // Python quote()
-  CHECK(has("p%40ss%20w%2Frd~*"));     // encodeURIComponent
-  CHECK(has("p%40ss+w%2Frd%7E*"));     // Java URLEncoder
+  const auto has = [&](const std::string& f) {
+    return std::find(forms.begin(), forms.end(), f) != forms.end();
+  };
+  CHECK(has("p%40ss%20w%2Frd~%2A"));  // RFC 3986
+  CHECK(has("p%40ss%20w%2frd~%2a"));  // lower-case hex
+  CHECK(has("p%40ss+w%2Frd~%2A"));    // form encoding (Go QueryEscape)
+  CHECK(has("p%40ss%20w/rd~%2A"));    // Python quote()
+  CHECK(has("p%40ss%20w%2Frd~*"));    // encodeURIComponent
+  CHECK(has("p%40ss+w%2Frd%7E*"));    // Java URLEncoder
 }
 
 TEST_CASE("secret forms: base64 inside a larger blob", "[secrets][scrubber]") {
@@ -209,7 +257,8 @@ TEST_CASE("secret forms: base64 inside a larger blob", "[secrets][scrubber]") {
 
 TEST_CASE("short_secrets counts characters, not bytes", "[secrets][scrubber]") {
   using runner::secrets::short_secrets;
-  const auto result = short_secrets({"a", "ab", "abc", "", "\xc3\xa9\xc3\xa9", "\xc3\xa9\xc3\xa9x", "a"});
+  const auto result =
+      short_secrets({"a", "ab", "abc", "", "\xc3\xa9\xc3\xa9", "\xc3\xa9\xc3\xa9x", "a"});
   CHECK(result == std::vector<std::string>{"a", "ab", "\xc3\xa9\xc3\xa9"});
 }
 
@@ -221,14 +270,16 @@ TEST_CASE("scrub_text hides each form", "[secrets][scrubber]") {
   CHECK(scrub({"hunter2!"}, "b64 aHVudGVyMiE= jwt aHVudGVyMiE.") == "b64 [hidden] jwt [hidden].");
   CHECK(scrub({"pa\"ss/\xc3\xa9"}, R"({"p":"pa\"ss/é","q":"pa\"ss\/\u00e9"})") ==
         R"({"p":"[hidden]","q":"[hidden]"})");
-  CHECK(scrub({"p@ss w"}, "?a=p%40ss%20w&b=p%40ss+w&c=p%40ss%20w") == "?a=[hidden]&b=[hidden]&c=[hidden]");
+  CHECK(scrub({"p@ss w"}, "?a=p%40ss%20w&b=p%40ss+w&c=p%40ss%20w") ==
+        "?a=[hidden]&b=[hidden]&c=[hidden]");
   // URL-safe alphabet: bytes that encode to '+' and '/' in the standard one.
   const std::string binary = "\xfb\xff\xfe\xfa\xf0\x0f";
   REQUIRE(base64_encode(binary) == "+//++vAP");
   CHECK(scrub({binary}, "std +//++vAP url -__--vAP") == "std [hidden] url [hidden]");
 }
 
-TEST_CASE("scrub_text: case-sensitive, no minimum length, empty secrets ignored", "[secrets][scrubber]") {
+TEST_CASE("scrub_text: case-sensitive, no minimum length, empty secrets ignored",
+          "[secrets][scrubber]") {
   CHECK(scrub({"Secret"}, "secret SECRET Secret") == "secret SECRET [hidden]");
   CHECK(scrub({"x"}, "axbxxc") == "a[hidden]b[hidden]c");
   CHECK(scrub({""}, "anything") == "anything");
@@ -237,7 +288,8 @@ TEST_CASE("scrub_text: case-sensitive, no minimum length, empty secrets ignored"
   CHECK(scrub({"abc"}, "") == "");
 }
 
-TEST_CASE("overlapping secrets: one marker per covered run, no fragment survives", "[secrets][scrubber]") {
+TEST_CASE("overlapping secrets: one marker per covered run, no fragment survives",
+          "[secrets][scrubber]") {
   CHECK(scrub({"abcd", "cdef"}, "xxabcdefyy") == "xx[hidden]yy");
   CHECK(scrub({"abc", "abcdef"}, "abc abcdef abcde") == "[hidden] [hidden] [hidden]de");
   CHECK(scrub({"secret"}, "secretsecret!") == "[hidden]!");
@@ -280,7 +332,8 @@ TEST_CASE("streaming: a secret split across writes is hidden", "[secrets][scrubb
   CHECK(out == "line one [hidden] and [hidden]\nhunt");
 }
 
-TEST_CASE("streaming: nothing is held back when the tail cannot start a secret", "[secrets][scrubber]") {
+TEST_CASE("streaming: nothing is held back when the tail cannot start a secret",
+          "[secrets][scrubber]") {
   auto matcher = make_matcher({"topsecret"});
   SecretScrubber scrubber(matcher);
   std::string out;
@@ -301,7 +354,8 @@ TEST_CASE("streaming: a run crossing the hold boundary gives one marker", "[secr
 }
 
 TEST_CASE("streaming equals one-shot at every split point", "[secrets][scrubber]") {
-  const std::vector<std::string> secrets = {"abcabd", "bcab", "ab", "hunter2!", "x\xc3\xa9y", "\"q/"};
+  const std::vector<std::string> secrets = {"abcabd",   "bcab",       "ab",
+                                            "hunter2!", "x\xc3\xa9y", "\"q/"};
   auto matcher = make_matcher(secrets);
   const std::string text =
       "abcabcabd xx aHVudGVyMiE= bcabcab \"x\xc3\xa9y\" \\\"q\\/ hunter2%21 ab-ab abcab";
@@ -333,7 +387,8 @@ TEST_CASE("property: random secrets, random text, random splits match the refere
     const std::string expected = reference_scrub(secrets, text);
     REQUIRE(scrub_text(*matcher, text) == expected);
     REQUIRE(one_byte_writes(matcher, text) == expected);
-    for (int k = 0; k < 5; ++k) REQUIRE(scrub_in_pieces(matcher, text, gen.splits(text.size())) == expected);
+    for (int k = 0; k < 5; ++k)
+      REQUIRE(scrub_in_pieces(matcher, text, gen.splits(text.size())) == expected);
   }
 }
 
@@ -348,7 +403,8 @@ TEST_CASE("property: long secrets (prefilter path) in long text", "[secrets][scr
     for (std::size_t i = 0; i < count; ++i) {
       std::string s;
       const std::size_t n = 8 + gen.below(30);
-      for (std::size_t k = 0; k < n; ++k) s += gen.chance(0.9) ? static_cast<char>('a' + gen.below(3)) : gen.piece()[0];
+      for (std::size_t k = 0; k < n; ++k)
+        s += gen.chance(0.9) ? static_cast<char>('a' + gen.below(3)) : gen.piece()[0];
       secrets.push_back(s);
     }
     if (gen.chance(0.5)) secrets.push_back(secrets[0].substr(2, 9));  // overlapping, still long
@@ -357,7 +413,8 @@ TEST_CASE("property: long secrets (prefilter path) in long text", "[secrets][scr
     const std::string expected = reference_scrub(secrets, text);
     REQUIRE(scrub_text(*matcher, text) == expected);
     REQUIRE(one_byte_writes(matcher, text) == expected);
-    for (int k = 0; k < 3; ++k) REQUIRE(scrub_in_pieces(matcher, text, gen.splits(text.size())) == expected);
+    for (int k = 0; k < 3; ++k)
+      REQUIRE(scrub_in_pieces(matcher, text, gen.splits(text.size())) == expected);
   }
 }
 
@@ -384,7 +441,9 @@ TEST_CASE("property: no form survives outside the markers", "[secrets][scrubber]
     std::vector<std::string> secrets;
     for (const auto& s : gen.secrets(1 + gen.below(6))) {
       bool in_marker = false;
-      for (const auto& f : secret_forms(s)) in_marker |= std::string("[hidden]").find(f) != std::string::npos || f.find("[hidden]") != std::string::npos;
+      for (const auto& f : secret_forms(s))
+        in_marker |= std::string("[hidden]").find(f) != std::string::npos ||
+                     f.find("[hidden]") != std::string::npos;
       if (!in_marker) secrets.push_back(s);
     }
     const std::string text = gen.text(secrets, 200);

@@ -60,17 +60,75 @@ std::vector<std::string> make_secrets(std::size_t n) {
   return secrets;
 }
 
-const std::vector<std::string_view> kWords = {
-    "processed", "rows", "from", "table", "bucket", "in.c-main", "out.c-sales", "orders", "customers",
-    "exporting", "importing", "file", "manifest", "the", "a", "to", "of", "and", "with", "for",
-    "retrying", "request", "connection", "established", "closed", "timeout", "after", "seconds",
-    "Downloading", "Uploading", "chunk", "part", "finished", "started", "job", "component",
-    "keboola.ex-db-snowflake", "writer", "extractor", "query", "SELECT", "FROM", "WHERE", "LIMIT",
-    "user", "config", "state", "storage", "api", "token", "sliced", "gzip", "csv", "parquet",
-    "warning:", "error:", "note:", "deprecated", "option", "value", "null", "true", "false"};
-const std::vector<std::string_view> kLevels = {"INFO ", "DEBUG", "WARN ", "ERROR", "INFO ", "INFO "};
+const std::vector<std::string_view> kWords = {"processed",
+                                              "rows",
+                                              "from",
+                                              "table",
+                                              "bucket",
+                                              "in.c-main",
+                                              "out.c-sales",
+                                              "orders",
+                                              "customers",
+                                              "exporting",
+                                              "importing",
+                                              "file",
+                                              "manifest",
+                                              "the",
+                                              "a",
+                                              "to",
+                                              "of",
+                                              "and",
+                                              "with",
+                                              "for",
+                                              "retrying",
+                                              "request",
+                                              "connection",
+                                              "established",
+                                              "closed",
+                                              "timeout",
+                                              "after",
+                                              "seconds",
+                                              "Downloading",
+                                              "Uploading",
+                                              "chunk",
+                                              "part",
+                                              "finished",
+                                              "started",
+                                              "job",
+                                              "component",
+                                              "keboola.ex-db-snowflake",
+                                              "writer",
+                                              "extractor",
+                                              "query",
+                                              "SELECT",
+                                              "FROM",
+                                              "WHERE",
+                                              "LIMIT",
+                                              "user",
+                                              "config",
+                                              "state",
+                                              "storage",
+                                              "api",
+                                              "token",
+                                              "sliced",
+                                              "gzip",
+                                              "csv",
+                                              "parquet",
+                                              "warning:",
+                                              "error:",
+                                              "note:",
+                                              "deprecated",
+                                              "option",
+                                              "value",
+                                              "null",
+                                              "true",
+                                              "false"};
+const std::vector<std::string_view> kLevels = {"INFO ", "DEBUG", "WARN ",
+                                               "ERROR", "INFO ", "INFO "};
 
-void append_number(std::string& out, std::uint64_t v) { out += std::to_string(v); }
+void append_number(std::string& out, std::uint64_t v) {
+  out += std::to_string(v);
+}
 
 void append_hex(std::string& out, Rng& rng, std::size_t n) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -79,8 +137,8 @@ void append_hex(std::string& out, Rng& rng, std::size_t n) {
 
 void append_timestamp(std::string& out, Rng& rng) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "2024-05-%02zuT%02zu:%02zu:%02zu.%06zuZ", 1 + rng.below(28), rng.below(24),
-                rng.below(60), rng.below(60), rng.below(1000000));
+  std::snprintf(buf, sizeof buf, "2024-05-%02zuT%02zu:%02zu:%02zu.%06zuZ", 1 + rng.below(28),
+                rng.below(24), rng.below(60), rng.below(60), rng.below(1000000));
   out += buf;
 }
 
@@ -188,9 +246,15 @@ int gen(const std::string& path, std::size_t bytes) {
     if (written + buf.size() >= next_secret) {
       const std::string& s = secrets[rng.below(secrets.size())];
       switch (rng.below(3)) {
-        case 0: buf += "password=" + s + "\n"; break;
-        case 1: buf += "auth: " + runner::secrets::base64_encode(s) + "\n"; break;
-        default: buf += R"({"token":")" + *runner::secrets::json_escape(s) + "\"}\n"; break;
+        case 0:
+          buf += "password=" + s + "\n";
+          break;
+        case 1:
+          buf += "auth: " + runner::secrets::base64_encode(s) + "\n";
+          break;
+        default:
+          buf += R"({"token":")" + *runner::secrets::json_escape(s) + "\"}\n";
+          break;
       }
       next_secret += 8u << 20;
     }
@@ -250,16 +314,20 @@ int scrub(const std::string& data_path, const std::string& secrets_path) {
       best = std::min(best, seconds_since(t0));
     }
   }
-  std::printf("secrets=%zu patterns=%zu longest=%zu build_ms=%.1f seconds=%.3f mb_per_s=%.0f hidden=%zu out_bytes=%zu\n",
-              secrets.size(), matcher->pattern_count(), matcher->longest_pattern(), build * 1e3, best,
-              static_cast<double>(data.size()) / 1e6 / best, hidden, out_bytes);
+  std::printf(
+      "secrets=%zu patterns=%zu longest=%zu build_ms=%.1f seconds=%.3f mb_per_s=%.0f hidden=%zu "
+      "out_bytes=%zu\n",
+      secrets.size(), matcher->pattern_count(), matcher->longest_pattern(), build * 1e3, best,
+      static_cast<double>(data.size()) / 1e6 / best, hidden, out_bytes);
   return 0;
 }
 
 // Keboola's approach: every chunk, for every secret, replace each form in turn.
-void naive_replace(std::string& chunk, const std::vector<std::pair<std::string, std::string>>& forms) {
+void naive_replace(std::string& chunk,
+                   const std::vector<std::pair<std::string, std::string>>& forms) {
   for (const auto& [needle, replacement] : forms) {
-    for (auto pos = chunk.find(needle); pos != std::string::npos; pos = chunk.find(needle, pos + replacement.size())) {
+    for (auto pos = chunk.find(needle); pos != std::string::npos;
+         pos = chunk.find(needle, pos + replacement.size())) {
       chunk.replace(pos, needle.size(), replacement);
     }
   }
@@ -284,8 +352,8 @@ int naive(const std::string& data_path, const std::string& secrets_path, double 
     elapsed = seconds_since(t0);
   }
   done = std::min(done, data.size());
-  std::printf("secrets=%zu naive_bytes=%zu seconds=%.3f mb_per_s=%.2f\n", forms.size() / 3, done, elapsed,
-              static_cast<double>(done) / 1e6 / elapsed);
+  std::printf("secrets=%zu naive_bytes=%zu seconds=%.3f mb_per_s=%.2f\n", forms.size() / 3, done,
+              elapsed, static_cast<double>(done) / 1e6 / elapsed);
   return 0;
 }
 
@@ -297,6 +365,7 @@ int main(int argc, char** argv) {
   if (args.size() == 3 && args[0] == "secrets") return write_secrets(args[1], std::stoull(args[2]));
   if (args.size() == 3 && args[0] == "scrub") return scrub(args[1], args[2]);
   if (args.size() == 4 && args[0] == "naive") return naive(args[1], args[2], std::stod(args[3]));
-  std::cerr << "usage: bench_scrub gen FILE BYTES | secrets FILE N | scrub DATA SECRETS | naive DATA SECRETS SECONDS\n";
+  std::cerr << "usage: bench_scrub gen FILE BYTES | secrets FILE N | scrub DATA SECRETS | naive "
+               "DATA SECRETS SECONDS\n";
   return 2;
 }
