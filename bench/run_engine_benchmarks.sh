@@ -5,6 +5,7 @@
 #   2. 2,000,000 lines (166 MB) of stdout: runner (events to a JSON Lines file) vs
 #      `docker run --rm` (json-file log driver) vs `docker run --rm --log-driver none`
 #   3. runner's peak RSS for 1x and 10x that output (GNU time)
+#   4. the same 166 MB run with 1,000 secrets configured vs none (scrubber cost on the stream)
 # Prints a Markdown report; copy it into docs/BENCHMARKS.md. Needs scripts/setup.sh first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +28,16 @@ big() {  # $1 = lines
 JSON
 }
 big 2000000 > "$work/big.json"
+# The same component with 1,000 random secrets (16-40 characters) in its parameters.
+python3 - "$work/big.json" "$work/big-secrets.json" <<'PY'
+import json, random, string, sys
+doc = json.load(open(sys.argv[1]))
+rng = random.Random(42)
+alphabet = string.ascii_letters + string.digits + "!@#%^&*-_+="
+doc["parameters"] = {f"#secret{i}": "".join(rng.choice(alphabet) for _ in range(rng.randint(16, 40)))
+                     for i in range(1000)}
+json.dump(doc, open(sys.argv[2], "w"))
+PY
 big 20000000 > "$work/big10.json"
 
 echo "## Machine"
@@ -49,6 +60,11 @@ hyperfine --style none --warmup 1 --runs "$RUNS_BIG" --export-json "$work/big.js
   >/dev/null 2>&1
 events_lines=$(wc -l < "$work/events.jsonl")
 
+hyperfine --style none --warmup 1 --runs "$RUNS_BIG" --export-json "$work/secrets.json.out" \
+  -n "runner run, no secrets" "$RUNNER run $work/big.json --quiet --events $work/events.jsonl" \
+  -n "runner run, 1,000 secrets" "$RUNNER run $work/big-secrets.json --quiet --events $work/events.jsonl" \
+  >/dev/null 2>&1
+
 rss() {  # peak RSS in KiB of one runner run of $1
   /usr/bin/time -f '%M' -o "$work/rss" "$RUNNER" run "$1" --quiet --events "$work/rss-events.jsonl" >/dev/null 2>&1
   cat "$work/rss"
@@ -57,7 +73,7 @@ rss() {  # peak RSS in KiB of one runner run of $1
 rss1=$(rss "$work/big.json")
 rss10=$(rss "$work/big10.json")
 
-python3 - "$work/start.json" "$work/big.json.out" "$rss1" "$rss10" "$events_lines" <<'PY'
+python3 - "$work/start.json" "$work/big.json.out" "$rss1" "$rss10" "$events_lines" "$work/secrets.json.out" <<'PY'
 import json, sys
 start = json.load(open(sys.argv[1]))["results"]
 big = json.load(open(sys.argv[2]))["results"]
@@ -77,4 +93,9 @@ print(f"\nrunner events written: {events_lines} lines (2,000,000 stdout events +
 print(f"- plain `docker run` / runner: **{r_docker / r_runner:.2f}x** faster (target ≥ 2x)")
 print(f"- runner / `docker run --log-driver none`: **{r_runner / r_none:.2f}x** (target ≤ 1.15x)")
 print(f"- runner peak RSS: **{rss1/1024:.1f} MiB** at 166 MB, **{rss10/1024:.1f} MiB** at 1.66 GB (target < 32 MiB)")
+sec = json.load(open(sys.argv[6]))["results"]
+print("\n## The 166 MB run with 1,000 secrets configured\n")
+print("| command | median | mean ± σ | min | runs |\n|---|---|---|---|---|")
+for r in sec: print(row(r))
+print(f"\n1,000 secrets / none: **{sec[1]['median'] / sec[0]['median']:.2f}x** (target ≤ 1.10x)")
 PY
