@@ -47,6 +47,9 @@ struct JobSummary {
   std::optional<std::int64_t> container_exit_code;
   double duration_seconds = 0;
   std::string message;
+  nlohmann::json outputs = nlohmann::json::object();  // Kestra protocol outputs, merged
+  nlohmann::json metrics = nlohmann::json::array();   // Kestra protocol metrics, aggregated
+  std::string results_summary;  // one line about outputs and metrics for people, or empty
 };
 
 }  // namespace runner::logging

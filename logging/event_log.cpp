@@ -37,9 +37,27 @@ void EventLog::emit_scrubbed(Level level, std::string_view source, std::string_v
   for (EventSink* sink : sinks_) sink->write(event);
 }
 
+void EventLog::record_scrubbed(std::string_view kind, const nlohmann::json& body) {
+  nlohmann::ordered_json rec;
+  rec["kind"] = kind;
+  rec["time"] = format_time(now_utc());
+  rec["job_id"] = job_id_;
+  rec["seq"] = ++sequence_;
+  if (body.is_object())
+    for (const auto& [key, value] : body.items()) rec[key] = value;
+  for (EventSink* sink : sinks_) sink->write_record(rec);
+}
+
 void EventLog::finish(JobSummary summary) {
   summary.job_id = job_id_;
   summary.message = filter(summary.message);
+  if (filter_) {
+    // Outputs and metrics came through the stream scrubber already; filter again in case a
+    // caller filled them from elsewhere.
+    summary.outputs = nlohmann::json::parse(filter_(summary.outputs.dump()), nullptr, false);
+    summary.metrics = nlohmann::json::parse(filter_(summary.metrics.dump()), nullptr, false);
+    summary.results_summary = filter(summary.results_summary);
+  }
   for (EventSink* sink : sinks_) sink->finish(summary);
   flush();
 }

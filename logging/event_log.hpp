@@ -31,6 +31,9 @@ class EventLog {
   // Text already scrubbed on the stream path (stdout/stderr lines): passed as is.
   void emit_scrubbed(Level level, std::string_view source, std::string_view message,
                      const nlohmann::json* fields = nullptr);
+  // A structured record (kind "output" or "metric") built from stream text that was already
+  // scrubbed: stamped like an event, with `body`'s members after kind, time, job_id and seq.
+  void record_scrubbed(std::string_view kind, const nlohmann::json& body);
   // Applies the text filter (identity when none is set).
   std::string filter(std::string_view text) const;
 

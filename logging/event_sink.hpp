@@ -2,7 +2,7 @@
 //
 // Sinks get every event in sequence order and a final JobSummary. flush() is called after each
 // batch the runner processes (one read from the engine), so a sink can buffer within a batch and
-// still show output live.
+// still show output live. Records (outputs, metrics) share the events' sequence numbers.
 #pragma once
 
 #include "logging/event.hpp"
@@ -13,6 +13,9 @@ class EventSink {
  public:
   virtual ~EventSink() = default;
   virtual void write(const Event& event) = 0;
+  // A structured record other than an event ({"kind": "output" | "metric", "time", "job_id",
+  // "seq", ...}); sinks that only show text may ignore it.
+  virtual void write_record(const nlohmann::ordered_json& record) { (void)record; }
   virtual void finish(const JobSummary& summary) = 0;
   virtual void flush() {}
 };

@@ -45,6 +45,11 @@ void JsonLinesSink::write(const Event& event) {
   out_.write(line_);
 }
 
+void JsonLinesSink::write_record(const nlohmann::ordered_json& record) {
+  out_.write(record.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+  out_.write("\n");
+}
+
 nlohmann::ordered_json summary_to_json(const JobSummary& s) {
   nlohmann::ordered_json j = {
       {"kind", "result"},    {"job_id", s.job_id},       {"component_id", s.component_id},
@@ -54,6 +59,8 @@ nlohmann::ordered_json summary_to_json(const JobSummary& s) {
       s.error_type.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(s.error_type);
   j["container_exit_code"] = s.container_exit_code ? nlohmann::ordered_json(*s.container_exit_code)
                                                    : nlohmann::ordered_json();
+  j["outputs"] = s.outputs;
+  j["metrics"] = s.metrics;
   return j;
 }
 

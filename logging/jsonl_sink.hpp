@@ -16,6 +16,7 @@ class JsonLinesSink final : public EventSink {
  public:
   explicit JsonLinesSink(OutputFile out) : out_(std::move(out)) {}
   void write(const Event& event) override;
+  void write_record(const nlohmann::ordered_json& record) override;
   void finish(const JobSummary& summary) override;
   void flush() override { out_.flush(); }
 

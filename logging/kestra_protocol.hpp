@@ -4,9 +4,12 @@
 // It sits right after the LineSplitter (lines arrive without terminator, valid UTF-8, at most
 // 64 KiB each) and reports through callbacks, so the caller decides what becomes an event.
 // Almost every line is ordinary text, so the parser first looks at one byte: a line that does not
-// start with ':' or '{' goes straight to on_text, without allocation. Only candidate lines are
-// parsed as JSON (nlohmann); a bare `{...}` line is first checked by its first key, so JSON logs
-// such as `{"level":"info",...}` are rejected after a few bytes.
+// start with ':' or '{' goes straight to on_text, without allocation. A bare `{...}` line is
+// first checked by its first key, so JSON logs such as `{"level":"info",...}` are rejected after
+// a few bytes. A protocol payload is first read in place by KestraJsonScanner (no DOM, strings as
+// views); only when that meets something it does not handle (a bad field, invalid JSON, duplicate
+// keys, a numeric tag value, ...) is the payload parsed again with nlohmann, which decides and
+// words the warning. Both paths give the same callbacks for every payload the fast one accepts.
 //
 // Recognised forms (REFERENCE.md section 2):
 // - `::{...}::`: the whole line, no leading space (Kestra's `^::(\{.*\})::$`). The regex is
@@ -39,6 +42,8 @@
 //   then ONE on_warning lists every problem with its place, e.g.
 //   `Invalid Kestra protocol line: metrics[0].type: expected counter, gauge or timer, got
 //   "histogram"`, carrying the line's full text. Invalid JSON gives one warning with the column.
+// - A payload nested deeper than 128 levels is refused with a warning (outputs are dumped
+//   recursively downstream); a bare line that deep is ordinary text.
 // - `::{}::` (valid, empty) is consumed without any callback, as in Kestra.
 // - A bare line that qualifies by its keys is a protocol line and warns like a marked one.
 #pragma once
@@ -74,12 +79,15 @@ struct KestraCallbacks {
   std::function<void(std::string message, std::string_view original_text)> on_warning;
 };
 
+class KestraJsonScanner;
+
 class KestraLineParser {
  public:
   static constexpr std::size_t kMaxBlockBytes = 1024 * 1024;
   static constexpr std::size_t kMaxBlockLines = 10000;
 
-  explicit KestraLineParser(KestraCallbacks callbacks);
+  // `fast_path` false: every payload goes through nlohmann (tests compare the two paths).
+  explicit KestraLineParser(KestraCallbacks callbacks, bool fast_path = true);
 
   // One complete line, terminator removed.
   void line(std::string_view text);
@@ -99,13 +107,42 @@ class KestraLineParser {
   void parse_marked(std::string_view json_text, std::string_view original, bool is_block);
   void report(const nlohmann::json& payload, std::string_view original, bool is_block);
   void warn(std::string_view what, std::string_view original, bool is_block);
+  // The fast path: reads a fully valid payload in place and reports it; false (and nothing
+  // reported) when the payload needs the full path.
+  bool fast_report(std::string_view json_text);
+  bool fast_logs(KestraJsonScanner& scanner);
+  bool fast_metrics(KestraJsonScanner& scanner);
+
+  struct FastLog {
+    Level level;
+    std::string_view message;
+  };
+  struct FastTag {
+    std::string_view key;
+    std::string_view value;
+  };
+  struct FastMetric {
+    std::string_view name;
+    std::string_view type;  // normalised: "counter", "gauge" or "timer"
+    double value;
+    std::size_t first_tag;
+    std::size_t tag_count;
+    std::string_view description;
+  };
 
   KestraCallbacks callbacks_;
+  bool fast_path_ = true;
   bool block_open_ = false;
   std::string block_text_;                 // gathered lines joined with '\n'
   std::vector<std::size_t> block_breaks_;  // offset of each '\n' added between lines
   std::vector<std::string> problems_;      // of the current payload
   KestraMetric metric_;                    // reused for each metric
+  // Fast path state, reused line after line.
+  std::vector<std::string> decode_slots_;  // decoded escaped strings
+  std::vector<FastLog> fast_logs_;
+  std::vector<FastTag> fast_tags_;
+  std::vector<FastMetric> fast_metrics_;
+  nlohmann::json fast_outputs_;
 };
 
 // Kestra / syslog level name, case-insensitive; nullopt if unknown.

@@ -84,6 +84,10 @@ void LineSplitter::feed(std::string_view bytes, Clock::time_point now) {
 
 void LineSplitter::flush_if_due(Clock::time_point now) {
   if (pending_.empty() || now - pending_since_ < idle_flush_) return;
+  if (partial_filter_ && !partial_filter_(pending_)) {
+    pending_since_ = now;  // asked again after another idle period
+    return;
+  }
   std::size_t keep = incomplete_utf8_tail(pending_);
   if (keep == 0 && pending_.back() == '\r') keep = 1;
   emit_partial(keep);

@@ -21,11 +21,16 @@ class LineSplitter {
  public:
   using Clock = std::chrono::steady_clock;
   using LineFn = std::function<void(std::string_view)>;
+  // Says whether a pending partial line may be shown now (false: wait for its newline).
+  using PartialFilter = std::function<bool(std::string_view pending)>;
 
   explicit LineSplitter(LineFn on_line, std::size_t max_line = 64 * 1024,
                         std::chrono::milliseconds idle_flush = std::chrono::milliseconds(200));
 
   void feed(std::string_view bytes, Clock::time_point now = Clock::now());
+  // Lines that could be the start of something structured (a Kestra protocol line) are better
+  // kept whole: the filter may veto the idle flush for them.
+  void set_partial_filter(PartialFilter filter) { partial_filter_ = std::move(filter); }
   // Emits the pending partial line if it has waited long enough.
   void flush_if_due(Clock::time_point now = Clock::now());
   // When flush_if_due() will next have something to do.
@@ -40,6 +45,7 @@ class LineSplitter {
   void emit_partial(std::size_t keep_tail);
 
   LineFn on_line_;
+  PartialFilter partial_filter_;
   std::size_t max_line_;
   std::chrono::milliseconds idle_flush_;
   std::string pending_;

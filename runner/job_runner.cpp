@@ -5,10 +5,11 @@
 #include "docker/engine_client.hpp"
 #include "docker/engine_errors.hpp"
 #include "logging/head_tail_buffer.hpp"
-#include "logging/line_splitter.hpp"
+#include "logging/kestra_results.hpp"
 #include "runner/errors.hpp"
 #include "runner/job_outcome.hpp"
 #include "runner/job_workspace.hpp"
+#include "runner/output_pipeline.hpp"
 #include "secrets/secret_scrubber.hpp"
 
 #include <unistd.h>
@@ -173,28 +174,25 @@ logging::JobSummary JobRunner::run() {
                        " secret(s) are only 1 or 2 characters long: every occurrence of them in "
                        "the output will show as [hidden]");
   }
+  auto fail = [&](const char* error_type, int exit_code, std::string message) {
+    summary.status = "error";
+    summary.error_type = error_type;
+    summary.exit_code = exit_code;
+    summary.message = std::move(message);
+  };
   try {
     execute(summary);
   } catch (const RunnerError& e) {
-    summary.status = "error";
-    summary.exit_code = e.exit_code();
-    summary.error_type = e.exit_code() == kExitUserError           ? "user"
-                         : e.exit_code() == kExitEngineUnavailable ? "engine"
-                                                                   : "internal";
-    summary.message = e.what();
+    fail(e.exit_code() == kExitUserError           ? "user"
+         : e.exit_code() == kExitEngineUnavailable ? "engine"
+                                                   : "internal",
+         e.exit_code(), e.what());
   } catch (const docker::EngineUnreachableError& e) {
-    summary = {"", spec_.id, "error", "engine", kExitEngineUnavailable, std::nullopt, 0, e.what()};
+    fail("engine", kExitEngineUnavailable, e.what());
   } catch (const docker::EngineVersionError& e) {
-    summary = {"", spec_.id, "error", "engine", kExitEngineUnavailable, std::nullopt, 0, e.what()};
+    fail("engine", kExitEngineUnavailable, e.what());
   } catch (const std::exception& e) {
-    summary = {"",
-               spec_.id,
-               "error",
-               "internal",
-               kExitInternal,
-               std::nullopt,
-               0,
-               std::string("internal error: ") + e.what()};
+    fail("internal", kExitInternal, std::string("internal error: ") + e.what());
   }
   summary.duration_seconds = std::chrono::duration<double>(Clock::now() - started).count();
   events_.finish(summary);
@@ -228,37 +226,50 @@ void JobRunner::execute(logging::JobSummary& summary) {
       create_container(client, spec_, cfg, "runner-" + job_id, events_);
   ContainerGuard guard(client, container_id);
 
-  // Stream state. stdout is split into live events; stderr and a bit of stdout are kept for the
-  // final error event and message.
+  // Stream state. stdout lines become live events; stderr lines are kept for one error event at
+  // the end; Kestra protocol lines on either become log events, outputs and metrics.
   logging::HeadTailBuffer stderr_text(kStderrHeadTail, kStderrHeadTail);
   logging::HeadTailBuffer stdout_text(kStdoutHeadTail, kStdoutHeadTail);
-  logging::LineSplitter stdout_lines(
-      [&](std::string_view line) { events_.emit_scrubbed(Level::info, "stdout", line); });
-  auto on_stdout = [&](std::string_view clean) {
-    stdout_text.append(clean);
-    stdout_lines.feed(clean);
+  logging::KestraResults results;
+  auto protocol_callbacks = [&] {
+    logging::KestraCallbacks c;
+    c.on_log = [&](Level level, std::string_view message) {
+      events_.emit_scrubbed(level, "kestra", message);
+    };
+    c.on_outputs = [&](const nlohmann::json& outputs) {
+      results.add_outputs(outputs);
+      for (const auto& [name, value] : outputs.items())
+        events_.record_scrubbed("output", {{"name", name}, {"value", value}});
+    };
+    c.on_metric = [&](const logging::KestraMetric& m) {
+      results.add_metric(m);
+      events_.record_scrubbed("metric", logging::metric_to_json(m));
+    };
+    c.on_warning = [&](std::string message, std::string_view line) {
+      const nlohmann::json fields = {{"line", std::string(line)}};
+      events_.emit_scrubbed(Level::warning, "kestra", message, &fields);
+    };
+    return c;
   };
-  auto on_stderr = [&](std::string_view clean) { stderr_text.append(clean); };
-  // The scrubbers sit before line splitting, so a secret split across frames or reads is caught.
-  std::optional<secrets::SecretScrubber> stdout_scrubber, stderr_scrubber;
-  if (matcher_) {
-    stdout_scrubber.emplace(matcher_);
-    stderr_scrubber.emplace(matcher_);
-  }
-  std::string scrubbed;
+  logging::KestraCallbacks stdout_callbacks = protocol_callbacks();
+  stdout_callbacks.on_text = [&](std::string_view line) {
+    events_.emit_scrubbed(Level::info, "stdout", line);
+    stdout_text.append(line);
+    stdout_text.append("\n");
+  };
+  logging::KestraCallbacks stderr_callbacks = protocol_callbacks();
+  stderr_callbacks.on_text = [&](std::string_view line) {
+    stderr_text.append(line);
+    stderr_text.append("\n");
+  };
+  OutputPipeline stdout_pipeline(matcher_, true, std::move(stdout_callbacks));
+  OutputPipeline stderr_pipeline(matcher_, false, std::move(stderr_callbacks));
   docker::AttachedContainer attached(
       client, container_id, [&](docker::OutputStream stream, std::string_view bytes) {
-        const bool is_stdout = stream == docker::OutputStream::stdout_;
-        auto& scrubber = is_stdout ? stdout_scrubber : stderr_scrubber;
-        if (scrubber) {
-          scrubbed.clear();
-          scrubber->write(bytes, scrubbed);
-          bytes = scrubbed;
-        }
-        if (is_stdout) {
-          on_stdout(bytes);
+        if (stream == docker::OutputStream::stdout_) {
+          stdout_pipeline.feed(bytes);
         } else {
-          on_stderr(bytes);
+          stderr_pipeline.feed(bytes);
         }
       });
   attached.arm();
@@ -291,14 +302,15 @@ void JobRunner::execute(logging::JobSummary& summary) {
   while (!(attached.output_finished() && attached.exited())) {
     auto now = Clock::now();
     auto wake = now + std::chrono::milliseconds(200);
-    if (auto flush_at = stdout_lines.next_flush()) wake = std::min(wake, *flush_at);
+    if (auto flush_at = stdout_pipeline.next_flush()) wake = std::min(wake, *flush_at);
     if (!timed_out) wake = std::min(wake, deadline);
     wake = std::min(wake, force_kill_at);
     const auto wait_ms = std::max<std::int64_t>(
         0, std::chrono::duration_cast<std::chrono::milliseconds>(wake - now).count() + 1);
     const bool woken = attached.poll(std::chrono::milliseconds(wait_ms), wake_fds);
     now = Clock::now();
-    stdout_lines.flush_if_due(now);
+    stdout_pipeline.flush_if_due(now);
+    stderr_pipeline.flush_if_due(now);
     events_.flush();
 
     if (woken && options_.stop != nullptr) {
@@ -325,15 +337,11 @@ void JobRunner::execute(logging::JobSummary& summary) {
       client.kill_container(container_id, "KILL");
     }
   }
-  if (matcher_) {
-    scrubbed.clear();
-    stdout_scrubber->flush(scrubbed);
-    on_stdout(scrubbed);
-    scrubbed.clear();
-    stderr_scrubber->flush(scrubbed);
-    on_stderr(scrubbed);
-  }
-  stdout_lines.finish();
+  stdout_pipeline.finish();
+  stderr_pipeline.finish();
+  summary.outputs = results.outputs();
+  summary.metrics = results.metrics();
+  summary.results_summary = results.summary();
   if (!attached.transfer_error().empty())
     events_.emit(Level::warning, "runner", attached.transfer_error());
 

@@ -38,6 +38,7 @@ struct RunArgs {
   std::string project_id = "local";
   std::string branch_id = "default";
   std::string key_file;
+  std::string outputs;
 };
 
 struct KeyArgs {
@@ -102,7 +103,14 @@ int command_run(const RunArgs& args) {
   options.branch_id = args.branch_id;
   options.stop = &signals;
   runner::JobRunner job(std::move(spec), options, events);
-  return job.run().exit_code;
+  const runner::logging::JobSummary summary = job.run();
+  if (!args.outputs.empty()) {
+    // Written whatever the outcome: Kestra returns the outputs of failed tasks too.
+    const nlohmann::json doc = {{"outputs", summary.outputs}, {"metrics", summary.metrics}};
+    auto out = runner::logging::OutputFile::open(args.outputs);
+    out.write(doc.dump(2) + "\n");
+  }
+  return summary.exit_code;
 }
 
 int command_keygen(const KeyArgs& args) {
@@ -202,6 +210,8 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--branch-id", run.branch_id, "KBC_BRANCHID given to the component")
       ->capture_default_str();
 
+  run_cmd->add_option("--outputs", run.outputs,
+                      "After the run, write {\"outputs\": {...}, \"metrics\": [...]} (Kestra protocol) to FILE");
   run_cmd->add_option("--key-file", run.key_file,
                       "Key for encrypted values (else RUNNER_ENCRYPTION_KEY, else $RUNNER_HOME/secret.key)");
 

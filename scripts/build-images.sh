@@ -1,32 +1,66 @@
 #!/usr/bin/env bash
-# Builds the images the examples and tests run, locally: no registry is reachable, so images
-# are made with `docker import` from a folder holding Debian's static busybox.
-#   runner-busybox:latest  busybox with every applet linked in /bin
-# Rebuilt only when missing or when the busybox binary changed (a label records its hash).
+# Builds the images the examples and tests run, locally: no registry is reachable, so images are
+# made with `docker import` from a root folder or tarball.
+#   runner-busybox:latest  Debian's static busybox, every applet linked in /bin
+#   runner-node:latest     Debian bookworm minbase + nodejs (mmdebstrap), with the npm package
+#                          @kestra-io/libs in /opt/kestra/node_modules (NODE_PATH points there)
+# Each image carries a label with a hash of its inputs and is rebuilt only when they change.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
-image=runner-busybox:latest
-busybox=/bin/busybox
-hash=$(sha256sum "$busybox" | cut -c1-16)
-current=$(docker image inspect -f '{{ index .Config.Labels "io.runner.busybox-sha" }}' "$image" 2>/dev/null || true)
-if [ "$current" = "$hash" ]; then
-  echo "build-images: $image is up to date"
-  exit 0
-fi
-root=$(mktemp -d)
-trap 'rm -rf "$root"' EXIT
-mkdir -p "$root/bin" "$root/data" "$root/tmp" "$root/etc"
-cp "$busybox" "$root/bin/busybox"
-for applet in $("$busybox" --list); do
-  [ "$applet" = busybox ] || ln -s busybox "$root/bin/$applet"
-done
-echo 'root:x:0:0:root:/root:/bin/sh' > "$root/etc/passwd"
-echo 'nobody:x:65534:65534:nobody:/:/bin/sh' >> "$root/etc/passwd"
-printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"
-chmod 1777 "$root/tmp"
-tar -C "$root" -c . | docker import \
-  -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-  -c 'WORKDIR /' \
-  -c "LABEL io.runner.busybox-sha=$hash" \
-  - "$image" >/dev/null
-echo "build-images: built $image"
+image_label() {  # image, label -> value or empty
+  docker image inspect -f "{{ index .Config.Labels \"$2\" }}" "$1" 2>/dev/null || true
+}
+
+build_busybox() {
+  local image=runner-busybox:latest busybox=/bin/busybox hash root
+  hash=$(sha256sum "$busybox" | cut -c1-16)
+  if [ "$(image_label "$image" io.runner.inputs)" = "$hash" ]; then
+    echo "build-images: $image is up to date"
+    return
+  fi
+  root=$(mktemp -d)
+  mkdir -p "$root/bin" "$root/data" "$root/tmp" "$root/etc"
+  cp "$busybox" "$root/bin/busybox"
+  for applet in $("$busybox" --list); do
+    [ "$applet" = busybox ] || ln -s busybox "$root/bin/$applet"
+  done
+  echo 'root:x:0:0:root:/root:/bin/sh' > "$root/etc/passwd"
+  echo 'nobody:x:65534:65534:nobody:/:/bin/sh' >> "$root/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"
+  chmod 1777 "$root/tmp"
+  tar -C "$root" -c . | docker import \
+    -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    -c 'WORKDIR /' \
+    -c "LABEL io.runner.inputs=$hash" \
+    - "$image" >/dev/null
+  rm -rf "$root"
+  echo "build-images: built $image"
+}
+
+build_node() {
+  local image=runner-node:latest kestra_libs=@kestra-io/libs@2.0.0 hash stage
+  hash=$(printf '%s %s' "$kestra_libs" "$(sha256sum "$0" | cut -c1-16)" | sha256sum | cut -c1-16)
+  if [ "$(image_label "$image" io.runner.inputs)" = "$hash" ]; then
+    echo "build-images: $image is up to date"
+    return
+  fi
+  stage=$(mktemp -d)
+  echo "build-images: building $image (mmdebstrap bookworm + nodejs, npm $kestra_libs)"
+  npm install --silent --no-audit --no-fund --prefix "$stage/kestra" "$kestra_libs" >/dev/null
+  mmdebstrap --quiet --variant=minbase --include=nodejs \
+    --customize-hook='mkdir -p "$1/opt/kestra" "$1/data"' \
+    --customize-hook="copy-in $stage/kestra/node_modules /opt/kestra" \
+    bookworm "$stage/rootfs.tar"
+  docker import \
+    -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    -c 'ENV NODE_PATH=/opt/kestra/node_modules' \
+    -c 'WORKDIR /' \
+    -c "LABEL io.runner.inputs=$hash" \
+    "$stage/rootfs.tar" "$image" >/dev/null
+  rm -rf "$stage"
+  echo "build-images: built $image"
+}
+
+build_busybox
+build_node

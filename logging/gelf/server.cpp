@@ -1,0 +1,635 @@
+// GelfServer: see the header. The Asio parts live in this file only. Connections are owned by
+// shared_ptr (the handlers in flight hold one, the server's table holds one) so a connection
+// lives exactly as long as something can still call it; stop() closes them all.
+#include "logging/gelf/server.hpp"
+
+#include "logging/gelf/http_request_parser.hpp"
+#include "logging/gelf/payload_decoder.hpp"
+#include "logging/gelf/tcp_framer.hpp"
+
+#include <boost/asio.hpp>
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <random>
+#include <stdexcept>
+#include <system_error>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace runner::logging::gelf {
+
+namespace {
+
+namespace asio = boost::asio;
+using udp = asio::ip::udp;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using boost::system::error_code;
+
+constexpr std::size_t kDatagramBufferBytes = 65536;
+constexpr std::size_t kStreamReadBytes = 64 * 1024;
+constexpr int kDatagramsPerWakeup = 256;  // read this many ready datagrams before yielding
+constexpr std::chrono::milliseconds kChunkExpiryPeriod{250};
+
+asio::ip::address without_v4_mapping(const asio::ip::address& address) {
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+  }
+  return address;
+}
+
+GelfSender sender_of(const udp::endpoint& endpoint) {
+  GelfSender sender;
+  const asio::ip::address address = endpoint.address();
+  const asio::ip::address_v6 v6 = address.is_v6()
+                                      ? address.to_v6()
+                                      : asio::ip::make_address_v6(asio::ip::v4_mapped, address.to_v4());
+  sender.address = v6.to_bytes();
+  sender.port = endpoint.port();
+  return sender;
+}
+
+std::string http_response(int status, bool close, bool allow_post) {
+  std::string response = "HTTP/1.1 " + std::to_string(status) + " ";
+  response.append(http_reason_phrase(status));
+  response.append("\r\nContent-Length: 0\r\n");
+  if (allow_post) response.append("Allow: POST\r\n");
+  if (close) response.append("Connection: close\r\n");
+  response.append("\r\n");
+  return response;
+}
+
+class Connection;
+
+// Everything but the public face: sockets, the decoding pipeline, counters.
+class ServerCore {
+ public:
+  ServerCore(GelfServerOptions options, GelfServerCallbacks callbacks)
+      : options_(std::move(options)),
+        callbacks_(std::move(callbacks)),
+        decoder_(options_.max_message_bytes),
+        assembler_(options_.chunk_limits),
+        datagram_(kDatagramBufferBytes) {
+    if (options_.allowed_peer) {
+      error_code error;
+      const asio::ip::address peer = asio::ip::make_address(*options_.allowed_peer, error);
+      if (error) throw std::invalid_argument("not an IP address: " + *options_.allowed_peer);
+      allowed_peer_ = without_v4_mapping(peer);
+    }
+  }
+  // Destruction closes everything without calling back: the callbacks may capture objects the
+  // caller has already destroyed.
+  ~ServerCore() {
+    callbacks_ = GelfServerCallbacks{};
+    stop();
+  }
+
+  asio::io_context& io() { return io_; }
+  const GelfServerOptions& options() const { return options_; }
+  GelfServerCounters& counters() { return counters_; }
+  const GelfChunkAssembler& assembler() const { return assembler_; }
+  bool stopped() const { return stopped_; }
+
+  bool peer_allowed(const asio::ip::address& address) const {
+    return !allowed_peer_ || without_v4_mapping(address) == *allowed_peer_;
+  }
+
+  void bind(const std::string& address_text, std::uint16_t port);
+  std::uint16_t port() const { return port_; }
+  std::string address() const { return address_.to_string(); }
+  std::size_t udp_receive_buffer_bytes() const { return granted_receive_buffer_; }
+
+  std::size_t poll_for(std::chrono::milliseconds timeout) {
+    if (stopped_) return 0;
+    io_.restart();
+    return io_.run_for(timeout);
+  }
+  void drain(std::chrono::milliseconds quiet, std::chrono::milliseconds limit);
+  void stop();
+
+  std::size_t open_connections() const { return connections_.size(); }
+  void forget_connection(std::uint64_t id) { connections_.erase(id); }
+
+  // The path every payload takes once it is whole: decode, size check, validation, callback.
+  void handle_payload(std::string_view payload);
+  void report_oversize(std::string reason) {
+    ++counters_.oversize;
+    if (callbacks_.on_oversize) callbacks_.on_oversize(std::move(reason));
+  }
+
+ private:
+  bool open_udp(const asio::ip::address& address, std::uint16_t port, error_code& error);
+  bool open_tcp(const asio::ip::address& address, std::uint16_t port, error_code& error);
+  void receive_datagram();
+  void handle_datagram(std::size_t size);
+  void schedule_chunk_expiry();
+  void accept();
+
+  GelfServerOptions options_;
+  GelfServerCallbacks callbacks_;
+  std::optional<asio::ip::address> allowed_peer_;
+  GelfPayloadDecoder decoder_;
+  GelfChunkAssembler assembler_;
+  GelfMessage message_;  // reused between messages
+  GelfServerCounters counters_;
+
+  asio::io_context io_{1};
+  udp::socket udp_socket_{io_};
+  udp::endpoint datagram_sender_;
+  std::vector<char> datagram_;
+  asio::steady_timer chunk_expiry_timer_{io_};
+  Clock::time_point last_datagram_{};
+  std::size_t granted_receive_buffer_ = 0;
+  tcp::acceptor acceptor_{io_};
+  std::unordered_map<std::uint64_t, std::shared_ptr<Connection>> connections_;
+  std::uint64_t next_connection_id_ = 0;
+  asio::ip::address address_;
+  std::uint16_t port_ = 0;
+  bool bound_ = false;
+  bool stopped_ = false;
+};
+
+// A TCP or HTTP connection. Handlers capture shared_from_this(), so the object outlives every
+// operation it started; close() is idempotent and removes it from the server's table.
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(ServerCore& server, tcp::socket socket, std::uint64_t id)
+      : server_(server), socket_(std::move(socket)), id_(id), read_buffer_(kStreamReadBytes) {}
+  virtual ~Connection() = default;
+
+  virtual void start() { read(); }
+  // Closing because the server stops: pending data counts as if the client had closed.
+  virtual void close_for_stop() { close(); }
+
+ protected:
+  void read() {
+    if (closed_) return;
+    socket_.async_read_some(asio::buffer(read_buffer_),
+                            [self = shared_from_this()](const error_code& error, std::size_t size) {
+                              self->on_read(error, size);
+                            });
+  }
+
+  void on_read(const error_code& error, std::size_t size) {
+    if (closed_) return;
+    if (error) {
+      on_end_of_stream();
+      close();
+      return;
+    }
+    server_.counters().bytes += size;
+    on_bytes(std::string_view(read_buffer_.data(), size));
+  }
+
+  virtual void on_bytes(std::string_view bytes) = 0;
+  virtual void on_end_of_stream() {}
+
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    on_closed();
+    server_.forget_connection(id_);  // may destroy the table's reference; a handler holds another
+  }
+  virtual void on_closed() {}
+
+  ServerCore& server_;
+  tcp::socket socket_;
+  std::uint64_t id_;
+  std::vector<char> read_buffer_;
+  bool closed_ = false;
+};
+
+class TcpConnection final : public Connection {
+ public:
+  TcpConnection(ServerCore& server, tcp::socket socket, std::uint64_t id)
+      : Connection(server, std::move(socket), id),
+        framer_([this](std::string_view frame) { on_frame(frame); },
+                server.options().max_tcp_frame_bytes) {}
+
+  void close_for_stop() override {
+    finish_framer();
+    close();
+  }
+
+ private:
+  void on_bytes(std::string_view bytes) override {
+    framer_.feed(bytes);
+    report_oversized_frames();
+    if (!server_.stopped()) read();
+  }
+  void on_end_of_stream() override { finish_framer(); }
+
+  void finish_framer() {
+    if (closed_) return;
+    framer_.finish();
+    report_oversized_frames();
+  }
+  void report_oversized_frames() {
+    while (reported_oversized_ < framer_.oversized()) {
+      ++reported_oversized_;
+      server_.report_oversize("GELF TCP frame over " +
+                              std::to_string(server_.options().max_tcp_frame_bytes) +
+                              " bytes dropped");
+    }
+  }
+  void on_frame(std::string_view frame) { server_.handle_payload(frame); }
+
+  GelfTcpFramer framer_;
+  std::uint64_t reported_oversized_ = 0;
+};
+
+class HttpConnection final : public Connection {
+ public:
+  HttpConnection(ServerCore& server, tcp::socket socket, std::uint64_t id)
+      : Connection(server, std::move(socket), id),
+        parser_(HttpRequestParser::Limits{16 * 1024, server.options().max_http_body_bytes}),
+        idle_timer_(socket_.get_executor()) {}
+
+  void start() override {
+    touch();
+    wait_for_idle();
+    read();
+  }
+
+ private:
+  void touch() { idle_deadline_ = Clock::now() + server_.options().http_idle_timeout; }
+
+  // One timer per connection that re-arms itself to the latest deadline, instead of a
+  // cancel-and-rearm on every read.
+  void wait_for_idle() {
+    idle_timer_.expires_at(idle_deadline_);
+    idle_timer_.async_wait([self = shared_from_this(), this](const error_code& error) {
+      if (error || closed_) return;
+      if (Clock::now() >= idle_deadline_) {
+        close();
+      } else {
+        wait_for_idle();
+      }
+    });
+  }
+
+  void on_bytes(std::string_view bytes) override {
+    touch();
+    parser_.append(bytes);
+    bool close_after_write = false;
+    for (bool more = true; more;) {
+      switch (parser_.next()) {
+        case HttpRequestParser::Event::need_more:
+          more = false;
+          break;
+        case HttpRequestParser::Event::expect_continue:
+          output_.append("HTTP/1.1 100 Continue\r\n\r\n");
+          break;
+        case HttpRequestParser::Event::request:
+          close_after_write = !answer(parser_.request());
+          more = !close_after_write;
+          break;
+        case HttpRequestParser::Event::error: {
+          const int status = parser_.error_status();
+          ++server_.counters().http_requests;
+          ++server_.counters().http_rejected;
+          if (status == 413) {
+            server_.report_oversize("GELF HTTP body over " +
+                                    std::to_string(server_.options().max_http_body_bytes) +
+                                    " bytes refused");
+          }
+          output_.append(http_response(status, true, false));
+          close_after_write = true;
+          more = false;
+          break;
+        }
+      }
+    }
+    if (server_.stopped()) return;
+    if (output_.empty()) {
+      read();
+      return;
+    }
+    asio::async_write(socket_, asio::buffer(output_),
+                      [self = shared_from_this(), this, close_after_write](const error_code& error,
+                                                                           std::size_t) {
+                        output_.clear();
+                        if (error || close_after_write) {
+                          close();
+                          return;
+                        }
+                        read();
+                      });
+  }
+
+  // Appends the answer to `request`; false when the connection closes after it.
+  bool answer(const HttpRequest& request) {
+    ++server_.counters().http_requests;
+    int status = 202;
+    if (request.path != "/gelf") {
+      status = 404;
+    } else if (request.method != "POST") {
+      status = 405;
+    } else {
+      server_.handle_payload(request.body);
+    }
+    if (status != 202) ++server_.counters().http_rejected;
+    output_.append(http_response(status, !request.keep_alive, status == 405));
+    return request.keep_alive;
+  }
+
+  void on_closed() override {
+    error_code ignored;
+    idle_timer_.cancel(ignored);
+  }
+
+  HttpRequestParser parser_;
+  asio::steady_timer idle_timer_;
+  Clock::time_point idle_deadline_{};
+  std::string output_;
+};
+
+void ServerCore::bind(const std::string& address_text, std::uint16_t port) {
+  if (bound_) throw std::logic_error("GelfServer::bind called twice");
+  error_code error;
+  const asio::ip::address address = asio::ip::make_address(address_text, error);
+  if (error) throw std::invalid_argument("not an IP address: " + address_text);
+
+  const auto open = [&](std::uint16_t candidate) {
+    error.clear();
+    return options_.transport == GelfTransport::udp ? open_udp(address, candidate, error)
+                                                    : open_tcp(address, candidate, error);
+  };
+  bool opened = false;
+  if (port != 0) {
+    opened = open(port);
+  } else {
+    const unsigned first = options_.random_port_first;
+    const unsigned last = std::max<unsigned>(first, options_.random_port_last);
+    const unsigned range = last - first + 1;
+    std::random_device seed;
+    const unsigned start = std::uniform_int_distribution<unsigned>(0, range - 1)(seed);
+    for (unsigned step = 0; step < range && !opened; ++step) {
+      opened = open(static_cast<std::uint16_t>(first + (start + step) % range));
+    }
+  }
+  if (!opened) {
+    throw std::system_error(error.value(), std::system_category(),
+                            "GELF server cannot bind " + address_text + " port " +
+                                (port != 0 ? std::to_string(port) : std::string("in range")));
+  }
+  bound_ = true;
+  address_ = address;
+  if (options_.transport == GelfTransport::udp) {
+    port_ = udp_socket_.local_endpoint().port();
+    last_datagram_ = Clock::now();
+    receive_datagram();
+    schedule_chunk_expiry();
+  } else {
+    port_ = acceptor_.local_endpoint().port();
+    accept();
+  }
+}
+
+bool ServerCore::open_udp(const asio::ip::address& address, std::uint16_t port,
+                          error_code& error) {
+  const udp::endpoint endpoint(address, port);
+  udp_socket_.open(endpoint.protocol(), error);
+  if (error) return false;
+  udp_socket_.bind(endpoint, error);
+  if (error) {
+    error_code ignored;
+    udp_socket_.close(ignored);
+    return false;
+  }
+  // SO_RCVBUFFORCE passes net.core.rmem_max when the process may (CAP_NET_ADMIN); otherwise the
+  // plain request is capped by the kernel. Either way report what was granted.
+  const int requested = static_cast<int>(
+      std::min<std::size_t>(options_.udp_receive_buffer_bytes, 1024u * 1024u * 1024u));
+  if (::setsockopt(udp_socket_.native_handle(), SOL_SOCKET, SO_RCVBUFFORCE, &requested,
+                   sizeof requested) != 0) {
+    error_code ignored;
+    udp_socket_.set_option(udp::socket::receive_buffer_size(requested), ignored);
+  }
+  udp::socket::receive_buffer_size granted;
+  error_code ignored;
+  udp_socket_.get_option(granted, ignored);
+  granted_receive_buffer_ = static_cast<std::size_t>(std::max(0, granted.value()));
+  udp_socket_.non_blocking(true, ignored);
+  return true;
+}
+
+bool ServerCore::open_tcp(const asio::ip::address& address, std::uint16_t port,
+                          error_code& error) {
+  const tcp::endpoint endpoint(address, port);
+  acceptor_.open(endpoint.protocol(), error);
+  if (!error) acceptor_.set_option(tcp::acceptor::reuse_address(true), error);
+  if (!error) acceptor_.bind(endpoint, error);
+  if (!error) acceptor_.listen(asio::socket_base::max_listen_connections, error);
+  if (error) {
+    error_code ignored;
+    acceptor_.close(ignored);
+    return false;
+  }
+  return true;
+}
+
+void ServerCore::receive_datagram() {
+  if (stopped_) return;
+  udp_socket_.async_receive_from(asio::buffer(datagram_), datagram_sender_,
+                                 [this](const error_code& error, std::size_t size) {
+                                   if (stopped_ || error == asio::error::operation_aborted) return;
+                                   if (!error) handle_datagram(size);
+                                   // Read what else is already queued without another trip
+                                   // through the reactor.
+                                   for (int i = 0; i < kDatagramsPerWakeup && !stopped_; ++i) {
+                                     error_code again;
+                                     const std::size_t next = udp_socket_.receive_from(
+                                         asio::buffer(datagram_), datagram_sender_, 0, again);
+                                     if (again) break;
+                                     handle_datagram(next);
+                                   }
+                                   receive_datagram();
+                                 });
+}
+
+void ServerCore::handle_datagram(std::size_t size) {
+  if (!peer_allowed(datagram_sender_.address())) {
+    ++counters_.dropped;
+    return;
+  }
+  const Clock::time_point now = Clock::now();
+  last_datagram_ = now;
+  ++counters_.udp_datagrams;
+  counters_.bytes += size;
+  const std::string_view datagram(datagram_.data(), size);
+  if (!GelfChunkAssembler::is_chunk(datagram)) {
+    handle_payload(datagram);
+    return;
+  }
+  const std::optional<std::string_view> message =
+      assembler_.add(datagram, sender_of(datagram_sender_), now);
+  if (message) handle_payload(*message);
+}
+
+void ServerCore::schedule_chunk_expiry() {
+  if (stopped_) return;
+  chunk_expiry_timer_.expires_after(kChunkExpiryPeriod);
+  chunk_expiry_timer_.async_wait([this](const error_code& error) {
+    if (error || stopped_) return;
+    assembler_.expire(Clock::now());
+    schedule_chunk_expiry();
+  });
+}
+
+void ServerCore::accept() {
+  if (stopped_) return;
+  acceptor_.async_accept([this](const error_code& error, tcp::socket socket) {
+    if (stopped_ || error == asio::error::operation_aborted) return;
+    if (!error) {
+      error_code peer_error;
+      const tcp::endpoint peer = socket.remote_endpoint(peer_error);
+      if (peer_error || !peer_allowed(peer.address()) ||
+          connections_.size() >= options_.max_connections) {
+        ++counters_.dropped;
+        error_code ignored;
+        socket.close(ignored);
+      } else {
+        ++counters_.connections;
+        error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        const std::uint64_t id = next_connection_id_++;
+        std::shared_ptr<Connection> connection;
+        if (options_.transport == GelfTransport::http) {
+          connection = std::make_shared<HttpConnection>(*this, std::move(socket), id);
+        } else {
+          connection = std::make_shared<TcpConnection>(*this, std::move(socket), id);
+        }
+        connections_.emplace(id, connection);
+        connection->start();
+      }
+    }
+    accept();
+  });
+}
+
+void ServerCore::handle_payload(std::string_view payload) {
+  const DecodeResult decoded = decoder_.decode(payload);
+  if (decoded.status == DecodeStatus::too_large) {
+    report_oversize("GELF message over the limit of " +
+                    std::to_string(options_.max_message_bytes) + " bytes: " + decoded.reason);
+    return;
+  }
+  if (!decoded.ok()) {
+    ++counters_.invalid;
+    if (callbacks_.on_invalid) callbacks_.on_invalid("Invalid message: " + decoded.reason);
+    return;
+  }
+  if (std::optional<InvalidGelfMessage> failure = parse_gelf_message_into(decoded.bytes, message_)) {
+    ++counters_.invalid;
+    if (callbacks_.on_invalid) callbacks_.on_invalid(std::move(failure->reason));
+    return;
+  }
+  ++counters_.received;
+  if (callbacks_.on_message) callbacks_.on_message(message_);
+}
+
+void ServerCore::drain(std::chrono::milliseconds quiet, std::chrono::milliseconds limit) {
+  const Clock::time_point start = Clock::now();
+  const Clock::time_point deadline = start + limit;
+  if (!stopped_ && bound_) {
+    if (options_.transport == GelfTransport::udp) {
+      for (;;) {
+        const Clock::time_point now = Clock::now();
+        const Clock::time_point quiet_until = std::max(last_datagram_, start) + quiet;
+        if (stopped_ || now >= quiet_until || now >= deadline) break;
+        io_.restart();
+        io_.run_for(std::min(quiet_until, deadline) - now);
+      }
+    } else {
+      io_.restart();
+      io_.poll();  // accept connections already queued
+      while (!stopped_ && !connections_.empty() && Clock::now() < deadline) {
+        io_.restart();
+        io_.run_for(std::min<Clock::duration>(deadline - Clock::now(),
+                                              std::chrono::milliseconds(50)));
+      }
+    }
+  }
+  stop();
+}
+
+void ServerCore::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  error_code ignored;
+  udp_socket_.close(ignored);
+  acceptor_.close(ignored);
+  chunk_expiry_timer_.cancel(ignored);
+  // close_for_stop() removes each from the table, so walk a copy.
+  std::vector<std::shared_ptr<Connection>> open;
+  open.reserve(connections_.size());
+  for (const auto& [id, connection] : connections_) open.push_back(connection);
+  for (const std::shared_ptr<Connection>& connection : open) connection->close_for_stop();
+  connections_.clear();
+  assembler_.clear();
+}
+
+}  // namespace
+
+std::string_view gelf_transport_name(GelfTransport transport) {
+  switch (transport) {
+    case GelfTransport::udp:
+      return "udp";
+    case GelfTransport::http:
+      return "http";
+    case GelfTransport::tcp:
+      break;
+  }
+  return "tcp";
+}
+
+std::optional<GelfTransport> parse_gelf_transport(std::string_view name) {
+  if (name == "udp") return GelfTransport::udp;
+  if (name == "tcp") return GelfTransport::tcp;
+  if (name == "http") return GelfTransport::http;
+  return std::nullopt;
+}
+
+struct GelfServer::Impl {
+  Impl(GelfServerOptions options, GelfServerCallbacks callbacks)
+      : core(std::move(options), std::move(callbacks)) {}
+  ServerCore core;
+};
+
+GelfServer::GelfServer(GelfServerOptions options, GelfServerCallbacks callbacks)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(callbacks))) {}
+
+GelfServer::~GelfServer() = default;
+
+void GelfServer::bind(const std::string& address, std::uint16_t port) {
+  impl_->core.bind(address, port);
+}
+std::uint16_t GelfServer::port() const { return impl_->core.port(); }
+std::string GelfServer::address() const { return impl_->core.address(); }
+std::size_t GelfServer::udp_receive_buffer_bytes() const {
+  return impl_->core.udp_receive_buffer_bytes();
+}
+std::size_t GelfServer::poll_for(std::chrono::milliseconds timeout) {
+  return impl_->core.poll_for(timeout);
+}
+void GelfServer::drain(std::chrono::milliseconds quiet, std::chrono::milliseconds limit) {
+  impl_->core.drain(quiet, limit);
+}
+void GelfServer::stop() { impl_->core.stop(); }
+
+GelfServerCounters GelfServer::counters() const {
+  GelfServerCounters counters = impl_->core.counters();
+  counters.chunks = impl_->core.assembler().counters();
+  return counters;
+}
+
+std::size_t GelfServer::open_connections() const { return impl_->core.open_connections(); }
+
+}  // namespace runner::logging::gelf

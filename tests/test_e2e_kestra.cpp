@@ -1,0 +1,167 @@
+// End-to-end Kestra protocol: the real @kestra-io/libs (npm) inside runner-node:latest (mmdebstrap
+// bookworm + nodejs, scripts/build-images.sh), and a shell component echoing the seed documents'
+// examples. Checks events, output/metric records, the result and --outputs.
+#include "cli_process.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+using nlohmann::json;
+using runner_test::read_file;
+using runner_test::run_cli;
+using runner_test::temp_file;
+
+namespace {
+
+struct Run {
+  int exit_code;
+  std::string terminal;
+  std::vector<json> records;
+  json result;
+  json outputs_file;
+};
+
+Run run(const json& doc) {
+  const std::string events = temp_file("", ".jsonl");
+  const std::string outputs = temp_file("", ".json");
+  auto r = run_cli({"run", temp_file(doc.dump()), "--events", events, "--outputs", outputs});
+  Run out{r.exit_code, r.out, {}, json(), json()};
+  std::ifstream in(events);
+  std::string line;
+  while (std::getline(in, line)) out.records.push_back(json::parse(line));
+  if (!out.records.empty()) out.result = out.records.back();
+  out.outputs_file = json::parse(read_file(outputs), nullptr, false);
+  std::filesystem::remove(events);
+  std::filesystem::remove(outputs);
+  return out;
+}
+
+std::vector<json> select(const std::vector<json>& records, const std::string& kind,
+                         const std::string& source = "") {
+  std::vector<json> out;
+  for (const auto& r : records)
+    if (r["kind"] == kind && (source.empty() || r.value("source", "") == source)) out.push_back(r);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a Node component using @kestra-io/libs reports logs, outputs and metrics",
+          "[e2e][kestra]") {
+  const std::string script = R"(
+const Kestra = require('@kestra-io/libs');
+const logger = Kestra.logger();
+logger.debug('debug message');
+logger.info('info message');
+logger.warn('warn message');
+logger.error('error message');
+logger.info('line\u2028separator');
+Kestra.outputs({rows: 42, name: 'orders'});
+Kestra.outputs({name: 'orders-v2', nested: {a: [1, 2]}});
+Kestra.counter('rows', 5, {partition: 'a'});
+Kestra.counter('rows', 7, {partition: 'a'});
+Kestra.counter('rows', 1, {partition: 'b'});
+Kestra.timer('load', 1.5, {partition: 'a'});
+Kestra.timer('load', 0.25, {partition: 'a'});
+Kestra.gauge('queue', 3);
+Kestra.gauge('queue', 9);
+console.log('an ordinary line');
+)";
+  auto r = run({{"id", "test.kestra-node"}, {"image", "runner-node:latest"}, {"command", {"node", "-e", script}}});
+  REQUIRE(r.exit_code == 0);
+  const auto logs = select(r.records, "event", "kestra");
+  REQUIRE(logs.size() == 5);
+  CHECK(logs[0]["level"] == "debug");
+  CHECK(logs[0]["message"] == "debug message");
+  CHECK(logs[1]["level"] == "info");
+  CHECK(logs[2]["level"] == "warning");
+  CHECK(logs[2]["message"] == "warn message");  // printed to stderr by the library, still live
+  CHECK(logs[3]["level"] == "error");
+  CHECK(logs[4]["message"] == "line\u2028separator");
+  const auto text = select(r.records, "event", "stdout");
+  REQUIRE(text.size() == 1);
+  CHECK(text[0]["message"] == "an ordinary line");
+  CHECK(select(r.records, "event", "stderr").empty());  // protocol lines on stderr are not errors
+  CHECK(select(r.records, "output").size() == 4);
+  CHECK(select(r.records, "metric").size() == 7);
+
+  const json expected_outputs = {{"rows", 42}, {"name", "orders-v2"}, {"nested", {{"a", {1, 2}}}}};
+  CHECK(r.result["outputs"] == expected_outputs);
+  CHECK(r.outputs_file["outputs"] == expected_outputs);
+  const json& metrics = r.result["metrics"];
+  REQUIRE(metrics.size() == 4);
+  CHECK(metrics[0]["name"] == "rows");
+  CHECK(metrics[0]["tags"] == json{{"partition", "a"}});
+  CHECK(metrics[0]["value"].get<double>() == 12);
+  CHECK(metrics[1]["tags"] == json{{"partition", "b"}});
+  CHECK(metrics[1]["value"].get<double>() == 1);
+  CHECK(metrics[2]["type"] == "timer");
+  CHECK(metrics[2]["value"].get<double>() == Approx(1.75));
+  CHECK(metrics[3]["type"] == "gauge");
+  CHECK(metrics[3]["value"].get<double>() == 9);
+  CHECK(r.outputs_file["metrics"] == metrics);
+  CHECK_THAT(r.terminal, Catch::Contains("outputs: "));
+  CHECK(r.terminal.find("::{") == std::string::npos);
+}
+
+TEST_CASE("the seed documents' shell examples: single-line, bare and multi-line forms",
+          "[e2e][kestra]") {
+  const std::string script = R"(
+echo '::{"outputs":{"test":"value","int":2,"bool":true,"float":3.65}}::'
+echo '::{"metrics":[{"name":"count","type":"counter","value":1,"tags":{"tag1":"i","tag2":"win"}}]}::'
+echo '::{"metrics":[{"name":"time","type":"timer","value":2.12,"tags":{"tag1":"i","tag2":"destroy"}}]}::'
+echo '{"outputs": {"bare": "yes"}}'
+echo '{"user": "not protocol"}'
+echo '::{'
+echo '  "logs": [{"level": "WARN", "message": "from a block"}],'
+echo '  "metrics": [{"name": "time", "type": "timer", "value": "PT1.5S", "tags": {"tag1": "i", "tag2": "destroy"}}]'
+echo '}::'
+echo '::{"logs": [{"level": "ERROR", "message": "python spacing on stderr"}]}::' >&2
+echo '::{"metrics":[{"name":"x","type":"histogram","value":1}]}::'
+echo 'real error text' >&2
+exit 1
+)";
+  auto r = run({{"id", "test.kestra-shell"}, {"image", "runner-busybox:latest"}, {"command", {"sh", "-c", script}}});
+  CHECK(r.exit_code == 1);
+  CHECK(r.result["outputs"] == json{{"test", "value"}, {"int", 2}, {"bool", true}, {"float", 3.65}, {"bare", "yes"}});
+  const json& metrics = r.result["metrics"];
+  REQUIRE(metrics.size() == 2);
+  CHECK(metrics[1]["name"] == "time");
+  CHECK(metrics[1]["value"].get<double>() == Approx(3.62));
+  // stdout and stderr are separate pipes: order across them is not defined, so look up by text.
+  const auto kestra = select(r.records, "event", "kestra");
+  REQUIRE(kestra.size() == 3);
+  auto find = [&](const std::string& needle) {
+    for (const auto& e : kestra)
+      if (e["message"].get<std::string>().find(needle) != std::string::npos) return e;
+    return json();
+  };
+  CHECK(find("from a block")["level"] == "warning");
+  CHECK(find("python spacing on stderr")["level"] == "error");
+  const json warning = find("histogram");
+  CHECK(warning["level"] == "warning");
+  CHECK(warning["fields"]["line"] == R"(::{"metrics":[{"name":"x","type":"histogram","value":1}]}::)");
+  const auto text = select(r.records, "event", "stdout");
+  REQUIRE(text.size() == 1);
+  CHECK(text[0]["message"] == R"({"user": "not protocol"})");
+  // A failed job still reports its outputs, and its error message is the non-protocol stderr.
+  CHECK(r.result["message"] == "real error text");
+  CHECK(r.outputs_file["outputs"]["bare"] == "yes");
+}
+
+TEST_CASE("secrets inside outputs and metric tags are hidden", "[e2e][kestra][secrets]") {
+  const std::string script =
+      R"(echo '::{"outputs":{"dsn":"postgres://bob:Sup3rS3cret@db/x"},"metrics":[{"name":"m","type":"counter","value":1,"tags":{"who":"Sup3rS3cret"}}]}::')";
+  auto r = run({{"id", "test.kestra-secret"},
+                {"image", "runner-busybox:latest"},
+                {"command", {"sh", "-c", script}},
+                {"parameters", {{"#password", "Sup3rS3cret"}}}});
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.result["outputs"]["dsn"] == "postgres://bob:[hidden]@db/x");
+  CHECK(r.result["metrics"][0]["tags"]["who"] == "[hidden]");
+  for (const auto& rec : r.records) CHECK(rec.dump().find("Sup3rS3cret") == std::string::npos);
+  CHECK(r.outputs_file.dump().find("Sup3rS3cret") == std::string::npos);
+}
