@@ -6,6 +6,7 @@
 #      `docker run --rm` (json-file log driver) vs `docker run --rm --log-driver none`
 #   3. runner's peak RSS for 1x and 10x that output (GNU time)
 #   4. the same 166 MB run with 1,000 secrets configured vs none (scrubber cost on the stream)
+#   5. 2,000,000 lines with one in ten a Kestra protocol line vs the same bytes as plain text
 # Prints a Markdown report; copy it into docs/BENCHMARKS.md. Needs scripts/setup.sh first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,6 +40,29 @@ doc["parameters"] = {f"#secret{i}": "".join(rng.choice(alphabet) for _ in range(
 json.dump(doc, open(sys.argv[2], "w"))
 PY
 big 20000000 > "$work/big10.json"
+# Kestra: blocks of 30 lines, 27 plain and 3 protocol (a log, an output, a metric), ~83 bytes
+# each; `yes` repeats the block. The plain variant has the same lines with the markers removed.
+kestra_block() {  # $1 = prefix for protocol lines ("::" or "xx")
+  local plain i
+  plain=$(printf 'x%.0s' $(seq 1 82))
+  for i in $(seq 1 9); do printf '%s\n' "$plain"; done
+  printf '%s{"logs":[{"level":"INFO","message":"processed a batch of rows from the orders table"}]}%s\n' "$1" "$1"
+  for i in $(seq 1 9); do printf '%s\n' "$plain"; done
+  printf '%s{"outputs":{"last_partition":"2024-01-01","rows_in_last_batch":123456789012}}%s\n' "$1" "$1"
+  for i in $(seq 1 8); do printf '%s\n' "$plain"; done
+  printf '%s{"metrics":[{"name":"rows","type":"counter","value":1000,"tags":{"table":"orders"}}]}%s\n' "$1" "$1"
+  printf '%s' "$plain"
+}
+kestra_component() {  # $1 = prefix
+  python3 - "$(kestra_block "$1")" "$IMAGE" <<'PY'
+import json, sys
+block, image = sys.argv[1], sys.argv[2]
+print(json.dumps({"id": "bench.kestra", "image": image, "limits": {"timeout": 600},
+                  "command": ["sh", "-c", 'yes "$BLOCK" | head -n 2000000'], "env": {"BLOCK": block}}))
+PY
+}
+kestra_component "::" > "$work/kestra.json"
+kestra_component "xx" > "$work/kestra-plain.json"
 
 echo "## Machine"
 echo
@@ -65,6 +89,11 @@ hyperfine --style none --warmup 1 --runs "$RUNS_BIG" --export-json "$work/secret
   -n "runner run, 1,000 secrets" "$RUNNER run $work/big-secrets.json --quiet --events $work/events.jsonl" \
   >/dev/null 2>&1
 
+hyperfine --style none --warmup 1 --runs "$RUNS_BIG" --export-json "$work/kestra.json.out" \
+  -n "runner run, plain lines" "$RUNNER run $work/kestra-plain.json --quiet --events $work/events.jsonl" \
+  -n "runner run, 1 in 10 protocol lines" "$RUNNER run $work/kestra.json --quiet --events $work/events.jsonl" \
+  >/dev/null 2>&1
+
 rss() {  # peak RSS in KiB of one runner run of $1
   /usr/bin/time -f '%M' -o "$work/rss" "$RUNNER" run "$1" --quiet --events "$work/rss-events.jsonl" >/dev/null 2>&1
   cat "$work/rss"
@@ -73,7 +102,7 @@ rss() {  # peak RSS in KiB of one runner run of $1
 rss1=$(rss "$work/big.json")
 rss10=$(rss "$work/big10.json")
 
-python3 - "$work/start.json" "$work/big.json.out" "$rss1" "$rss10" "$events_lines" "$work/secrets.json.out" <<'PY'
+python3 - "$work/start.json" "$work/big.json.out" "$rss1" "$rss10" "$events_lines" "$work/secrets.json.out" "$work/kestra.json.out" <<'PY'
 import json, sys
 start = json.load(open(sys.argv[1]))["results"]
 big = json.load(open(sys.argv[2]))["results"]
@@ -98,4 +127,9 @@ print("\n## The 166 MB run with 1,000 secrets configured\n")
 print("| command | median | mean ± σ | min | runs |\n|---|---|---|---|---|")
 for r in sec: print(row(r))
 print(f"\n1,000 secrets / none: **{sec[1]['median'] / sec[0]['median']:.2f}x** (target ≤ 1.10x)")
+kes = json.load(open(sys.argv[7]))["results"]
+print("\n## 2,000,000 lines, one in ten a Kestra protocol line (log, output or metric)\n")
+print("| command | median | mean ± σ | min | runs |\n|---|---|---|---|---|")
+for r in kes: print(row(r))
+print(f"\nprotocol / plain: **{kes[1]['median'] / kes[0]['median']:.2f}x** (target ≤ 1.10x)")
 PY
