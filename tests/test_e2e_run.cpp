@@ -290,6 +290,21 @@ TEST_CASE("a large output arrives complete and in order", "[e2e][run]") {
   CHECK(r.terminal.find("row 1") == std::string::npos);  // --quiet
 }
 
+TEST_CASE("a huge stderr is kept as its first and last MiB, saying how much was left out",
+          "[e2e][run]") {
+  // 4 MiB of stderr in 64-byte lines, numbered, then a last line.
+  auto r = run_component(component(
+      "i=0; while [ $i -lt 65536 ]; do printf 'stderr line %08d ...................................\\n' $i >&2; i=$((i+1)); done; echo 'the very end' >&2"), {"--quiet"});
+  REQUIRE(r.exit_code == 0);
+  const auto err = of_source(r.events, "stderr");
+  REQUIRE(err.size() == 1);
+  const std::string message = err[0]["message"];
+  CHECK(message.size() < 2 * 1024 * 1024 + 200);
+  CHECK(message.rfind("stderr line 00000000", 0) == 0);
+  CHECK_THAT(message, Catch::Contains("bytes omitted ...]"));
+  CHECK_THAT(message, Catch::EndsWith("the very end"));
+}
+
 TEST_CASE("runner gc removes the container of a runner killed with SIGKILL", "[e2e][gc]") {
   const std::string file = temp_file(json{{"id", "test.gc-orphan"},
                                           {"image", kImage},
