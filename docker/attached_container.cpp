@@ -119,25 +119,20 @@ void AttachedContainer::arm(std::chrono::milliseconds timeout) {
                         std::to_string(timeout.count()) + " ms");
     curl_multi_poll(multi_.get(), nullptr, 0, 50, nullptr);
   }
-  if (attach_.status >= 300) {
-    // Let the error body arrive before reporting it.
-    while (!attach_.done) {
-      int running = 0;
-      curl_multi_perform(multi_.get(), &running);
-      collect_finished();
-      if (!attach_.done) curl_multi_poll(multi_.get(), nullptr, 0, 50, nullptr);
-    }
-    throw EngineApiError(attach_.status, "attach to container", daemon_message(attach_.body));
+  throw_if_refused(attach_, "attach to container");
+  throw_if_refused(wait_, "wait for container");
+}
+
+void AttachedContainer::throw_if_refused(Transfer& t, const char* operation) {
+  if (t.status < 300) return;
+  // Let the error body arrive before reporting it.
+  while (!t.done) {
+    int running = 0;
+    curl_multi_perform(multi_.get(), &running);
+    collect_finished();
+    if (!t.done) curl_multi_poll(multi_.get(), nullptr, 0, 50, nullptr);
   }
-  if (wait_.status >= 300) {
-    while (!wait_.done) {
-      int running = 0;
-      curl_multi_perform(multi_.get(), &running);
-      collect_finished();
-      if (!wait_.done) curl_multi_poll(multi_.get(), nullptr, 0, 50, nullptr);
-    }
-    throw EngineApiError(wait_.status, "wait for container", daemon_message(wait_.body));
-  }
+  throw EngineApiError(t.status, operation, daemon_message(t.body));
 }
 
 bool AttachedContainer::poll(std::chrono::milliseconds timeout, std::span<const int> wake_fds) {

@@ -62,6 +62,8 @@ class AttachedContainer {
   static std::size_t on_wait_data(char* data, std::size_t size, std::size_t count, void* user);
   void setup(Transfer& t, const std::string& path, bool is_attach);
   void collect_finished();
+  // Throws the daemon's error when it answered `t` with a non-2xx status.
+  void throw_if_refused(Transfer& t, const char* operation);
 
   EngineClient& client_;
   std::string id_;

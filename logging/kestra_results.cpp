@@ -106,10 +106,11 @@ json KestraResults::outputs() const {
 json metric_to_json(const KestraMetric& metric) {
   // Whole values (counts, mostly) are written as integers: 12, not 12.0.
   const bool whole = std::abs(metric.value) < 9.0e15 && metric.value == std::trunc(metric.value);
-  json entry = {{"name", metric.name},
-                {"type", metric.type},
-                {"value", whole ? json(static_cast<std::int64_t>(metric.value)) : json(metric.value)},
-                {"tags", metric.tags}};
+  json entry = {
+      {"name", metric.name},
+      {"type", metric.type},
+      {"value", whole ? json(static_cast<std::int64_t>(metric.value)) : json(metric.value)},
+      {"tags", metric.tags}};
   if (!metric.description.empty()) entry["description"] = metric.description;
   return entry;
 }

@@ -114,7 +114,8 @@ void TerminalSink::finish(const JobSummary& s) {
                        exit_part, s.message, color_ ? "\x1b[0m" : "");
   }
   if (!s.results_summary.empty())
-    text += fmt::format("{}  {}{}\n", color_ ? "\x1b[2m" : "", s.results_summary, color_ ? "\x1b[0m" : "");
+    text += fmt::format("{}  {}{}\n", color_ ? "\x1b[2m" : "", s.results_summary,
+                        color_ ? "\x1b[0m" : "");
   out_.write(text);
   out_.flush();
 }

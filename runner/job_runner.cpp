@@ -264,14 +264,14 @@ void JobRunner::execute(logging::JobSummary& summary) {
   };
   OutputPipeline stdout_pipeline(matcher_, true, std::move(stdout_callbacks));
   OutputPipeline stderr_pipeline(matcher_, false, std::move(stderr_callbacks));
-  docker::AttachedContainer attached(
-      client, container_id, [&](docker::OutputStream stream, std::string_view bytes) {
-        if (stream == docker::OutputStream::stdout_) {
-          stdout_pipeline.feed(bytes);
-        } else {
-          stderr_pipeline.feed(bytes);
-        }
-      });
+  docker::AttachedContainer attached(client, container_id,
+                                     [&](docker::OutputStream stream, std::string_view bytes) {
+                                       if (stream == docker::OutputStream::stdout_) {
+                                         stdout_pipeline.feed(bytes);
+                                       } else {
+                                         stderr_pipeline.feed(bytes);
+                                       }
+                                     });
   attached.arm();
 
   std::optional<StopRequest> stop_request;

@@ -18,11 +18,11 @@
 #include <CLI/CLI.hpp>
 
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
-#include <sstream>
-#include <cstdio>
 #include <memory>
+#include <sstream>
 
 namespace {
 
@@ -122,9 +122,10 @@ int command_keygen(const KeyArgs& args) {
   } catch (const runner::secrets::SecretError& e) {
     throw runner::UsageError(std::string("keygen: ") + e.what());
   }
-  std::printf("Wrote a new encryption key to %s (mode 0600). Keep it safe: values encrypted with it "
-              "cannot be decrypted without it.\n",
-              path->c_str());
+  std::printf(
+      "Wrote a new encryption key to %s (mode 0600). Keep it safe: values encrypted with it "
+      "cannot be decrypted without it.\n",
+      path->c_str());
   return 0;
 }
 
@@ -210,10 +211,12 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--branch-id", run.branch_id, "KBC_BRANCHID given to the component")
       ->capture_default_str();
 
-  run_cmd->add_option("--outputs", run.outputs,
-                      "After the run, write {\"outputs\": {...}, \"metrics\": [...]} (Kestra protocol) to FILE");
-  run_cmd->add_option("--key-file", run.key_file,
-                      "Key for encrypted values (else RUNNER_ENCRYPTION_KEY, else $RUNNER_HOME/secret.key)");
+  run_cmd->add_option(
+      "--outputs", run.outputs,
+      "After the run, write {\"outputs\": {...}, \"metrics\": [...]} (Kestra protocol) to FILE");
+  run_cmd->add_option(
+      "--key-file", run.key_file,
+      "Key for encrypted values (else RUNNER_ENCRYPTION_KEY, else $RUNNER_HOME/secret.key)");
 
   KeyArgs keygen;
   CLI::App* keygen_cmd = app.add_subcommand(
@@ -223,8 +226,8 @@ int main(int argc, char** argv) {
       "Where to write it (default $RUNNER_HOME/secret.key, RUNNER_HOME defaulting to ~/.runner)");
 
   KeyArgs encrypt;
-  CLI::App* encrypt_cmd =
-      app.add_subcommand("encrypt", "Encrypt a value for component.json (reads stdin without VALUE)");
+  CLI::App* encrypt_cmd = app.add_subcommand(
+      "encrypt", "Encrypt a value for component.json (reads stdin without VALUE)");
   encrypt_cmd->add_option("--key-file", encrypt.key_file,
                           "Key to use (else RUNNER_ENCRYPTION_KEY, else $RUNNER_HOME/secret.key)");
   encrypt_cmd->add_option("value", encrypt.value,

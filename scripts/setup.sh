@@ -3,10 +3,7 @@
 # the example images), builds it, and runs examples/hello. Idempotent; run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
-scripts/start-docker.sh
-scripts/build-images.sh
-scripts/build.sh
+scripts/prepare.sh
 echo
 echo "== runner run examples/hello/component.json"
 build/bin/runner run examples/hello/component.json

@@ -4,10 +4,7 @@
 # through ctest, whose summary line ends the output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
-scripts/start-docker.sh
-scripts/build-images.sh
-scripts/build.sh
+scripts/prepare.sh
 echo "== fuzzing the secret scrubber for ${FUZZ_SECONDS:-20} s (log: build/fuzz.log)"
 if ! FUZZ_WORK=build/fuzz fuzz/build_and_run.sh "${FUZZ_SECONDS:-20}" >build/fuzz.log 2>&1; then
   tail -40 build/fuzz.log

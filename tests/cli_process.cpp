@@ -24,6 +24,15 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 
+std::vector<nlohmann::json> read_json_lines(const std::string& path) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
 std::string temp_file(const std::string& content, const std::string& suffix) {
   std::string pattern = "/tmp/runner-test-XXXXXX" + suffix;
   const int fd = mkstemps(pattern.data(), static_cast<int>(suffix.size()));

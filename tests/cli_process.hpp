@@ -4,6 +4,8 @@
 // test can wait for a line to appear, send a signal, and wait for the exit with a time limit.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <map>
 #include <string>
@@ -49,5 +51,7 @@ CliResult run_cli(const std::vector<std::string>& args,
 // Writes `content` to a new temporary file and returns its path.
 std::string temp_file(const std::string& content, const std::string& suffix = ".json");
 std::string read_file(const std::string& path);
+// The JSON objects of a JSON Lines file.
+std::vector<nlohmann::json> read_json_lines(const std::string& path);
 
 }  // namespace runner_test

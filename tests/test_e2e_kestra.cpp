@@ -29,9 +29,7 @@ Run run(const json& doc) {
   const std::string outputs = temp_file("", ".json");
   auto r = run_cli({"run", temp_file(doc.dump()), "--events", events, "--outputs", outputs});
   Run out{r.exit_code, r.out, {}, json(), json()};
-  std::ifstream in(events);
-  std::string line;
-  while (std::getline(in, line)) out.records.push_back(json::parse(line));
+  out.records = runner_test::read_json_lines(events);
   if (!out.records.empty()) out.result = out.records.back();
   out.outputs_file = json::parse(read_file(outputs), nullptr, false);
   std::filesystem::remove(events);
@@ -70,7 +68,9 @@ Kestra.gauge('queue', 3);
 Kestra.gauge('queue', 9);
 console.log('an ordinary line');
 )";
-  auto r = run({{"id", "test.kestra-node"}, {"image", "runner-node:latest"}, {"command", {"node", "-e", script}}});
+  auto r = run({{"id", "test.kestra-node"},
+                {"image", "runner-node:latest"},
+                {"command", {"node", "-e", script}}});
   REQUIRE(r.exit_code == 0);
   const auto logs = select(r.records, "event", "kestra");
   REQUIRE(logs.size() == 5);
@@ -124,9 +124,12 @@ echo '::{"metrics":[{"name":"x","type":"histogram","value":1}]}::'
 echo 'real error text' >&2
 exit 1
 )";
-  auto r = run({{"id", "test.kestra-shell"}, {"image", "runner-busybox:latest"}, {"command", {"sh", "-c", script}}});
+  auto r = run({{"id", "test.kestra-shell"},
+                {"image", "runner-busybox:latest"},
+                {"command", {"sh", "-c", script}}});
   CHECK(r.exit_code == 1);
-  CHECK(r.result["outputs"] == json{{"test", "value"}, {"int", 2}, {"bool", true}, {"float", 3.65}, {"bare", "yes"}});
+  CHECK(r.result["outputs"] ==
+        json{{"test", "value"}, {"int", 2}, {"bool", true}, {"float", 3.65}, {"bare", "yes"}});
   const json& metrics = r.result["metrics"];
   REQUIRE(metrics.size() == 2);
   CHECK(metrics[1]["name"] == "time");
@@ -143,7 +146,8 @@ exit 1
   CHECK(find("python spacing on stderr")["level"] == "error");
   const json warning = find("histogram");
   CHECK(warning["level"] == "warning");
-  CHECK(warning["fields"]["line"] == R"(::{"metrics":[{"name":"x","type":"histogram","value":1}]}::)");
+  CHECK(warning["fields"]["line"] ==
+        R"(::{"metrics":[{"name":"x","type":"histogram","value":1}]}::)");
   const auto text = select(r.records, "event", "stdout");
   REQUIRE(text.size() == 1);
   CHECK(text[0]["message"] == R"({"user": "not protocol"})");

@@ -28,15 +28,6 @@ std::string component(const std::string& script, const json& extra = json::objec
   return temp_file(doc.dump());
 }
 
-std::vector<json> read_events(const std::string& path) {
-  std::vector<json> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty()) out.push_back(json::parse(line));
-  return out;
-}
-
 std::vector<json> of_source(const std::vector<json>& events, const std::string& source) {
   std::vector<json> out;
   for (const auto& e : events)
@@ -63,7 +54,7 @@ Run run_component(const std::string& file, std::vector<std::string> extra_args =
   std::vector<std::string> args = {"run", file, "--events", events_path};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   auto r = run_cli(args);
-  Run run{r.exit_code, r.out, r.err, read_events(events_path), json()};
+  Run run{r.exit_code, r.out, r.err, runner_test::read_json_lines(events_path), json()};
   std::filesystem::remove(events_path);
   if (!run.events.empty() && run.events.back()["kind"] == "result") run.result = run.events.back();
   if (run.result.is_object())
@@ -170,7 +161,7 @@ TEST_CASE("SIGTERM and SIGINT mid-run stop the job and leave no container", "[e2
     p.signal(sig);
     const int code = p.wait(std::chrono::seconds(30));
     CHECK(code == (sig == SIGTERM ? 143 : 130));
-    const auto events = read_events(events_path);
+    const auto events = runner_test::read_json_lines(events_path);
     REQUIRE(!events.empty());
     const json& result = events.back();
     CHECK(result["kind"] == "result");
@@ -261,7 +252,7 @@ TEST_CASE("the container gets the Keboola environment, folders, config and label
     CHECK(!found[0].labels.at("io.runner.version").empty());
   }
   REQUIRE(p.wait() == 0);
-  const auto events = read_events(events_path);
+  const auto events = runner_test::read_json_lines(events_path);
   const json result = events.back();
   const std::string job = result["job_id"];
   std::string out;
@@ -293,8 +284,10 @@ TEST_CASE("a large output arrives complete and in order", "[e2e][run]") {
 TEST_CASE("a huge stderr is kept as its first and last MiB, saying how much was left out",
           "[e2e][run]") {
   // 4 MiB of stderr in 64-byte lines, numbered, then a last line.
-  auto r = run_component(component(
-      "i=0; while [ $i -lt 65536 ]; do printf 'stderr line %08d ...................................\\n' $i >&2; i=$((i+1)); done; echo 'the very end' >&2"), {"--quiet"});
+  auto r = run_component(component("i=0; while [ $i -lt 65536 ]; do printf 'stderr line %08d "
+                                   "...................................\\n' $i >&2; i=$((i+1)); "
+                                   "done; echo 'the very end' >&2"),
+                         {"--quiet"});
   REQUIRE(r.exit_code == 0);
   const auto err = of_source(r.events, "stderr");
   REQUIRE(err.size() == 1);

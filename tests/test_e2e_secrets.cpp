@@ -20,12 +20,14 @@ using runner_test::temp_file;
 namespace {
 
 std::string base64(const std::string& in, bool url) {
-  static const char* std_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static const char* std_alphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
   std::size_t i = 0;
   for (; i + 2 < in.size(); i += 3) {
     const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
-                       (static_cast<unsigned char>(in[i + 1]) << 8) | static_cast<unsigned char>(in[i + 2]);
+                       (static_cast<unsigned char>(in[i + 1]) << 8) |
+                       static_cast<unsigned char>(in[i + 2]);
     for (int k = 18; k >= 0; k -= 6) out += std_alphabet[(v >> k) & 63];
   }
   if (i < in.size()) {
@@ -72,19 +74,11 @@ std::string slow_print(const std::string& text, const std::string& redirect) {
   return script;
 }
 
-std::vector<json> read_events(const std::string& path) {
-  std::vector<json> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty()) out.push_back(json::parse(line));
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE("secrets printed byte by byte in every form never reach any output", "[e2e][secrets]") {
-  const std::string key_file = std::filesystem::temp_directory_path() / ("runner-e2e-key-" + std::to_string(::getpid()));
+  const std::string key_file =
+      std::filesystem::temp_directory_path() / ("runner-e2e-key-" + std::to_string(::getpid()));
   std::filesystem::remove(key_file);
   REQUIRE(run_cli({"keygen", "--key-file", key_file}).exit_code == 0);
   CHECK((std::filesystem::status(key_file).permissions() & std::filesystem::perms::all) ==
@@ -117,7 +111,7 @@ TEST_CASE("secrets printed byte by byte in every form never reach any output", "
   auto r = run_cli({"run", file, "--key-file", key_file, "--events", events_path});
   CHECK(r.exit_code == 1);
   const std::string jsonl = read_file(events_path);
-  const auto events = read_events(events_path);
+  const auto events = runner_test::read_json_lines(events_path);
   REQUIRE(!events.empty());
   const json result = events.back();
   for (const auto& form : all_forms) {
@@ -131,9 +125,11 @@ TEST_CASE("secrets printed byte by byte in every form never reach any output", "
   // What is not secret still arrives: 15 stdout lines "out:[hidden]" and the stderr event.
   int hidden_lines = 0;
   for (const auto& e : events)
-    if (e["kind"] == "event" && e["source"] == "stdout" && e["message"] == "out:[hidden]") ++hidden_lines;
+    if (e["kind"] == "event" && e["source"] == "stdout" && e["message"] == "out:[hidden]")
+      ++hidden_lines;
   CHECK(hidden_lines == 15);
-  CHECK(result["message"].get<std::string>().find("failed to log in with [hidden]") != std::string::npos);
+  CHECK(result["message"].get<std::string>().find("failed to log in with [hidden]") !=
+        std::string::npos);
   CHECK_THAT(r.out, Catch::Contains("failed to log in with [hidden]"));
   std::filesystem::remove(events_path);
   std::filesystem::remove(key_file);
@@ -141,13 +137,15 @@ TEST_CASE("secrets printed byte by byte in every form never reach any output", "
 
 TEST_CASE("a wrong key, a tampered value or no key: exit 65, no value shown, no container",
           "[e2e][secrets]") {
-  const std::string dir = std::filesystem::temp_directory_path() / ("runner-e2e-keys-" + std::to_string(::getpid()));
+  const std::string dir =
+      std::filesystem::temp_directory_path() / ("runner-e2e-keys-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   REQUIRE(run_cli({"keygen", "--key-file", dir + "/a.key"}).exit_code == 0);
   REQUIRE(run_cli({"keygen", "--key-file", dir + "/b.key"}).exit_code == 0);
   CHECK(run_cli({"keygen", "--key-file", dir + "/a.key"}).exit_code == 64);  // never overwrites
   const std::string secret = "correct horse battery staple";
-  const std::string ciphertext = run_cli({"encrypt", "--key-file", dir + "/a.key", secret}).out.substr(0, 70);
+  const std::string ciphertext =
+      run_cli({"encrypt", "--key-file", dir + "/a.key", secret}).out.substr(0, 70);
   const std::string full = run_cli({"encrypt", "--key-file", dir + "/a.key", secret}).out;
   const std::string c = full.substr(0, full.find('\n'));
   // Two encryptions of one value differ.
@@ -181,7 +179,8 @@ TEST_CASE("a wrong key, a tampered value or no key: exit 65, no value shown, no 
     CHECK(r.err.find(k.value.substr(13)) == std::string::npos);
     CHECK(r.out.find(secret) == std::string::npos);
   }
-  runner::docker::EngineClient client(runner::docker::EngineEndpoint::from_environment(std::nullopt));
+  runner::docker::EngineClient client(
+      runner::docker::EngineEndpoint::from_environment(std::nullopt));
   CHECK(client.list_containers({"io.runner.component-id=test.e2e-wrong-key"}).empty());
 
   // The key can also come from RUNNER_ENCRYPTION_KEY or $RUNNER_HOME/secret.key.
@@ -197,12 +196,14 @@ TEST_CASE("a wrong key, a tampered value or no key: exit 65, no value shown, no 
   CHECK_THAT(via_home.out, Catch::Contains("INFO    1"));
   std::string key_b64 = read_file(dir + "/a.key");
   key_b64 = key_b64.substr(0, key_b64.find('\n'));
-  auto via_env = run_cli({"run", ok_file}, {{"RUNNER_ENCRYPTION_KEY", key_b64}, {"RUNNER_HOME", dir + "/empty-home"}});
+  auto via_env = run_cli(
+      {"run", ok_file}, {{"RUNNER_ENCRYPTION_KEY", key_b64}, {"RUNNER_HOME", dir + "/empty-home"}});
   CHECK(via_env.exit_code == 0);
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("the plaintext configuration lives only in the private working folder", "[e2e][secrets]") {
+TEST_CASE("the plaintext configuration lives only in the private working folder",
+          "[e2e][secrets]") {
   const json doc = {{"id", "test.e2e-keep"},
                     {"image", "runner-busybox:latest"},
                     {"command", {"true"}},
@@ -211,7 +212,7 @@ TEST_CASE("the plaintext configuration lives only in the private working folder"
   auto r = run_cli({"run", temp_file(doc.dump()), "--keep-data", "--events", events_path});
   REQUIRE(r.exit_code == 0);
   std::string folder;
-  for (const auto& e : read_events(events_path)) {
+  for (const auto& e : runner_test::read_json_lines(events_path)) {
     if (e["kind"] != "event") continue;
     const std::string m = e["message"];
     const auto at = m.find("Working folder ");

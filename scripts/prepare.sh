@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# What both set-up commands need first: Debian packages, a running Docker engine, the images
+# examples and tests run, and a build of runner in build/. Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/start-docker.sh
+scripts/build-images.sh
+scripts/build.sh
