@@ -295,6 +295,7 @@ void JobRunner::execute(logging::JobSummary& summary) {
   const auto deadline = started + std::chrono::seconds(spec_.limits.timeout_seconds);
   constexpr Clock::time_point kNever = Clock::time_point::max();
   Clock::time_point force_kill_at = kNever;  // SIGKILL after the stop grace period
+  Clock::time_point exited_at = kNever;      // when the wait call returned
   bool timed_out = false;
   std::vector<int> wake_fds;
   if (options_.stop != nullptr) wake_fds.push_back(options_.stop->fd());
@@ -335,6 +336,17 @@ void JobRunner::execute(logging::JobSummary& summary) {
     if (!timed_out && !stop_request && now >= deadline) {
       timed_out = true;
       client.kill_container(container_id, "KILL");
+    }
+    // The container has exited, so its streams are closed; an attach stream that still has not
+    // ended after a while would only mean a stuck engine connection.
+    if (attached.exited() && !attached.output_finished()) {
+      if (exited_at == kNever) exited_at = now;
+      if (now - exited_at > std::chrono::seconds(10)) {
+        events_.emit(Level::warning, "runner",
+                     "The container exited but its output stream did not end within 10 s; "
+                     "output after this point may be missing");
+        break;
+      }
     }
   }
   stdout_pipeline.finish();
