@@ -15,6 +15,9 @@ packages=(
   hyperfine time
 )
 
+# npm fetches @kestra-io/libs for the runner-node image; any npm will do (Debian's if none).
+command -v npm >/dev/null 2>&1 || packages+=(npm)
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# The one test command: everything setup.sh installs and builds, a short fuzzing run of the
-# secret scrubber, then the whole suite (unit and end-to-end tests against the real engine)
+# The one test command: everything setup.sh installs and builds, short fuzzing runs, then the
+# whole suite (unit and end-to-end tests against the real engine)
 # through ctest, whose summary line ends the output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/prepare.sh
-echo "== fuzzing the secret scrubber for ${FUZZ_SECONDS:-20} s (log: build/fuzz.log)"
-if ! FUZZ_WORK=build/fuzz fuzz/build_and_run.sh "${FUZZ_SECONDS:-20}" >build/fuzz.log 2>&1; then
-  tail -40 build/fuzz.log
-  echo "fuzzing found a problem: see build/fuzz.log and build/fuzz/" >&2
-  exit 1
-fi
-grep -E '^(stat::number_of_executed_units|Done)' build/fuzz.log || true
+# Short fuzzing runs of the hostile-input parsers before the suite (so ctest's summary ends the
+# output): the secret scrubber and the GELF decoder/assembler/framers.
+for target in scrubber gelf; do
+  script=fuzz/build_and_run.sh
+  [ "$target" = gelf ] && script=fuzz/build_and_run_gelf.sh
+  echo "== fuzzing the $target for ${FUZZ_SECONDS:-15} s (log: build/fuzz-$target.log)"
+  if ! FUZZ_WORK="build/fuzz-$target" "$script" "${FUZZ_SECONDS:-15}" >"build/fuzz-$target.log" 2>&1; then
+    tail -40 "build/fuzz-$target.log"
+    echo "fuzzing the $target found a problem: see build/fuzz-$target.log and build/fuzz-$target/" >&2
+    exit 1
+  fi
+  grep -E '^(stat::number_of_executed_units|Done)' "build/fuzz-$target.log" || true
+done
 ctest --test-dir build --output-on-failure -j2 "$@"

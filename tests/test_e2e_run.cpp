@@ -103,7 +103,7 @@ TEST_CASE("stderr is gathered into one error event at the end, even on success",
   CHECK(r.result["container_exit_code"] == 0);
 }
 
-TEST_CASE("exit 1 is a user error carrying stderr; runner exits 1", "[e2e][run]") {
+TEST_CASE("exit 1 is a user error carrying stderr and runner exits 1", "[e2e][run]") {
   auto r = run_component(component("echo working; echo 'Table orders not found' >&2; exit 1"));
   CHECK(r.exit_code == 1);
   CHECK(r.result["status"] == "error");
@@ -118,7 +118,7 @@ TEST_CASE("exit 1 without stderr takes the message from stdout", "[e2e][run]") {
   CHECK(r.result["message"] == "only stdout says why");
 }
 
-TEST_CASE("other exit codes are application errors; runner exits 2", "[e2e][run]") {
+TEST_CASE("other exit codes are application errors and runner exits 2", "[e2e][run]") {
   auto r = run_component(component("echo 'Traceback: boom' >&2; exit 5"));
   CHECK(r.exit_code == 2);
   CHECK(r.result["error_type"] == "application");

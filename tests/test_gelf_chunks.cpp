@@ -1,8 +1,6 @@
 // GelfChunkAssembler: every arrival order, duplicates, the 128-chunk and sequence limits, a count
 // that changes mid-message, expiry 5 s after the first chunk (with an explicit clock), eviction
 // under the memory cap, senders kept apart, and a flood of sets that never complete.
-// The cases compile once runner_gelf is linked (it defines RUNNER_HAS_GELF).
-#if defined(RUNNER_HAS_GELF)
 #include <catch2/catch.hpp>
 
 #include "logging/gelf/chunk_assembler.hpp"
@@ -154,7 +152,8 @@ TEST_CASE("gelf chunks: the memory cap evicts the oldest sets first", "[gelf]") 
   GelfChunkAssembler assembler(limits);
   const std::string slice(8000, 's');
   for (std::uint64_t id = 1; id <= 20; ++id) {
-    CHECK(!assembler.add(chunk(id, 0, 2, slice), sender(1), kStart + std::chrono::milliseconds(id)));
+    CHECK(
+        !assembler.add(chunk(id, 0, 2, slice), sender(1), kStart + std::chrono::milliseconds(id)));
     CHECK(assembler.pending_bytes() <= limits.max_pending_bytes);
   }
   CHECK(assembler.counters().evicted > 0);
@@ -197,4 +196,3 @@ TEST_CASE("gelf chunks: 100,000 never-completed sets stay under the cap", "[gelf
   CHECK(assembler.pending_bytes() == 0);
   CHECK(assembler.counters().expired > 0);
 }
-#endif  // RUNNER_HAS_GELF

@@ -1,7 +1,5 @@
 // GelfPayloadDecoder: plain, zlib and gzip payloads sniffed by magic bytes, a gzip bomb refused
 // after at most the limit, and truncated or corrupt streams reported by type.
-// The cases compile once runner_gelf is linked (it defines RUNNER_HAS_GELF).
-#if defined(RUNNER_HAS_GELF)
 #include <catch2/catch.hpp>
 
 #include "logging/gelf/payload_decoder.hpp"
@@ -108,9 +106,9 @@ TEST_CASE("gelf decoder: truncated and corrupt streams", "[gelf]") {
 
 TEST_CASE("gelf decoder: bytes after the end of the stream are ignored", "[gelf]") {
   GelfPayloadDecoder decoder;
-  const std::string padded = compress_payload(kMessage, PayloadEncoding::gzip) + std::string(4, '\0');
+  const std::string padded =
+      compress_payload(kMessage, PayloadEncoding::gzip) + std::string(4, '\0');
   const auto result = decoder.decode(padded);
   REQUIRE(result.ok());
   CHECK(result.bytes == kMessage);
 }
-#endif  // RUNNER_HAS_GELF

@@ -1,8 +1,6 @@
 // GELF message validation: a table of valid and invalid messages with the exact reason, the
 // treatment of real clients' extras (nulls, booleans, nested objects, level strings), additional
 // field naming, and the syslog level mappings.
-// The cases compile once runner_gelf is linked (it defines RUNNER_HAS_GELF).
-#if defined(RUNNER_HAS_GELF)
 #include <catch2/catch.hpp>
 
 #include "logging/gelf/message.hpp"
@@ -47,26 +45,40 @@ TEST_CASE("gelf message: invalid messages and their reasons", "[gelf]") {
       {R"({"message":{"a":1}})", "Invalid message: message must be a string"},
       {R"({"short_message":"m","host":5})", "Invalid message: host must be a string"},
       {R"({"short_message":"m","host":"  "})", "Invalid message: host is empty"},
-      {R"({"short_message":"m","level":8})", "Invalid message: level must be an integer from 0 to 7"},
-      {R"({"short_message":"m","level":-1})", "Invalid message: level must be an integer from 0 to 7"},
-      {R"({"short_message":"m","level":"8"})", "Invalid message: level must be an integer from 0 to 7"},
-      {R"({"short_message":"m","level":"error"})", "Invalid message: level must be an integer from 0 to 7"},
-      {R"({"short_message":"m","level":2.5})", "Invalid message: level must be an integer from 0 to 7"},
-      {R"({"short_message":"m","level":true})", "Invalid message: level must be an integer from 0 to 7"},
-      {R"({"short_message":"m","timestamp":"yesterday"})", "Invalid message: timestamp must be a number"},
+      {R"({"short_message":"m","level":8})",
+       "Invalid message: level must be an integer from 0 to 7"},
+      {R"({"short_message":"m","level":-1})",
+       "Invalid message: level must be an integer from 0 to 7"},
+      {R"({"short_message":"m","level":"8"})",
+       "Invalid message: level must be an integer from 0 to 7"},
+      {R"({"short_message":"m","level":"error"})",
+       "Invalid message: level must be an integer from 0 to 7"},
+      {R"({"short_message":"m","level":2.5})",
+       "Invalid message: level must be an integer from 0 to 7"},
+      {R"({"short_message":"m","level":true})",
+       "Invalid message: level must be an integer from 0 to 7"},
+      {R"({"short_message":"m","timestamp":"yesterday"})",
+       "Invalid message: timestamp must be a number"},
       {R"({"short_message":"m","timestamp":true})", "Invalid message: timestamp must be a number"},
       {R"({"short_message":"m","timestamp":"inf"})", "Invalid message: timestamp must be a number"},
-      {R"({"short_message":"m","version":"2.0"})", R"(Invalid message: version must be "1.0" or "1.1")"},
-      {R"({"short_message":"m","version":1.1})", R"(Invalid message: version must be "1.0" or "1.1")"},
-      {R"({"short_message":"m","_id":"x"})", R"(Invalid message: additional field "_id" is not allowed)"},
-      {R"({"short_message":"m","_bad name":"x"})", R"(Invalid message: invalid additional field name "_bad name")"},
+      {R"({"short_message":"m","version":"2.0"})",
+       R"(Invalid message: version must be "1.0" or "1.1")"},
+      {R"({"short_message":"m","version":1.1})",
+       R"(Invalid message: version must be "1.0" or "1.1")"},
+      {R"({"short_message":"m","_id":"x"})",
+       R"(Invalid message: additional field "_id" is not allowed)"},
+      {R"({"short_message":"m","_bad name":"x"})",
+       R"(Invalid message: invalid additional field name "_bad name")"},
       {R"({"short_message":"m","_":"x"})", R"(Invalid message: invalid additional field name "_")"},
-      {R"({"short_message":"m","_é":"x"})", R"(Invalid message: invalid additional field name "_é")"},
+      {R"({"short_message":"m","_é":"x"})",
+       R"(Invalid message: invalid additional field name "_é")"},
       {R"(["short_message"])", "Invalid message: not a JSON object"},
       {R"("just a string")", "Invalid message: not a JSON object"},
       {R"(42)", "Invalid message: not a JSON object"},
-      {R"({"short_message":"m")", "Invalid message: not valid JSON (parse error at byte 20)"},
+      {R"({"short_message":"m")", "Invalid message: not valid JSON (parse error at byte 21)"},
       {"", "Invalid message: not valid JSON (parse error at byte 1)"},
+      {R"({"short_message":"m","timestamp":1e999})",
+       "Invalid message: not valid JSON (a number is out of range)"},
       {"{\"short_message\":\"\xff\"}", "Invalid message: not valid JSON (parse error at byte 19)"},
   };
   for (const Case& c : cases) {
@@ -93,10 +105,10 @@ TEST_CASE("gelf message: nesting is limited to 64 levels", "[gelf]") {
 }
 
 TEST_CASE("gelf message: the standard fields", "[gelf]") {
-  const GelfMessage message = valid(
-      R"({"version":"1.1","host":"example.org","short_message":"A short message",)"
-      R"("full_message":"Backtrace here\n\nmore stuff","timestamp":1385053862.3072,)"
-      R"("level":4,"_user_id":9001,"_some_info":"foo","_some_env_var":"bar"})");
+  const GelfMessage message =
+      valid(R"({"version":"1.1","host":"example.org","short_message":"A short message",)"
+            R"("full_message":"Backtrace here\n\nmore stuff","timestamp":1385053862.3072,)"
+            R"("level":4,"_user_id":9001,"_some_info":"foo","_some_env_var":"bar"})");
   CHECK(message.short_message == "A short message");
   CHECK(message.full_message == "Backtrace here\n\nmore stuff");
   CHECK(message.host == "example.org");
@@ -150,14 +162,15 @@ TEST_CASE("gelf message: lenient forms real clients send", "[gelf]") {
     CHECK(message.additional["null"].is_null());
     CHECK(message.additional["flag"] == true);
     CHECK(message.additional["list"] == nlohmann::json::parse(R"([1,"a",null])"));
-    CHECK(message.additional["nested"] == nlohmann::json::parse(R"({"some":{"structured":"data"}})"));
+    CHECK(message.additional["nested"] ==
+          nlohmann::json::parse(R"({"some":{"structured":"data"}})"));
     CHECK(message.additional["dotted.name-x"] == 1.5);
     CHECK(message.additional["under_score"] == "u");
   }
   SECTION("other fields keep their names; an underscored field wins a clash") {
-    const GelfMessage message = valid(
-        R"({"short_message":"m","facility":"app","line":12,"file":"a.py","custom":"c",)"
-        R"("_custom":"underscored","id":"plain id is allowed"})");
+    const GelfMessage message =
+        valid(R"({"short_message":"m","facility":"app","line":12,"file":"a.py","custom":"c",)"
+              R"("_custom":"underscored","id":"plain id is allowed"})");
     CHECK(message.additional["facility"] == "app");
     CHECK(message.additional["line"] == 12);
     CHECK(message.additional["file"] == "a.py");
@@ -183,4 +196,3 @@ TEST_CASE("gelf message: syslog levels map to event levels and Keboola types", "
   const char* types[] = {"error", "error", "error", "error", "warn", "warn", "info", "info"};
   for (int level = 0; level <= 7; ++level) CHECK(keboola_event_type(level) == types[level]);
 }
-#endif  // RUNNER_HAS_GELF

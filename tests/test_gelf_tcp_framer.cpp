@@ -1,7 +1,5 @@
 // GelfTcpFramer: NUL and newline delimiters, a stream split at every byte, the frame cap with
 // resynchronisation, and the final frame without a delimiter.
-// The cases compile once runner_gelf is linked (it defines RUNNER_HAS_GELF).
-#if defined(RUNNER_HAS_GELF)
 #include <catch2/catch.hpp>
 
 #include "logging/gelf/tcp_framer.hpp"
@@ -10,6 +8,7 @@
 #include <vector>
 
 using runner::logging::gelf::GelfTcpFramer;
+using namespace std::string_literals;
 
 namespace {
 
@@ -24,23 +23,23 @@ struct Collector {
 
 TEST_CASE("gelf tcp framer: NUL and newline end frames", "[gelf]") {
   Collector c;
-  c.framer.feed(std::string("{\"a\":1}\0{\"b\":2}\n{\"c\":3}\r\n", 25));
-  c.framer.feed(std::string("\0\0\n", 3));  // empty frames are skipped
+  c.framer.feed("{\"a\":1}\0{\"b\":2}\n{\"c\":3}\r\n"s);
+  c.framer.feed("\0\0\n"s);  // empty frames are skipped
   CHECK(c.frames == std::vector<std::string>{"{\"a\":1}", "{\"b\":2}", "{\"c\":3}\r"});
   CHECK(c.framer.frames() == 3);
   CHECK(c.framer.buffered_bytes() == 0);
 }
 
 TEST_CASE("gelf tcp framer: a stream split at every byte gives the same frames", "[gelf]") {
-  const std::string stream("{\"m\":\"one\"}\0{\"m\":\"two\"}\n{\"m\":\"three\"}\0tail", 45);
+  const std::string stream = "{\"m\":\"one\"}\0{\"m\":\"two\"}\n{\"m\":\"three\"}\0tail"s;
   for (std::size_t cut = 0; cut <= stream.size(); ++cut) {
     Collector c;
     c.framer.feed(std::string_view(stream).substr(0, cut));
     c.framer.feed(std::string_view(stream).substr(cut));
     c.framer.finish();
     CAPTURE(cut);
-    CHECK(c.frames ==
-          std::vector<std::string>{"{\"m\":\"one\"}", "{\"m\":\"two\"}", "{\"m\":\"three\"}", "tail"});
+    CHECK(c.frames == std::vector<std::string>{"{\"m\":\"one\"}", "{\"m\":\"two\"}",
+                                               "{\"m\":\"three\"}", "tail"});
   }
   Collector bytewise;
   for (const char byte : stream) bytewise.framer.feed(std::string_view(&byte, 1));
@@ -48,10 +47,13 @@ TEST_CASE("gelf tcp framer: a stream split at every byte gives the same frames",
   CHECK(bytewise.frames.size() == 4);
 }
 
-TEST_CASE("gelf tcp framer: an over-long frame is dropped and the framer resynchronises", "[gelf]") {
+TEST_CASE("gelf tcp framer: an over-long frame is dropped and the framer resynchronises",
+          "[gelf]") {
   SECTION("within one read") {
     Collector c(10);
-    c.framer.feed(std::string("0123456789\0" "01234567890\0ok\0", 29));
+    c.framer.feed(
+        "0123456789\0"
+        "01234567890\0ok\0"s);
     CHECK(c.frames == std::vector<std::string>{"0123456789", "ok"});
     CHECK(c.framer.oversized() == 1);
   }
@@ -61,14 +63,14 @@ TEST_CASE("gelf tcp framer: an over-long frame is dropped and the framer resynch
       c.framer.feed("xxxxxxx");
       CHECK(c.framer.buffered_bytes() <= 10);
     }
-    c.framer.feed(std::string("still the same frame\0next\0", 26));
+    c.framer.feed("still the same frame\0next\0"s);
     CHECK(c.frames == std::vector<std::string>{"next"});
     CHECK(c.framer.oversized() == 1);
   }
   SECTION("a long pending part completed by a short tail") {
     Collector c(10);
     c.framer.feed("123456");
-    c.framer.feed(std::string("7890X\0", 6));
+    c.framer.feed("7890X\0"s);
     CHECK(c.frames.empty());
     CHECK(c.framer.oversized() == 1);
   }
@@ -76,7 +78,7 @@ TEST_CASE("gelf tcp framer: an over-long frame is dropped and the framer resynch
 
 TEST_CASE("gelf tcp framer: the final frame counts at close", "[gelf]") {
   Collector c;
-  c.framer.feed(std::string("{\"a\":1}\0{\"b\":", 13));
+  c.framer.feed("{\"a\":1}\0{\"b\":"s);
   CHECK(c.frames.size() == 1);
   c.framer.feed("2}");
   c.framer.finish();
@@ -84,4 +86,3 @@ TEST_CASE("gelf tcp framer: the final frame counts at close", "[gelf]") {
   c.framer.finish();  // nothing more
   CHECK(c.frames.size() == 2);
 }
-#endif  // RUNNER_HAS_GELF

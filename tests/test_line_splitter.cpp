@@ -18,7 +18,7 @@ struct Lines {
 };
 }  // namespace
 
-TEST_CASE("\\n and \\r\\n end lines; a lone \\r does not", "[logging][splitter]") {
+TEST_CASE("LF and CRLF end lines but a lone CR does not", "[logging][splitter]") {
   Lines l;
   l.splitter.feed("one\ntwo\r\nthree\rstill three\n\nlast");
   l.splitter.finish();
@@ -60,7 +60,7 @@ TEST_CASE("a partial line is flushed after 200 ms and its newline adds no empty 
   CHECK_FALSE(l.splitter.next_flush().has_value());
 }
 
-TEST_CASE("a partial flush never splits a UTF-8 character or a \\r\\n pair",
+TEST_CASE("a partial flush never splits a UTF-8 character or a CRLF pair",
           "[logging][splitter]") {
   Lines l;
   const auto t0 = LineSplitter::Clock::now();

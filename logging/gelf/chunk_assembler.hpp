@@ -52,7 +52,7 @@ class GelfChunkAssembler {
   static constexpr unsigned kMaxChunks = 128;
 
   struct Limits {
-    std::chrono::milliseconds timeout{5000};          // from a message's first chunk
+    std::chrono::milliseconds timeout{5000};           // from a message's first chunk
     std::size_t max_pending_bytes = 64 * 1024 * 1024;  // payload plus bookkeeping, all senders
   };
 
@@ -92,8 +92,8 @@ class GelfChunkAssembler {
     Clock::time_point first_chunk;
     unsigned count = 0;
     unsigned received = 0;
-    std::size_t memory = 0;            // what this set adds to pending_bytes_
-    std::vector<std::string> slices;   // by sequence number; filled ones are in `present`
+    std::size_t memory = 0;           // what this set adds to pending_bytes_
+    std::vector<std::string> slices;  // by sequence number; filled ones are in `present`
     std::vector<bool> present;
     std::list<Key>::iterator age_position;
   };

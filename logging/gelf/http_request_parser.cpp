@@ -8,7 +8,9 @@ namespace runner::logging::gelf {
 
 namespace {
 
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 bool equals_ignoring_case(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -159,7 +161,10 @@ HttpRequestParser::Event HttpRequestParser::parse_headers() {
     }
   }
   if (chunked && has_length) return fail(400);
-  if (has_length && content_length > limits_.max_body_bytes) return fail(413);
+  if (has_length && content_length > limits_.max_body_bytes) {
+    refused_body_bytes_ = content_length;
+    return fail(413);
+  }
   if (chunked) {
     stage_ = Stage::chunk_size;
   } else if (content_length > 0) {
@@ -194,12 +199,14 @@ HttpRequestParser::Event HttpRequestParser::next() {
       }
       case Stage::chunk_size: {
         const std::size_t end = unparsed.find("\r\n");
-        if (end == std::string_view::npos) return unparsed.size() > 1024 ? fail(400) : Event::need_more;
+        if (end == std::string_view::npos)
+          return unparsed.size() > 1024 ? fail(400) : Event::need_more;
         std::string_view size_text = trim(unparsed.substr(0, unparsed.find_first_of(";\r")));
         std::size_t size = 0;
         const auto [stop, error] =
             std::from_chars(size_text.data(), size_text.data() + size_text.size(), size, 16);
-        if (size_text.empty() || error != std::errc() || stop != size_text.data() + size_text.size()) {
+        if (size_text.empty() || error != std::errc() ||
+            stop != size_text.data() + size_text.size()) {
           return fail(400);
         }
         position_ += end + 2;
@@ -207,7 +214,10 @@ HttpRequestParser::Event HttpRequestParser::next() {
           stage_ = Stage::trailers;
           break;
         }
-        if (size > limits_.max_body_bytes - request_.body.size()) return fail(413);
+        if (size > limits_.max_body_bytes - request_.body.size()) {
+          refused_body_bytes_ = request_.body.size() + size;
+          return fail(413);
+        }
         body_remaining_ = size;
         stage_ = Stage::chunk_data;
         break;
@@ -222,6 +232,7 @@ HttpRequestParser::Event HttpRequestParser::next() {
         break;
       }
       case Stage::chunk_data_end:
+        if (!unparsed.empty() && unparsed[0] != '\r') return fail(400);
         if (unparsed.size() < 2) return Event::need_more;
         if (unparsed.substr(0, 2) != "\r\n") return fail(400);
         position_ += 2;

@@ -44,11 +44,21 @@ class HttpRequestParser {
 
   const HttpRequest& request() const { return request_; }
   int error_status() const { return error_status_; }
+  // After a 413: the declared Content-Length, or for a chunked body the size it had reached.
+  std::size_t refused_body_bytes() const { return refused_body_bytes_; }
   // Bytes received but not yet consumed by a complete request.
   std::size_t buffered_bytes() const { return buffer_.size() - position_; }
 
  private:
-  enum class Stage { headers, fixed_body, chunk_size, chunk_data, chunk_data_end, trailers, failed };
+  enum class Stage {
+    headers,
+    fixed_body,
+    chunk_size,
+    chunk_data,
+    chunk_data_end,
+    trailers,
+    failed
+  };
 
   Event fail(int status);
   Event parse_headers();
@@ -62,6 +72,7 @@ class HttpRequestParser {
   std::size_t body_remaining_ = 0;
   bool expect_continue_ = false;
   int error_status_ = 0;
+  std::size_t refused_body_bytes_ = 0;
 };
 
 std::string_view http_reason_phrase(int status);

@@ -134,6 +134,10 @@ std::optional<InvalidGelfMessage> parse_gelf_message_into(std::string_view json_
     document = json::parse(json_text);
   } catch (const json::parse_error& error) {
     return invalid("not valid JSON (parse error at byte " + std::to_string(error.byte) + ")");
+  } catch (const json::out_of_range&) {
+    return invalid("not valid JSON (a number is out of range)");  // e.g. 1e999
+  } catch (const json::exception&) {
+    return invalid("not valid JSON");
   }
   if (!document.is_object()) return invalid("not a JSON object");
 
@@ -190,8 +194,9 @@ std::optional<InvalidGelfMessage> parse_gelf_message_into(std::string_view json_
   message.host = host != nullptr ? std::move(document["host"].get_ref<std::string&>()) : "";
   message.full_message.clear();
   if (const json* value = present_field(document, "full_message")) {
-    message.full_message = value->is_string() ? std::move(document["full_message"].get_ref<std::string&>())
-                                              : value->dump(-1, ' ', false, json::error_handler_t::replace);
+    message.full_message = value->is_string()
+                               ? std::move(document["full_message"].get_ref<std::string&>())
+                               : value->dump(-1, ' ', false, json::error_handler_t::replace);
   }
   message.timestamp = timestamp;
   message.level = level;

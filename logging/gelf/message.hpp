@@ -36,8 +36,8 @@ namespace runner::logging::gelf {
 
 struct GelfMessage {
   std::string short_message;
-  std::string full_message;  // empty when not sent
-  std::string host;          // empty when not sent
+  std::string full_message;         // empty when not sent
+  std::string host;                 // empty when not sent
   std::optional<double> timestamp;  // seconds since the epoch, when the client sent one
   int level = 1;                    // syslog severity 0 (emergency) - 7 (debug)
   nlohmann::json additional = nlohmann::json::object();  // names without the leading underscore

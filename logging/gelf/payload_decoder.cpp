@@ -63,7 +63,8 @@ class GelfPayloadDecoder::Inflater {
   Inflater& operator=(const Inflater&) = delete;
 
   z_stream& start(int window_bits) {
-    if (inflateReset2(&stream_, window_bits) != Z_OK) throw std::logic_error("inflateReset2 failed");
+    if (inflateReset2(&stream_, window_bits) != Z_OK)
+      throw std::logic_error("inflateReset2 failed");
     return stream_;
   }
 
@@ -120,9 +121,9 @@ DecodeResult GelfPayloadDecoder::inflate_payload(std::string_view payload,
     const int rc = inflate(&stream, Z_NO_FLUSH);
     produced += room - stream.avail_out;
     if (produced > max_output_) {
-      return failure(DecodeStatus::too_large, encoding,
-                     name + " payload inflates to more than " + std::to_string(max_output_) +
-                         " bytes");
+      return failure(
+          DecodeStatus::too_large, encoding,
+          name + " payload inflates to more than " + std::to_string(max_output_) + " bytes");
     }
     if (rc == Z_STREAM_END) break;
     if (rc == Z_DATA_ERROR || rc == Z_NEED_DICT) {

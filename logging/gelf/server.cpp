@@ -44,9 +44,9 @@ asio::ip::address without_v4_mapping(const asio::ip::address& address) {
 GelfSender sender_of(const udp::endpoint& endpoint) {
   GelfSender sender;
   const asio::ip::address address = endpoint.address();
-  const asio::ip::address_v6 v6 = address.is_v6()
-                                      ? address.to_v6()
-                                      : asio::ip::make_address_v6(asio::ip::v4_mapped, address.to_v4());
+  const asio::ip::address_v6 v6 =
+      address.is_v6() ? address.to_v6()
+                      : asio::ip::make_address_v6(asio::ip::v4_mapped, address.to_v4());
   sender.address = v6.to_bytes();
   sender.port = endpoint.port();
   return sender;
@@ -212,14 +212,18 @@ class TcpConnection final : public Connection {
         framer_([this](std::string_view frame) { on_frame(frame); },
                 server.options().max_tcp_frame_bytes) {}
 
+  // Inside feed() (a callback called stop()), the framer is busy: what is left of the read is
+  // dropped rather than re-entering it.
   void close_for_stop() override {
-    finish_framer();
+    if (!feeding_) finish_framer();
     close();
   }
 
  private:
   void on_bytes(std::string_view bytes) override {
+    feeding_ = true;
     framer_.feed(bytes);
+    feeding_ = false;
     report_oversized_frames();
     if (!server_.stopped()) read();
   }
@@ -238,9 +242,12 @@ class TcpConnection final : public Connection {
                               " bytes dropped");
     }
   }
-  void on_frame(std::string_view frame) { server_.handle_payload(frame); }
+  void on_frame(std::string_view frame) {
+    if (!closed_) server_.handle_payload(frame);
+  }
 
   GelfTcpFramer framer_;
+  bool feeding_ = false;
   std::uint64_t reported_oversized_ = 0;
 };
 
@@ -294,10 +301,13 @@ class HttpConnection final : public Connection {
           const int status = parser_.error_status();
           ++server_.counters().http_requests;
           ++server_.counters().http_rejected;
-          if (status == 413) {
-            server_.report_oversize("GELF HTTP body over " +
-                                    std::to_string(server_.options().max_http_body_bytes) +
-                                    " bytes refused");
+          // A body refused only by the HTTP cap (Graylog's 64 KiB) is the client's 413; one over
+          // the message limit is also the job's oversize message.
+          if (status == 413 && parser_.refused_body_bytes() > server_.options().max_message_bytes) {
+            server_.report_oversize("GELF HTTP body of " +
+                                    std::to_string(parser_.refused_body_bytes()) +
+                                    " bytes is over the limit of " +
+                                    std::to_string(server_.options().max_message_bytes) + " bytes");
           }
           output_.append(http_response(status, true, false));
           close_after_write = true;
@@ -311,16 +321,16 @@ class HttpConnection final : public Connection {
       read();
       return;
     }
-    asio::async_write(socket_, asio::buffer(output_),
-                      [self = shared_from_this(), this, close_after_write](const error_code& error,
-                                                                           std::size_t) {
-                        output_.clear();
-                        if (error || close_after_write) {
-                          close();
-                          return;
-                        }
-                        read();
-                      });
+    asio::async_write(
+        socket_, asio::buffer(output_),
+        [self = shared_from_this(), this, close_after_write](const error_code& error, std::size_t) {
+          output_.clear();
+          if (error || close_after_write) {
+            close();
+            return;
+          }
+          read();
+        });
   }
 
   // Appends the answer to `request`; false when the connection closes after it.
@@ -392,8 +402,7 @@ void ServerCore::bind(const std::string& address_text, std::uint16_t port) {
   }
 }
 
-bool ServerCore::open_udp(const asio::ip::address& address, std::uint16_t port,
-                          error_code& error) {
+bool ServerCore::open_udp(const asio::ip::address& address, std::uint16_t port, error_code& error) {
   const udp::endpoint endpoint(address, port);
   udp_socket_.open(endpoint.protocol(), error);
   if (error) return false;
@@ -420,8 +429,7 @@ bool ServerCore::open_udp(const asio::ip::address& address, std::uint16_t port,
   return true;
 }
 
-bool ServerCore::open_tcp(const asio::ip::address& address, std::uint16_t port,
-                          error_code& error) {
+bool ServerCore::open_tcp(const asio::ip::address& address, std::uint16_t port, error_code& error) {
   const tcp::endpoint endpoint(address, port);
   acceptor_.open(endpoint.protocol(), error);
   if (!error) acceptor_.set_option(tcp::acceptor::reuse_address(true), error);
@@ -437,21 +445,21 @@ bool ServerCore::open_tcp(const asio::ip::address& address, std::uint16_t port,
 
 void ServerCore::receive_datagram() {
   if (stopped_) return;
-  udp_socket_.async_receive_from(asio::buffer(datagram_), datagram_sender_,
-                                 [this](const error_code& error, std::size_t size) {
-                                   if (stopped_ || error == asio::error::operation_aborted) return;
-                                   if (!error) handle_datagram(size);
-                                   // Read what else is already queued without another trip
-                                   // through the reactor.
-                                   for (int i = 0; i < kDatagramsPerWakeup && !stopped_; ++i) {
-                                     error_code again;
-                                     const std::size_t next = udp_socket_.receive_from(
-                                         asio::buffer(datagram_), datagram_sender_, 0, again);
-                                     if (again) break;
-                                     handle_datagram(next);
-                                   }
-                                   receive_datagram();
-                                 });
+  udp_socket_.async_receive_from(
+      asio::buffer(datagram_), datagram_sender_, [this](const error_code& error, std::size_t size) {
+        if (stopped_ || error == asio::error::operation_aborted) return;
+        if (!error) handle_datagram(size);
+        // Read what else is already queued without another trip
+        // through the reactor.
+        for (int i = 0; i < kDatagramsPerWakeup && !stopped_; ++i) {
+          error_code again;
+          const std::size_t next =
+              udp_socket_.receive_from(asio::buffer(datagram_), datagram_sender_, 0, again);
+          if (again) break;
+          handle_datagram(next);
+        }
+        receive_datagram();
+      });
 }
 
 void ServerCore::handle_datagram(std::size_t size) {
@@ -517,8 +525,8 @@ void ServerCore::accept() {
 void ServerCore::handle_payload(std::string_view payload) {
   const DecodeResult decoded = decoder_.decode(payload);
   if (decoded.status == DecodeStatus::too_large) {
-    report_oversize("GELF message over the limit of " +
-                    std::to_string(options_.max_message_bytes) + " bytes: " + decoded.reason);
+    report_oversize("GELF message over the limit of " + std::to_string(options_.max_message_bytes) +
+                    " bytes: " + decoded.reason);
     return;
   }
   if (!decoded.ok()) {
@@ -526,7 +534,8 @@ void ServerCore::handle_payload(std::string_view payload) {
     if (callbacks_.on_invalid) callbacks_.on_invalid("Invalid message: " + decoded.reason);
     return;
   }
-  if (std::optional<InvalidGelfMessage> failure = parse_gelf_message_into(decoded.bytes, message_)) {
+  if (std::optional<InvalidGelfMessage> failure =
+          parse_gelf_message_into(decoded.bytes, message_)) {
     ++counters_.invalid;
     if (callbacks_.on_invalid) callbacks_.on_invalid(std::move(failure->reason));
     return;
@@ -552,8 +561,8 @@ void ServerCore::drain(std::chrono::milliseconds quiet, std::chrono::millisecond
       io_.poll();  // accept connections already queued
       while (!stopped_ && !connections_.empty() && Clock::now() < deadline) {
         io_.restart();
-        io_.run_for(std::min<Clock::duration>(deadline - Clock::now(),
-                                              std::chrono::milliseconds(50)));
+        io_.run_for(
+            std::min<Clock::duration>(deadline - Clock::now(), std::chrono::milliseconds(50)));
       }
     }
   }
@@ -611,8 +620,12 @@ GelfServer::~GelfServer() = default;
 void GelfServer::bind(const std::string& address, std::uint16_t port) {
   impl_->core.bind(address, port);
 }
-std::uint16_t GelfServer::port() const { return impl_->core.port(); }
-std::string GelfServer::address() const { return impl_->core.address(); }
+std::uint16_t GelfServer::port() const {
+  return impl_->core.port();
+}
+std::string GelfServer::address() const {
+  return impl_->core.address();
+}
 std::size_t GelfServer::udp_receive_buffer_bytes() const {
   return impl_->core.udp_receive_buffer_bytes();
 }
@@ -622,7 +635,9 @@ std::size_t GelfServer::poll_for(std::chrono::milliseconds timeout) {
 void GelfServer::drain(std::chrono::milliseconds quiet, std::chrono::milliseconds limit) {
   impl_->core.drain(quiet, limit);
 }
-void GelfServer::stop() { impl_->core.stop(); }
+void GelfServer::stop() {
+  impl_->core.stop();
+}
 
 GelfServerCounters GelfServer::counters() const {
   GelfServerCounters counters = impl_->core.counters();
@@ -630,6 +645,8 @@ GelfServerCounters GelfServer::counters() const {
   return counters;
 }
 
-std::size_t GelfServer::open_connections() const { return impl_->core.open_connections(); }
+std::size_t GelfServer::open_connections() const {
+  return impl_->core.open_connections();
+}
 
 }  // namespace runner::logging::gelf

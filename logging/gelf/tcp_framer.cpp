@@ -7,7 +7,9 @@ namespace runner::logging::gelf {
 
 namespace {
 
-bool is_delimiter(char c) { return c == '\0' || c == '\n'; }
+bool is_delimiter(char c) {
+  return c == '\0' || c == '\n';
+}
 
 bool is_blank(std::string_view frame) {
   for (const char c : frame) {
