@@ -38,6 +38,17 @@ struct Event {
   const nlohmann::json* fields = nullptr;  // optional structured fields (an object), or null
 };
 
+// A structured record other than an event (kind "output" or "metric"), stamped like one. Its
+// own members are given as JSON text (`"name":"rows","value":5`): records come by the hundred
+// thousand from a busy component, and text is what every sink writes anyway.
+struct Record {
+  EventTime time;
+  std::string_view job_id;
+  std::uint64_t sequence = 0;
+  std::string_view kind;
+  std::string_view members;
+};
+
 struct JobSummary {
   std::string job_id;
   std::string component_id;

@@ -37,15 +37,14 @@ void EventLog::emit_scrubbed(Level level, std::string_view source, std::string_v
   for (EventSink* sink : sinks_) sink->write(event);
 }
 
-void EventLog::record_scrubbed(std::string_view kind, const nlohmann::json& body) {
-  nlohmann::ordered_json rec;
-  rec["kind"] = kind;
-  rec["time"] = format_time(now_utc());
-  rec["job_id"] = job_id_;
-  rec["seq"] = ++sequence_;
-  if (body.is_object())
-    for (const auto& [key, value] : body.items()) rec[key] = value;
-  for (EventSink* sink : sinks_) sink->write_record(rec);
+void EventLog::record_scrubbed(std::string_view kind, std::string_view members) {
+  Record record;
+  record.time = now_utc();
+  record.job_id = job_id_;
+  record.sequence = ++sequence_;
+  record.kind = kind;
+  record.members = members;
+  for (EventSink* sink : sinks_) sink->write_record(record);
 }
 
 void EventLog::finish(JobSummary summary) {

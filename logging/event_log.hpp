@@ -32,8 +32,8 @@ class EventLog {
   void emit_scrubbed(Level level, std::string_view source, std::string_view message,
                      const nlohmann::json* fields = nullptr);
   // A structured record (kind "output" or "metric") built from stream text that was already
-  // scrubbed: stamped like an event, with `body`'s members after kind, time, job_id and seq.
-  void record_scrubbed(std::string_view kind, const nlohmann::json& body);
+  // scrubbed: stamped like an event; `members` is its own JSON object members as text.
+  void record_scrubbed(std::string_view kind, std::string_view members);
   // Applies the text filter (identity when none is set).
   std::string filter(std::string_view text) const;
 

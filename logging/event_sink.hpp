@@ -13,9 +13,8 @@ class EventSink {
  public:
   virtual ~EventSink() = default;
   virtual void write(const Event& event) = 0;
-  // A structured record other than an event ({"kind": "output" | "metric", "time", "job_id",
-  // "seq", ...}); sinks that only show text may ignore it.
-  virtual void write_record(const nlohmann::ordered_json& record) { (void)record; }
+  // A structured record other than an event; sinks that only show text may ignore it.
+  virtual void write_record(const Record& record) { (void)record; }
   virtual void finish(const JobSummary& summary) = 0;
   virtual void flush() {}
 };

@@ -7,14 +7,17 @@
 
 namespace runner::logging {
 
-void JsonLinesSink::write(const Event& event) {
+void JsonLinesSink::begin_line(std::string_view kind, EventTime time, std::string_view job_id,
+                               std::uint64_t sequence) {
   line_.clear();
-  line_ += R"({"kind":"event","time":")";
-  const std::int64_t us = event.time.time_since_epoch().count();
+  line_ += R"({"kind":")";
+  line_ += kind;
+  line_ += R"(","time":")";
+  const std::int64_t us = time.time_since_epoch().count();
   const std::int64_t second = us / 1000000;
   if (second != cached_second_) {
     cached_second_ = second;
-    const std::string full = format_time(event.time);  // ...SS.ffffffZ
+    const std::string full = format_time(time);  // ...SS.ffffffZ
     cached_prefix_ = full.substr(0, full.size() - 7);
   }
   line_ += cached_prefix_;
@@ -26,11 +29,15 @@ void JsonLinesSink::write(const Event& event) {
   }
   line_.append(frac, 6);
   line_ += R"(Z","job_id":)";
-  append_json_string(line_, event.job_id);
+  append_json_string(line_, job_id);
   line_ += R"(,"seq":)";
   char num[24];
-  auto res = std::to_chars(num, num + sizeof num, event.sequence);
+  auto res = std::to_chars(num, num + sizeof num, sequence);
   line_.append(num, res.ptr);
+}
+
+void JsonLinesSink::write(const Event& event) {
+  begin_line("event", event.time, event.job_id, event.sequence);
   line_ += R"(,"level":")";
   line_ += level_name(event.level);
   line_ += R"(","source":)";
@@ -45,9 +52,14 @@ void JsonLinesSink::write(const Event& event) {
   out_.write(line_);
 }
 
-void JsonLinesSink::write_record(const nlohmann::ordered_json& record) {
-  out_.write(record.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
-  out_.write("\n");
+void JsonLinesSink::write_record(const Record& record) {
+  begin_line(record.kind, record.time, record.job_id, record.sequence);
+  if (!record.members.empty()) {
+    line_ += ',';
+    line_ += record.members;
+  }
+  line_ += "}\n";
+  out_.write(line_);
 }
 
 nlohmann::ordered_json summary_to_json(const JobSummary& s) {

@@ -16,11 +16,15 @@ class JsonLinesSink final : public EventSink {
  public:
   explicit JsonLinesSink(OutputFile out) : out_(std::move(out)) {}
   void write(const Event& event) override;
-  void write_record(const nlohmann::ordered_json& record) override;
+  void write_record(const Record& record) override;
   void finish(const JobSummary& summary) override;
   void flush() override { out_.flush(); }
 
  private:
+  // {"kind":"<kind>","time":"...","job_id":"...","seq":N   (no closing brace)
+  void begin_line(std::string_view kind, EventTime time, std::string_view job_id,
+                  std::uint64_t sequence);
+
   OutputFile out_;
   std::string line_;
   std::int64_t cached_second_ = -1;

@@ -1,6 +1,7 @@
 // KestraResults: see the header.
 #include "logging/kestra_results.hpp"
 
+#include "logging/json_text.hpp"
 #include "logging/utf8.hpp"
 
 #include <fmt/format.h>
@@ -103,16 +104,44 @@ json KestraResults::outputs() const {
   return outputs_;
 }
 
+namespace {
+// Whole values (counts, mostly) are written as integers: 12, not 12.0.
+json metric_value(double value) {
+  const bool whole = std::abs(value) < 9.0e15 && value == std::trunc(value);
+  return whole ? json(static_cast<std::int64_t>(value)) : json(value);
+}
+}  // namespace
+
 json metric_to_json(const KestraMetric& metric) {
-  // Whole values (counts, mostly) are written as integers: 12, not 12.0.
-  const bool whole = std::abs(metric.value) < 9.0e15 && metric.value == std::trunc(metric.value);
-  json entry = {
-      {"name", metric.name},
-      {"type", metric.type},
-      {"value", whole ? json(static_cast<std::int64_t>(metric.value)) : json(metric.value)},
-      {"tags", metric.tags}};
+  json entry = {{"name", metric.name},
+                {"type", metric.type},
+                {"value", metric_value(metric.value)},
+                {"tags", metric.tags}};
   if (!metric.description.empty()) entry["description"] = metric.description;
   return entry;
+}
+
+void append_metric_members(std::string& out, const KestraMetric& metric) {
+  out += "\"name\":";
+  append_json_string(out, metric.name);
+  out += ",\"type\":";
+  append_json_string(out, metric.type);
+  out += ",\"value\":";
+  out += metric_value(metric.value).dump();
+  out += ",\"tags\":";
+  out += metric.tags.is_object() ? metric.tags.dump(-1, ' ', false, json::error_handler_t::replace)
+                                 : std::string("{}");
+  if (!metric.description.empty()) {
+    out += ",\"description\":";
+    append_json_string(out, metric.description);
+  }
+}
+
+void append_output_members(std::string& out, std::string_view name, const json& value) {
+  out += "\"name\":";
+  append_json_string(out, name);
+  out += ",\"value\":";
+  out += value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 json KestraResults::metrics() const {

@@ -20,6 +20,10 @@ namespace runner::logging {
 
 // {"name", "type", "value", "tags", "description" (only when set)}; whole values as integers.
 nlohmann::json metric_to_json(const KestraMetric& metric);
+// The same as JSON object members (`"name":...,"type":...`), appended to `out`, for records.
+void append_metric_members(std::string& out, const KestraMetric& metric);
+// `"name":<name>,"value":<value>` for one output, appended to `out`.
+void append_output_members(std::string& out, std::string_view name, const nlohmann::json& value);
 
 class KestraResults {
  public:

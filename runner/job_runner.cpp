@@ -231,6 +231,7 @@ void JobRunner::execute(logging::JobSummary& summary) {
   logging::HeadTailBuffer stderr_text(kStderrHeadTail, kStderrHeadTail);
   logging::HeadTailBuffer stdout_text(kStdoutHeadTail, kStdoutHeadTail);
   logging::KestraResults results;
+  std::string members;  // scratch for output and metric records
   auto protocol_callbacks = [&] {
     logging::KestraCallbacks c;
     c.on_log = [&](Level level, std::string_view message) {
@@ -238,12 +239,17 @@ void JobRunner::execute(logging::JobSummary& summary) {
     };
     c.on_outputs = [&](const nlohmann::json& outputs) {
       results.add_outputs(outputs);
-      for (const auto& [name, value] : outputs.items())
-        events_.record_scrubbed("output", {{"name", name}, {"value", value}});
+      for (const auto& [name, value] : outputs.items()) {
+        members.clear();
+        logging::append_output_members(members, name, value);
+        events_.record_scrubbed("output", members);
+      }
     };
     c.on_metric = [&](const logging::KestraMetric& m) {
       results.add_metric(m);
-      events_.record_scrubbed("metric", logging::metric_to_json(m));
+      members.clear();
+      logging::append_metric_members(members, m);
+      events_.record_scrubbed("metric", members);
     };
     c.on_warning = [&](std::string message, std::string_view line) {
       const nlohmann::json fields = {{"line", std::string(line)}};
