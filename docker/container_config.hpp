@@ -39,6 +39,7 @@ struct ContainerState {
   std::int64_t exit_code = 0;
   bool oom_killed = false;
   std::string error;
+  std::string ip_address;  // on its network (bridge), empty when it has none
 };
 
 struct ContainerSummary {

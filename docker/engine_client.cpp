@@ -223,6 +223,16 @@ ContainerState EngineClient::inspect_container(const std::string& id) {
   state.exit_code = s.value("ExitCode", 0);
   state.oom_killed = s.value("OOMKilled", false);
   state.error = s.value("Error", "");
+  if (parsed.contains("NetworkSettings") && parsed["NetworkSettings"].is_object()) {
+    const auto& net = parsed["NetworkSettings"];
+    state.ip_address = net.value("IPAddress", "");
+    if (state.ip_address.empty() && net.contains("Networks") && net["Networks"].is_object())
+      for (const auto& [name, settings] : net["Networks"].items())
+        if (settings.is_object() && !settings.value("IPAddress", "").empty()) {
+          state.ip_address = settings.value("IPAddress", "");
+          break;
+        }
+  }
   return state;
 }
 
@@ -248,6 +258,19 @@ std::vector<ContainerSummary> EngineClient::list_containers(
     result.push_back(std::move(s));
   }
   return result;
+}
+
+std::string EngineClient::network_gateway(const std::string& network) {
+  HttpAnswer answer = checked("GET", "/networks/" + url_encode(network), "inspect network");
+  auto parsed = nlohmann::json::parse(answer.body, nullptr, false);
+  if (!parsed.is_object() || !parsed.contains("IPAM") || !parsed["IPAM"].is_object()) return "";
+  const auto& ipam = parsed["IPAM"];
+  if (!ipam.contains("Config") || !ipam["Config"].is_array()) return "";
+  for (const auto& config : ipam["Config"])
+    if (config.is_object() && config.contains("Gateway") && config["Gateway"].is_string() &&
+        !config["Gateway"].get<std::string>().empty())
+      return config["Gateway"].get<std::string>();
+  return "";
 }
 
 bool EngineClient::image_exists(const std::string& image) {

@@ -85,6 +85,8 @@ void TerminalSink::write(const Event& event) {
   if (event.fields != nullptr && event.fields->is_object() && !event.fields->empty()) {
     if (color_) line_ += "\x1b[2m";
     for (const auto& [key, value] : event.fields->items()) {
+      // Keboola's event type repeats the level; "internal" is what camouflage keeps from people.
+      if (key == "type" || key == "internal") continue;
       line_ += ' ';
       line_ += key;
       line_ += '=';

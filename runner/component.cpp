@@ -244,6 +244,48 @@ void parse_auth(const json& doc, ComponentSpec& spec, ProblemList& problems) {
   spec.auth = creds;
 }
 
+void parse_verbosity(const json& verbosity, ComponentSpec& spec, ProblemList& problems) {
+  if (!verbosity.is_object()) {
+    problems.expected("$.logging.verbosity", "an object such as {\"debug\": \"normal\"}",
+                      verbosity);
+    return;
+  }
+  // Keys: level names, or the Monolog numbers Keboola's component definitions use.
+  static const std::vector<std::pair<std::string, std::string>> monolog = {
+      {"100", "debug"}, {"200", "info"},     {"250", "notice"}, {"300", "warning"},
+      {"400", "error"}, {"500", "critical"}, {"550", "alert"},  {"600", "emergency"}};
+  static const std::array<const char*, 8> names = {"debug", "info",     "notice", "warning",
+                                                   "error", "critical", "alert",  "emergency"};
+  for (const auto& [key, value] : verbosity.items()) {
+    const std::string path = "$.logging.verbosity." + key;
+    std::string name = key;
+    for (const auto& [number, level] : monolog)
+      if (key == number) name = level;
+    const auto level = std::find(names.begin(), names.end(), name);
+    if (level == names.end()) {
+      problems.add(path,
+                   "unknown level (expected debug, info, notice, warning, error, critical, "
+                   "alert, emergency, or Keboola's 100-600)");
+      continue;
+    }
+    const std::string v = value.is_string() ? value.get<std::string>() : "";
+    Visibility visibility;
+    if (v == "none")
+      visibility = Visibility::none;
+    else if (v == "camouflage")
+      visibility = Visibility::camouflage;
+    else if (v == "normal")
+      visibility = Visibility::normal;
+    else if (v == "verbose")
+      visibility = Visibility::verbose;
+    else {
+      problems.expected(path, "\"none\", \"camouflage\", \"normal\" or \"verbose\"", value);
+      continue;
+    }
+    spec.logging.verbosity[static_cast<std::size_t>(level - names.begin())] = visibility;
+  }
+}
+
 void parse_logging(const json& doc, ComponentSpec& spec, ProblemList& problems) {
   if (!doc.contains("logging")) return;
   const json& logging = doc.at("logging");
@@ -251,14 +293,24 @@ void parse_logging(const json& doc, ComponentSpec& spec, ProblemList& problems) 
     problems.expected("$.logging", "an object such as {\"type\": \"standard\"}", logging);
     return;
   }
-  check_keys(logging, "$.logging", {"type", "no_application_errors"}, problems);
+  check_keys(logging, "$.logging",
+             {"type", "gelf_server_type", "verbosity", "no_application_errors"}, problems);
   if (logging.contains("type")) {
     const json& t = logging.at("type");
-    if (!t.is_string() || t.get<std::string>() != "standard")
-      problems.expected("$.logging.type", "\"standard\"", t);
+    if (!t.is_string() || (t.get<std::string>() != "standard" && t.get<std::string>() != "gelf"))
+      problems.expected("$.logging.type", "\"standard\" or \"gelf\"", t);
     else
       spec.logging.type = t.get<std::string>();
   }
+  if (logging.contains("gelf_server_type")) {
+    const json& t = logging.at("gelf_server_type");
+    const std::string v = t.is_string() ? t.get<std::string>() : "";
+    if (v != "tcp" && v != "udp" && v != "http")
+      problems.expected("$.logging.gelf_server_type", "\"tcp\", \"udp\" or \"http\"", t);
+    else
+      spec.logging.gelf_server_type = v;
+  }
+  if (logging.contains("verbosity")) parse_verbosity(logging.at("verbosity"), spec, problems);
   if (logging.contains("no_application_errors")) {
     const json& v = logging.at("no_application_errors");
     if (!v.is_boolean())
@@ -269,6 +321,19 @@ void parse_logging(const json& doc, ComponentSpec& spec, ProblemList& problems) 
 }
 
 }  // namespace
+
+std::string_view visibility_name(Visibility v) {
+  switch (v) {
+    case Visibility::none:
+      return "none";
+    case Visibility::camouflage:
+      return "camouflage";
+    case Visibility::normal:
+      return "normal";
+    default:
+      return "verbose";
+  }
+}
 
 const std::vector<std::string>& reserved_env_names() {
   static const std::vector<std::string> names = {
@@ -374,6 +439,10 @@ ComponentSpec parse_component(const json& doc) {
   }
   parse_auth(doc, spec, problems);
   parse_logging(doc, spec, problems);
+  if (spec.logging.type == "gelf" && spec.network == "none")
+    problems.add("$.logging.type",
+                 "\"gelf\" needs a network: the component sends its logs to runner's GELF server "
+                 "over the bridge network, but $.network is \"none\"");
   if (!problems.empty()) throw ConfigError(problems.take());
   return spec;
 }

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -30,8 +31,18 @@ struct ComponentLimits {
   int timeout_seconds = 3600;
 };
 
+// What people see of a GELF message of a given level (Keboola's visibility rules).
+enum class Visibility { none, camouflage, normal, verbose };
+std::string_view visibility_name(Visibility v);
+
 struct LoggingSettings {
-  std::string type = "standard";
+  std::string type = "standard";         // standard | gelf
+  std::string gelf_server_type = "tcp";  // tcp | udp | http
+  // Indexed by logging::Level (debug ... emergency). Keboola's defaults: debug none; info,
+  // notice, warning, error normal; critical, alert, emergency camouflage.
+  std::array<Visibility, 8> verbosity = {
+      Visibility::none,   Visibility::normal,     Visibility::normal,     Visibility::normal,
+      Visibility::normal, Visibility::camouflage, Visibility::camouflage, Visibility::camouflage};
   bool no_application_errors = false;
 };
 

@@ -46,6 +46,7 @@ JobOutcome classify_exit(const ExitFacts& f) {
   }
   std::string detail = cut_message(f.stderr_text);
   if (detail.empty()) detail = cut_message(f.stdout_text);
+  if (detail.empty()) detail = cut_message(f.gelf_error);
   if (detail.empty()) detail = "No error message.";
   if (f.exit_code == 1 || f.no_application_errors) {
     out = {"error", "user", 1, detail};

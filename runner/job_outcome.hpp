@@ -1,9 +1,10 @@
 // Exit-code semantics, as Keboola's runner defines them (REFERENCE.md section 1).
 //
-// 0 success; 1 user error with the message taken from stderr, else stdout, else
-// "No error message."; any other code an application error (or a user error when the component
-// sets logging.no_application_errors); OOM and timeout are user errors with fixed messages.
-// A pure function of the facts, so every rule is unit-tested without Docker.
+// 0 success; 1 user error with the message taken from stderr, else stdout, else the last
+// error-level GELF message, else "No error message."; any other code an application error (or a
+// user error when the component sets logging.no_application_errors); OOM and timeout are user
+// errors with fixed messages. A pure function of the facts, so every rule is unit-tested without
+// Docker.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +23,7 @@ struct ExitFacts {
   bool no_application_errors = false;
   std::string stderr_text;
   std::string stdout_text;
+  std::string gelf_error;  // the last error-level GELF message, if any
 };
 
 struct JobOutcome {

@@ -4,9 +4,11 @@
 #include "docker/attached_container.hpp"
 #include "docker/engine_client.hpp"
 #include "docker/engine_errors.hpp"
+#include "docker/host_address.hpp"
 #include "logging/head_tail_buffer.hpp"
 #include "logging/kestra_results.hpp"
 #include "runner/errors.hpp"
+#include "runner/gelf_logging.hpp"
 #include "runner/job_outcome.hpp"
 #include "runner/job_workspace.hpp"
 #include "runner/output_pipeline.hpp"
@@ -218,7 +220,19 @@ void JobRunner::execute(logging::JobSummary& summary) {
     events_.emit(Level::info, "runner",
                  "Working folder " + workspace.root().string() + " (data: " +
                      workspace.data_dir().string() + ") is kept after the run (--keep-data)");
-  const docker::ContainerConfig cfg = container_config(spec_, options_, workspace, job_id);
+  docker::ContainerConfig cfg = container_config(spec_, options_, workspace, job_id);
+  // GELF mode: the server listens before the container exists, where the container reaches us.
+  const bool gelf_mode = spec_.logging.type == "gelf";
+  std::optional<GelfJobServer> gelf;
+  if (gelf_mode) {
+    gelf.emplace(spec_.logging, events_, matcher_);
+    gelf->listen(docker::bridge_host_address(client));
+    cfg.env.push_back("KBC_LOGGER_ADDR=" + gelf->address());
+    cfg.env.push_back("KBC_LOGGER_PORT=" + std::to_string(gelf->port()));
+    events_.emit(Level::info, "runner",
+                 "GELF server (" + spec_.logging.gelf_server_type + ") listening on " +
+                     gelf->address() + ":" + std::to_string(gelf->port()));
+  }
   events_.emit(
       Level::info, "runner",
       "Running component " + spec_.id + " (image " + spec_.image + ", job " + job_id + ")");
@@ -229,7 +243,8 @@ void JobRunner::execute(logging::JobSummary& summary) {
   // Stream state. stdout lines become live events; stderr lines are kept for one error event at
   // the end; Kestra protocol lines on either become log events, outputs and metrics.
   logging::HeadTailBuffer stderr_text(kStderrHeadTail, kStderrHeadTail);
-  logging::HeadTailBuffer stdout_text(kStdoutHeadTail, kStdoutHeadTail);
+  logging::HeadTailBuffer stdout_text(gelf_mode ? kStderrHeadTail : kStdoutHeadTail,
+                                      gelf_mode ? kStderrHeadTail : kStdoutHeadTail);
   logging::KestraResults results;
   std::string members;  // scratch for output and metric records
   auto protocol_callbacks = [&] {
@@ -259,7 +274,8 @@ void JobRunner::execute(logging::JobSummary& summary) {
   };
   logging::KestraCallbacks stdout_callbacks = protocol_callbacks();
   stdout_callbacks.on_text = [&](std::string_view line) {
-    events_.emit_scrubbed(Level::info, "stdout", line);
+    // GELF mode: stdout is reported once, after the exit (Keboola's rule); else live.
+    if (!gelf_mode) events_.emit_scrubbed(Level::info, "stdout", line);
     stdout_text.append(line);
     stdout_text.append("\n");
   };
@@ -297,6 +313,13 @@ void JobRunner::execute(logging::JobSummary& summary) {
   } catch (const docker::EngineApiError& e) {
     throw UserError("the container could not start: " + e.daemon_message());
   }
+  if (gelf) {
+    // Nothing is read from the server's sockets before its first poll, so whatever the
+    // container sent already is still judged by this rule.
+    const std::string ip = client.inspect_container(container_id).ip_address;
+    if (!ip.empty()) gelf->allow_only(ip);
+  }
+  bool oversize_kill = false;
   const auto started = Clock::now();
   const auto deadline = started + std::chrono::seconds(spec_.limits.timeout_seconds);
   constexpr Clock::time_point kNever = Clock::time_point::max();
@@ -312,9 +335,18 @@ void JobRunner::execute(logging::JobSummary& summary) {
     if (auto flush_at = stdout_pipeline.next_flush()) wake = std::min(wake, *flush_at);
     if (!timed_out) wake = std::min(wake, deadline);
     wake = std::min(wake, force_kill_at);
+    // With a GELF server to serve too, the engine streams are polled in short slices.
+    if (gelf) wake = std::min(wake, now + std::chrono::milliseconds(5));
     const auto wait_ms = std::max<std::int64_t>(
         0, std::chrono::duration_cast<std::chrono::milliseconds>(wake - now).count() + 1);
     const bool woken = attached.poll(std::chrono::milliseconds(wait_ms), wake_fds);
+    if (gelf) {
+      gelf->poll();
+      if (gelf->oversize() && !oversize_kill) {
+        oversize_kill = true;  // Keboola's documented limit fails the job
+        client.kill_container(container_id, "KILL");
+      }
+    }
     now = Clock::now();
     stdout_pipeline.flush_if_due(now);
     stderr_pipeline.flush_if_due(now);
@@ -370,13 +402,16 @@ void JobRunner::execute(logging::JobSummary& summary) {
   if (state.status != "exited" && attached.wait_status()) exit_code = *attached.wait_status();
   summary.container_exit_code = exit_code;
 
+  if (gelf) gelf->finish();  // the last messages, then the server's counters
+  auto trimmed = [](std::string_view text) {
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+    return text;
+  };
+  const std::string output = stdout_text.text();
+  if (gelf_mode && !trimmed(output).empty())
+    events_.emit_scrubbed(Level::info, "stdout", trimmed(output));
   const std::string errors = stderr_text.text();
-  if (!errors.empty()) {
-    std::string_view message(errors);
-    while (!message.empty() && (message.back() == '\n' || message.back() == '\r'))
-      message.remove_suffix(1);
-    events_.emit_scrubbed(Level::error, "stderr", message);
-  }
+  if (!trimmed(errors).empty()) events_.emit_scrubbed(Level::error, "stderr", trimmed(errors));
 
   if (stop_request) {
     events_.emit(Level::warning, "runner",
@@ -395,8 +430,12 @@ void JobRunner::execute(logging::JobSummary& summary) {
   facts.memory_limit = spec_.limits.memory_text;
   facts.no_application_errors = spec_.logging.no_application_errors;
   facts.stderr_text = errors;
-  facts.stdout_text = stdout_text.text();
-  const JobOutcome outcome = classify_exit(facts);
+  facts.stdout_text = output;
+  if (gelf) facts.gelf_error = gelf->last_error();
+  JobOutcome outcome = classify_exit(facts);
+  if (gelf && gelf->oversize())
+    outcome = {"error", "user", kExitUserError,
+               "The component sent a GELF message over the 200 KB limit: " + *gelf->oversize()};
   summary.status = outcome.status;
   summary.error_type = outcome.error_type;
   summary.exit_code = outcome.exit_code;

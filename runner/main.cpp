@@ -8,6 +8,7 @@
 #include "runner/component.hpp"
 #include "runner/container_gc.hpp"
 #include "runner/errors.hpp"
+#include "runner/gelf_server_command.hpp"
 #include "runner/job_id.hpp"
 #include "runner/job_runner.hpp"
 #include "runner/stop_request.hpp"
@@ -242,6 +243,9 @@ int main(int argc, char** argv) {
   gc_cmd->add_option("--docker-host", gc.docker_host,
                      "Engine address; default $DOCKER_HOST or /var/run/docker.sock");
 
+  runner::GelfServerArgs gelf_server;
+  CLI::App* gelf_server_cmd = runner::add_gelf_server_command(app, gelf_server);
+
   app.add_subcommand("version", "Print runner's version");
 
   try {
@@ -260,6 +264,7 @@ int main(int argc, char** argv) {
   try {
     if (run_cmd->parsed()) return command_run(run);
     if (gc_cmd->parsed()) return command_gc(gc);
+    if (gelf_server_cmd->parsed()) return runner::command_gelf_server(gelf_server);
     if (keygen_cmd->parsed()) return command_keygen(keygen);
     if (encrypt_cmd->parsed()) {
       encrypt.value_given = encrypt_cmd->count("value") > 0;

@@ -65,6 +65,24 @@ TEST_CASE("a full component parses", "[runner][component]") {
   CHECK(spec.logging.no_application_errors);
 }
 
+TEST_CASE("GELF logging settings and Keboola's verbosity defaults", "[runner][component]") {
+  using runner::Visibility;
+  json doc = base();
+  auto spec = parse_component(doc);
+  CHECK(spec.logging.verbosity[0] == Visibility::none);        // debug
+  CHECK(spec.logging.verbosity[4] == Visibility::normal);      // error
+  CHECK(spec.logging.verbosity[5] == Visibility::camouflage);  // critical
+  doc["logging"] = {{"type", "gelf"},
+                    {"gelf_server_type", "udp"},
+                    {"verbosity", {{"debug", "verbose"}, {"500", "normal"}}}};
+  spec = parse_component(doc);
+  CHECK(spec.logging.type == "gelf");
+  CHECK(spec.logging.gelf_server_type == "udp");
+  CHECK(spec.logging.verbosity[0] == Visibility::verbose);
+  CHECK(spec.logging.verbosity[5] == Visibility::normal);
+  CHECK(spec.logging.verbosity[6] == Visibility::camouflage);
+}
+
 TEST_CASE("sizes are parsed like Docker's", "[runner][component]") {
   using runner::parse_size;
   CHECK(parse_size("256m") == 256LL * 1024 * 1024);
@@ -128,7 +146,15 @@ TEST_CASE("bad inputs: one line per problem naming the path and what was expecte
       {{{"auth", {{"username", "u"}}}},
        "$.auth.#password: required (the registry password or token)"},
       {{{"logging", {{"type", "syslog"}}}},
-       "$.logging.type: expected \"standard\", got \"syslog\""},
+       "$.logging.type: expected \"standard\" or \"gelf\", got \"syslog\""},
+      {{{"logging", {{"type", "gelf"}, {"gelf_server_type", "amqp"}}}},
+       "$.logging.gelf_server_type: expected \"tcp\", \"udp\" or \"http\", got \"amqp\""},
+      {{{"logging", {{"verbosity", {{"debug", "loud"}}}}}},
+       "$.logging.verbosity.debug: expected \"none\", \"camouflage\", \"normal\" or \"verbose\", got \"loud\""},
+      {{{"logging", {{"verbosity", {{"trace", "none"}}}}}},
+       "$.logging.verbosity.trace: unknown level (expected debug, info, notice, warning, error, critical, alert, emergency, or Keboola's 100-600)"},
+      {{{"logging", {{"type", "gelf"}}}, {"network", "none"}},
+       "$.logging.type: \"gelf\" needs a network: the component sends its logs to runner's GELF server over the bridge network, but $.network is \"none\""},
       {{{"logging", {{"no_application_errors", "yes"}}}},
        "$.logging.no_application_errors: expected true or false, got \"yes\""},
       {{{"imagee", "x"}},

@@ -73,12 +73,13 @@ class ServerCore {
         decoder_(options_.max_message_bytes),
         assembler_(options_.chunk_limits),
         datagram_(kDatagramBufferBytes) {
-    if (options_.allowed_peer) {
-      error_code error;
-      const asio::ip::address peer = asio::ip::make_address(*options_.allowed_peer, error);
-      if (error) throw std::invalid_argument("not an IP address: " + *options_.allowed_peer);
-      allowed_peer_ = without_v4_mapping(peer);
-    }
+    if (options_.allowed_peer) set_allowed_peer(*options_.allowed_peer);
+  }
+  void set_allowed_peer(const std::string& text) {
+    error_code error;
+    const asio::ip::address peer = asio::ip::make_address(text, error);
+    if (error) throw std::invalid_argument("not an IP address: " + text);
+    allowed_peer_ = without_v4_mapping(peer);
   }
   // Destruction closes everything without calling back: the callbacks may capture objects the
   // caller has already destroyed.
@@ -106,6 +107,11 @@ class ServerCore {
     if (stopped_) return 0;
     io_.restart();
     return io_.run_for(timeout);
+  }
+  std::size_t poll() {
+    if (stopped_) return 0;
+    io_.restart();
+    return io_.poll();
   }
   void drain(std::chrono::milliseconds quiet, std::chrono::milliseconds limit);
   void stop();
@@ -629,6 +635,10 @@ std::string GelfServer::address() const {
 std::size_t GelfServer::udp_receive_buffer_bytes() const {
   return impl_->core.udp_receive_buffer_bytes();
 }
+void GelfServer::set_allowed_peer(const std::string& address) {
+  impl_->core.set_allowed_peer(address);
+}
+std::size_t GelfServer::poll() { return impl_->core.poll(); }
 std::size_t GelfServer::poll_for(std::chrono::milliseconds timeout) {
   return impl_->core.poll_for(timeout);
 }

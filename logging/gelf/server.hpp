@@ -89,6 +89,11 @@ class GelfServer {
   // SO_RCVBUF as granted by the kernel (UDP only; 0 otherwise).
   std::size_t udp_receive_buffer_bytes() const;
 
+  // Serves only `address` from now on (e.g. the job's container, once it has an address; nothing
+  // is read before the first poll_for, so set it before that). Throws std::invalid_argument.
+  void set_allowed_peer(const std::string& address);
+  // Runs every handler that is ready now, without waiting (for a caller's own poll loop).
+  std::size_t poll();
   // Runs ready handlers and waits for more for at most `timeout`. Returns the handlers run.
   std::size_t poll_for(std::chrono::milliseconds timeout);
   // For the end of a job: UDP keeps reading until `quiet` passes without a datagram; TCP and

@@ -1,0 +1,111 @@
+// GELF logging mode: see the header.
+#include "runner/gelf_logging.hpp"
+
+#include <fmt/format.h>
+
+namespace runner {
+namespace gelf = logging::gelf;
+
+void scrub_json(const secrets::SecretMatcher& matcher, nlohmann::json& value) {
+  if (value.is_string()) {
+    value = secrets::scrub_text(matcher, value.get_ref<const std::string&>());
+  } else if (value.is_array()) {
+    for (auto& item : value) scrub_json(matcher, item);
+  } else if (value.is_object()) {
+    nlohmann::json clean = nlohmann::json::object();
+    for (auto& [key, item] : value.items()) {
+      nlohmann::json copy = item;
+      scrub_json(matcher, copy);
+      clean[secrets::scrub_text(matcher, key)] = std::move(copy);
+    }
+    value = std::move(clean);
+  }
+}
+
+std::optional<GelfLogPolicy::Shown> GelfLogPolicy::apply(const gelf::GelfMessage& m) const {
+  const logging::Level level = gelf::event_level_from_syslog(m.level);
+  const Visibility visibility = verbosity_[static_cast<std::size_t>(level)];
+  if (visibility == Visibility::none) return std::nullopt;
+  Shown shown{level, m.short_message, {{"type", std::string(gelf::keboola_event_type(m.level))}}};
+  nlohmann::json all = m.additional;
+  if (!m.full_message.empty()) all["full_message"] = m.full_message;
+  if (!m.host.empty()) all["host"] = m.host;
+  if (m.timestamp) all["timestamp"] = *m.timestamp;
+  if (visibility == Visibility::camouflage) {
+    shown.message = "Application error";
+    all["short_message"] = m.short_message;
+    shown.fields["internal"] = std::move(all);
+  } else if (visibility == Visibility::verbose) {
+    for (auto& [key, value] : all.items())
+      if (key != "type") shown.fields[key] = value;
+  }
+  return shown;
+}
+
+GelfJobServer::GelfJobServer(const LoggingSettings& settings, logging::EventLog& events,
+                             std::shared_ptr<const secrets::SecretMatcher> matcher)
+    : policy_(settings.verbosity),
+      events_(events),
+      matcher_(std::move(matcher)),
+      transport_(settings.gelf_server_type),
+      server_(
+          [&] {
+            gelf::GelfServerOptions options;
+            options.transport = *gelf::parse_gelf_transport(settings.gelf_server_type);
+            // HTTP clients may send up to the 200 KB message limit (Graylog's 64 KiB is lower).
+            options.max_http_body_bytes = options.max_message_bytes + 1024;
+            return options;
+          }(),
+          gelf::GelfServerCallbacks{
+              [this](const gelf::GelfMessage& m) { on_message(m); },
+              [this](std::string reason) { events_.emit(logging::Level::warning, "gelf", reason); },
+              [this](std::string reason) {
+                if (!oversize_) oversize_ = events_.filter(reason);
+              }}) {}
+
+void GelfJobServer::listen(const std::string& address) {
+  server_.bind(address, 0);
+  address_ = address;
+}
+
+void GelfJobServer::on_message(const gelf::GelfMessage& original) {
+  const gelf::GelfMessage* message = &original;
+  gelf::GelfMessage clean;
+  if (matcher_) {
+    // Every text of the message, field names included, is scrubbed before the policy sees it.
+    clean = original;
+    clean.short_message = secrets::scrub_text(*matcher_, clean.short_message);
+    clean.full_message = secrets::scrub_text(*matcher_, clean.full_message);
+    clean.host = secrets::scrub_text(*matcher_, clean.host);
+    scrub_json(*matcher_, clean.additional);
+    message = &clean;
+  }
+  const auto shown = policy_.apply(*message);
+  if (!shown) {
+    ++hidden_;
+    return;
+  }
+  if (shown->level >= logging::Level::error) last_error_ = message->short_message;
+  events_.emit_scrubbed(shown->level, "gelf", shown->message, &shown->fields);
+}
+
+void GelfJobServer::finish() {
+  server_.drain();
+  const gelf::GelfServerCounters c = server_.counters();
+  const nlohmann::json fields = {{"received", c.received},
+                                 {"invalid", c.invalid},
+                                 {"dropped", c.dropped},
+                                 {"bytes", c.bytes},
+                                 {"oversize", c.oversize},
+                                 {"hidden", hidden_},
+                                 {"chunks_expired", c.chunks.expired},
+                                 {"transport", transport_}};
+  events_.emit(
+      logging::Level::info, "runner",
+      fmt::format("GELF server ({} on {}:{}): {} messages received, {} invalid, {} "
+                  "dropped, {} bytes",
+                  transport_, address_, server_.port(), c.received, c.invalid, c.dropped, c.bytes),
+      &fields);
+}
+
+}  // namespace runner
