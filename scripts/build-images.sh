@@ -4,6 +4,9 @@
 #   runner-busybox:latest  Debian's static busybox, every applet linked in /bin
 #   runner-node:latest     Debian bookworm minbase + nodejs (mmdebstrap), with the npm package
 #                          @kestra-io/libs in /opt/kestra/node_modules (NODE_PATH points there)
+#   runner-python-gelf:latest  Debian bookworm minbase + python3-graypy, the GELF client the
+#                          GELF end-to-end tests run inside a container
+# and, for the same tests, npm's gelf-pro on the host in build/npm (see install_gelf_pro).
 # Each image carries a label with a hash of its inputs and is rebuilt only when they change.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,7 +43,7 @@ build_busybox() {
 
 build_node() {
   local image=runner-node:latest kestra_libs=@kestra-io/libs@2.0.0 hash stage
-  hash=$(printf '%s %s' "$kestra_libs" "$(sha256sum "$0" | cut -c1-16)" | sha256sum | cut -c1-16)
+  hash=$(printf '%s %s' "$kestra_libs" "$(declare -f build_node)" | sha256sum | cut -c1-16)
   if [ "$(image_label "$image" io.runner.inputs)" = "$hash" ]; then
     echo "build-images: $image is up to date"
     return
@@ -62,5 +65,45 @@ build_node() {
   echo "build-images: built $image"
 }
 
+build_python_gelf() {
+  local image=runner-python-gelf:latest packages=python3-graypy hash stage
+  # Only this function's own text and the package list are inputs, so editing other parts of this
+  # script does not rebuild it.
+  hash=$(printf '%s %s' "$packages" "$(declare -f build_python_gelf)" | sha256sum | cut -c1-16)
+  if [ "$(image_label "$image" io.runner.inputs)" = "$hash" ]; then
+    echo "build-images: $image is up to date"
+    return
+  fi
+  stage=$(mktemp -d)
+  echo "build-images: building $image (mmdebstrap bookworm + $packages)"
+  mmdebstrap --quiet --variant=minbase --include="$packages" \
+    --customize-hook='mkdir -p "$1/data"' \
+    bookworm "$stage/rootfs.tar"
+  docker import \
+    -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    -c 'ENV PYTHONUNBUFFERED=1' \
+    -c 'WORKDIR /' \
+    -c "LABEL io.runner.inputs=$hash" \
+    "$stage/rootfs.tar" "$image" >/dev/null
+  rm -rf "$stage"
+  echo "build-images: built $image"
+}
+
+# npm's gelf-pro, for the GELF end-to-end tests that send from the host: installed once into
+# build/npm (NODE_PATH=build/npm/node_modules), skipped when that version is already there.
+install_gelf_pro() {
+  local version=1.4.0 prefix=build/npm
+  if [ -f "$prefix/node_modules/gelf-pro/package.json" ] &&
+    grep -q "\"version\": \"$version\"" "$prefix/node_modules/gelf-pro/package.json"; then
+    echo "build-images: gelf-pro@$version is up to date in $prefix"
+    return
+  fi
+  mkdir -p "$prefix"
+  npm install --silent --no-audit --no-fund --prefix "$prefix" "gelf-pro@$version" >/dev/null
+  echo "build-images: installed gelf-pro@$version in $prefix"
+}
+
 build_busybox
 build_node
+build_python_gelf
+install_gelf_pro
