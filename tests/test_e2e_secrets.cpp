@@ -228,3 +228,28 @@ TEST_CASE("the plaintext configuration lives only in the private working folder"
   std::filesystem::remove_all(folder);
   std::filesystem::remove(events_path);
 }
+
+TEST_CASE("runner's own messages are scrubbed too, and short secrets are warned about",
+          "[e2e][secrets]") {
+  // The engine's start error quotes the command, which holds the secret.
+  const json doc = {{"id", "test.e2e-engine-error"},
+                    {"image", "runner-busybox:latest"},
+                    {"command", {"/no/such/binary-s3cr3t-t0ken"}},
+                    {"parameters", {{"#token", "s3cr3t-t0ken"}, {"#pin", "7"}}}};
+  const std::string events_path = temp_file("", ".jsonl");
+  auto r = run_cli({"run", temp_file(doc.dump()), "--events", events_path});
+  CHECK(r.exit_code == 1);
+  const auto events = runner_test::read_json_lines(events_path);
+  REQUIRE(!events.empty());
+  const std::string message = events.back()["message"];
+  CHECK_THAT(message, Catch::Contains("binary-[hidden]"));
+  CHECK(read_file(events_path).find("s3cr3t-t0ken") == std::string::npos);
+  CHECK(r.out.find("s3cr3t-t0ken") == std::string::npos);
+  bool warned = false;
+  for (const auto& e : events)
+    warned = warned ||
+             (e["kind"] == "event" && e["level"] == "warning" &&
+              e["message"].get<std::string>().find("only 1 or 2 characters") != std::string::npos);
+  CHECK(warned);
+  std::filesystem::remove(events_path);
+}
