@@ -16,7 +16,10 @@ IMAGE=runner-busybox:latest
 RUNS_START=${RUNS_START:-30}
 RUNS_BIG=${RUNS_BIG:-5}
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# Events files go to a tmpfs when there is one: the 300 MB of JSON Lines per run would otherwise
+# measure this VM's disk write-back more than runner.
+events_dir=$(mktemp -d -p "${EVENTS_DIR:-/dev/shm}" 2>/dev/null || mktemp -d)
+trap 'rm -rf "$work" "$events_dir"' EXIT
 
 line=$(printf 'x%.0s' $(seq 1 82))  # 82 bytes + newline = 83 bytes a line
 cat > "$work/trivial.json" <<JSON
@@ -71,6 +74,7 @@ echo "- Engine: $(curl -s --unix-socket /var/run/docker.sock http://localhost/ve
 echo "- docker CLI: $($DOCKER --version)"
 echo "- runner: $($RUNNER --version) ($(git rev-parse --short HEAD 2>/dev/null || echo unknown))"
 echo "- Date: $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "- Events files in: $events_dir"
 echo
 
 hyperfine --style none --warmup 3 --runs "$RUNS_START" --export-json "$work/start.json" \
@@ -78,26 +82,26 @@ hyperfine --style none --warmup 3 --runs "$RUNS_START" --export-json "$work/star
   -n "docker run --rm" "$DOCKER run --rm $IMAGE true" >/dev/null 2>&1
 
 hyperfine --style none --warmup 1 --runs "$RUNS_BIG" --export-json "$work/big.json.out" \
-  -n "runner run (events to file)" "$RUNNER run $work/big.json --quiet --events $work/events.jsonl" \
+  -n "runner run (events to file)" "$RUNNER run $work/big.json --quiet --events $events_dir/events.jsonl" \
   -n "docker run --rm" "$DOCKER run --rm $IMAGE sh -c 'yes $line | head -n 2000000' >/dev/null" \
   -n "docker run --rm --log-driver none" "$DOCKER run --rm --log-driver none $IMAGE sh -c 'yes $line | head -n 2000000' >/dev/null" \
   >/dev/null 2>&1
-events_lines=$(wc -l < "$work/events.jsonl")
+events_lines=$(wc -l < "$events_dir/events.jsonl")
 
 hyperfine --style none --warmup 1 --runs "$RUNS_BIG" --export-json "$work/secrets.json.out" \
-  -n "runner run, no secrets" "$RUNNER run $work/big.json --quiet --events $work/events.jsonl" \
-  -n "runner run, 1,000 secrets" "$RUNNER run $work/big-secrets.json --quiet --events $work/events.jsonl" \
+  -n "runner run, no secrets" "$RUNNER run $work/big.json --quiet --events $events_dir/events.jsonl" \
+  -n "runner run, 1,000 secrets" "$RUNNER run $work/big-secrets.json --quiet --events $events_dir/events.jsonl" \
   >/dev/null 2>&1
 
 hyperfine --style none --warmup 1 --runs "$RUNS_BIG" --export-json "$work/kestra.json.out" \
-  -n "runner run, plain lines" "$RUNNER run $work/kestra-plain.json --quiet --events $work/events.jsonl" \
-  -n "runner run, 1 in 10 protocol lines" "$RUNNER run $work/kestra.json --quiet --events $work/events.jsonl" \
+  -n "runner run, plain lines" "$RUNNER run $work/kestra-plain.json --quiet --events $events_dir/events.jsonl" \
+  -n "runner run, 1 in 10 protocol lines" "$RUNNER run $work/kestra.json --quiet --events $events_dir/events.jsonl" \
   >/dev/null 2>&1
 
 rss() {  # peak RSS in KiB of one runner run of $1
-  /usr/bin/time -f '%M' -o "$work/rss" "$RUNNER" run "$1" --quiet --events "$work/rss-events.jsonl" >/dev/null 2>&1
+  /usr/bin/time -f '%M' -o "$work/rss" "$RUNNER" run "$1" --quiet --events "$events_dir/rss-events.jsonl" >/dev/null 2>&1
   cat "$work/rss"
-  rm -f "$work/rss-events.jsonl"
+  rm -f "$events_dir/rss-events.jsonl"
 }
 rss1=$(rss "$work/big.json")
 rss10=$(rss "$work/big10.json")
