@@ -56,12 +56,13 @@ GelfJobServer::GelfJobServer(const LoggingSettings& settings, logging::EventLog&
             options.max_http_body_bytes = options.max_message_bytes + 1024;
             return options;
           }(),
-          gelf::GelfServerCallbacks{
-              [this](const gelf::GelfMessage& m) { on_message(m); },
-              [this](std::string reason) { events_.emit(logging::Level::warning, "gelf", reason); },
-              [this](std::string reason) {
-                if (!oversize_) oversize_ = events_.filter(reason);
-              }}) {}
+          gelf::GelfServerCallbacks{[this](const gelf::GelfMessage& m) { on_message(m); },
+                                    [this](const std::string& reason) {
+                                      events_.emit(logging::Level::warning, "gelf", reason);
+                                    },
+                                    [this](const std::string& reason) {
+                                      if (!oversize_) oversize_ = events_.filter(reason);
+                                    }}) {}
 
 void GelfJobServer::listen(const std::string& address) {
   server_.bind(address, 0);

@@ -147,10 +147,10 @@ int command_gelf_server(const GelfServerArgs& args) {
     events.emit(gelf::event_level_from_syslog(message.level), "gelf", message.short_message,
                 fields.empty() ? nullptr : &fields);
   };
-  callbacks.on_invalid = [&](std::string reason) {
+  callbacks.on_invalid = [&](const std::string& reason) {
     events.emit(logging::Level::warning, "gelf", reason);
   };
-  callbacks.on_oversize = [&](std::string reason) {
+  callbacks.on_oversize = [&](const std::string& reason) {
     events.emit(logging::Level::warning, "gelf", reason);
   };
 

@@ -266,7 +266,7 @@ void JobRunner::execute(logging::JobSummary& summary) {
       logging::append_metric_members(members, m);
       events_.record_scrubbed("metric", members);
     };
-    c.on_warning = [&](std::string message, std::string_view line) {
+    c.on_warning = [&](const std::string& message, std::string_view line) {
       const nlohmann::json fields = {{"line", std::string(line)}};
       events_.emit_scrubbed(Level::warning, "kestra", message, &fields);
     };
