@@ -2,7 +2,9 @@
 // reassembly, TCP framing and the HTTP request parser, all fed from one input. It checks that
 // nothing crashes (ASan/UBSan do the rest) and that memory stays bounded: decoded payloads never
 // exceed the decoder's limit, pending chunks never exceed the assembler's cap, the framer never
-// buffers more than its frame cap, and a compress/decode round trip gives the input back.
+// buffers more than its frame cap, and a compress/decode round trip gives the input back. Every
+// payload is also validated by both paths of message validation, the in-place scanner and the
+// nlohmann parser, which must agree exactly (same reason, or same fields of the same JSON types).
 // Built and run by build_and_run_gelf.sh.
 //
 // Input use: (1) the whole input is one payload (plain, or gzip/zlib by its magic bytes);
@@ -13,10 +15,12 @@
 // (3) the input split at the byte given by its first byte feeds the TCP framer and the HTTP
 // parser in two reads.
 #include <chrono>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -56,6 +60,50 @@ struct Reader {
   }
 };
 
+// Equal values of equal JSON types (json's == calls 1, 1u and 1.0 equal).
+bool same_json(const nlohmann::json& a, const nlohmann::json& b) {
+  if (a.type() != b.type()) return false;
+  if (a.is_object()) {
+    if (a.size() != b.size()) return false;
+    auto other = b.begin();
+    for (auto it = a.begin(); it != a.end(); ++it, ++other) {
+      if (it.key() != other.key() || !same_json(it.value(), other.value())) return false;
+    }
+    return true;
+  }
+  if (a.is_array()) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      if (!same_json(a[i], b[i])) return false;
+    }
+    return true;
+  }
+  if (a.is_number_float()) {
+    const double x = a.get<double>();
+    const double y = b.get<double>();
+    return x == y && std::signbit(x) == std::signbit(y);
+  }
+  return a == b;
+}
+
+// The fast path (or the fallback it chose) against the nlohmann path alone.
+void check_paths_agree(std::string_view text, const std::optional<InvalidGelfMessage>& failure,
+                       const GelfMessage& message) {
+  GelfMessage reference;
+  const auto reference_failure = parse_gelf_message_into(text, reference, false);
+  require(failure.has_value() == reference_failure.has_value(), "both paths accept or refuse");
+  if (failure) {
+    require(failure->reason == reference_failure->reason, "both paths give the same reason");
+    return;
+  }
+  require(message.short_message == reference.short_message &&
+              message.full_message == reference.full_message && message.host == reference.host &&
+              message.timestamp == reference.timestamp && message.level == reference.level,
+          "both paths give the same standard fields");
+  require(same_json(message.additional, reference.additional),
+          "both paths give the same additional fields");
+}
+
 void check_payload(GelfPayloadDecoder& decoder, std::string_view payload) {
   const DecodeResult decoded = decoder.decode(payload);
   if (!decoded.ok()) {
@@ -64,7 +112,9 @@ void check_payload(GelfPayloadDecoder& decoder, std::string_view payload) {
   }
   require(decoded.bytes.size() <= kMaxDecoded, "decoded size within the limit");
   GelfMessage message;
-  if (const auto failure = parse_gelf_message_into(decoded.bytes, message)) {
+  const auto failure = parse_gelf_message_into(decoded.bytes, message);
+  check_paths_agree(decoded.bytes, failure, message);
+  if (failure) {
     require(failure->reason.rfind("Invalid message: ", 0) == 0, "reason prefix");
     return;
   }

@@ -50,13 +50,16 @@ struct InvalidGelfMessage {
 
 inline constexpr std::size_t kMaxGelfNestingDepth = 64;
 
-// Parses and validates one GELF JSON text (already decompressed).
-std::variant<GelfMessage, InvalidGelfMessage> parse_gelf_message(std::string_view json_text);
+// Parses and validates one GELF JSON text (already decompressed). `fast_path` false skips the
+// in-place scanner (message_scan.hpp) and always uses nlohmann's parser; tests compare the two.
+std::variant<GelfMessage, InvalidGelfMessage> parse_gelf_message(std::string_view json_text,
+                                                                 bool fast_path = true);
 
 // As above, reusing `message` (its strings keep their capacity); returns the invalid reason, or
 // nullopt when `message` now holds the parsed message.
 std::optional<InvalidGelfMessage> parse_gelf_message_into(std::string_view json_text,
-                                                          GelfMessage& message);
+                                                          GelfMessage& message,
+                                                          bool fast_path = true);
 
 // Syslog severity (clamped to 0-7) to the runner's event level: 0 emergency ... 7 debug.
 Level event_level_from_syslog(int syslog_level);
