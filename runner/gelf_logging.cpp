@@ -93,7 +93,7 @@ void GelfJobServer::on_message(const gelf::GelfMessage& original) {
 void GelfJobServer::finish() {
   server_.drain();
   const gelf::GelfServerCounters c = server_.counters();
-  const nlohmann::json fields = {{"received", c.received},
+  nlohmann::json fields = {{"received", c.received},
                                  {"invalid", c.invalid},
                                  {"dropped", c.dropped},
                                  {"bytes", c.bytes},
@@ -101,6 +101,7 @@ void GelfJobServer::finish() {
                                  {"hidden", hidden_},
                                  {"chunks_expired", c.chunks.expired},
                                  {"transport", transport_}};
+  if (transport_ == "udp") fields["udp_receive_buffer"] = server_.udp_receive_buffer_bytes();
   events_.emit(
       logging::Level::info, "runner",
       fmt::format("GELF server ({} on {}:{}): {} messages received, {} invalid, {} "
