@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -16,6 +17,25 @@ std::size_t incomplete_utf8_tail(std::string_view text);
 // The largest n <= max_bytes such that text[0, n) does not end inside a character (n > 0 when
 // max_bytes > 0, even for garbage input).
 std::size_t utf8_cut_point(std::string_view text, std::size_t max_bytes);
+// Appends the UTF-8 encoding of a code point (<= U+10FFFF, not a surrogate: callers check).
+// Inline so the GELF library can use it without linking this one.
+inline void append_utf8(std::string& out, std::uint32_t code_point) {
+  if (code_point < 0x80) {
+    out += static_cast<char>(code_point);
+  } else if (code_point < 0x800) {
+    out += static_cast<char>(0xC0 | (code_point >> 6));
+    out += static_cast<char>(0x80 | (code_point & 0x3F));
+  } else if (code_point < 0x10000) {
+    out += static_cast<char>(0xE0 | (code_point >> 12));
+    out += static_cast<char>(0x80 | ((code_point >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (code_point & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (code_point >> 18));
+    out += static_cast<char>(0x80 | ((code_point >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((code_point >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (code_point & 0x3F));
+  }
+}
 // Length in code points (invalid bytes count one each).
 std::size_t utf8_length(std::string_view text);
 // Byte offset of the code point with index `index` (or text.size()).

@@ -5,6 +5,7 @@
 // per 250-byte message, most of the GELF server's budget at 250,000 msg/s.
 #include "logging/gelf/message.hpp"
 #include "logging/gelf/message_scan.hpp"
+#include "logging/utf8.hpp"
 
 #include <algorithm>
 #include <array>
@@ -215,24 +216,6 @@ std::size_t utf8_sequence_length(std::string_view text, std::size_t at) {
     return in(byte(1), 0x80, 0x8F) && in(byte(2), 0x80, 0xBF) && in(byte(3), 0x80, 0xBF) ? 4 : 0;
   }
   return 0;
-}
-
-void append_utf8(std::string& out, std::uint32_t code_point) {
-  if (code_point < 0x80) {
-    out += static_cast<char>(code_point);
-  } else if (code_point < 0x800) {
-    out += static_cast<char>(0xC0 | (code_point >> 6));
-    out += static_cast<char>(0x80 | (code_point & 0x3F));
-  } else if (code_point < 0x10000) {
-    out += static_cast<char>(0xE0 | (code_point >> 12));
-    out += static_cast<char>(0x80 | ((code_point >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (code_point & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (code_point >> 18));
-    out += static_cast<char>(0x80 | ((code_point >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((code_point >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (code_point & 0x3F));
-  }
 }
 
 // Appends the decoded form of a string's contents that the scanner has checked (every escape is
