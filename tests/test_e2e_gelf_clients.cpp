@@ -849,12 +849,17 @@ TEST_CASE("gelf-server survives 100,000 never-completed chunk sets with bounded 
   const json& c = stopped.counters;
   CHECK(c["received"] == 1);
   CHECK(c["invalid"] == 0);
-  CHECK(c["udp_datagrams"] == udp.sent());
+  // Loopback UDP may still drop a few datagrams if this machine stalls the server (ctest runs
+  // tests in parallel): allow 1%, and check the accounting against what actually arrived.
+  const auto datagrams = c["udp_datagrams"].get<std::uint64_t>();
+  CHECK(datagrams <= udp.sent());
+  CHECK(datagrams * 100 >= udp.sent() * 99);
   CHECK(c["chunks_completed"] == 0);
-  // Every set ends expired (at its deadline, or when the server stops): the flood's, the late
-  // message's first set, and the set its second half started.
+  // Every chunk that arrived started a set of its own, and every set ends expired (at its
+  // deadline, or when the server stops) or evicted: the flood's, the late message's first set,
+  // and the set its second half started. The one plain datagram starts none.
   CHECK(c["chunks_expired"].get<std::uint64_t>() + c["chunks_evicted"].get<std::uint64_t>() ==
-        kSets + 2);
+        datagrams - 1);
   CHECK(c["chunks_rejected"] == 0);
   CHECK(c["chunks_duplicates"] == 0);
 }
