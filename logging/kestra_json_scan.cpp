@@ -1,6 +1,7 @@
 // KestraJsonScanner: see the header. Grammar per RFC 8259; escapes decoded as nlohmann does
 // (surrogate pairs combined, lone surrogates rejected).
 #include "logging/kestra_json_scan.hpp"
+#include "logging/json_chars.hpp"
 #include "logging/utf8.hpp"
 
 #include <charconv>
@@ -8,26 +9,8 @@
 
 namespace runner::logging {
 
-namespace {
-
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-}  // namespace
-
 char KestraJsonScanner::peek() {
-  while (pos_ < text_.size() && is_space(text_[pos_])) ++pos_;
+  while (pos_ < text_.size() && is_json_space(text_[pos_])) ++pos_;
   return pos_ < text_.size() ? text_[pos_] : '\0';
 }
 
@@ -56,7 +39,7 @@ bool KestraJsonScanner::skip_string() {
     if (escaped == 'u') {
       if (pos_ + 6 > text_.size()) return false;
       for (std::size_t k = 2; k < 6; ++k) {
-        if (hex_value(text_[pos_ + k]) < 0) return false;
+        if (json_hex_value(text_[pos_ + k]) < 0) return false;
       }
       pos_ += 6;
     } else if (escaped == '"' || escaped == '\\' || escaped == '/' || escaped == 'b' ||
@@ -106,7 +89,7 @@ bool KestraJsonScanner::read_string(std::string_view& out) {
       case 'u': {
         auto hex4 = [&raw](std::size_t at) {
           std::uint32_t value = 0;
-          for (std::size_t k = 0; k < 4; ++k) value = value * 16 + hex_value(raw[at + k]);
+          for (std::size_t k = 0; k < 4; ++k) value = value * 16 + json_hex_value(raw[at + k]);
           return value;
         };
         std::uint32_t code_point = hex4(i + 1);
@@ -138,22 +121,22 @@ bool KestraJsonScanner::number_span(std::string_view& out) {
   std::size_t i = pos_;
   const std::size_t n = text_.size();
   if (i < n && text_[i] == '-') ++i;
-  if (i >= n || !is_digit(text_[i])) return false;
+  if (i >= n || !is_json_digit(text_[i])) return false;
   if (text_[i] == '0') {
     ++i;
   } else {
-    while (i < n && is_digit(text_[i])) ++i;
+    while (i < n && is_json_digit(text_[i])) ++i;
   }
   if (i < n && text_[i] == '.') {
     ++i;
-    if (i >= n || !is_digit(text_[i])) return false;
-    while (i < n && is_digit(text_[i])) ++i;
+    if (i >= n || !is_json_digit(text_[i])) return false;
+    while (i < n && is_json_digit(text_[i])) ++i;
   }
   if (i < n && (text_[i] == 'e' || text_[i] == 'E')) {
     ++i;
     if (i < n && (text_[i] == '+' || text_[i] == '-')) ++i;
-    if (i >= n || !is_digit(text_[i])) return false;
-    while (i < n && is_digit(text_[i])) ++i;
+    if (i >= n || !is_json_digit(text_[i])) return false;
+    while (i < n && is_json_digit(text_[i])) ++i;
   }
   pos_ = i;
   out = text_.substr(start, i - start);

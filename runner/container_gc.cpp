@@ -2,12 +2,14 @@
 #include "runner/container_gc.hpp"
 
 #include "runner/job_runner.hpp"
+#include "runner/job_workspace.hpp"
 
 #include <signal.h>
 #include <unistd.h>
 
 #include <array>
 #include <cerrno>
+#include <fstream>
 
 namespace runner {
 
@@ -39,6 +41,7 @@ std::vector<GcEntry> collect_orphans(docker::EngineClient& client, bool all, boo
       e.reason = alive ? "its runner (pid " + owner_pid + ") is still running"
                        : "its runner (pid " + owner_pid + ") is gone";
     }
+    e.orphan = orphan;
     if (orphan && !dry_run) {
       client.remove_container(c.id);
       e.removed = true;
@@ -46,6 +49,23 @@ std::vector<GcEntry> collect_orphans(docker::EngineClient& client, bool all, boo
     entries.push_back(std::move(e));
   }
   return entries;
+}
+
+std::vector<GcWorkspace> collect_orphan_workspaces(bool dry_run) {
+  std::vector<GcWorkspace> found;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(workspace_parent(), ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("runner-", 0) != 0 || !entry.is_directory(ec)) continue;
+    std::ifstream owner(entry.path() / kWorkspaceOwnerFile);
+    long pid = 0;
+    if (!(owner >> pid) || pid <= 0) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM) continue;  // still in use
+    GcWorkspace w{entry.path(), pid, false};
+    if (!dry_run) w.removed = std::filesystem::remove_all(entry.path(), ec) > 0;
+    found.push_back(std::move(w));
+  }
+  return found;
 }
 
 }  // namespace runner

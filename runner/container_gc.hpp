@@ -8,6 +8,7 @@
 
 #include "docker/engine_client.hpp"
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -18,10 +19,21 @@ struct GcEntry {
   std::string name;
   std::string job_id;
   std::string state;
+  bool orphan = false;
   bool removed = false;
   std::string reason;  // why it is (or is not) an orphan
 };
 
 std::vector<GcEntry> collect_orphans(docker::EngineClient& client, bool all, bool dry_run);
+
+// Working folders (which may hold a decrypted configuration) whose runner died before removing
+// them: runner-* folders in workspace_parent() with an owner.pid naming a process that is gone.
+// Folders kept with --keep-data have no owner file and are left alone.
+struct GcWorkspace {
+  std::filesystem::path path;
+  long owner_pid = 0;
+  bool removed = false;
+};
+std::vector<GcWorkspace> collect_orphan_workspaces(bool dry_run);
 
 }  // namespace runner

@@ -47,12 +47,15 @@ void write_private_file(const fs::path& path, const std::string& content) {
 
 }  // namespace
 
+fs::path workspace_parent() {
+  const char* tmp = std::getenv("TMPDIR");
+  return tmp != nullptr && *tmp != '\0' ? fs::path(tmp) : fs::path("/tmp");
+}
+
 JobWorkspace::JobWorkspace(const std::string& job_id, const std::optional<fs::path>& data_dir,
                            bool keep, const nlohmann::json& config, const std::string& user)
     : keep_(keep) {
-  const char* tmp = std::getenv("TMPDIR");
-  std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/runner-" +
-                        job_id.substr(0, 13) + "-XXXXXX";
+  std::string pattern = workspace_parent().string() + "/runner-" + job_id.substr(0, 13) + "-XXXXXX";
   if (::mkdtemp(pattern.data()) == nullptr)
     throw InternalError("cannot create the job's working folder " + pattern + ": " +
                         std::strerror(errno));
@@ -60,6 +63,9 @@ JobWorkspace::JobWorkspace(const std::string& job_id, const std::optional<fs::pa
   fs::permissions(root_, fs::perms::owner_all, fs::perm_options::replace);
   std::error_code ec;
   try {
+    // Who owns the folder: if this process dies without cleaning up (SIGKILL), `runner gc`
+    // finds the folder, and the plaintext configuration in it, by this file.
+    write_private_file(root_ / kWorkspaceOwnerFile, std::to_string(::getpid()) + "\n");
     if (data_dir) {
       user_data_dir_ = true;
       data_dir_ = fs::absolute(*data_dir);
@@ -103,7 +109,10 @@ JobWorkspace::JobWorkspace(const std::string& job_id, const std::optional<fs::pa
 
 JobWorkspace::~JobWorkspace() {
   std::error_code ec;
-  if (keep_) return;
+  if (keep_) {
+    fs::remove(root_ / kWorkspaceOwnerFile, ec);  // kept on purpose: not an orphan for `runner gc`
+    return;
+  }
   if (user_data_dir_) fs::remove(data_dir_ / "config.json", ec);
   fs::remove_all(root_, ec);
 }

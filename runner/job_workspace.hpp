@@ -14,6 +14,11 @@
 
 namespace runner {
 
+// In the private folder: the pid of the runner that made it, while that runner uses it.
+inline constexpr const char* kWorkspaceOwnerFile = "owner.pid";
+// Folder names are runner-<job id prefix>-XXXXXX in $TMPDIR (or /tmp).
+std::filesystem::path workspace_parent();
+
 class JobWorkspace {
  public:
   // `user` is the container's user ("uid[:gid]" numeric gets the folders chowned to it).

@@ -166,15 +166,18 @@ int command_gc(const GcArgs& args) {
   const auto entries = runner::collect_orphans(client, args.all, args.dry_run);
   int removed = 0;
   for (const auto& e : entries) {
-    const char* verb = e.removed ? "removed"
-                       : (args.dry_run && e.reason.find("gone") != std::string::npos)
-                           ? "would remove"
-                           : "kept";
+    const char* verb = e.removed ? "removed" : e.orphan ? "would remove" : "kept";
     std::printf("%s %s (%s, job %s, %s): %s\n", verb, e.name.c_str(), e.state.c_str(),
                 e.job_id.c_str(), e.id.substr(0, 12).c_str(), e.reason.c_str());
     removed += e.removed ? 1 : 0;
   }
   std::printf("%zu runner container(s) found, %d removed\n", entries.size(), removed);
+  for (const auto& w : runner::collect_orphan_workspaces(args.dry_run))
+    std::printf("%s working folder %s (its runner, pid %ld, is gone)\n",
+                w.removed      ? "removed"
+                : args.dry_run ? "would remove"
+                               : "could not remove",
+                w.path.c_str(), w.owner_pid);
   return 0;
 }
 

@@ -298,22 +298,41 @@ TEST_CASE("a huge stderr is kept as its first and last MiB, saying how much was 
   CHECK_THAT(message, Catch::EndsWith("the very end"));
 }
 
-TEST_CASE("runner gc removes the container of a runner killed with SIGKILL", "[e2e][gc]") {
-  const std::string file = temp_file(json{{"id", "test.gc-orphan"},
-                                          {"image", kImage},
-                                          {"command", {"sh", "-c", "echo started; sleep 120"}}}
-                                         .dump());
-  CliProcess p({"run", file});
+TEST_CASE("runner gc removes the container and working folder of a runner killed with SIGKILL",
+          "[e2e][gc]") {
+  const std::string file = temp_file(json{
+      {"id", "test.gc-orphan"},
+      {"image", kImage},
+      {"command", {"sh", "-c", "echo started; sleep 120"}},
+      {"parameters",
+       {{"#password", "left-on-disk"}}}}.dump());
+  // A private TMPDIR, so the working folder the killed runner leaves is the only one there.
+  const std::string tmp =
+      std::filesystem::temp_directory_path() / ("runner-gc-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(tmp);
+  CliProcess p({"run", file}, {{"TMPDIR", tmp}});
   REQUIRE(p.wait_for_output("started"));
+  const std::string owner = std::to_string(p.pid()) + "\n";
   p.signal(SIGKILL);
   p.wait();
+  std::vector<std::filesystem::path> folders;
+  for (const auto& entry : std::filesystem::directory_iterator(tmp))
+    folders.push_back(entry.path());
+  REQUIRE(folders.size() == 1);
+  CHECK(runner_test::read_file(folders[0] / "owner.pid") == owner);
+  CHECK(runner_test::read_file(folders[0] / "data" / "config.json").find("left-on-disk") !=
+        std::string::npos);
   REQUIRE(containers_with_label("io.runner.component-id=test.gc-orphan") == 1);
-  auto dry = run_cli({"gc", "--dry-run"});
+  auto dry = run_cli({"gc", "--dry-run"}, {{"TMPDIR", tmp}});
   CHECK(dry.exit_code == 0);
   CHECK_THAT(dry.out, Catch::Contains("would remove"));
   CHECK(containers_with_label("io.runner.component-id=test.gc-orphan") == 1);
-  auto gc = run_cli({"gc"});
+  CHECK_THAT(dry.out, Catch::Contains("would remove working folder"));
+  CHECK(std::filesystem::exists(folders[0]));
+  auto gc = run_cli({"gc"}, {{"TMPDIR", tmp}});
   CHECK(gc.exit_code == 0);
   CHECK_THAT(gc.out, Catch::Contains("is gone"));
   CHECK(containers_with_label("io.runner.component-id=test.gc-orphan") == 0);
+  CHECK_FALSE(std::filesystem::exists(folders[0]));
+  std::filesystem::remove_all(tmp);
 }

@@ -5,6 +5,7 @@
 // per 250-byte message, most of the GELF server's budget at 250,000 msg/s.
 #include "logging/gelf/message.hpp"
 #include "logging/gelf/message_scan.hpp"
+#include "logging/json_chars.hpp"
 #include "logging/utf8.hpp"
 
 #include <algorithm>
@@ -162,27 +163,12 @@ int standard_field_index(std::string_view key) {
   return -1;
 }
 
-bool is_json_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // The four hex digits at text[at..at+4) as a number, or -1.
 std::int32_t hex4(std::string_view text, std::size_t at) {
   if (at + 4 > text.size()) return -1;
   std::int32_t value = 0;
   for (std::size_t k = 0; k < 4; ++k) {
-    const int digit = hex_value(text[at + k]);
+    const int digit = json_hex_value(text[at + k]);
     if (digit < 0) return -1;
     value = value * 16 + digit;
   }
@@ -457,24 +443,24 @@ bool GelfScanner::scan_number(ScannedNumber& number) {
   std::size_t i = pos_;
   bool integral = true;
   if (i < size && text_[i] == '-') ++i;
-  if (i >= size || !is_digit(text_[i])) return false;
+  if (i >= size || !is_json_digit(text_[i])) return false;
   if (text_[i] == '0') {
     ++i;
   } else {
-    while (i < size && is_digit(text_[i])) ++i;
+    while (i < size && is_json_digit(text_[i])) ++i;
   }
   if (i < size && text_[i] == '.') {
     integral = false;
     ++i;
-    if (i >= size || !is_digit(text_[i])) return false;
-    while (i < size && is_digit(text_[i])) ++i;
+    if (i >= size || !is_json_digit(text_[i])) return false;
+    while (i < size && is_json_digit(text_[i])) ++i;
   }
   if (i < size && (text_[i] == 'e' || text_[i] == 'E')) {
     integral = false;
     ++i;
     if (i < size && (text_[i] == '+' || text_[i] == '-')) ++i;
-    if (i >= size || !is_digit(text_[i])) return false;
-    while (i < size && is_digit(text_[i])) ++i;
+    if (i >= size || !is_json_digit(text_[i])) return false;
+    while (i < size && is_json_digit(text_[i])) ++i;
   }
   pos_ = i;
   const char* first = text_.data() + start;
