@@ -46,7 +46,6 @@ class AttachedContainer {
   std::optional<std::int64_t> wait_status() const;
   // A transport error on either transfer (empty if none).
   const std::string& transfer_error() const { return transfer_error_; }
-  std::uint64_t output_bytes() const { return demuxer_.payload_bytes(); }
 
  private:
   struct Transfer {

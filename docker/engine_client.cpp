@@ -273,15 +273,6 @@ std::string EngineClient::network_gateway(const std::string& network) {
   return "";
 }
 
-bool EngineClient::image_exists(const std::string& image) {
-  if (!negotiated_) negotiate();
-  HttpAnswer answer = call("GET", "/images/" + image + "/json");
-  if (answer.status == 404) return false;
-  if (answer.status < 200 || answer.status >= 300)
-    throw EngineApiError(answer.status, "inspect image", daemon_message(answer.body));
-  return true;
-}
-
 void EngineClient::pull_image(const std::string& image, const std::optional<RegistryAuth>& auth) {
   std::string from = image;
   std::string tag;

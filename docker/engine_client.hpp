@@ -47,7 +47,6 @@ class EngineClient {
   ContainerState inspect_container(const std::string& id);
   // Containers (running or not) carrying every given label ("key" or "key=value").
   std::vector<ContainerSummary> list_containers(const std::vector<std::string>& labels);
-  bool image_exists(const std::string& image);
   // The gateway of a network's first IPAM config ("172.17.0.1"), or empty when the engine does
   // not report one (Debian's engine does not for the default bridge).
   std::string network_gateway(const std::string& network);

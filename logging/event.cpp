@@ -16,12 +16,6 @@ std::string_view level_name(Level level) {
   return kLevelNames[static_cast<std::size_t>(level)];
 }
 
-std::optional<Level> parse_level(std::string_view name) {
-  for (std::size_t i = 0; i < kLevelNames.size(); ++i)
-    if (kLevelNames[i] == name) return static_cast<Level>(i);
-  return std::nullopt;
-}
-
 EventTime now_utc() {
   return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
 }

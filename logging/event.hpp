@@ -20,8 +20,6 @@ namespace runner::logging {
 enum class Level : std::uint8_t { debug, info, notice, warning, error, critical, alert, emergency };
 
 std::string_view level_name(Level level);
-// Parses a level name as written by level_name(); nullopt if unknown.
-std::optional<Level> parse_level(std::string_view name);
 
 using EventTime = std::chrono::sys_time<std::chrono::microseconds>;
 EventTime now_utc();

@@ -31,7 +31,6 @@ class JobWorkspace {
   const std::filesystem::path& data_dir() const { return data_dir_; }
   const std::filesystem::path& tmp_dir() const { return tmp_dir_; }
   const std::filesystem::path& root() const { return root_; }
-  bool kept() const { return keep_; }
 
  private:
   std::filesystem::path root_;  // private folder we made (always: it holds tmp/ at least)
