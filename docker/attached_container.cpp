@@ -11,14 +11,14 @@
 namespace runner::docker {
 
 AttachedContainer::AttachedContainer(EngineClient& client, std::string container_id,
-                                     OutputFn on_output)
+                                     OutputFn on_output, const std::string& wait_condition)
     : client_(client),
       id_(std::move(container_id)),
       demuxer_(std::move(on_output)),
       multi_(curl_multi_init()) {
   if (!multi_) throw EngineError("cannot initialise libcurl multi handle");
   setup(attach_, "/containers/" + id_ + "/attach?stream=1&stdout=1&stderr=1", true);
-  setup(wait_, "/containers/" + id_ + "/wait?condition=next-exit", false);
+  setup(wait_, "/containers/" + id_ + "/wait?condition=" + wait_condition, false);
 }
 
 AttachedContainer::~AttachedContainer() {

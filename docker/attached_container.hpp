@@ -25,7 +25,10 @@ class AttachedContainer {
  public:
   using OutputFn = StreamDemuxer::PayloadFn;
 
-  AttachedContainer(EngineClient& client, std::string container_id, OutputFn on_output);
+  // `wait_condition` is the engine's: "next-exit" before a start (the default), "not-running" to
+  // re-attach to a container that is already running.
+  AttachedContainer(EngineClient& client, std::string container_id, OutputFn on_output,
+                    const std::string& wait_condition = "next-exit");
   ~AttachedContainer();
   AttachedContainer(const AttachedContainer&) = delete;
   AttachedContainer& operator=(const AttachedContainer&) = delete;

@@ -2,6 +2,8 @@
 // showed that millisecond stamps reorder equal-time lines).
 #include "logging/event.hpp"
 
+#include <cctype>
+
 #include <array>
 #include <ctime>
 
@@ -14,6 +16,18 @@ constexpr std::array<std::string_view, 8> kLevelNames = {
 
 std::string_view level_name(Level level) {
   return kLevelNames[static_cast<std::size_t>(level)];
+}
+
+std::optional<Level> level_from_name(std::string_view name) {
+  std::string lower(name);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower == "warn") return Level::warning;
+  if (lower == "trace") return Level::debug;
+  for (int i = 0; i <= static_cast<int>(Level::emergency); ++i) {
+    const auto level = static_cast<Level>(i);
+    if (level_name(level) == lower) return level;
+  }
+  return std::nullopt;
 }
 
 EventTime now_utc() {

@@ -20,6 +20,9 @@ namespace runner::logging {
 enum class Level : std::uint8_t { debug, info, notice, warning, error, critical, alert, emergency };
 
 std::string_view level_name(Level level);
+// A level from its name, case-insensitive: debug, info, notice, warning (or warn), error,
+// critical, alert, emergency; Kestra's TRACE counts as debug. nullopt for anything else.
+std::optional<Level> level_from_name(std::string_view name);
 
 using EventTime = std::chrono::sys_time<std::chrono::microseconds>;
 EventTime now_utc();

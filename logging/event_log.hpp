@@ -40,6 +40,9 @@ class EventLog {
   void finish(JobSummary summary);
   void flush();
   std::uint64_t events_emitted() const { return sequence_; }
+  // Numbers the next event sequence + 1: a job taken over by another worker continues its
+  // stored sequence, so event ids stay unique.
+  void continue_after(std::uint64_t sequence) { sequence_ = sequence; }
 
  private:
   std::string job_id_;

@@ -382,7 +382,7 @@ ComponentSpec parse_component(const json& doc) {
   check_keys(doc, "$",
              {"id", "image", "command", "entrypoint", "env", "parameters", "image_parameters",
               "authorization", "action", "config_id", "limits", "network", "user", "labels",
-              "pull_policy", "auth", "logging"},
+              "pull_policy", "auth", "logging", "namespace"},
              problems);
 
   static const std::regex id_re("^[A-Za-z0-9][A-Za-z0-9._-]*$");
@@ -404,6 +404,16 @@ ComponentSpec parse_component(const json& doc) {
       spec.image = *image;
   } else if (!doc.contains("image")) {
     problems.add("$.image", "required: the Docker image to run, such as \"runner-busybox:latest\"");
+  }
+  // Kestra's namespace rule: lower-case dot-separated words; "a.b" is a child of "a".
+  static const std::regex namespace_re("^[a-z0-9][a-z0-9_-]*(\\.[a-z0-9][a-z0-9_-]*)*$");
+  if (auto ns = read_string(doc, "namespace", "$", problems)) {
+    if (!std::regex_match(*ns, namespace_re))
+      problems.add("$.namespace",
+                   "expected lower-case words separated by dots (such as \"company.team\"), got " +
+                       describe(doc.at("namespace")));
+    else
+      spec.namespace_name = *ns;
   }
   spec.command = read_string_array(doc, "command", "$", problems);
   spec.entrypoint = read_string_array(doc, "entrypoint", "$", problems);

@@ -54,6 +54,7 @@ struct RegistryCredentials {
 
 struct ComponentSpec {
   std::string id;
+  std::string namespace_name = "default";  // Kestra-style: "company.team"; jobs are listed by it
   std::string image;
   std::optional<std::vector<std::string>> command;
   std::optional<std::vector<std::string>> entrypoint;

@@ -16,8 +16,11 @@ enum ExitCode : int {
   kExitApplicationError = 2,
   kExitUsage = 64,             // bad command line
   kExitInvalidComponent = 65,  // invalid component file
+  kExitNotFound = 66,          // no such job in the store
   kExitEngineUnavailable = 69,
   kExitInternal = 70,
+  kExitStoreUnavailable = 74,  // the store cannot be opened or read
+  kExitExportFailed = 75,      // an exporter kept failing (`runner ship`); try again later
   kExitInterrupted = 130,  // SIGINT
   kExitTerminated = 143,   // SIGTERM
 };
@@ -56,6 +59,24 @@ class UserError : public RunnerError {
  public:
   using RunnerError::RunnerError;
   int exit_code() const override { return kExitUserError; }
+};
+
+class NotFoundError : public RunnerError {
+ public:
+  using RunnerError::RunnerError;
+  int exit_code() const override { return kExitNotFound; }
+};
+
+class StoreUnavailableError : public RunnerError {
+ public:
+  using RunnerError::RunnerError;
+  int exit_code() const override { return kExitStoreUnavailable; }
+};
+
+class ExportFailedError : public RunnerError {
+ public:
+  using RunnerError::RunnerError;
+  int exit_code() const override { return kExitExportFailed; }
 };
 
 class InternalError : public RunnerError {

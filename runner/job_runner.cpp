@@ -214,17 +214,27 @@ void JobRunner::execute(logging::JobSummary& summary) {
   docker::EngineClient client(endpoint);
   client.negotiate();
 
-  JobWorkspace workspace(job_id, options_.data_dir, options_.keep_data, keboola_config(spec_),
-                         spec_.user);
-  if (options_.keep_data)
-    events_.emit(Level::info, "runner",
-                 "Working folder " + workspace.root().string() + " (data: " +
-                     workspace.data_dir().string() + ") is kept after the run (--keep-data)");
-  docker::ContainerConfig cfg = container_config(spec_, options_, workspace, job_id);
+  const bool reattach = options_.reattach_container_id.has_value();
+  std::optional<JobWorkspace> workspace;
+  docker::ContainerConfig cfg;
+  if (!reattach) {
+    workspace.emplace(job_id, options_.data_dir, options_.keep_data, keboola_config(spec_),
+                      spec_.user);
+    if (options_.keep_data)
+      events_.emit(Level::info, "runner",
+                   "Working folder " + workspace->root().string() + " (data: " +
+                       workspace->data_dir().string() + ") is kept after the run (--keep-data)");
+    cfg = container_config(spec_, options_, *workspace, job_id);
+  }
   // GELF mode: the server listens before the container exists, where the container reaches us.
+  // A re-attached container was told the address of its first worker's server, which is gone.
   const bool gelf_mode = spec_.logging.type == "gelf";
   std::optional<GelfJobServer> gelf;
-  if (gelf_mode) {
+  if (gelf_mode && reattach) {
+    events_.emit(Level::warning, "runner",
+                 "The component logs through GELF to its first worker's server, which is gone: "
+                 "its GELF messages from now on are lost");
+  } else if (gelf_mode) {
     gelf.emplace(spec_.logging, events_, matcher_);
     gelf->listen(docker::bridge_host_address(client));
     cfg.env.push_back("KBC_LOGGER_ADDR=" + gelf->address());
@@ -233,11 +243,25 @@ void JobRunner::execute(logging::JobSummary& summary) {
                  "GELF server (" + spec_.logging.gelf_server_type + ") listening on " +
                      gelf->address() + ":" + std::to_string(gelf->port()));
   }
-  events_.emit(
-      Level::info, "runner",
-      "Running component " + spec_.id + " (image " + spec_.image + ", job " + job_id + ")");
-  const std::string container_id =
-      create_container(client, spec_, cfg, "runner-" + job_id, events_);
+  std::string container_id;
+  bool already_exited = false;
+  if (reattach) {
+    container_id = *options_.reattach_container_id;
+    const docker::ContainerState before = client.inspect_container(container_id);
+    already_exited = before.status != "running" && before.status != "paused" &&
+                     before.status != "restarting";
+    events_.emit(Level::warning, "runner",
+                 "Taking over job " + job_id + " (container " + container_id.substr(0, 12) +
+                     ", " + before.status + ") after its worker stopped" +
+                     (already_exited ? ": it has already exited, only its exit code is known"
+                                     : ": output it printed while no worker was attached is lost"));
+  } else {
+    events_.emit(
+        Level::info, "runner",
+        "Running component " + spec_.id + " (image " + spec_.image + ", job " + job_id + ")");
+    container_id = create_container(client, spec_, cfg, "runner-" + job_id, events_);
+    if (options_.on_container_created) options_.on_container_created(container_id);
+  }
   ContainerGuard guard(client, container_id);
 
   // Stream state. stdout lines become live events; stderr lines are kept for one error event at
@@ -286,15 +310,20 @@ void JobRunner::execute(logging::JobSummary& summary) {
   };
   OutputPipeline stdout_pipeline(matcher_, true, std::move(stdout_callbacks));
   OutputPipeline stderr_pipeline(matcher_, false, std::move(stderr_callbacks));
-  docker::AttachedContainer attached(client, container_id,
-                                     [&](docker::OutputStream stream, std::string_view bytes) {
-                                       if (stream == docker::OutputStream::stdout_) {
-                                         stdout_pipeline.feed(bytes);
-                                       } else {
-                                         stderr_pipeline.feed(bytes);
-                                       }
-                                     });
-  attached.arm();
+  std::optional<docker::AttachedContainer> attached;
+  if (!already_exited) {
+    attached.emplace(
+        client, container_id,
+        [&](docker::OutputStream stream, std::string_view bytes) {
+          if (stream == docker::OutputStream::stdout_) {
+            stdout_pipeline.feed(bytes);
+          } else {
+            stderr_pipeline.feed(bytes);
+          }
+        },
+        reattach ? "not-running" : "next-exit");
+    attached->arm();
+  }
 
   std::optional<StopRequest> stop_request;
   if (options_.stop != nullptr) stop_request = options_.stop->take();
@@ -308,10 +337,12 @@ void JobRunner::execute(logging::JobSummary& summary) {
     return;
   }
 
-  try {
-    client.start_container(container_id);
-  } catch (const docker::EngineApiError& e) {
-    throw UserError("the container could not start: " + e.daemon_message());
+  if (!reattach) {
+    try {
+      client.start_container(container_id);
+    } catch (const docker::EngineApiError& e) {
+      throw UserError("the container could not start: " + e.daemon_message());
+    }
   }
   if (gelf) {
     // Nothing is read from the server's sockets before its first poll, so whatever the
@@ -329,7 +360,7 @@ void JobRunner::execute(logging::JobSummary& summary) {
   std::vector<int> wake_fds;
   if (options_.stop != nullptr) wake_fds.push_back(options_.stop->fd());
 
-  while (!(attached.output_finished() && attached.exited())) {
+  while (attached && !(attached->output_finished() && attached->exited())) {
     auto now = Clock::now();
     auto wake = now + std::chrono::milliseconds(200);
     if (auto flush_at = stdout_pipeline.next_flush()) wake = std::min(wake, *flush_at);
@@ -339,7 +370,7 @@ void JobRunner::execute(logging::JobSummary& summary) {
     if (gelf) wake = std::min(wake, now + std::chrono::milliseconds(5));
     const auto wait_ms = std::max<std::int64_t>(
         0, std::chrono::duration_cast<std::chrono::milliseconds>(wake - now).count() + 1);
-    const bool woken = attached.poll(std::chrono::milliseconds(wait_ms), wake_fds);
+    const bool woken = attached->poll(std::chrono::milliseconds(wait_ms), wake_fds);
     if (gelf) {
       gelf->poll();
       if (gelf->oversize() && !oversize_kill) {
@@ -377,7 +408,7 @@ void JobRunner::execute(logging::JobSummary& summary) {
     }
     // The container has exited, so its streams are closed; an attach stream that still has not
     // ended after a while would only mean a stuck engine connection.
-    if (attached.exited() && !attached.output_finished()) {
+    if (attached->exited() && !attached->output_finished()) {
       if (exited_at == kNever) exited_at = now;
       if (now - exited_at > std::chrono::seconds(10)) {
         events_.emit(Level::warning, "runner",
@@ -392,14 +423,15 @@ void JobRunner::execute(logging::JobSummary& summary) {
   summary.outputs = results.outputs();
   summary.metrics = results.metrics();
   summary.results_summary = results.summary();
-  if (!attached.transfer_error().empty())
-    events_.emit(Level::warning, "runner", attached.transfer_error());
+  if (attached && !attached->transfer_error().empty())
+    events_.emit(Level::warning, "runner", attached->transfer_error());
 
   const docker::ContainerState state = client.inspect_container(container_id);
   guard.remove();
 
   std::int64_t exit_code = state.exit_code;
-  if (state.status != "exited" && attached.wait_status()) exit_code = *attached.wait_status();
+  if (state.status != "exited" && attached && attached->wait_status())
+    exit_code = *attached->wait_status();
   summary.container_exit_code = exit_code;
 
   if (gelf) gelf->finish();  // the last messages, then the server's counters

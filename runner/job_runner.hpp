@@ -17,6 +17,7 @@
 #include "runner/stop_request.hpp"
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +38,13 @@ struct RunOptions {
   std::string run_mode = "run";
   StopSource* stop = nullptr;  // optional; checked throughout the run
   int stop_grace_seconds = 2;  // SIGTERM to the container, then SIGKILL
+  // Called with the container id right after it is created (a worker records it in the store).
+  std::function<void(const std::string&)> on_container_created;
+  // Recovery: take over this existing container of the job (its worker died) instead of creating
+  // one. A running container is re-attached (output from now on; what it printed while nobody
+  // was attached is lost, as the engine keeps no log with LogConfig none); an exited one only
+  // gives its exit code. The job's timeout counts from the take-over.
+  std::optional<std::string> reattach_container_id;
 };
 
 // Labels put on every container runner starts.

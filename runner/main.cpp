@@ -11,8 +11,12 @@
 #include "runner/gelf_server_command.hpp"
 #include "runner/job_id.hpp"
 #include "runner/job_runner.hpp"
+#include "runner/queue_commands.hpp"
+#include "runner/ship_command.hpp"
 #include "runner/stop_request.hpp"
+#include "runner/store_commands.hpp"
 #include "secrets/config_cipher.hpp"
+#include "store/store_sink.hpp"
 
 #include <curl/curl.h>
 #include <fmt/format.h>
@@ -40,6 +44,7 @@ struct RunArgs {
   std::string branch_id = "default";
   std::string key_file;
   std::string outputs;
+  std::string store;  // empty: the default store
 };
 
 struct KeyArgs {
@@ -63,6 +68,31 @@ struct GcArgs {
   bool dry_run = false;
   std::string docker_host;
 };
+
+// The store sink for `runner run`. An explicit --store that cannot be opened is a usage error
+// (exit 64) before anything runs; the default store failing (say, a read-only home) only warns:
+// the run itself needs no store.
+std::unique_ptr<runner::store::StoreSink> open_store_sink(const std::string& option,
+                                                          const runner::ComponentSpec& spec,
+                                                          const std::string& job_id) {
+  const std::string url = option.empty() ? runner::store::default_store_url() : option;
+  if (url == "none") return nullptr;
+  runner::store::JobRecord job;
+  job.id = job_id;
+  job.component_id = spec.id;
+  job.namespace_name = spec.namespace_name;
+  job.status = std::string(runner::store::kStatusProcessing);
+  job.created_at = runner::logging::now_utc();
+  job.started_at = job.created_at;
+  try {
+    return std::make_unique<runner::store::StoreSink>(runner::store::open_store(url), job);
+  } catch (const std::exception& e) {
+    if (!option.empty()) throw runner::UsageError(std::string("--store: ") + e.what());
+    std::fprintf(stderr, "runner: warning: events are not kept: %s (use --store none to silence this)\n",
+                 e.what());
+    return nullptr;
+  }
+}
 
 int command_run(const RunArgs& args) {
   runner::ComponentSpec spec;
@@ -95,6 +125,8 @@ int command_run(const RunArgs& args) {
   runner::logging::EventLog events(runner::new_job_id());
   events.add_sink(terminal);
   if (jsonl) events.add_sink(*jsonl);
+  std::unique_ptr<runner::store::StoreSink> stored = open_store_sink(args.store, spec, events.job_id());
+  if (stored) events.add_sink(*stored);
 
   runner::RunOptions options;
   if (!args.docker_host.empty()) options.docker_host = args.docker_host;
@@ -105,6 +137,9 @@ int command_run(const RunArgs& args) {
   options.stop = &signals;
   runner::JobRunner job(std::move(spec), options, events);
   const runner::logging::JobSummary summary = job.run();
+  if (stored) {
+    if (auto problem = stored->error()) std::fprintf(stderr, "runner: warning: %s\n", problem->c_str());
+  }
   if (!args.outputs.empty()) {
     // Written whatever the outcome: Kestra returns the outputs of failed tasks too.
     const nlohmann::json doc = {{"outputs", summary.outputs}, {"metrics", summary.metrics}};
@@ -218,6 +253,9 @@ int main(int argc, char** argv) {
   run_cmd->add_option(
       "--outputs", run.outputs,
       "After the run, write {\"outputs\": {...}, \"metrics\": [...]} (Kestra protocol) to FILE");
+  run_cmd->add_option("--store", run.store,
+                      "Keep the job and its events in sqlite:PATH, postgresql://... or none "
+                      "(default $RUNNER_STORE, else sqlite:$RUNNER_HOME/runner.db)");
   run_cmd->add_option(
       "--key-file", run.key_file,
       "Key for encrypted values (else RUNNER_ENCRYPTION_KEY, else $RUNNER_HOME/secret.key)");
@@ -249,6 +287,17 @@ int main(int argc, char** argv) {
   runner::GelfServerArgs gelf_server;
   CLI::App* gelf_server_cmd = runner::add_gelf_server_command(app, gelf_server);
 
+  runner::StoreCommandArgs jobs_args, logs_args, show_args;
+  const runner::StoreCommands store_cmds =
+      runner::add_store_commands(app, jobs_args, logs_args, show_args);
+
+  runner::QueueArgs submit_args, cancel_args, worker_args;
+  const runner::QueueCommands queue_cmds =
+      runner::add_queue_commands(app, submit_args, cancel_args, worker_args);
+
+  runner::ShipArgs ship;
+  CLI::App* ship_cmd = runner::add_ship_command(app, ship);
+
   app.add_subcommand("version", "Print runner's version");
 
   try {
@@ -268,6 +317,13 @@ int main(int argc, char** argv) {
     if (run_cmd->parsed()) return command_run(run);
     if (gc_cmd->parsed()) return command_gc(gc);
     if (gelf_server_cmd->parsed()) return runner::command_gelf_server(gelf_server);
+    if (store_cmds.jobs->parsed()) return runner::command_jobs(jobs_args);
+    if (store_cmds.logs->parsed()) return runner::command_logs(logs_args);
+    if (store_cmds.show->parsed()) return runner::command_show(show_args);
+    if (ship_cmd->parsed()) return runner::command_ship(ship);
+    if (queue_cmds.submit->parsed()) return runner::command_submit(submit_args);
+    if (queue_cmds.cancel->parsed()) return runner::command_cancel(cancel_args);
+    if (queue_cmds.worker->parsed()) return runner::command_worker(worker_args);
     if (keygen_cmd->parsed()) return command_keygen(keygen);
     if (encrypt_cmd->parsed()) {
       encrypt.value_given = encrypt_cmd->count("value") > 0;

@@ -57,7 +57,7 @@ std::optional<StopRequest> EventStopSource::take() {
   std::uint64_t value = 0;
   if (::read(fd_, &value, sizeof value) != static_cast<ssize_t>(sizeof value) || value == 0)
     return std::nullopt;
-  return StopRequest{kExitTerminated, "cancelled"};
+  return StopRequest{kExitTerminated, "a stop request"};
 }
 
 }  // namespace runner

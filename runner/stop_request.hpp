@@ -13,7 +13,7 @@ namespace runner {
 
 struct StopRequest {
   int exit_code;       // 130 for SIGINT, 143 for SIGTERM (or as the requester asks)
-  const char* reason;  // "SIGINT", "SIGTERM", "cancelled"
+  const char* reason;  // "SIGINT", "SIGTERM", "a stop request" (EventStopSource)
 };
 
 class StopSource {

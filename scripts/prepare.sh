@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# What both set-up commands need first: Debian packages, a running Docker engine, the images
-# examples and tests run, and a build of runner in build/. Idempotent.
+# What both set-up commands need first: Debian packages, a running Docker engine, a running
+# PostgreSQL (store tests), the images examples and tests run, and a build of runner in build/.
+# Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/start-docker.sh
+scripts/start-postgres.sh >/dev/null  # the PostgreSQL store tests' server (prints its URL)
 scripts/build-images.sh
 scripts/build.sh

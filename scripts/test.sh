@@ -18,4 +18,10 @@ for target in scrubber gelf; do
   fi
   grep -E '^(stat::number_of_executed_units|Done)' "build/fuzz-$target.log" || true
 done
+# The PostgreSQL store tests ([store][postgres]) connect here; prepare.sh started the server, this
+# only reads its URL. A URL set by the caller wins.
+if [ -z "${RUNNER_TEST_POSTGRES_URL:-}" ]; then
+  RUNNER_TEST_POSTGRES_URL=$(scripts/start-postgres.sh)
+  export RUNNER_TEST_POSTGRES_URL
+fi
 ctest --test-dir build --output-on-failure -j2 "$@"

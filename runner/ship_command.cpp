@@ -1,0 +1,135 @@
+// `runner ship`: see ship_command.hpp.
+#include "runner/ship_command.hpp"
+
+#include "logging/kestra_protocol.hpp"
+#include "runner/errors.hpp"
+#include "runner/stop_request.hpp"
+#include "secrets/config_cipher.hpp"
+#include "shipper/log_shipper.hpp"
+#include "store/store.hpp"
+
+#include <CLI/CLI.hpp>
+#include <poll.h>
+
+#include <charconv>
+#include <cstdio>
+
+namespace runner {
+
+namespace {
+
+std::chrono::microseconds parse_every(const std::string& text) {
+  double seconds = 0;
+  const auto result = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (result.ec != std::errc() || result.ptr != text.data() + text.size()) {
+    auto iso = logging::parse_iso8601_duration(text);
+    if (!iso) throw UsageError("--every: expected an ISO-8601 duration (PT5M) or seconds, got \"" + text + "\"");
+    seconds = *iso;
+  }
+  if (seconds < 0.1) throw UsageError("--every: expected at least 0.1 seconds, got \"" + text + "\"");
+  return std::chrono::microseconds(static_cast<std::int64_t>(seconds * 1e6));
+}
+
+// Waits `d` or until a stop signal; true when the time passed.
+bool sleep_unless_stopped(StopSource& stop, std::chrono::microseconds d) {
+  pollfd pfd{stop.fd(), POLLIN, 0};
+  const int ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+  return ::poll(&pfd, 1, ms) == 0;
+}
+
+}  // namespace
+
+CLI::App* add_ship_command(CLI::App& app, ShipArgs& args) {
+  CLI::App* cmd = app.add_subcommand(
+      "ship", "Ship stored events in batches through exporters (Kestra's Log Shipper)");
+  cmd->add_option("--config", args.config, "shipper.yaml or shipper.json")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--store", args.store,
+                  "Store to read: sqlite:PATH or postgresql://... (default $RUNNER_STORE, else "
+                  "sqlite:$RUNNER_HOME/runner.db)");
+  cmd->add_option("--every", args.every,
+                  "Repeat a pass every DURATION (ISO-8601 such as PT1M, or seconds) until "
+                  "SIGINT/SIGTERM");
+  cmd->add_option("--key-file", args.key_file,
+                  "Key for RUNNER::ENC:: credentials (else RUNNER_ENCRYPTION_KEY, else "
+                  "$RUNNER_HOME/secret.key)");
+  return cmd;
+}
+
+int command_ship(const ShipArgs& args) {
+  shipper::ShipperConfig config;
+  try {
+    config = shipper::load_shipper_config(args.config);
+  } catch (const shipper::ShipperConfigError& e) {
+    for (const auto& line : e.problems()) std::fprintf(stderr, "%s: %s\n", args.config.c_str(), line.c_str());
+    return kExitInvalidComponent;
+  }
+  const bool repeat = !args.every.empty();
+  const std::chrono::microseconds every = repeat ? parse_every(args.every) : std::chrono::microseconds(0);
+
+  const shipper::KeyLookup key = [&]() -> std::optional<secrets::EncryptionKey> {
+    return secrets::find_key(args.key_file.empty() ? std::nullopt
+                                                   : std::optional<std::filesystem::path>(args.key_file));
+  };
+  std::vector<std::unique_ptr<shipper::LogExporter>> exporters;
+  try {
+    for (std::size_t i = 0; i < config.exporters.size(); ++i)
+      exporters.push_back(
+          shipper::make_exporter(config.exporters[i], "logExporters[" + std::to_string(i) + "]", key));
+  } catch (const shipper::ExporterConfigError& e) {
+    std::fprintf(stderr, "%s: %s\n", args.config.c_str(), e.what());
+    return kExitInvalidComponent;
+  } catch (const secrets::SecretError& e) {
+    std::fprintf(stderr, "%s: %s\n", args.config.c_str(), e.what());
+    return kExitInvalidComponent;
+  }
+
+  const std::string url = args.store.empty() ? store::default_store_url() : args.store;
+  if (url == "none") throw UsageError("--store none: runner ship needs a store");
+  std::unique_ptr<store::Store> db;
+  try {
+    db = store::open_store(url);
+  } catch (const std::exception& e) {
+    throw StoreUnavailableError(e.what());
+  }
+
+  SignalStopSource stop;
+  shipper::ShipOptions options;
+  options.on_retry = [](const std::string& id, int attempt, const std::string& error) {
+    std::fprintf(stderr, "runner ship: exporter \"%s\" failed (attempt %d), retrying: %s\n",
+                 id.c_str(), attempt, error.c_str());
+  };
+  options.sleep = [&](std::chrono::microseconds d) { return sleep_unless_stopped(stop, d); };
+
+  int status = 0;
+  for (;;) {
+    try {
+      const auto stats = shipper::ship_once(*db, config, exporters, options);
+      std::printf("shipped %llu event(s) in %llu batch(es) to %zu exporter(s)",
+                  static_cast<unsigned long long>(stats.events),
+                  static_cast<unsigned long long>(stats.batches), exporters.size());
+      if (stats.offset)
+        std::printf("; offset %s %s", logging::format_time(stats.offset->time).c_str(),
+                    stats.offset->id.c_str());
+      if (stats.retries) std::printf("; %llu retr%s", static_cast<unsigned long long>(stats.retries),
+                                     stats.retries == 1 ? "y" : "ies");
+      if (config.delete_shipped)
+        std::printf("; %llu event(s) deleted", static_cast<unsigned long long>(stats.deleted));
+      std::printf("\n");
+      std::fflush(stdout);
+      status = 0;
+    } catch (const shipper::ShipError& e) {
+      std::fprintf(stderr, "runner ship: %s\n", e.what());
+      status = kExitExportFailed;
+    } catch (const store::StoreError& e) {
+      std::fprintf(stderr, "runner ship: %s\n", e.what());
+      status = kExitStoreUnavailable;
+    }
+    if (!repeat) break;
+    if (!sleep_unless_stopped(stop, every)) break;
+  }
+  return status;
+}
+
+}  // namespace runner

@@ -1,0 +1,257 @@
+// `runner jobs`, `runner logs`, `runner show`: see store_commands.hpp.
+#include "runner/store_commands.hpp"
+
+#include "logging/event.hpp"
+#include "logging/json_text.hpp"
+#include "logging/output_file.hpp"
+#include "logging/terminal_sink.hpp"
+#include "runner/errors.hpp"
+#include "store/event_block.hpp"
+#include "store/store.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <thread>
+
+namespace runner {
+
+namespace {
+
+std::unique_ptr<store::Store> open_for_reading(const std::string& option) {
+  const std::string url = option.empty() ? store::default_store_url() : option;
+  if (url == "none") throw UsageError("--store none: this command needs a store");
+  try {
+    return store::open_store(url);
+  } catch (const std::exception& e) {
+    throw StoreUnavailableError(e.what());
+  }
+}
+
+store::JobRecord find_job_or_throw(store::Store& db, const std::string& id) {
+  std::optional<store::JobRecord> job;
+  try {
+    job = db.find_job(id);
+  } catch (const store::StoreError& e) {
+    throw UsageError(e.what());  // an ambiguous or too short prefix
+  }
+  if (!job) throw NotFoundError("no job " + id + " in " + db.describe());
+  return *job;
+}
+
+std::string time_or_dash(const std::optional<logging::EventTime>& t) {
+  return t ? logging::format_time(*t) : "-";
+}
+
+double seconds_between(logging::EventTime a, logging::EventTime b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+std::string duration_text(const store::JobRecord& job) {
+  if (!job.started_at) return "-";
+  const auto end = job.finished_at.value_or(logging::now_utc());
+  return fmt::format("{:.1f}s", seconds_between(*job.started_at, end));
+}
+
+nlohmann::ordered_json job_to_json(const store::JobRecord& job) {
+  auto parse_or_text = [](const std::string& text) {
+    auto value = nlohmann::json::parse(text, nullptr, false);
+    return value.is_discarded() ? nlohmann::json(text) : value;
+  };
+  nlohmann::ordered_json out;
+  out["id"] = job.id;
+  out["component_id"] = job.component_id;
+  out["namespace"] = job.namespace_name;
+  out["status"] = job.status;
+  out["priority"] = job.priority;
+  out["error_type"] = job.error_type;
+  out["message"] = job.message;
+  out["exit_code"] = job.exit_code ? nlohmann::json(*job.exit_code) : nlohmann::json();
+  out["container_exit_code"] =
+      job.container_exit_code ? nlohmann::json(*job.container_exit_code) : nlohmann::json();
+  out["created_at"] = logging::format_time(job.created_at);
+  out["started_at"] = job.started_at ? nlohmann::json(logging::format_time(*job.started_at)) : nlohmann::json();
+  out["finished_at"] =
+      job.finished_at ? nlohmann::json(logging::format_time(*job.finished_at)) : nlohmann::json();
+  if (job.started_at && job.finished_at)
+    out["duration_seconds"] = seconds_between(*job.started_at, *job.finished_at);
+  out["outputs"] = parse_or_text(job.outputs);
+  out["metrics"] = parse_or_text(job.metrics);
+  out["events_stored"] = job.events_stored;
+  if (!job.worker_id.empty()) out["worker_id"] = job.worker_id;
+  if (job.attempts > 0) out["attempts"] = job.attempts;
+  if (job.cancel_requested) out["cancel_requested"] = true;
+  return out;
+}
+
+// One stored event as a JSON line: the --events format plus the event's unique id.
+void append_event_json(std::string& line, const store::StoredEvent& e) {
+  line.append("{\"id\":");
+  logging::append_json_string(line, e.id());
+  line.append(",\"time\":\"");
+  line.append(logging::format_time(e.time));
+  line.append("\",\"job_id\":");
+  logging::append_json_string(line, e.job_id);
+  line.append(",\"seq\":");
+  line.append(std::to_string(e.sequence));
+  line.append(",\"level\":\"");
+  line.append(logging::level_name(e.level));
+  line.append("\",\"source\":");
+  logging::append_json_string(line, e.source);
+  line.append(",\"message\":");
+  logging::append_json_string(line, e.message);
+  if (!e.fields.empty()) {
+    line.append(",\"fields\":");
+    line.append(e.fields);
+  }
+  line.append("}\n");
+}
+
+}  // namespace
+
+StoreCommands add_store_commands(CLI::App& app, StoreCommandArgs& jobs, StoreCommandArgs& logs,
+                                 StoreCommandArgs& show) {
+  const std::string store_help =
+      "Store to read: sqlite:PATH or postgresql://... (default $RUNNER_STORE, else "
+      "sqlite:$RUNNER_HOME/runner.db)";
+  StoreCommands cmds;
+  cmds.jobs = app.add_subcommand("jobs", "List jobs in the store, newest first");
+  cmds.jobs->add_option("--store", jobs.store, store_help);
+  cmds.jobs->add_option("--namespace", jobs.namespace_name,
+                        "Only jobs in this namespace (and its child namespaces)");
+  cmds.jobs->add_option("--status", jobs.status,
+                        "Only jobs with this status (created, waiting, processing, success, "
+                        "warning, error, terminating, cancelled, terminated)")
+      ->check(CLI::IsMember({"created", "waiting", "processing", "success", "warning", "error",
+                             "terminating", "cancelled", "terminated"}));
+  cmds.jobs->add_option("-n,--limit", jobs.limit, "At most this many jobs")->capture_default_str();
+  cmds.jobs->add_flag("--json", jobs.json, "One JSON object per job");
+
+  cmds.logs = app.add_subcommand("logs", "Print a job's stored events");
+  cmds.logs->add_option("job", logs.job, "Job id (or a unique prefix of at least 8 characters)")
+      ->required();
+  cmds.logs->add_option("--store", logs.store, store_help);
+  cmds.logs->add_option("--level", logs.level, "Only events at this level or above")
+      ->check(CLI::IsMember({"debug", "info", "notice", "warning", "warn", "error", "critical",
+                             "alert", "emergency"}, CLI::ignore_case))
+      ->capture_default_str();
+  cmds.logs->add_flag("-f,--follow", logs.follow,
+                      "Keep printing new events until the job finishes");
+  cmds.logs->add_flag("--json", logs.json, "One JSON object per event (with its unique id)");
+  cmds.logs->add_flag("--no-color", logs.no_color, "Never colour the output");
+
+  cmds.show = app.add_subcommand("show", "Show a job: status, times, result, outputs, metrics");
+  cmds.show->add_option("job", show.job, "Job id (or a unique prefix of at least 8 characters)")
+      ->required();
+  cmds.show->add_option("--store", show.store, store_help);
+  cmds.show->add_flag("--json", show.json, "As one JSON object");
+  return cmds;
+}
+
+int command_jobs(const StoreCommandArgs& args) {
+  auto db = open_for_reading(args.store);
+  store::JobFilter filter;
+  if (!args.namespace_name.empty()) filter.namespace_name = args.namespace_name;
+  if (!args.status.empty()) filter.status = args.status;
+  filter.limit = args.limit;
+  const auto jobs = db->list_jobs(filter);
+  if (args.json) {
+    for (const auto& job : jobs) std::printf("%s\n", job_to_json(job).dump().c_str());
+    return 0;
+  }
+  if (jobs.empty()) {
+    std::printf("no jobs in %s\n", db->describe().c_str());
+    return 0;
+  }
+  std::printf("%-36s  %-11s  %-24s  %-16s  %-27s  %8s  %s\n", "JOB", "STATUS", "COMPONENT",
+              "NAMESPACE", "CREATED", "DURATION", "EXIT");
+  for (const auto& job : jobs) {
+    std::printf("%-36s  %-11s  %-24s  %-16s  %-27s  %8s  %s\n", job.id.c_str(), job.status.c_str(),
+                job.component_id.c_str(), job.namespace_name.c_str(),
+                logging::format_time(job.created_at).c_str(), duration_text(job).c_str(),
+                job.exit_code ? std::to_string(*job.exit_code).c_str() : "-");
+  }
+  return 0;
+}
+
+int command_logs(const StoreCommandArgs& args) {
+  auto db = open_for_reading(args.store);
+  store::JobRecord job = find_job_or_throw(*db, args.job);
+  const logging::Level min_level = logging::level_from_name(args.level).value_or(logging::Level::debug);
+  auto out = logging::OutputFile::standard_output();
+  const bool color = !args.json && logging::want_color(out, args.no_color);
+  logging::TerminalSink terminal(logging::OutputFile::standard_output(), color, min_level);
+  std::string line;
+  std::uint64_t after = 0;
+  for (;;) {
+    bool finished_before_read = store::is_final_status(job.status);
+    for (;;) {
+      const auto blocks = db->job_blocks(job.id, after, 64);
+      if (blocks.empty()) break;
+      for (const auto& block : blocks) {
+        for (const auto& e : store::decode_block(block)) {
+          if (e.sequence <= after) continue;
+          after = e.sequence;
+          if (e.level < min_level) continue;
+          if (args.json) {
+            line.clear();
+            append_event_json(line, e);
+            out.write(line);
+          } else {
+            const nlohmann::json fields =
+                e.fields.empty() ? nlohmann::json() : nlohmann::json::parse(e.fields, nullptr, false);
+            logging::Event view{e.time, e.job_id, e.sequence, e.level, e.source, e.message,
+                                e.fields.empty() ? nullptr : &fields};
+            terminal.write(view);
+          }
+        }
+      }
+      out.flush();
+      terminal.flush();
+    }
+    if (!args.follow || finished_before_read) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    job = find_job_or_throw(*db, job.id);
+  }
+  out.flush();
+  terminal.flush();
+  return 0;
+}
+
+int command_show(const StoreCommandArgs& args) {
+  auto db = open_for_reading(args.store);
+  const store::JobRecord job = find_job_or_throw(*db, args.job);
+  if (args.json) {
+    std::printf("%s\n", job_to_json(job).dump(2).c_str());
+    return 0;
+  }
+  std::string exit_text;
+  if (job.exit_code) exit_text = fmt::format(", exit code {}", *job.exit_code);
+  if (job.container_exit_code)
+    exit_text += fmt::format(", container exit code {}", *job.container_exit_code);
+  std::printf("Job         %s\n", job.id.c_str());
+  std::printf("Component   %s\n", job.component_id.c_str());
+  std::printf("Namespace   %s\n", job.namespace_name.c_str());
+  std::printf("Status      %s%s%s\n", job.status.c_str(),
+              job.error_type.empty() ? "" : (" (" + job.error_type + " error)").c_str(),
+              exit_text.c_str());
+  std::printf("Created     %s\n", logging::format_time(job.created_at).c_str());
+  std::printf("Started     %s\n", time_or_dash(job.started_at).c_str());
+  std::printf("Finished    %s\n", time_or_dash(job.finished_at).c_str());
+  std::printf("Duration    %s\n", duration_text(job).c_str());
+  if (!job.worker_id.empty()) std::printf("Worker      %s\n", job.worker_id.c_str());
+  if (job.attempts > 1) std::printf("Attempts    %d\n", job.attempts);
+  if (!job.message.empty()) std::printf("Message     %s\n", job.message.c_str());
+  const auto outputs = nlohmann::json::parse(job.outputs, nullptr, false);
+  const auto metrics = nlohmann::json::parse(job.metrics, nullptr, false);
+  if (!outputs.is_discarded() && !outputs.empty())
+    std::printf("Outputs     %s\n", outputs.dump(2).c_str());
+  if (!metrics.is_discarded() && !metrics.empty())
+    std::printf("Metrics     %s\n", metrics.dump(2).c_str());
+  std::printf("Events      up to #%llu (runner logs %s)\n",
+              static_cast<unsigned long long>(job.events_stored), job.id.c_str());
+  return 0;
+}
+
+}  // namespace runner

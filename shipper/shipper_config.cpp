@@ -1,0 +1,221 @@
+// ShipperConfig parsing: see shipper_config.hpp.
+#include "shipper/shipper_config.hpp"
+
+#include "logging/kestra_protocol.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+namespace runner::shipper {
+
+namespace {
+
+std::string describe(const nlohmann::json& value) {
+  std::string text = value.dump();
+  if (text.size() > 60) text = text.substr(0, 57) + "...";
+  return text;
+}
+
+nlohmann::json node_to_json(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      return nullptr;
+    case YAML::NodeType::Sequence: {
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& item : node) out.push_back(node_to_json(item));
+      return out;
+    }
+    case YAML::NodeType::Map: {
+      nlohmann::json out = nlohmann::json::object();
+      for (const auto& item : node) out[item.first.as<std::string>()] = node_to_json(item.second);
+      return out;
+    }
+    case YAML::NodeType::Scalar:
+      break;
+  }
+  const std::string text = node.Scalar();
+  if (node.Tag() == "!") return text;  // quoted: a string whatever it looks like
+  static const std::regex integer_re("^[-+]?[0-9]+$");
+  static const std::regex float_re("^[-+]?([0-9]+\\.[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?$");
+  if (text == "true" || text == "True" || text == "TRUE") return true;
+  if (text == "false" || text == "False" || text == "FALSE") return false;
+  if (text == "null" || text == "~") return nullptr;
+  if (std::regex_match(text, integer_re)) {
+    try {
+      return std::stoll(text);
+    } catch (const std::out_of_range&) {
+      return text;
+    }
+  }
+  if (std::regex_match(text, float_re)) return std::stod(text);
+  return text;
+}
+
+std::optional<std::chrono::microseconds> read_duration(const nlohmann::json& doc,
+                                                       const char* key,
+                                                       std::vector<std::string>& problems) {
+  auto it = doc.find(key);
+  if (it == doc.end() || it->is_null()) return std::nullopt;
+  std::optional<double> seconds;
+  if (it->is_string()) seconds = logging::parse_iso8601_duration(it->get<std::string>());
+  if (!seconds || *seconds < 0) {
+    problems.push_back(std::string(key) +
+                       ": expected an ISO-8601 duration such as \"P1D\" or \"PT30S\", got " +
+                       describe(*it));
+    return std::nullopt;
+  }
+  return std::chrono::microseconds(static_cast<std::int64_t>(*seconds * 1e6));
+}
+
+}  // namespace
+
+ShipperConfigError::ShipperConfigError(std::vector<std::string> problems)
+    : std::runtime_error(problems.empty() ? "invalid shipper configuration" : problems.front()),
+      problems_(std::move(problems)) {}
+
+std::string ShipperConfig::state_key() const {
+  return namespace_name ? offset_key + ":" + *namespace_name : offset_key;
+}
+
+std::string normalize_exporter_type(const std::string& type) {
+  static const std::pair<const char*, const char*> kKestra[] = {
+      {"io.kestra.plugin.ee.core.log.FileLogExporter", "file"},
+      {"io.kestra.plugin.ee.elasticsearch.LogExporter", "elasticsearch"},
+      {"io.kestra.plugin.ee.opensearch.LogExporter", "elasticsearch"},
+      {"io.kestra.plugin.ee.datadog.LogExporter", "datadog"},
+      {"io.kestra.plugin.ee.opentelemetry.LogExporter", "opentelemetry"},
+      {"io.kestra.plugin.ee.loki.LogExporter", "loki"},
+      {"opensearch", "elasticsearch"},
+  };
+  for (const auto& [from, to] : kKestra)
+    if (type == from) return to;
+  return type;
+}
+
+ShipperConfig parse_shipper_config(const nlohmann::json& doc) {
+  std::vector<std::string> problems;
+  ShipperConfig config;
+  if (!doc.is_object()) throw ShipperConfigError({"expected a mapping with logExporters, got " + describe(doc)});
+  static const std::set<std::string> known = {
+      "id",        "type",      "logExporters", "logLevelFilter", "lookbackPeriod", "namespace",
+      "offsetKey", "batchSize", "delete",       "maxRetries",     "retryDelay",     "settlePeriod",
+      "description"};
+  for (const auto& [key, value] : doc.items()) {
+    if (known.count(key) == 0) {
+      std::string list;
+      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+      problems.push_back(key + ": unknown property (known: " + list + ")");
+    }
+  }
+  if (auto it = doc.find("type"); it != doc.end()) {
+    if (!it->is_string() || !it->get<std::string>().ends_with("LogShipper"))
+      problems.push_back("type: expected a LogShipper task type (or no type), got " + describe(*it));
+  }
+  auto exporters = doc.find("logExporters");
+  if (exporters == doc.end() || exporters->is_null()) {
+    problems.push_back("logExporters: required: a list of exporters, each with id and type");
+  } else if (!exporters->is_array() || exporters->empty()) {
+    problems.push_back("logExporters: expected a non-empty list of exporters, got " + describe(*exporters));
+  } else {
+    std::set<std::string> ids;
+    for (std::size_t i = 0; i < exporters->size(); ++i) {
+      const std::string where = "logExporters[" + std::to_string(i) + "]";
+      nlohmann::json entry = (*exporters)[i];
+      if (!entry.is_object()) {
+        problems.push_back(where + ": expected a mapping with id and type, got " + describe(entry));
+        continue;
+      }
+      auto id = entry.find("id");
+      if (id == entry.end() || !id->is_string() || id->get<std::string>().empty()) {
+        problems.push_back(where + ".id: required: a non-empty string naming the exporter");
+      } else if (!ids.insert(id->get<std::string>()).second) {
+        problems.push_back(where + ".id: \"" + id->get<std::string>() + "\" is used twice");
+      }
+      auto type = entry.find("type");
+      if (type == entry.end() || !type->is_string()) {
+        problems.push_back(where +
+                           ".type: required: one of file, elasticsearch, opensearch, "
+                           "opentelemetry, datadog, loki, gelf, syslog");
+      } else {
+        entry["type"] = normalize_exporter_type(type->get<std::string>());
+      }
+      config.exporters.push_back(std::move(entry));
+    }
+  }
+  if (auto it = doc.find("logLevelFilter"); it != doc.end() && !it->is_null()) {
+    std::optional<logging::Level> level;
+    if (it->is_string()) level = logging::level_from_name(it->get<std::string>());
+    if (!level)
+      problems.push_back("logLevelFilter: expected TRACE, DEBUG, INFO, WARN or ERROR (or notice, "
+                         "critical, alert, emergency), got " + describe(*it));
+    else
+      config.min_level = *level;
+  }
+  if (auto d = read_duration(doc, "lookbackPeriod", problems)) config.lookback = *d;
+  if (auto d = read_duration(doc, "retryDelay", problems)) config.retry_delay = *d;
+  if (auto d = read_duration(doc, "settlePeriod", problems)) config.settle = *d;
+  if (auto it = doc.find("namespace"); it != doc.end() && !it->is_null()) {
+    static const std::regex namespace_re("^[a-z0-9][a-z0-9_-]*(\\.[a-z0-9][a-z0-9_-]*)*$");
+    if (!it->is_string() || !std::regex_match(it->get<std::string>(), namespace_re))
+      problems.push_back("namespace: expected lower-case words separated by dots (such as "
+                         "\"company.team\"), got " + describe(*it));
+    else
+      config.namespace_name = it->get<std::string>();
+  }
+  if (auto it = doc.find("offsetKey"); it != doc.end() && !it->is_null()) {
+    if (!it->is_string() || it->get<std::string>().empty())
+      problems.push_back("offsetKey: expected a non-empty string, got " + describe(*it));
+    else
+      config.offset_key = it->get<std::string>();
+  }
+  if (auto it = doc.find("batchSize"); it != doc.end() && !it->is_null()) {
+    if (!it->is_number_integer() || it->get<std::int64_t>() < 1 || it->get<std::int64_t>() > 100000)
+      problems.push_back("batchSize: expected an integer from 1 to 100000, got " + describe(*it));
+    else
+      config.batch_size = it->get<std::size_t>();
+  }
+  if (auto it = doc.find("maxRetries"); it != doc.end() && !it->is_null()) {
+    if (!it->is_number_integer() || it->get<std::int64_t>() < 0 || it->get<std::int64_t>() > 20)
+      problems.push_back("maxRetries: expected an integer from 0 to 20, got " + describe(*it));
+    else
+      config.max_retries = it->get<int>();
+  }
+  if (auto it = doc.find("delete"); it != doc.end() && !it->is_null()) {
+    if (!it->is_boolean())
+      problems.push_back("delete: expected true or false, got " + describe(*it));
+    else
+      config.delete_shipped = it->get<bool>();
+  }
+  if (!problems.empty()) throw ShipperConfigError(std::move(problems));
+  return config;
+}
+
+nlohmann::json yaml_to_json(const std::string& text) {
+  try {
+    return node_to_json(YAML::Load(text));
+  } catch (const YAML::Exception& e) {
+    throw ShipperConfigError({std::string("not valid YAML or JSON: ") + e.what()});
+  }
+}
+
+ShipperConfig load_shipper_config(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ShipperConfigError({"cannot read the file"});
+  std::ostringstream text;
+  text << in.rdbuf();
+  nlohmann::json doc;
+  if (path.extension() == ".json") {
+    doc = nlohmann::json::parse(text.str(), nullptr, false);
+    if (doc.is_discarded()) throw ShipperConfigError({"not valid JSON"});
+  } else {
+    doc = yaml_to_json(text.str());
+  }
+  return parse_shipper_config(doc);
+}
+
+}  // namespace runner::shipper

@@ -1,0 +1,239 @@
+// The schema's migrations (see schema.hpp). A migration is never edited once released: a change
+// to the schema is a new entry at the end of kMigrations, with the SQL for both dialects.
+#include "store/schema.hpp"
+
+#include <fmt/format.h>
+
+#include <poll.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+namespace runner::store::schema {
+
+namespace {
+
+// Version 1: jobs, event blocks, key-value offsets, the events view.
+constexpr std::string_view kSqlite1 = R"sql(
+CREATE TABLE jobs (
+  id TEXT PRIMARY KEY NOT NULL,
+  component_id TEXT NOT NULL DEFAULT '',
+  namespace_name TEXT NOT NULL DEFAULT 'default',
+  status TEXT NOT NULL,
+  priority INTEGER NOT NULL DEFAULT 0,
+  error_type TEXT NOT NULL DEFAULT '',
+  message TEXT NOT NULL DEFAULT '',
+  exit_code INTEGER,
+  container_exit_code BIGINT,
+  created_at BIGINT NOT NULL,
+  started_at BIGINT,
+  finished_at BIGINT,
+  outputs TEXT NOT NULL DEFAULT '{}',
+  metrics TEXT NOT NULL DEFAULT '[]',
+  spec TEXT NOT NULL DEFAULT '',
+  spec_dir TEXT NOT NULL DEFAULT '',
+  worker_id TEXT NOT NULL DEFAULT '',
+  lease_until BIGINT,
+  cancel_requested INTEGER NOT NULL DEFAULT 0,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  container_id TEXT NOT NULL DEFAULT '',
+  events_stored BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX jobs_claim ON jobs (status, priority DESC, created_at, id);
+CREATE INDEX jobs_namespace ON jobs (namespace_name, created_at);
+CREATE INDEX jobs_created ON jobs (created_at);
+
+CREATE TABLE event_blocks (
+  row_id INTEGER PRIMARY KEY,
+  job_id TEXT NOT NULL,
+  first_sequence BIGINT NOT NULL,
+  last_sequence BIGINT NOT NULL,
+  min_time BIGINT NOT NULL,
+  max_time BIGINT NOT NULL,
+  level_mask INTEGER NOT NULL,
+  events TEXT NOT NULL
+);
+CREATE INDEX event_blocks_job ON event_blocks (job_id, first_sequence);
+CREATE INDEX event_blocks_time ON event_blocks (min_time, row_id);
+CREATE INDEX event_blocks_max_time ON event_blocks (max_time);
+
+CREATE TABLE kv (
+  key TEXT PRIMARY KEY NOT NULL,
+  value TEXT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+
+CREATE VIEW events AS
+SELECT b.job_id || '-' || printf('%012d', json_extract(e.value, '$.seq')) AS id,
+       b.job_id AS job_id,
+       json_extract(e.value, '$.seq') AS sequence,
+       json_extract(e.value, '$.time') AS time,
+       json_extract(e.value, '$.level') AS level,
+       json_extract(e.value, '$.source') AS source,
+       json_extract(e.value, '$.message') AS message,
+       json_extract(e.value, '$.fields') AS fields
+FROM event_blocks AS b, json_each(b.events) AS e;
+)sql";
+
+// Keys and namespaces use COLLATE "C" so that text order is byte order, as in SQLite and in
+// std::string: event ids compare like (job, sequence), and prefix and namespace ranges use the
+// indexes.
+constexpr std::string_view kPostgres1 = R"sql(
+CREATE TABLE jobs (
+  id TEXT COLLATE "C" PRIMARY KEY,
+  component_id TEXT NOT NULL DEFAULT '',
+  namespace_name TEXT COLLATE "C" NOT NULL DEFAULT 'default',
+  status TEXT COLLATE "C" NOT NULL,
+  priority INTEGER NOT NULL DEFAULT 0,
+  error_type TEXT NOT NULL DEFAULT '',
+  message TEXT NOT NULL DEFAULT '',
+  exit_code INTEGER,
+  container_exit_code BIGINT,
+  created_at BIGINT NOT NULL,
+  started_at BIGINT,
+  finished_at BIGINT,
+  outputs TEXT NOT NULL DEFAULT '{}',
+  metrics TEXT NOT NULL DEFAULT '[]',
+  spec TEXT NOT NULL DEFAULT '',
+  spec_dir TEXT NOT NULL DEFAULT '',
+  worker_id TEXT COLLATE "C" NOT NULL DEFAULT '',
+  lease_until BIGINT,
+  cancel_requested BOOLEAN NOT NULL DEFAULT false,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  container_id TEXT NOT NULL DEFAULT '',
+  events_stored BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX jobs_claim ON jobs (status, priority DESC, created_at, id);
+CREATE INDEX jobs_namespace ON jobs (namespace_name, created_at);
+CREATE INDEX jobs_created ON jobs (created_at);
+
+CREATE TABLE event_blocks (
+  row_id BIGSERIAL PRIMARY KEY,
+  job_id TEXT COLLATE "C" NOT NULL,
+  first_sequence BIGINT NOT NULL,
+  last_sequence BIGINT NOT NULL,
+  min_time BIGINT NOT NULL,
+  max_time BIGINT NOT NULL,
+  level_mask INTEGER NOT NULL,
+  events TEXT NOT NULL
+);
+CREATE INDEX event_blocks_job ON event_blocks (job_id, first_sequence);
+CREATE INDEX event_blocks_time ON event_blocks (min_time, row_id);
+CREATE INDEX event_blocks_max_time ON event_blocks (max_time);
+-- lz4 compresses a block about as well as the default pglz at several times the speed (it
+-- nearly doubles append throughput). PostgreSQL < 14, or built without lz4, keeps pglz.
+DO $$
+BEGIN
+  EXECUTE 'ALTER TABLE event_blocks ALTER COLUMN events SET COMPRESSION lz4';
+EXCEPTION WHEN OTHERS THEN
+  NULL;
+END
+$$;
+
+CREATE TABLE kv (
+  key TEXT COLLATE "C" PRIMARY KEY,
+  value TEXT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+
+CREATE VIEW events AS
+SELECT (b.job_id || '-' || repeat('0', 12 - length(e.value->>'seq')) || (e.value->>'seq'))
+         COLLATE "C" AS id,
+       b.job_id AS job_id,
+       (e.value->>'seq')::bigint AS sequence,
+       (e.value->>'time')::bigint AS "time",
+       e.value->>'level' AS level,
+       e.value->>'source' AS source,
+       e.value->>'message' AS message,
+       (e.value->'fields')::text AS fields
+FROM event_blocks AS b CROSS JOIN LATERAL jsonb_array_elements(b.events::jsonb) AS e(value);
+)sql";
+
+constexpr std::array<Migration, 1> kMigrations = {{
+    {1, "jobs, event_blocks, kv, the events view", kSqlite1, kPostgres1},
+}};
+
+}  // namespace
+
+std::span<const Migration> migrations() {
+  return kMigrations;
+}
+
+int latest_version() {
+  return kMigrations.back().version;
+}
+
+StoreError newer_schema_error(std::string_view store, int found_version) {
+  return StoreError(fmt::format(
+      "{} has schema version {}, newer than this runner knows (up to {}): it was written by a "
+      "newer runner; upgrade runner to use it",
+      store, found_version, latest_version()));
+}
+
+std::int64_t level_mask_at_least(logging::Level min_level) {
+  const unsigned bits = (1u << static_cast<unsigned>(min_level)) - 1u;
+  return static_cast<std::int64_t>(~bits & 0xFFu);
+}
+
+NamespaceRange namespace_range(std::string_view namespace_name) {
+  NamespaceRange r;
+  r.exact = std::string(namespace_name);
+  r.children_from = r.exact + '.';
+  r.children_below = r.exact + '/';
+  return r;
+}
+
+std::optional<std::string> prefix_upper_bound(std::string_view prefix) {
+  if (prefix.empty()) return std::nullopt;
+  const auto last = static_cast<unsigned char>(prefix.back());
+  if (last >= 0x7f) return std::nullopt;
+  std::string bound(prefix);
+  bound.back() = static_cast<char>(last + 1);
+  return bound;
+}
+
+bool wait_readable(int wake_fd, int other_fd, std::chrono::milliseconds timeout,
+                   bool* other_ready) {
+  using clock = std::chrono::steady_clock;
+  if (other_ready != nullptr) *other_ready = false;
+  if (timeout.count() < 0) timeout = std::chrono::milliseconds(0);
+  const auto deadline = clock::now() + timeout;
+  std::array<pollfd, 2> fds{};
+  nfds_t count = 0;
+  int wake_index = -1;
+  int other_index = -1;
+  if (wake_fd >= 0) {
+    wake_index = static_cast<int>(count);
+    fds[count++] = pollfd{wake_fd, POLLIN, 0};
+  }
+  if (other_fd >= 0) {
+    other_index = static_cast<int>(count);
+    fds[count++] = pollfd{other_fd, POLLIN, 0};
+  }
+  if (count == 0) {
+    std::this_thread::sleep_for(timeout);
+    return true;
+  }
+  for (;;) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+    const int rc =
+        ::poll(fds.data(), count, static_cast<int>(std::max<std::int64_t>(left.count(), 0)));
+    if (rc < 0) {
+      if (errno == EINTR) continue;
+      throw StoreError(fmt::format("waiting for jobs: poll failed: {}", std::strerror(errno)));
+    }
+    if (rc == 0) return true;
+    // The wake descriptor wins when both are ready: a draining worker must not take a job.
+    if (wake_index >= 0 && fds[static_cast<std::size_t>(wake_index)].revents != 0) return false;
+    if (other_index >= 0 && fds[static_cast<std::size_t>(other_index)].revents != 0) {
+      if (other_ready != nullptr) *other_ready = true;
+      return true;
+    }
+  }
+}
+
+}  // namespace runner::store::schema

@@ -1,0 +1,85 @@
+// The store's schema, its versioned migrations, and the small pieces of SQL and conversion both
+// backends share. Both backends have the same tables, columns and view; only the dialect
+// differs (SQLite: INTEGER PRIMARY KEY, json_each; PostgreSQL: BIGSERIAL, BOOLEAN, COLLATE "C"
+// keys, jsonb_array_elements). docs/store.md describes them for people.
+//
+// Migrations are applied in one transaction when a store is opened: every migration whose
+// version is above the highest row of schema_migrations, in order, each adding its row. A store
+// already at latest_version() is not written to; one at a newer version is refused.
+#pragma once
+
+#include "store/store.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace runner::store::schema {
+
+struct Migration {
+  int version;
+  std::string_view description;
+  std::string_view sqlite_sql;    // one or more statements
+  std::string_view postgres_sql;  // one or more statements
+};
+
+std::span<const Migration> migrations();
+int latest_version();
+
+// The error for a store written by a newer runner.
+StoreError newer_schema_error(std::string_view store, int found_version);
+
+// The statement that creates the version table (both dialects accept it).
+inline constexpr std::string_view kCreateMigrationsTable =
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    "version INTEGER PRIMARY KEY NOT NULL, applied_at BIGINT NOT NULL)";
+
+// The jobs columns in the order every SELECT and INSERT of a whole job uses.
+inline constexpr std::string_view kJobColumns =
+    "id, component_id, namespace_name, status, priority, error_type, message, exit_code, "
+    "container_exit_code, created_at, started_at, finished_at, outputs, metrics, spec, spec_dir, "
+    "worker_id, lease_until, cancel_requested, attempts, container_id, events_stored";
+inline constexpr int kJobColumnCount = 22;
+
+// The event_blocks columns in the order every SELECT of a whole block uses.
+inline constexpr std::string_view kBlockColumns =
+    "row_id, job_id, first_sequence, last_sequence, min_time, max_time, level_mask, events";
+
+// Times are stored as integer microseconds since the Unix epoch (UTC).
+inline std::int64_t micros(EventTime t) {
+  return t.time_since_epoch().count();
+}
+inline EventTime from_micros(std::int64_t us) {
+  return EventTime(std::chrono::microseconds(us));
+}
+
+// The level_mask bits of levels >= min_level (levels are 0..7).
+std::int64_t level_mask_at_least(logging::Level min_level);
+
+// Namespace `n` and its children ("n.x", "n.x.y") are namespace_name = n or
+// namespace_name >= n + "." and < n + "/" ('/' follows '.'): a range on the namespace index, in
+// byte order (SQLite's BINARY, PostgreSQL's COLLATE "C"), with no LIKE escaping.
+struct NamespaceRange {
+  std::string exact;
+  std::string children_from;   // n + "."
+  std::string children_below;  // n + "/"
+};
+NamespaceRange namespace_range(std::string_view namespace_name);
+
+// The first string, in byte order, after every string starting with `prefix`, or nullopt when
+// there is none that is valid UTF-8 (the prefix ends in non-ASCII bytes or 0x7f).
+std::optional<std::string> prefix_upper_bound(std::string_view prefix);
+
+// Shortest id prefix find_job accepts.
+inline constexpr std::size_t kMinIdPrefix = 8;
+
+// Waits until `wake_fd` is readable (returns false) or `timeout` passes (returns true); with
+// `other_fd` >= 0 also returns true as soon as that one is readable. wake_fd -1: just sleeps.
+// wake_fd is not read: the caller owns its state.
+bool wait_readable(int wake_fd, int other_fd, std::chrono::milliseconds timeout,
+                   bool* other_ready = nullptr);
+
+}  // namespace runner::store::schema

@@ -1,0 +1,82 @@
+// StoreSink: keeps a job's events, and its final state, in the store.
+//
+// The job's thread only appends each event's JSON to the current block (EventBlockBuilder) and,
+// on flush() (once per read from the engine), hands the block to a writer thread. The writer
+// merges what queued up and inserts it in one transaction. The thread is there so that no event
+// ever waits on the disk or, with PostgreSQL, on a network round trip: a job that prints a
+// million lines a second keeps streaming while the previous blocks are written. Memory is
+// bounded: past `max_queued_bytes` the job's thread waits for the writer (nothing is dropped).
+//
+// A store that fails mid-job does not fail the job: the other sinks still get every event, the
+// sink stops writing, and error() says what happened so the caller can warn.
+#pragma once
+
+#include "logging/event_sink.hpp"
+#include "store/event_block.hpp"
+#include "store/store.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+namespace runner::store {
+
+struct StoreSinkOptions {
+  bool insert_job = true;                // false: the job row exists already (queued jobs)
+  std::size_t merge_bytes = 1 << 20;     // the writer merges queued blocks up to this size
+  std::size_t max_queued_bytes = 64 << 20;
+  // When this flag is true at finish(), the job's final state is not written (a worker that
+  // hands the job back to the queue records that instead).
+  const std::atomic<bool>* skip_finish = nullptr;
+};
+
+class StoreSink final : public logging::EventSink {
+ public:
+  // Inserts `job` (status processing) unless options.insert_job is false. Throws StoreError when
+  // that first write fails, so a caller can decide before the job starts.
+  StoreSink(std::unique_ptr<Store> store, JobRecord job, StoreSinkOptions options = {});
+  ~StoreSink() override;
+  StoreSink(const StoreSink&) = delete;
+  StoreSink& operator=(const StoreSink&) = delete;
+
+  void write(const logging::Event& event) override;
+  void finish(const logging::JobSummary& summary) override;
+  void flush() override;
+
+  // The first store error, if any (the sink has stopped writing then).
+  std::optional<std::string> error() const;
+  // Called by the job's owner when the job has started (after create): records the container.
+  const JobRecord& job() const { return job_; }
+
+ private:
+  void hand_off();
+  void writer_loop();
+  void stop_writer();
+
+  std::unique_ptr<Store> store_;
+  JobRecord job_;
+  StoreSinkOptions options_;
+  EventBlockBuilder builder_;
+  std::string fields_text_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<EventBlock> queue_;
+  std::size_t queued_bytes_ = 0;
+  bool writing_ = false;
+  bool stopping_ = false;
+  std::optional<std::string> error_;
+  std::thread writer_;
+};
+
+// The final JobRecord for a summary: Keboola's statuses (success, error, terminated; a job
+// stopped by a cancel request is `cancelled` when `cancelled` is true).
+JobRecord finished_record(JobRecord job, const logging::JobSummary& summary, bool cancelled);
+
+}  // namespace runner::store

@@ -1,0 +1,231 @@
+// End-to-end: `runner run` keeps each job and its events in the store (SQLite file, and the
+// PostgreSQL server started by the test set-up), and `runner jobs`, `runner logs` (levels, JSON,
+// --follow on a running job) and `runner show` read them back; only scrubbed text is stored;
+// `runner ship` sends what was stored to a file exporter, and a second pass sends nothing new.
+#include "cli_process.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+using nlohmann::json;
+using runner_test::CliProcess;
+using runner_test::run_cli;
+using runner_test::temp_file;
+
+namespace {
+
+constexpr const char* kImage = "runner-busybox:latest";
+
+std::string unique_name(const std::string& prefix) {
+  std::random_device rd;
+  return prefix + std::to_string(rd() % 1000000000);
+}
+
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    path = std::filesystem::temp_directory_path() / unique_name("runner-store-e2e-");
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+std::string component(const std::string& script, const std::string& ns,
+                      const json& extra = json::object()) {
+  json doc = {{"id", "test.store"},
+              {"namespace", ns},
+              {"image", kImage},
+              {"command", {"sh", "-c", script}}};
+  doc.update(extra);
+  return temp_file(doc.dump());
+}
+
+std::string postgres_url() {
+  const char* url = std::getenv("RUNNER_TEST_POSTGRES_URL");
+  if (url == nullptr || *url == '\0')
+    FAIL("RUNNER_TEST_POSTGRES_URL is not set: run scripts/start-postgres.sh (scripts/test.sh "
+         "does) and export the URL it prints");
+  return url;
+}
+
+std::vector<json> json_lines(const std::string& text) {
+  std::vector<json> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty()) out.push_back(json::parse(line));
+  return out;
+}
+
+std::string file_bytes(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The job id printed on the summary line of `runner run`.
+std::string job_id_of(const runner_test::CliResult& r) {
+  const auto pos = r.out.find("Job ");
+  REQUIRE(pos != std::string::npos);
+  return r.out.substr(pos + 4, 36);
+}
+
+void check_store_round_trip(const std::string& store) {
+  const std::string ns = unique_name("e2e.store");
+  auto r = run_cli({"run", component("echo one; echo two >&2; echo three; exit 1", ns), "--store",
+                    store, "--no-color"});
+  REQUIRE(r.exit_code == 1);
+  const std::string job = job_id_of(r);
+
+  auto jobs = run_cli({"jobs", "--store", store, "--namespace", ns, "--json"});
+  REQUIRE(jobs.exit_code == 0);
+  const auto listed = json_lines(jobs.out);
+  REQUIRE(listed.size() == 1);
+  CHECK(listed[0]["id"] == job);
+  CHECK(listed[0]["status"] == "error");
+  CHECK(listed[0]["error_type"] == "user");
+  CHECK(listed[0]["exit_code"] == 1);
+  CHECK(listed[0]["container_exit_code"] == 1);
+  CHECK(listed[0]["namespace"] == ns);
+  CHECK(listed[0]["component_id"] == "test.store");
+  CHECK(listed[0]["message"] == "two");
+
+  auto table = run_cli({"jobs", "--store", store, "--namespace", ns});
+  CHECK_THAT(table.out, Catch::Contains(job) && Catch::Contains("error"));
+
+  auto logs = run_cli({"logs", job.substr(0, 13), "--store", store, "--json"});
+  REQUIRE(logs.exit_code == 0);
+  const auto events = json_lines(logs.out);
+  std::vector<std::string> stdout_lines;
+  for (const auto& e : events) {
+    CHECK(e["id"].get<std::string>().rfind(job + "-", 0) == 0);
+    if (e["source"] == "stdout") stdout_lines.push_back(e["message"]);
+  }
+  CHECK(stdout_lines == std::vector<std::string>{"one", "three"});
+
+  auto errors = run_cli({"logs", job, "--store", store, "--json", "--level", "error"});
+  const auto error_events = json_lines(errors.out);
+  REQUIRE_FALSE(error_events.empty());
+  for (const auto& e : error_events) CHECK((e["level"] == "error" || e["level"] == "critical"));
+
+  auto text = run_cli({"logs", job, "--store", store, "--no-color"});
+  CHECK_THAT(text.out, Catch::Contains("one") && Catch::Contains("three"));
+
+  auto show = run_cli({"show", job, "--store", store});
+  REQUIRE(show.exit_code == 0);
+  CHECK_THAT(show.out, Catch::Contains("Status      error (user error), exit code 1"));
+  CHECK_THAT(show.out, Catch::Contains("Namespace   " + ns));
+
+  auto missing = run_cli({"show", "00000000-0000-7000-8000-000000000000", "--store", store});
+  CHECK(missing.exit_code == 66);
+  CHECK_THAT(missing.err, Catch::Contains("no job"));
+}
+
+}  // namespace
+
+TEST_CASE("runner run keeps the job and its events in SQLite", "[e2e][store][sqlite]") {
+  TempDir dir;
+  check_store_round_trip("sqlite:" + (dir.path / "runner.db").string());
+}
+
+TEST_CASE("runner run keeps the job and its events in PostgreSQL", "[e2e][store][postgres]") {
+  check_store_round_trip(postgres_url());
+}
+
+TEST_CASE("only scrubbed text reaches the store", "[e2e][store][secrets]") {
+  TempDir dir;
+  const std::string store = "sqlite:" + (dir.path / "runner.db").string();
+  const std::string secret = "s3cr3t-" + unique_name("v");
+  auto r = run_cli({"run",
+                    component("echo \"token=$TOKEN\"; printf '%s' \"$TOKEN\" | base64; echo \"$TOKEN\" >&2",
+                              "default", json{{"env", {{"#TOKEN", secret}}}}),
+                    "--store", store});
+  REQUIRE(r.exit_code == 0);
+  const std::string job = job_id_of(r);
+  auto logs = run_cli({"logs", job, "--store", store, "--json"});
+  CHECK_THAT(logs.out, Catch::Contains("token=[hidden]"));
+  CHECK_THAT(logs.out, !Catch::Contains(secret));
+  // Not in the database file or its write-ahead log either.
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path))
+    CHECK(file_bytes(entry.path()).find(secret) == std::string::npos);
+}
+
+TEST_CASE("runner logs --follow streams a running job until it ends", "[e2e][store]") {
+  TempDir dir;
+  const std::string store = "sqlite:" + (dir.path / "runner.db").string();
+  const std::string ns = unique_name("e2e.follow");
+  CliProcess run({"run", component("for i in 1 2 3 4 5 6; do echo \"tick $i\"; sleep 0.5; done", ns),
+                  "--store", store, "--no-color"});
+  // Wait for the job to appear in the store.
+  std::string job;
+  for (int i = 0; i < 100 && job.empty(); ++i) {
+    auto jobs = run_cli({"jobs", "--store", store, "--namespace", ns, "--json"});
+    const auto listed = json_lines(jobs.out);
+    if (!listed.empty()) job = listed[0]["id"];
+    else std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  REQUIRE_FALSE(job.empty());
+  CliProcess follow({"logs", job, "--follow", "--json", "--store", store});
+  CHECK(follow.wait_for_output("tick 2", std::chrono::seconds(30)));
+  CHECK(follow.out().find("tick 6") == std::string::npos);  // live: the job is still running
+  CHECK(follow.wait(std::chrono::seconds(60)) == 0);       // ends by itself with the job
+  CHECK(run.wait(std::chrono::seconds(60)) == 0);
+  std::vector<std::string> ticks;
+  for (const auto& e : json_lines(follow.out()))
+    if (e["source"] == "stdout") ticks.push_back(e["message"]);
+  REQUIRE(ticks.size() == 6);
+  for (int i = 0; i < 6; ++i) CHECK(ticks[i] == "tick " + std::to_string(i + 1));
+}
+
+TEST_CASE("runner ship sends stored events to files and a second pass sends nothing new",
+          "[e2e][store][shipper]") {
+  TempDir dir;
+  const std::string store = "sqlite:" + (dir.path / "runner.db").string();
+  const std::string ns = unique_name("e2e.ship");
+  for (int i = 0; i < 2; ++i)
+    REQUIRE(run_cli({"run", component("for i in 1 2 3; do echo line $i; done", ns), "--store", store})
+                .exit_code == 0);
+  const auto out_dir = dir.path / "shipped";
+  const std::string config = temp_file(
+      "logExporters:\n  - id: files\n    type: file\n    path: " + out_dir.string() +
+          "\nnamespace: " + ns + "\nsettlePeriod: PT0S\nlogLevelFilter: INFO\n",
+      ".yaml");
+  auto first = run_cli({"ship", "--config", config, "--store", store});
+  REQUIRE(first.exit_code == 0);
+  CHECK_THAT(first.out, Catch::Contains("shipped"));
+  std::vector<json> shipped;
+  for (const auto& entry : std::filesystem::directory_iterator(out_dir))
+    for (auto& e : json_lines(file_bytes(entry.path()))) shipped.push_back(e);
+  int stdout_lines = 0;
+  for (const auto& e : shipped) {
+    CHECK(e["namespace"] == ns);
+    CHECK(e.contains("id"));
+    if (e["source"] == "stdout") ++stdout_lines;
+  }
+  CHECK(stdout_lines == 6);
+  auto second = run_cli({"ship", "--config", config, "--store", store});
+  REQUIRE(second.exit_code == 0);
+  CHECK_THAT(second.out, Catch::Contains("shipped 0 event(s)"));
+}
+
+TEST_CASE("a bad shipper config names the property and exits 65", "[e2e][shipper]") {
+  const std::string config = temp_file("logExporters:\n  - id: x\nbatchSize: lots\n", ".yaml");
+  auto r = run_cli({"ship", "--config", config, "--store", "none"});
+  CHECK(r.exit_code == 65);
+  CHECK_THAT(r.err, Catch::Contains("batchSize: expected an integer"));
+  CHECK_THAT(r.err, Catch::Contains("logExporters[0].type: required"));
+}
+
+TEST_CASE("an explicit store that cannot be opened is a usage error", "[e2e][store]") {
+  auto r = run_cli({"run", component("echo hi", "default"), "--store", "mysql://nope"});
+  CHECK(r.exit_code == 64);
+  CHECK_THAT(r.err, Catch::Contains("--store"));
+}
