@@ -197,7 +197,11 @@ logging::JobSummary JobRunner::run() {
     fail("internal", kExitInternal, std::string("internal error: ") + e.what());
   }
   summary.duration_seconds = std::chrono::duration<double>(Clock::now() - started).count();
-  events_.finish(summary);
+  try {
+    events_.finish(summary);
+  } catch (
+      ...) {  // NOLINT(bugprone-empty-catch): run() never throws; a failing sink loses its summary
+  }
   summary.message = events_.filter(summary.message);
   summary.job_id = events_.job_id();
   return summary;

@@ -109,7 +109,8 @@ void run_claimed_job(const WorkerOptions& options, store::JobRecord job, Running
       summary.error_type = "user";
       summary.exit_code = kExitInvalidComponent;
       summary.message = "invalid component: " + *invalid;
-    } else if (job.attempts > 1 || !job.container_id.empty()) {
+    } else if (job.attempts > 1 || !job.container_id.empty() || job.started_at) {
+      // Claimed again after a lease expired (the store clears a job handed back on purpose).
       // A job taken over from a worker that stopped heartbeating.
       const auto container = find_job_container(options.run, job.id);
       if (container) {
@@ -272,7 +273,8 @@ int run_worker(WorkerOptions options, StopSource& stop) {
         slot.component_id = job->component_id;
         report(fmt::format("job {} ({}, namespace {}, priority {}): {}", job->id,
                            job->component_id, job->namespace_name, job->priority,
-                           job->attempts > 1 ? "taken over after its worker stopped" : "claimed"));
+                           job->attempts > 1 ? fmt::format("claimed (attempt {})", job->attempts)
+                                             : std::string("claimed")));
         slot.thread = std::thread(run_claimed_job, std::cref(options), std::move(*job),
                                   std::ref(slot), std::cref(wake));
         continue;  // maybe more room

@@ -71,8 +71,6 @@ class FileExporter final : public ExporterBase {
 
   void close() override { fd_.reset(); }
 
-  const std::string& current_path() const { return path_; }
-
  private:
   void open_next() {
     std::error_code ec;

@@ -13,6 +13,7 @@
 // Resolved values are never put into messages or logs.
 #pragma once
 
+#include "secrets/config_cipher.hpp"
 #include "store/store.hpp"
 
 #include <nlohmann/json.hpp>
@@ -23,10 +24,6 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-namespace runner::secrets {
-struct EncryptionKey;
-}
 
 namespace runner::shipper {
 

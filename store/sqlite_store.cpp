@@ -695,7 +695,11 @@ void SqliteStore::release_job(std::string_view job_id, std::string_view worker_i
       "UPDATE jobs SET "
       "status = CASE WHEN status = 'terminating' THEN 'cancelled' ELSE 'waiting' END, "
       "finished_at = CASE WHEN status = 'terminating' THEN ?1 ELSE finished_at END, "
-      "worker_id = '', lease_until = NULL "
+      "worker_id = '', lease_until = NULL, "
+      // Back in the queue it is a new job again: the next claim must not take it for a
+      // take-over of a dead worker's container.
+      "container_id = CASE WHEN status = 'terminating' THEN container_id ELSE '' END, "
+      "started_at = CASE WHEN status = 'terminating' THEN started_at ELSE NULL END "
       "WHERE id = ?2 AND worker_id = ?3 AND status IN ('processing', 'terminating')",
       fmt::format("release job {}", job_id))
       .bind(1, logging::now_utc())

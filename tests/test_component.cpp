@@ -159,8 +159,14 @@ TEST_CASE("bad inputs: one line per problem naming the path and what was expecte
        "$.logging.no_application_errors: expected true or false, got \"yes\""},
       {{{"imagee", "x"}},
        "$.imagee: unknown key (expected one of: action, auth, authorization, command, config_id, "
-       "entrypoint, env, id, image, image_parameters, labels, limits, logging, network, "
+       "entrypoint, env, id, image, image_parameters, labels, limits, logging, namespace, network, "
        "parameters, pull_policy, user)"},
+      {{{"namespace", "Team A"}},
+       "$.namespace: expected lower-case words separated by dots (such as \"company.team\"), got "
+       "\"Team A\""},
+      {{{"namespace", "team..a"}},
+       "$.namespace: expected lower-case words separated by dots (such as \"company.team\"), got "
+       "\"team..a\""},
   };
   for (const auto& c : cases) {
     json doc = base();
@@ -177,7 +183,7 @@ TEST_CASE("all problems are reported at once, and required keys are named", "[ru
         std::vector<std::string>{
             "$.extra: unknown key (expected one of: action, auth, authorization, command, "
             "config_id, entrypoint, env, id, image, image_parameters, labels, limits, logging, "
-            "network, parameters, pull_policy, user)",
+            "namespace, network, parameters, pull_policy, user)",
             "$.id: required: the component id, such as \"my-org.ex-hello\"",
             "$.image: required: the Docker image to run, such as \"runner-busybox:latest\"",
             "$.limits.memory: expected a size such as \"256m\" or \"1g\" (a number with unit b, k, "

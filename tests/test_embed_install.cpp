@@ -178,9 +178,15 @@ TEST_CASE("the install holds the libraries and headers and the CMake package and
     const std::string ext = entry.path().extension().string();
     INFO(rel);
     CHECK((ext == ".hpp" || ext == ".a" || ext == ".cmake" || rel == "bin/runner"));
-    CHECK(rel.find("test") == std::string::npos);
-    CHECK(rel.find("bench") == std::string::npos);
-    CHECK(rel.find("fuzz") == std::string::npos);
+    for (const auto& part : fs::relative(entry.path(), prefix)) {
+      const std::string name = part.string();
+      CHECK(name != "tests");
+      CHECK(name != "bench");
+      CHECK(name != "fuzz");
+      CHECK(name.rfind("test_", 0) != 0);
+      CHECK(name.rfind("bench_", 0) != 0);
+      CHECK(name.rfind("fuzz_", 0) != 0);
+    }
   }
   const std::string targets = runner_test::read_file((cmake_dir / "runnerTargets.cmake").string());
   CHECK(targets.find("add_library(runner::runner INTERFACE IMPORTED)") != std::string::npos);

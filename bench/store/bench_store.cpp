@@ -8,6 +8,7 @@
 //                     exporter in DIR with batchSize 1000; prints events/s.
 //   claim URL JOBS THREADS  enqueues JOBS jobs, then THREADS connections claim them all at once;
 //                     prints the median and p95 of one claim_job call, and claims/s.
+#include "secrets/config_cipher.hpp"
 #include "shipper/log_exporter.hpp"
 #include "shipper/log_shipper.hpp"
 #include "store/store.hpp"

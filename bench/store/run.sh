@@ -64,3 +64,15 @@ eval "$pg_reset"
 "$BENCH" insert "$pg_url" 1000000 >/dev/null
 "$BENCH" ship "$pg_url" "$shm/shipped" 1000000
 eval "$pg_reset"
+echo
+echo "## 4. runner ship's memory with a 3,000,000-event backlog (file exporter, batchSize 1000)"
+rm -f "$shm/ship.db"*; rm -rf "$shm/shipped"; mkdir -p "$shm/shipped"
+"$BENCH" insert "sqlite:$shm/ship.db" 3000000 >/dev/null
+cat > "$work/ship.yaml" <<YAML
+logExporters:
+  - {id: files, type: file, path: $shm/shipped}
+lookbackPeriod: P7D
+settlePeriod: PT0S
+logLevelFilter: DEBUG
+YAML
+/usr/bin/time -f "runner ship: %e s wall, peak RSS %M KiB" "$RUNNER" ship --config "$work/ship.yaml" --store "sqlite:$shm/ship.db"
