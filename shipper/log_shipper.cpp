@@ -11,7 +11,9 @@ namespace runner::shipper {
 
 namespace {
 
-constexpr std::size_t kBlocksPerPage = 32;
+// Blocks hold up to ~1 MiB of events each; a few per page keep the decoded events in memory to a
+// few tens of MB whatever the backlog.
+constexpr std::size_t kBlocksPerPage = 4;
 
 bool after_cursor(const store::StoredEvent& e, const std::string& id, const store::EventCursor& c) {
   if (e.time != c.time) return e.time > c.time;

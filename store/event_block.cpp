@@ -35,21 +35,24 @@ void EventBlockBuilder::add(std::uint64_t sequence, EventTime time, logging::Lev
   } else {
     text_.push_back(',');
   }
-  text_.append("{\"seq\":");
+  text_.push_back('[');
   append_number(text_, static_cast<std::int64_t>(sequence));
-  text_.append(",\"time\":");
+  text_.push_back(',');
   append_number(text_, time.time_since_epoch().count());
-  text_.append(",\"level\":\"");
-  text_.append(logging::level_name(level));
-  text_.append("\",\"source\":");
-  logging::append_json_string(text_, source);
-  text_.append(",\"message\":");
+  text_.push_back(',');
   logging::append_json_string(text_, message);
-  if (!fields_json.empty()) {
-    text_.append(",\"fields\":");
-    text_.append(fields_json);
+  const bool defaults = level == logging::Level::info && source == "stdout";
+  if (!defaults || !fields_json.empty()) {
+    text_.append(",\"");
+    text_.append(logging::level_name(level));
+    text_.append("\",");
+    logging::append_json_string(text_, source);
+    if (!fields_json.empty()) {
+      text_.push_back(',');
+      text_.append(fields_json);
+    }
   }
-  text_.push_back('}');
+  text_.push_back(']');
   next_.last_sequence = sequence;
   if (time < next_.min_time) next_.min_time = time;
   if (time > next_.max_time) next_.max_time = time;
@@ -61,7 +64,11 @@ EventBlock EventBlockBuilder::take() {
   EventBlock block = std::move(next_);
   if (count_ > 0) {
     text_.push_back(']');
-    block.events = text_;  // copy: text_ keeps its capacity for the next block
+    // Hand the text over and start the next block with the same capacity, without a copy.
+    const std::size_t capacity = text_.capacity();
+    block.events = std::move(text_);
+    text_ = std::string();
+    text_.reserve(capacity);
   }
   count_ = 0;
   next_ = EventBlock{};
@@ -71,23 +78,26 @@ EventBlock EventBlockBuilder::take() {
 std::vector<StoredEvent> decode_block(const EventBlock& block) {
   std::vector<StoredEvent> events;
   nlohmann::json doc = nlohmann::json::parse(block.events, nullptr, false);
-  if (!doc.is_array())
-    throw StoreError("event block " + std::to_string(block.row_id) + " of job " + block.job_id +
-                     " is not a JSON array");
+  auto corrupt = [&](const char* what) {
+    return StoreError("event block " + std::to_string(block.row_id) + " of job " + block.job_id +
+                      " " + what);
+  };
+  if (!doc.is_array()) throw corrupt("is not a JSON array");
   events.reserve(doc.size());
   for (auto& item : doc) {
-    if (!item.is_object())
-      throw StoreError("event block " + std::to_string(block.row_id) + " holds a non-object");
+    if (!item.is_array() || item.size() < 3 || !item[0].is_number_unsigned() ||
+        !item[1].is_number_integer() || !item[2].is_string())
+      throw corrupt("holds an entry that is not [sequence, time, message, ...]");
     StoredEvent e;
     e.job_id = block.job_id;
-    e.sequence = item.value("seq", std::uint64_t{0});
-    e.time = EventTime(std::chrono::microseconds(item.value("time", std::int64_t{0})));
-    e.level = logging::level_from_name(item.value("level", std::string("info"))).value_or(logging::Level::info);
-    if (auto it = item.find("source"); it != item.end() && it->is_string())
-      e.source = std::move(it->get_ref<std::string&>());
-    if (auto it = item.find("message"); it != item.end() && it->is_string())
-      e.message = std::move(it->get_ref<std::string&>());
-    if (auto it = item.find("fields"); it != item.end() && !it->is_null()) e.fields = it->dump();
+    e.sequence = item[0].get<std::uint64_t>();
+    e.time = EventTime(std::chrono::microseconds(item[1].get<std::int64_t>()));
+    e.message = std::move(item[2].get_ref<std::string&>());
+    e.source = "stdout";
+    if (item.size() > 3 && item[3].is_string())
+      e.level = logging::level_from_name(item[3].get<std::string>()).value_or(logging::Level::info);
+    if (item.size() > 4 && item[4].is_string()) e.source = std::move(item[4].get_ref<std::string&>());
+    if (item.size() > 5 && !item[5].is_null()) e.fields = item[5].dump();
     events.push_back(std::move(e));
   }
   return events;

@@ -1,12 +1,15 @@
 // EventBlockBuilder / decode_block: the format of EventBlock::events.
 //
-// A block is a JSON array of event objects, in sequence order:
-//   [{"seq":1,"time":1763726054123456,"level":"info","source":"stdout","message":"...",
-//     "fields":{...}}, ...]
-// time is microseconds since the Unix epoch (UTC); "fields" is present only when the event has
-// fields. Plain JSON so both backends can expand it in SQL (the `events` view) and people can
-// read it; built by hand with the hot-path escaper (logging/json_text.hpp) because the builder
-// sees every line a job prints.
+// A block is a JSON array with one array per event, in sequence order:
+//   [[1,1763726054123456,"a stdout line"],
+//    [2,1763726054123470,"a warning","warning","gelf",{"field":1}], ...]
+// that is [sequence, time, message] followed, only when they differ from the defaults "info" and
+// "stdout" or when there are fields, by level, source and the fields object. time is
+// microseconds since the Unix epoch (UTC). Positional arrays because a busy job stores millions
+// of events: named keys made every 83-byte line 157 bytes, and the bytes written are what the
+// store costs; this way a line carries about 30 bytes of framing. Still plain JSON, so both
+// backends expand it in SQL (the `events` view, which names the columns) and people can read it.
+// Built by hand with the hot-path escaper (logging/json_text.hpp): the builder sees every line.
 #pragma once
 
 #include "store/store.hpp"

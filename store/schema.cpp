@@ -67,14 +67,14 @@ CREATE TABLE kv (
 );
 
 CREATE VIEW events AS
-SELECT b.job_id || '-' || printf('%012d', json_extract(e.value, '$.seq')) AS id,
+SELECT b.job_id || '-' || printf('%012d', json_extract(e.value, '$[0]')) AS id,
        b.job_id AS job_id,
-       json_extract(e.value, '$.seq') AS sequence,
-       json_extract(e.value, '$.time') AS time,
-       json_extract(e.value, '$.level') AS level,
-       json_extract(e.value, '$.source') AS source,
-       json_extract(e.value, '$.message') AS message,
-       json_extract(e.value, '$.fields') AS fields
+       json_extract(e.value, '$[0]') AS sequence,
+       json_extract(e.value, '$[1]') AS time,
+       coalesce(json_extract(e.value, '$[3]'), 'info') AS level,
+       coalesce(json_extract(e.value, '$[4]'), 'stdout') AS source,
+       json_extract(e.value, '$[2]') AS message,
+       json_extract(e.value, '$[5]') AS fields
 FROM event_blocks AS b, json_each(b.events) AS e;
 )sql";
 
@@ -140,15 +140,15 @@ CREATE TABLE kv (
 );
 
 CREATE VIEW events AS
-SELECT (b.job_id || '-' || repeat('0', 12 - length(e.value->>'seq')) || (e.value->>'seq'))
+SELECT (b.job_id || '-' || repeat('0', 12 - length(e.value->>0)) || (e.value->>0))
          COLLATE "C" AS id,
        b.job_id AS job_id,
-       (e.value->>'seq')::bigint AS sequence,
-       (e.value->>'time')::bigint AS "time",
-       e.value->>'level' AS level,
-       e.value->>'source' AS source,
-       e.value->>'message' AS message,
-       (e.value->'fields')::text AS fields
+       (e.value->>0)::bigint AS sequence,
+       (e.value->>1)::bigint AS "time",
+       coalesce(e.value->>3, 'info') AS level,
+       coalesce(e.value->>4, 'stdout') AS source,
+       e.value->>2 AS message,
+       (e.value->5)::text AS fields
 FROM event_blocks AS b CROSS JOIN LATERAL jsonb_array_elements(b.events::jsonb) AS e(value);
 )sql";
 

@@ -210,12 +210,12 @@ EventBlock make_block(const std::string& job, std::uint64_t first, int count, st
   for (int i = 0; i < count; ++i) {
     const std::uint64_t seq = first + static_cast<std::uint64_t>(i);
     if (i > 0) b.events += ',';
-    b.events += "{\"seq\":" + std::to_string(seq) +
-                ",\"time\":" + std::to_string(kT0 + t0_us + step_us * i) + ",\"level\":\"" +
-                kNames[static_cast<int>(level)] + "\",\"source\":\"stdout\",\"message\":\"line " +
-                std::to_string(seq) + " \\\"quoted\\\" \\u00e9\"";
-    if (seq == fields_at) b.events += ",\"fields\":{\"rows\":5,\"table\":\"in.c-main\"}";
-    b.events += "}";
+    // [sequence, time, message, level, source, fields] (see store/event_block.hpp)
+    b.events += "[" + std::to_string(seq) + "," + std::to_string(kT0 + t0_us + step_us * i) +
+                ",\"line " + std::to_string(seq) + " \\\"quoted\\\" \\u00e9\",\"" +
+                kNames[static_cast<int>(level)] + "\",\"stdout\"";
+    if (seq == fields_at) b.events += ",{\"rows\":5,\"table\":\"in.c-main\"}";
+    b.events += "]";
   }
   b.events += "]";
   return b;

@@ -11,7 +11,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 RUNNER=${RUNNER:-$root/build/bin/runner}
-BENCH=$root/build/bench/store/bench_store
+BENCH=$root/build/bin/bench_store
 RUNS=${RUNS:-5}
 IMAGE=runner-busybox:latest
 cmake --build build --target runner_cli bench_store >/dev/null
@@ -35,10 +35,10 @@ echo "## 1. 2,000,000 lines (166 MB) of stdout, events to a JSON Lines file on t
 "$RUNNER" run "$work/big.json" --store "$pg_url" -q --events /dev/null >/dev/null
 hyperfine --style basic --runs "$RUNS" --export-markdown "$work/run.md" \
   --prepare "rm -f $work/store.db* $shm/store.db* $shm/events.jsonl; $pg_reset" \
-  -n "--store none" "$RUNNER run $work/big.json --store none -q --events $shm/events.jsonl" \
-  -n "--store sqlite (disk)" "$RUNNER run $work/big.json --store sqlite:$work/store.db -q --events $shm/events.jsonl" \
-  -n "--store sqlite (tmpfs)" "$RUNNER run $work/big.json --store sqlite:$shm/store.db -q --events $shm/events.jsonl" \
-  -n "--store postgresql (local)" "$RUNNER run $work/big.json --store $pg_url -q --events $shm/events.jsonl" \
+  -n "no store" "$RUNNER run $work/big.json --store none -q --events $shm/events.jsonl" \
+  -n "sqlite store (disk)" "$RUNNER run $work/big.json --store sqlite:$work/store.db -q --events $shm/events.jsonl" \
+  -n "sqlite store (tmpfs)" "$RUNNER run $work/big.json --store sqlite:$shm/store.db -q --events $shm/events.jsonl" \
+  -n "postgresql store (local)" "$RUNNER run $work/big.json --store $pg_url -q --events $shm/events.jsonl" \
   >/dev/null
 cat "$work/run.md"
 echo
@@ -65,14 +65,16 @@ eval "$pg_reset"
 "$BENCH" ship "$pg_url" "$shm/shipped" 1000000
 eval "$pg_reset"
 echo
-echo "## 4. runner ship's memory with a 3,000,000-event backlog (file exporter, batchSize 1000)"
-rm -f "$shm/ship.db"*; rm -rf "$shm/shipped"; mkdir -p "$shm/shipped"
-"$BENCH" insert "sqlite:$shm/ship.db" 3000000 >/dev/null
-cat > "$work/ship.yaml" <<YAML
+echo "## 4. runner ship's memory with a 1,000,000 and a 3,000,000-event backlog (file exporter)"
+for n in 1000000 3000000; do
+  rm -f "$shm/ship.db"*; rm -rf "$shm/shipped"; mkdir -p "$shm/shipped"
+  "$BENCH" insert "sqlite:$shm/ship.db" "$n" >/dev/null
+  cat > "$work/ship.yaml" <<YAML
 logExporters:
   - {id: files, type: file, path: $shm/shipped}
 lookbackPeriod: P7D
 settlePeriod: PT0S
 logLevelFilter: DEBUG
 YAML
-/usr/bin/time -f "runner ship: %e s wall, peak RSS %M KiB" "$RUNNER" ship --config "$work/ship.yaml" --store "sqlite:$shm/ship.db"
+  /usr/bin/time -f "runner ship, $n events: %e s wall, peak RSS %M KiB" "$RUNNER" ship --config "$work/ship.yaml" --store "sqlite:$shm/ship.db" >/dev/null
+done

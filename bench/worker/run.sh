@@ -10,7 +10,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 RUNNER=$root/build/bin/runner
-BENCH=$root/build/bench/store/bench_store
+BENCH=$root/build/bin/bench_store
 JOBS=${JOBS:-40}
 IMAGE=runner-busybox:latest
 DOCKER=${DOCKER:-/usr/bin/docker}
