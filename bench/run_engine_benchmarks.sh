@@ -15,6 +15,8 @@ DOCKER=${DOCKER:-/usr/bin/docker}  # Debian's docker.io client, what a new machi
 IMAGE=runner-busybox:latest
 RUNS_START=${RUNS_START:-30}
 RUNS_BIG=${RUNS_BIG:-5}
+# What issue 2 measured: runs without the store (its cost is bench/store/run.sh's to measure).
+export RUNNER_STORE=${RUNNER_STORE:-none}
 work=$(mktemp -d)
 # Events files go to a tmpfs when there is one: the 300 MB of JSON Lines per run would otherwise
 # measure this VM's disk write-back more than runner.

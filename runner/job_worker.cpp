@@ -81,6 +81,9 @@ void run_claimed_job(const WorkerOptions& options, store::JobRecord job, Running
     logging::EventLog events(job.id);
     events.continue_after(job.events_stored);
     events.add_sink(sink);
+    events.emit(logging::Level::info, "runner",
+                fmt::format("Claimed by worker {}{}", options.worker_id,
+                            job.attempts > 1 ? fmt::format(" (attempt {})", job.attempts) : ""));
 
     // A queued component is decrypted only here, by the worker that runs it.
     ComponentSpec spec;

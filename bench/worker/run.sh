@@ -21,7 +21,7 @@ schema=bench_$$
 trap 'rm -rf "$work"; psql -q "$base_url" -c "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true' EXIT
 url="$base_url?options=-csearch_path%3D$schema"
 reset() {
-  psql -q "$base_url" -c "DROP SCHEMA IF EXISTS $schema CASCADE" -c "CREATE SCHEMA $schema" >/dev/null
+  psql -q "$base_url" -c "DROP SCHEMA IF EXISTS $schema CASCADE" -c "CREATE SCHEMA $schema" >/dev/null 2>&1
 }
 now() { date +%s.%N; }
 cat > "$work/true.json" <<JSON
@@ -41,6 +41,7 @@ echo "## 2. Trivial jobs: $JOBS jobs, runner workers vs plain docker run loops"
 echo
 echo "| parallel | runner worker(s): s | jobs/min | docker run loop(s): s | jobs/min | runner / docker time |"
 echo "|---|---|---|---|---|---|"
+claims=()
 for k in 1 2 4; do
   reset
   for i in $(seq 1 "$JOBS"); do "$RUNNER" submit "$work/true.json" --store "$url" >/dev/null; done
@@ -57,6 +58,9 @@ for k in 1 2 4; do
   kill -TERM "${pids[@]}"; wait "${pids[@]}" || true
   failed=$(psql "$url" -Atc "select count(*) from jobs where status <> 'success'")
   [ "$failed" -eq 0 ] || { echo "runner: $failed job(s) did not succeed"; exit 1; }
+  # Claim to container created: the job's "Claimed by worker" event (emitted as its thread starts,
+  # right after the claim) to started_at (recorded when the engine answered the create).
+  psql "$url" -Atc "select (started_at - time) / 1000.0 from jobs j join events e on e.job_id = j.id where e.message like 'Claimed by worker%'" >"$work/claim$k.txt"
 
   t2=$(now)
   per=$(( JOBS / k ))
@@ -72,4 +76,8 @@ r, d = t1 - t0, t3 - t2
 dj = per * k
 print(f"| {k} | {r:.1f} | {jobs / r * 60:.0f} | {d:.1f} | {dj / d * 60:.0f} | {(r / jobs) / (d / dj):.2f}x |")
 PY
+  claims+=("$k: $(sort -n "$work/claim$k.txt" | awk '{a[NR]=$1} END {printf "median %.1f ms, p95 %.1f ms (n=%d)", a[int((NR+1)/2)], a[int(NR*0.95+0.5)], NR}')")
 done
+echo
+echo "Claim to container created (ms), per number of workers:"
+for c in "${claims[@]}"; do echo "- $c"; done
