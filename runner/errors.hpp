@@ -21,8 +21,8 @@ enum ExitCode : int {
   kExitInternal = 70,
   kExitStoreUnavailable = 74,  // the store cannot be opened or read
   kExitExportFailed = 75,      // an exporter kept failing (`runner ship`); try again later
-  kExitInterrupted = 130,  // SIGINT
-  kExitTerminated = 143,   // SIGTERM
+  kExitInterrupted = 130,      // SIGINT
+  kExitTerminated = 143,       // SIGTERM
 };
 
 class RunnerError : public std::runtime_error {

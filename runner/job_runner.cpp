@@ -252,11 +252,11 @@ void JobRunner::execute(logging::JobSummary& summary) {
   if (reattach) {
     container_id = *options_.reattach_container_id;
     const docker::ContainerState before = client.inspect_container(container_id);
-    already_exited = before.status != "running" && before.status != "paused" &&
-                     before.status != "restarting";
+    already_exited =
+        before.status != "running" && before.status != "paused" && before.status != "restarting";
     events_.emit(Level::warning, "runner",
-                 "Taking over job " + job_id + " (container " + container_id.substr(0, 12) +
-                     ", " + before.status + ") after its worker stopped" +
+                 "Taking over job " + job_id + " (container " + container_id.substr(0, 12) + ", " +
+                     before.status + ") after its worker stopped" +
                      (already_exited ? ": it has already exited, only its exit code is known"
                                      : ": output it printed while no worker was attached is lost"));
   } else {

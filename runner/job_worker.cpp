@@ -161,17 +161,19 @@ void run_claimed_job(const WorkerOptions& options, store::JobRecord job, Running
 
 std::string default_worker_id() {
   std::array<char, 256> host{};
-  if (gethostname(host.data(), host.size() - 1) != 0) std::snprintf(host.data(), host.size(), "host");
+  if (gethostname(host.data(), host.size() - 1) != 0)
+    std::snprintf(host.data(), host.size(), "host");
   std::random_device rd;
   return fmt::format("{}:{}:{:04x}", host.data(), ::getpid(), rd() & 0xffff);
 }
 
 int run_worker(WorkerOptions options, StopSource& stop) {
   if (options.worker_id.empty()) options.worker_id = default_worker_id();
-  if (!options.report) options.report = [](const std::string& line) {
-    std::printf("%s\n", line.c_str());
-    std::fflush(stdout);
-  };
+  if (!options.report)
+    options.report = [](const std::string& line) {
+      std::printf("%s\n", line.c_str());
+      std::fflush(stdout);
+    };
   if (options.concurrency < 1) throw UsageError("--concurrency: expected at least 1");
   std::unique_ptr<store::Store> db;
   try {
@@ -224,7 +226,8 @@ int run_worker(WorkerOptions options, StopSource& stop) {
           report(fmt::format("{}: draining: no new jobs; {} running job(s) get {} ms to finish",
                              request->reason, running.size(), options.drain_timeout.count()));
         } else {
-          report(fmt::format("{} again: handing the running jobs back to the queue", request->reason));
+          report(
+              fmt::format("{} again: handing the running jobs back to the queue", request->reason));
           hand_back_all();
         }
       }
@@ -251,8 +254,10 @@ int run_worker(WorkerOptions options, StopSource& stop) {
           }
         }
         for (const auto& id : beat.lost)
-          report(fmt::format("warning: job {}: the lease was lost (another worker or a cancel took "
-                             "it over)", id));
+          report(
+              fmt::format("warning: job {}: the lease was lost (another worker or a cancel took "
+                          "it over)",
+                          id));
       } catch (const std::exception& e) {
         report(std::string("warning: heartbeat failed: ") + e.what());
       }
@@ -274,8 +279,8 @@ int run_worker(WorkerOptions options, StopSource& stop) {
         auto& slot = running.emplace_back();
         slot.id = job->id;
         slot.component_id = job->component_id;
-        report(fmt::format("job {} ({}, namespace {}, priority {}): {}", job->id,
-                           job->component_id, job->namespace_name, job->priority,
+        report(fmt::format("job {} ({}, namespace {}, priority {}): {}", job->id, job->component_id,
+                           job->namespace_name, job->priority,
                            job->attempts > 1 ? fmt::format("claimed (attempt {})", job->attempts)
                                              : std::string("claimed")));
         slot.thread = std::thread(run_claimed_job, std::cref(options), std::move(*job),
@@ -285,10 +290,10 @@ int run_worker(WorkerOptions options, StopSource& stop) {
     }
 
     // Wait for a job to be queued, a job to end, a signal, or the next heartbeat.
-    const auto until_heartbeat = std::chrono::duration_cast<std::chrono::milliseconds>(
-        next_heartbeat - Clock::now());
-    auto wait = std::clamp(until_heartbeat, std::chrono::milliseconds(10),
-                           std::chrono::milliseconds(1000));
+    const auto until_heartbeat =
+        std::chrono::duration_cast<std::chrono::milliseconds>(next_heartbeat - Clock::now());
+    auto wait =
+        std::clamp(until_heartbeat, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
     if (!draining && room) {
       // The store's wait returns on NOTIFY (PostgreSQL) or after a short poll (SQLite), and at
       // once when a job thread ends (the eventfd); a signal is seen within `wait` (<= 1 s).

@@ -88,7 +88,8 @@ std::unique_ptr<runner::store::StoreSink> open_store_sink(const std::string& opt
     return std::make_unique<runner::store::StoreSink>(runner::store::open_store(url), job);
   } catch (const std::exception& e) {
     if (!option.empty()) throw runner::UsageError(std::string("--store: ") + e.what());
-    std::fprintf(stderr, "runner: warning: events are not kept: %s (use --store none to silence this)\n",
+    std::fprintf(stderr,
+                 "runner: warning: events are not kept: %s (use --store none to silence this)\n",
                  e.what());
     return nullptr;
   }
@@ -125,7 +126,8 @@ int command_run(const RunArgs& args) {
   runner::logging::EventLog events(runner::new_job_id());
   events.add_sink(terminal);
   if (jsonl) events.add_sink(*jsonl);
-  std::unique_ptr<runner::store::StoreSink> stored = open_store_sink(args.store, spec, events.job_id());
+  std::unique_ptr<runner::store::StoreSink> stored =
+      open_store_sink(args.store, spec, events.job_id());
   if (stored) events.add_sink(*stored);
 
   runner::RunOptions options;
@@ -138,7 +140,8 @@ int command_run(const RunArgs& args) {
   runner::JobRunner job(std::move(spec), options, events);
   const runner::logging::JobSummary summary = job.run();
   if (stored) {
-    if (auto problem = stored->error()) std::fprintf(stderr, "runner: warning: %s\n", problem->c_str());
+    if (auto problem = stored->error())
+      std::fprintf(stderr, "runner: warning: %s\n", problem->c_str());
   }
   if (!args.outputs.empty()) {
     // Written whatever the outcome: Kestra returns the outputs of failed tasks too.

@@ -9,8 +9,8 @@
 #include "secrets/config_cipher.hpp"
 #include "store/store.hpp"
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdio>
 
@@ -74,14 +74,16 @@ void encrypt_plain_secrets(nlohmann::json& node, const std::string& path,
 QueueCommands add_queue_commands(CLI::App& app, QueueArgs& submit, QueueArgs& cancel,
                                  QueueArgs& worker) {
   QueueCommands cmds;
-  cmds.submit = app.add_subcommand("submit", "Queue a component run for a worker; prints the job id");
+  cmds.submit =
+      app.add_subcommand("submit", "Queue a component run for a worker; prints the job id");
   cmds.submit->add_option("component", submit.component, "Path to component.json")
       ->required()
       ->check(CLI::ExistingFile);
   cmds.submit->add_option("--namespace", submit.namespace_name,
                           "Namespace of the job (overrides component.json's)");
-  cmds.submit->add_option("--priority", submit.priority,
-                          "Higher runs first (default 0); equal priorities run oldest first")
+  cmds.submit
+      ->add_option("--priority", submit.priority,
+                   "Higher runs first (default 0); equal priorities run oldest first")
       ->capture_default_str();
   cmds.submit->add_option("--store", submit.store, kStoreHelp);
   cmds.submit->add_option("--key-file", submit.key_file,
@@ -100,14 +102,16 @@ QueueCommands add_queue_commands(CLI::App& app, QueueArgs& submit, QueueArgs& ca
   cmds.worker->add_option("-c,--concurrency", worker.concurrency, "Jobs run at once")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
-  cmds.worker->add_option("--lease", worker.lease_seconds,
-                          "Seconds a claimed job's lease lasts without a heartbeat (heartbeats "
-                          "every third of it); a dead worker's jobs are taken over after it")
+  cmds.worker
+      ->add_option("--lease", worker.lease_seconds,
+                   "Seconds a claimed job's lease lasts without a heartbeat (heartbeats "
+                   "every third of it); a dead worker's jobs are taken over after it")
       ->check(CLI::Range(1.0, 3600.0))
       ->capture_default_str();
-  cmds.worker->add_option("--drain-timeout", worker.drain_seconds,
-                          "Seconds running jobs get to finish after SIGTERM before they are "
-                          "handed back to the queue")
+  cmds.worker
+      ->add_option("--drain-timeout", worker.drain_seconds,
+                   "Seconds running jobs get to finish after SIGTERM before they are "
+                   "handed back to the queue")
       ->check(CLI::Range(0.0, 86400.0))
       ->capture_default_str();
   cmds.worker->add_option("--id", worker.worker_id, "Worker id (default host:pid:random)");

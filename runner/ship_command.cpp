@@ -8,8 +8,8 @@
 #include "shipper/log_shipper.hpp"
 #include "store/store.hpp"
 
-#include <CLI/CLI.hpp>
 #include <poll.h>
+#include <CLI/CLI.hpp>
 
 #include <charconv>
 #include <cstdio>
@@ -23,10 +23,13 @@ std::chrono::microseconds parse_every(const std::string& text) {
   const auto result = std::from_chars(text.data(), text.data() + text.size(), seconds);
   if (result.ec != std::errc() || result.ptr != text.data() + text.size()) {
     auto iso = logging::parse_iso8601_duration(text);
-    if (!iso) throw UsageError("--every: expected an ISO-8601 duration (PT5M) or seconds, got \"" + text + "\"");
+    if (!iso)
+      throw UsageError("--every: expected an ISO-8601 duration (PT5M) or seconds, got \"" + text +
+                       "\"");
     seconds = *iso;
   }
-  if (seconds < 0.1) throw UsageError("--every: expected at least 0.1 seconds, got \"" + text + "\"");
+  if (seconds < 0.1)
+    throw UsageError("--every: expected at least 0.1 seconds, got \"" + text + "\"");
   return std::chrono::microseconds(static_cast<std::int64_t>(seconds * 1e6));
 }
 
@@ -62,21 +65,23 @@ int command_ship(const ShipArgs& args) {
   try {
     config = shipper::load_shipper_config(args.config);
   } catch (const shipper::ShipperConfigError& e) {
-    for (const auto& line : e.problems()) std::fprintf(stderr, "%s: %s\n", args.config.c_str(), line.c_str());
+    for (const auto& line : e.problems())
+      std::fprintf(stderr, "%s: %s\n", args.config.c_str(), line.c_str());
     return kExitInvalidComponent;
   }
   const bool repeat = !args.every.empty();
-  const std::chrono::microseconds every = repeat ? parse_every(args.every) : std::chrono::microseconds(0);
+  const std::chrono::microseconds every =
+      repeat ? parse_every(args.every) : std::chrono::microseconds(0);
 
   const shipper::KeyLookup key = [&]() -> std::optional<secrets::EncryptionKey> {
-    return secrets::find_key(args.key_file.empty() ? std::nullopt
-                                                   : std::optional<std::filesystem::path>(args.key_file));
+    return secrets::find_key(
+        args.key_file.empty() ? std::nullopt : std::optional<std::filesystem::path>(args.key_file));
   };
   std::vector<std::unique_ptr<shipper::LogExporter>> exporters;
   try {
     for (std::size_t i = 0; i < config.exporters.size(); ++i)
-      exporters.push_back(
-          shipper::make_exporter(config.exporters[i], "logExporters[" + std::to_string(i) + "]", key));
+      exporters.push_back(shipper::make_exporter(config.exporters[i],
+                                                 "logExporters[" + std::to_string(i) + "]", key));
   } catch (const shipper::ExporterConfigError& e) {
     std::fprintf(stderr, "%s: %s\n", args.config.c_str(), e.what());
     return kExitInvalidComponent;
@@ -112,8 +117,9 @@ int command_ship(const ShipArgs& args) {
       if (stats.offset)
         std::printf("; offset %s %s", logging::format_time(stats.offset->time).c_str(),
                     stats.offset->id.c_str());
-      if (stats.retries) std::printf("; %llu retr%s", static_cast<unsigned long long>(stats.retries),
-                                     stats.retries == 1 ? "y" : "ies");
+      if (stats.retries)
+        std::printf("; %llu retr%s", static_cast<unsigned long long>(stats.retries),
+                    stats.retries == 1 ? "y" : "ies");
       if (config.delete_shipped)
         std::printf("; %llu event(s) deleted", static_cast<unsigned long long>(stats.deleted));
       std::printf("\n");

@@ -9,8 +9,8 @@
 #include "store/event_block.hpp"
 #include "store/store.hpp"
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <thread>
@@ -71,7 +71,8 @@ nlohmann::ordered_json job_to_json(const store::JobRecord& job) {
   out["container_exit_code"] =
       job.container_exit_code ? nlohmann::json(*job.container_exit_code) : nlohmann::json();
   out["created_at"] = logging::format_time(job.created_at);
-  out["started_at"] = job.started_at ? nlohmann::json(logging::format_time(*job.started_at)) : nlohmann::json();
+  out["started_at"] =
+      job.started_at ? nlohmann::json(logging::format_time(*job.started_at)) : nlohmann::json();
   out["finished_at"] =
       job.finished_at ? nlohmann::json(logging::format_time(*job.finished_at)) : nlohmann::json();
   if (job.started_at && job.finished_at)
@@ -120,9 +121,10 @@ StoreCommands add_store_commands(CLI::App& app, StoreCommandArgs& jobs, StoreCom
   cmds.jobs->add_option("--store", jobs.store, store_help);
   cmds.jobs->add_option("--namespace", jobs.namespace_name,
                         "Only jobs in this namespace (and its child namespaces)");
-  cmds.jobs->add_option("--status", jobs.status,
-                        "Only jobs with this status (created, waiting, processing, success, "
-                        "warning, error, terminating, cancelled, terminated)")
+  cmds.jobs
+      ->add_option("--status", jobs.status,
+                   "Only jobs with this status (created, waiting, processing, success, "
+                   "warning, error, terminating, cancelled, terminated)")
       ->check(CLI::IsMember({"created", "waiting", "processing", "success", "warning", "error",
                              "terminating", "cancelled", "terminated"}));
   cmds.jobs->add_option("-n,--limit", jobs.limit, "At most this many jobs")->capture_default_str();
@@ -133,8 +135,9 @@ StoreCommands add_store_commands(CLI::App& app, StoreCommandArgs& jobs, StoreCom
       ->required();
   cmds.logs->add_option("--store", logs.store, store_help);
   cmds.logs->add_option("--level", logs.level, "Only events at this level or above")
-      ->check(CLI::IsMember({"debug", "info", "notice", "warning", "warn", "error", "critical",
-                             "alert", "emergency"}, CLI::ignore_case))
+      ->check(CLI::IsMember(
+          {"debug", "info", "notice", "warning", "warn", "error", "critical", "alert", "emergency"},
+          CLI::ignore_case))
       ->capture_default_str();
   cmds.logs->add_flag("-f,--follow", logs.follow,
                       "Keep printing new events until the job finishes");
@@ -178,7 +181,8 @@ int command_jobs(const StoreCommandArgs& args) {
 int command_logs(const StoreCommandArgs& args) {
   auto db = open_for_reading(args.store);
   store::JobRecord job = find_job_or_throw(*db, args.job);
-  const logging::Level min_level = logging::level_from_name(args.level).value_or(logging::Level::debug);
+  const logging::Level min_level =
+      logging::level_from_name(args.level).value_or(logging::Level::debug);
   auto out = logging::OutputFile::standard_output();
   const bool color = !args.json && logging::want_color(out, args.no_color);
   logging::TerminalSink terminal(logging::OutputFile::standard_output(), color, min_level);
@@ -199,9 +203,15 @@ int command_logs(const StoreCommandArgs& args) {
             append_event_json(line, e);
             out.write(line);
           } else {
-            const nlohmann::json fields =
-                e.fields.empty() ? nlohmann::json() : nlohmann::json::parse(e.fields, nullptr, false);
-            logging::Event view{e.time, e.job_id, e.sequence, e.level, e.source, e.message,
+            const nlohmann::json fields = e.fields.empty()
+                                              ? nlohmann::json()
+                                              : nlohmann::json::parse(e.fields, nullptr, false);
+            logging::Event view{e.time,
+                                e.job_id,
+                                e.sequence,
+                                e.level,
+                                e.source,
+                                e.message,
                                 e.fields.empty() ? nullptr : &fields};
             terminal.write(view);
           }

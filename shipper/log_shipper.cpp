@@ -109,8 +109,8 @@ ShipStats ship_once(store::Store& store, const ShipperConfig& config,
   if (auto stored = store.get_value(key)) {
     auto decoded = decode_offset(*stored);
     if (!decoded)
-      throw ShipError("the stored offset under key \"" + key + "\" is not one runner wrote: " +
-                      *stored);
+      throw ShipError("the stored offset under key \"" + key +
+                      "\" is not one runner wrote: " + *stored);
     cursor = *decoded;
   }
   const auto until = now - config.settle;
@@ -148,7 +148,8 @@ ShipStats ship_once(store::Store& store, const ShipperConfig& config,
     stats.events += batch.size();
     ++stats.batches;
     stats.offset = cursor;
-    if (config.delete_shipped) stats.deleted += store.delete_blocks_through(cursor, config.namespace_name);
+    if (config.delete_shipped)
+      stats.deleted += store.delete_blocks_through(cursor, config.namespace_name);
   }
   for (auto& exporter : exporters) exporter->close();
   return stats;

@@ -56,8 +56,7 @@ nlohmann::json node_to_json(const YAML::Node& node) {
   return text;
 }
 
-std::optional<std::chrono::microseconds> read_duration(const nlohmann::json& doc,
-                                                       const char* key,
+std::optional<std::chrono::microseconds> read_duration(const nlohmann::json& doc, const char* key,
                                                        std::vector<std::string>& problems) {
   auto it = doc.find(key);
   if (it == doc.end() || it->is_null()) return std::nullopt;
@@ -100,11 +99,12 @@ std::string normalize_exporter_type(const std::string& type) {
 ShipperConfig parse_shipper_config(const nlohmann::json& doc) {
   std::vector<std::string> problems;
   ShipperConfig config;
-  if (!doc.is_object()) throw ShipperConfigError({"expected a mapping with logExporters, got " + describe(doc)});
+  if (!doc.is_object())
+    throw ShipperConfigError({"expected a mapping with logExporters, got " + describe(doc)});
   static const std::set<std::string> known = {
-      "id",        "type",      "logExporters", "logLevelFilter", "lookbackPeriod", "namespace",
-      "offsetKey", "batchSize", "delete",       "maxRetries",     "retryDelay",     "settlePeriod",
-      "description"};
+      "id",         "type",         "logExporters", "logLevelFilter", "lookbackPeriod",
+      "namespace",  "offsetKey",    "batchSize",    "delete",         "maxRetries",
+      "retryDelay", "settlePeriod", "description"};
   for (const auto& [key, value] : doc.items()) {
     if (known.count(key) == 0) {
       std::string list;
@@ -114,13 +114,15 @@ ShipperConfig parse_shipper_config(const nlohmann::json& doc) {
   }
   if (auto it = doc.find("type"); it != doc.end()) {
     if (!it->is_string() || !it->get<std::string>().ends_with("LogShipper"))
-      problems.push_back("type: expected a LogShipper task type (or no type), got " + describe(*it));
+      problems.push_back("type: expected a LogShipper task type (or no type), got " +
+                         describe(*it));
   }
   auto exporters = doc.find("logExporters");
   if (exporters == doc.end() || exporters->is_null()) {
     problems.push_back("logExporters: required: a list of exporters, each with id and type");
   } else if (!exporters->is_array() || exporters->empty()) {
-    problems.push_back("logExporters: expected a non-empty list of exporters, got " + describe(*exporters));
+    problems.push_back("logExporters: expected a non-empty list of exporters, got " +
+                       describe(*exporters));
   } else {
     std::set<std::string> ids;
     for (std::size_t i = 0; i < exporters->size(); ++i) {
@@ -151,8 +153,10 @@ ShipperConfig parse_shipper_config(const nlohmann::json& doc) {
     std::optional<logging::Level> level;
     if (it->is_string()) level = logging::level_from_name(it->get<std::string>());
     if (!level)
-      problems.push_back("logLevelFilter: expected TRACE, DEBUG, INFO, WARN or ERROR (or notice, "
-                         "critical, alert, emergency), got " + describe(*it));
+      problems.push_back(
+          "logLevelFilter: expected TRACE, DEBUG, INFO, WARN or ERROR (or notice, "
+          "critical, alert, emergency), got " +
+          describe(*it));
     else
       config.min_level = *level;
   }
@@ -162,8 +166,10 @@ ShipperConfig parse_shipper_config(const nlohmann::json& doc) {
   if (auto it = doc.find("namespace"); it != doc.end() && !it->is_null()) {
     static const std::regex namespace_re("^[a-z0-9][a-z0-9_-]*(\\.[a-z0-9][a-z0-9_-]*)*$");
     if (!it->is_string() || !std::regex_match(it->get<std::string>(), namespace_re))
-      problems.push_back("namespace: expected lower-case words separated by dots (such as "
-                         "\"company.team\"), got " + describe(*it));
+      problems.push_back(
+          "namespace: expected lower-case words separated by dots (such as "
+          "\"company.team\"), got " +
+          describe(*it));
     else
       config.namespace_name = it->get<std::string>();
   }

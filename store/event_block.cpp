@@ -96,7 +96,8 @@ std::vector<StoredEvent> decode_block(const EventBlock& block) {
     e.source = "stdout";
     if (item.size() > 3 && item[3].is_string())
       e.level = logging::level_from_name(item[3].get<std::string>()).value_or(logging::Level::info);
-    if (item.size() > 4 && item[4].is_string()) e.source = std::move(item[4].get_ref<std::string&>());
+    if (item.size() > 4 && item[4].is_string())
+      e.source = std::move(item[4].get_ref<std::string&>());
     if (item.size() > 5 && !item[5].is_null()) e.fields = item[5].dump();
     events.push_back(std::move(e));
   }

@@ -731,18 +731,19 @@ std::optional<JobRecord> PostgresStore::request_cancel(std::string_view id_or_pr
 void PostgresStore::release_job(std::string_view job_id, std::string_view worker_id) {
   // A job whose cancel was requested is not queued again: it ends cancelled.
   // Like enqueue, one statement that also wakes idle workers for the job it puts back.
-  static const std::string sql = std::string("WITH released AS (") +
-       "UPDATE jobs SET "
-       "status = CASE WHEN status = 'terminating' THEN 'cancelled' ELSE 'waiting' END, "
-       "finished_at = CASE WHEN status = 'terminating' THEN $1 ELSE finished_at END, "
-       "worker_id = '', lease_until = NULL, "
+  static const std::string sql =
+      std::string("WITH released AS (") +
+      "UPDATE jobs SET "
+      "status = CASE WHEN status = 'terminating' THEN 'cancelled' ELSE 'waiting' END, "
+      "finished_at = CASE WHEN status = 'terminating' THEN $1 ELSE finished_at END, "
+      "worker_id = '', lease_until = NULL, "
       // Back in the queue it is a new job again: the next claim must not take it for a
       // take-over of a dead worker's container.
       "container_id = CASE WHEN status = 'terminating' THEN container_id ELSE '' END, "
       "started_at = CASE WHEN status = 'terminating' THEN started_at ELSE NULL END "
-       "WHERE id = $2 AND worker_id = $3 AND status IN ('processing', 'terminating') "
-       "RETURNING status) SELECT pg_notify('" + std::string(kJobsChannel) +
-       "', '') FROM released WHERE status = 'waiting'";
+      "WHERE id = $2 AND worker_id = $3 AND status IN ('processing', 'terminating') "
+      "RETURNING status) SELECT pg_notify('" +
+      std::string(kJobsChannel) + "', '') FROM released WHERE status = 'waiting'";
   exec(fmt::format("release job {}", job_id), sql,
        Params().time(logging::now_utc()).text(job_id).text(worker_id));
 }

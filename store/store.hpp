@@ -77,10 +77,10 @@ struct JobRecord {
   std::string id;
   std::string component_id;
   std::string namespace_name = "default";
-  std::string status;  // one of the kStatus* values
-  int priority = 0;    // higher runs first
-  std::string error_type;  // "", user, application, internal
-  std::string message;     // result message (scrubbed)
+  std::string status;            // one of the kStatus* values
+  int priority = 0;              // higher runs first
+  std::string error_type;        // "", user, application, internal
+  std::string message;           // result message (scrubbed)
   std::optional<int> exit_code;  // runner's exit code for the job
   std::optional<std::int64_t> container_exit_code;
   EventTime created_at{};
@@ -135,8 +135,7 @@ class Store {
   // Inserts blocks in one transaction and raises the jobs' events_stored.
   virtual void append_blocks(const std::vector<EventBlock>& blocks) = 0;
   // A job's blocks with last_sequence > after_sequence, in sequence order, at most `limit`.
-  virtual std::vector<EventBlock> job_blocks(std::string_view job_id,
-                                             std::uint64_t after_sequence,
+  virtual std::vector<EventBlock> job_blocks(std::string_view job_id, std::uint64_t after_sequence,
                                              std::size_t limit) = 0;
   // Blocks that may hold events after `cursor` and before `until`: max_time >= cursor.time and
   // min_time < until, of jobs in the namespace (and its children, "a.b" under "a"), holding a

@@ -30,7 +30,9 @@ StoreSink::StoreSink(std::unique_ptr<Store> store, JobRecord job, StoreSinkOptio
   writer_ = std::thread([this] { writer_loop(); });
 }
 
-StoreSink::~StoreSink() { stop_writer(); }
+StoreSink::~StoreSink() {
+  stop_writer();
+}
 
 void StoreSink::write(const logging::Event& event) {
   fields_text_.clear();
@@ -110,7 +112,8 @@ void StoreSink::finish(const logging::JobSummary& summary) {
   try {
     store_->finish_job(finished_record(job_, summary, false));
   } catch (const std::exception& e) {
-    if (!error_) error_ = "the store (" + store_->describe() + ") failed to record the result: " + e.what();
+    if (!error_)
+      error_ = "the store (" + store_->describe() + ") failed to record the result: " + e.what();
   }
 }
 

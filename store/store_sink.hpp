@@ -28,8 +28,8 @@
 namespace runner::store {
 
 struct StoreSinkOptions {
-  bool insert_job = true;                // false: the job row exists already (queued jobs)
-  std::size_t merge_bytes = 1 << 20;     // the writer merges queued blocks up to this size
+  bool insert_job = true;             // false: the job row exists already (queued jobs)
+  std::size_t merge_bytes = 1 << 20;  // the writer merges queued blocks up to this size
   std::size_t max_queued_bytes = 64 << 20;
   // When this flag is true at finish(), the job's final state is not written (a worker that
   // hands the job back to the queue records that instead).

@@ -150,11 +150,14 @@ TEST_CASE("bad inputs: one line per problem naming the path and what was expecte
       {{{"logging", {{"type", "gelf"}, {"gelf_server_type", "amqp"}}}},
        "$.logging.gelf_server_type: expected \"tcp\", \"udp\" or \"http\", got \"amqp\""},
       {{{"logging", {{"verbosity", {{"debug", "loud"}}}}}},
-       "$.logging.verbosity.debug: expected \"none\", \"camouflage\", \"normal\" or \"verbose\", got \"loud\""},
+       "$.logging.verbosity.debug: expected \"none\", \"camouflage\", \"normal\" or \"verbose\", "
+       "got \"loud\""},
       {{{"logging", {{"verbosity", {{"trace", "none"}}}}}},
-       "$.logging.verbosity.trace: unknown level (expected debug, info, notice, warning, error, critical, alert, emergency, or Keboola's 100-600)"},
+       "$.logging.verbosity.trace: unknown level (expected debug, info, notice, warning, error, "
+       "critical, alert, emergency, or Keboola's 100-600)"},
       {{{"logging", {{"type", "gelf"}}}, {"network", "none"}},
-       "$.logging.type: \"gelf\" needs a network: the component sends its logs to runner's GELF server over the bridge network, but $.network is \"none\""},
+       "$.logging.type: \"gelf\" needs a network: the component sends its logs to runner's GELF "
+       "server over the bridge network, but $.network is \"none\""},
       {{{"logging", {{"no_application_errors", "yes"}}}},
        "$.logging.no_application_errors: expected true or false, got \"yes\""},
       {{{"imagee", "x"}},

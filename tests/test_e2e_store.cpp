@@ -50,8 +50,9 @@ std::string component(const std::string& script, const std::string& ns,
 std::string postgres_url() {
   const char* url = std::getenv("RUNNER_TEST_POSTGRES_URL");
   if (url == nullptr || *url == '\0')
-    FAIL("RUNNER_TEST_POSTGRES_URL is not set: run scripts/start-postgres.sh (scripts/test.sh "
-         "does) and export the URL it prints");
+    FAIL(
+        "RUNNER_TEST_POSTGRES_URL is not set: run scripts/start-postgres.sh (scripts/test.sh "
+        "does) and export the URL it prints");
   return url;
 }
 
@@ -144,10 +145,11 @@ TEST_CASE("only scrubbed text reaches the store", "[e2e][store][secrets]") {
   TempDir dir;
   const std::string store = "sqlite:" + (dir.path / "runner.db").string();
   const std::string secret = "s3cr3t-" + unique_name("v");
-  auto r = run_cli({"run",
-                    component("echo \"token=$TOKEN\"; printf '%s' \"$TOKEN\" | base64; echo \"$TOKEN\" >&2",
-                              "default", json{{"env", {{"#TOKEN", secret}}}}),
-                    "--store", store});
+  auto r = run_cli(
+      {"run",
+       component("echo \"token=$TOKEN\"; printf '%s' \"$TOKEN\" | base64; echo \"$TOKEN\" >&2",
+                 "default", json{{"env", {{"#TOKEN", secret}}}}),
+       "--store", store});
   REQUIRE(r.exit_code == 0);
   const std::string job = job_id_of(r);
   auto logs = run_cli({"logs", job, "--store", store, "--json"});
@@ -162,21 +164,24 @@ TEST_CASE("runner logs --follow streams a running job until it ends", "[e2e][sto
   TempDir dir;
   const std::string store = "sqlite:" + (dir.path / "runner.db").string();
   const std::string ns = unique_name("e2e.follow");
-  CliProcess run({"run", component("for i in 1 2 3 4 5 6; do echo \"tick $i\"; sleep 0.5; done", ns),
+  CliProcess run({"run",
+                  component("for i in 1 2 3 4 5 6; do echo \"tick $i\"; sleep 0.5; done", ns),
                   "--store", store, "--no-color"});
   // Wait for the job to appear in the store.
   std::string job;
   for (int i = 0; i < 100 && job.empty(); ++i) {
     auto jobs = run_cli({"jobs", "--store", store, "--namespace", ns, "--json"});
     const auto listed = json_lines(jobs.out);
-    if (!listed.empty()) job = listed[0]["id"];
-    else std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (!listed.empty())
+      job = listed[0]["id"];
+    else
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   REQUIRE_FALSE(job.empty());
   CliProcess follow({"logs", job, "--follow", "--json", "--store", store});
   CHECK(follow.wait_for_output("tick 2", std::chrono::seconds(30)));
   CHECK(follow.out().find("tick 6") == std::string::npos);  // live: the job is still running
-  CHECK(follow.wait(std::chrono::seconds(60)) == 0);       // ends by itself with the job
+  CHECK(follow.wait(std::chrono::seconds(60)) == 0);        // ends by itself with the job
   CHECK(run.wait(std::chrono::seconds(60)) == 0);
   std::vector<std::string> ticks;
   for (const auto& e : json_lines(follow.out()))
@@ -191,13 +196,14 @@ TEST_CASE("runner ship sends stored events to files and a second pass sends noth
   const std::string store = "sqlite:" + (dir.path / "runner.db").string();
   const std::string ns = unique_name("e2e.ship");
   for (int i = 0; i < 2; ++i)
-    REQUIRE(run_cli({"run", component("for i in 1 2 3; do echo line $i; done", ns), "--store", store})
-                .exit_code == 0);
+    REQUIRE(
+        run_cli({"run", component("for i in 1 2 3; do echo line $i; done", ns), "--store", store})
+            .exit_code == 0);
   const auto out_dir = dir.path / "shipped";
-  const std::string config = temp_file(
-      "logExporters:\n  - id: files\n    type: file\n    path: " + out_dir.string() +
-          "\nnamespace: " + ns + "\nsettlePeriod: PT0S\nlogLevelFilter: INFO\n",
-      ".yaml");
+  const std::string config =
+      temp_file("logExporters:\n  - id: files\n    type: file\n    path: " + out_dir.string() +
+                    "\nnamespace: " + ns + "\nsettlePeriod: PT0S\nlogLevelFilter: INFO\n",
+                ".yaml");
   auto first = run_cli({"ship", "--config", config, "--store", store});
   REQUIRE(first.exit_code == 0);
   CHECK_THAT(first.out, Catch::Contains("shipped"));

@@ -59,12 +59,15 @@ struct QueueStore {
   static QueueStore postgres() {
     const char* base = std::getenv("RUNNER_TEST_POSTGRES_URL");
     if (base == nullptr || *base == '\0')
-      FAIL("RUNNER_TEST_POSTGRES_URL is not set: run scripts/start-postgres.sh (scripts/test.sh "
-           "does) and export the URL it prints");
+      FAIL(
+          "RUNNER_TEST_POSTGRES_URL is not set: run scripts/start-postgres.sh (scripts/test.sh "
+          "does) and export the URL it prints");
     QueueStore s;
     s.pg_base = base;
     s.schema = "w_" + random_suffix();
-    REQUIRE(std::system(("psql -q \"" + s.pg_base + "\" -c 'CREATE SCHEMA " + s.schema + "' >/dev/null").c_str()) == 0);
+    REQUIRE(
+        std::system(("psql -q \"" + s.pg_base + "\" -c 'CREATE SCHEMA " + s.schema + "' >/dev/null")
+                        .c_str()) == 0);
     s.url = s.pg_base + (s.pg_base.find('?') == std::string::npos ? "?" : "&") +
             "options=-csearch_path%3D" + s.schema;
     return s;
@@ -78,15 +81,18 @@ struct QueueStore {
   }
   QueueStore() = default;
   QueueStore(QueueStore&& o) noexcept
-      : url(std::move(o.url)), pg_base(std::move(o.pg_base)), schema(std::move(o.schema)),
+      : url(std::move(o.url)),
+        pg_base(std::move(o.pg_base)),
+        schema(std::move(o.schema)),
         dir(std::move(o.dir)) {
     o.schema.clear();
     o.dir.clear();
   }
   ~QueueStore() {
     if (!schema.empty())
-      (void)std::system(("psql -q \"" + pg_base + "\" -c 'DROP SCHEMA " + schema +
-                         " CASCADE' >/dev/null 2>&1").c_str());
+      (void)std::system(
+          ("psql -q \"" + pg_base + "\" -c 'DROP SCHEMA " + schema + " CASCADE' >/dev/null 2>&1")
+              .c_str());
     if (!dir.empty()) std::filesystem::remove_all(dir);
   }
 };
@@ -194,7 +200,9 @@ void many_workers_run_each_job_once(const QueueStore& store, int workers, int jo
 void cancel_running_job(const QueueStore& store) {
   const std::string id = submit(store, component("echo started; sleep 60"));
   CliProcess worker({"worker", "--store", store.url, "--lease", "3"});
-  const json running = wait_for_job(store, id, [](const json& j) { return j["status"] == "processing" && j.value("events_stored", 0) > 0; });
+  const json running = wait_for_job(store, id, [](const json& j) {
+    return j["status"] == "processing" && j.value("events_stored", 0) > 0;
+  });
   REQUIRE(running["status"] == "processing");
   // Wait for the component's own output so the container is surely running.
   for (int i = 0; i < 100; ++i) {
@@ -286,7 +294,8 @@ TEST_CASE("a job of a worker killed with SIGKILL is taken over on PostgreSQL",
   killed_worker_job_is_taken_over(store);
 }
 
-TEST_CASE("a job of a worker killed with SIGKILL is taken over on SQLite", "[e2e][worker][sqlite]") {
+TEST_CASE("a job of a worker killed with SIGKILL is taken over on SQLite",
+          "[e2e][worker][sqlite]") {
   auto store = QueueStore::sqlite();
   killed_worker_job_is_taken_over(store);
 }
@@ -307,7 +316,9 @@ TEST_CASE("SIGTERM lets running jobs finish, or hands them back after the drain 
   const std::string long_one = submit(store, component("echo begun; sleep 60"));
   {
     CliProcess worker({"worker", "--store", store.url, "--drain-timeout", "1"});
-    wait_for_job(store, long_one, [](const json& j) { return j["status"] == "processing" && j.value("events_stored", 0) > 0; });
+    wait_for_job(store, long_one, [](const json& j) {
+      return j["status"] == "processing" && j.value("events_stored", 0) > 0;
+    });
     worker.signal(SIGTERM);
     CHECK(worker.wait(std::chrono::seconds(60)) == 0);
     CHECK_THAT(worker.out(), Catch::Contains("handed back"));
@@ -318,22 +329,25 @@ TEST_CASE("SIGTERM lets running jobs finish, or hands them back after the drain 
   run_cli({"cancel", long_one, "--store", store.url});
 }
 
-TEST_CASE("submit encrypts plain secrets and refuses them without a key", "[e2e][worker][secrets]") {
+TEST_CASE("submit encrypts plain secrets and refuses them without a key",
+          "[e2e][worker][secrets]") {
   auto store = QueueStore::sqlite();
   const std::string secret = "plain-" + random_suffix();
   const std::string file =
       component("echo \"pw=$PW\"", json{{"env", {{"#PW", secret}}}, {"namespace", "team.a"}});
-  const auto no_home = std::filesystem::temp_directory_path() / ("runner-nohome-" + random_suffix());
+  const auto no_home =
+      std::filesystem::temp_directory_path() / ("runner-nohome-" + random_suffix());
   std::filesystem::create_directories(no_home);
-  auto refused = run_cli({"submit", file, "--store", store.url},
-                         {{"RUNNER_HOME", no_home.string()}});
+  auto refused =
+      run_cli({"submit", file, "--store", store.url}, {{"RUNNER_HOME", no_home.string()}});
   CHECK(refused.exit_code == 65);
   CHECK_THAT(refused.err, Catch::Contains("$.env.#PW: a plain secret cannot be queued"));
   CHECK_THAT(refused.err, !Catch::Contains(secret));
 
   const std::string key_file = (no_home / "secret.key").string();
   REQUIRE(run_cli({"keygen", "--key-file", key_file}).exit_code == 0);
-  auto ok = run_cli({"submit", file, "--store", store.url, "--key-file", key_file, "--priority", "5"});
+  auto ok =
+      run_cli({"submit", file, "--store", store.url, "--key-file", key_file, "--priority", "5"});
   REQUIRE(ok.exit_code == 0);
   const std::string id = ok.out.substr(0, 36);
   for (const auto& entry : std::filesystem::directory_iterator(store.dir)) {

@@ -10,7 +10,9 @@ using runner::logging::Level;
 using runner::store::EventBlockBuilder;
 
 namespace {
-EventTime at(std::int64_t us) { return EventTime(std::chrono::microseconds(us)); }
+EventTime at(std::int64_t us) {
+  return EventTime(std::chrono::microseconds(us));
+}
 }  // namespace
 
 TEST_CASE("a block round-trips events with every field", "[store][block]") {

@@ -26,7 +26,8 @@ class RecordingExporter final : public shipper::LogExporter {
   const std::string& type() const override { return type_; }
   void send(const std::vector<shipper::ShippedEvent>& batch) override {
     ++calls;
-    if (fail_from_call && calls >= *fail_from_call && (!fail_until_call || calls < *fail_until_call))
+    if (fail_from_call && calls >= *fail_from_call &&
+        (!fail_until_call || calls < *fail_until_call))
       throw shipper::ExportError("receiver answered 503");
     batches.push_back(batch);
   }
@@ -72,8 +73,7 @@ struct ShipperFixture {
   }
   // Events seq first..last of `job_id`, event i at base + time_of(i) microseconds.
   void block(const std::string& job_id, std::uint64_t first, std::uint64_t last,
-             const std::function<std::int64_t(std::uint64_t)>& time_of,
-             Level level = Level::info) {
+             const std::function<std::int64_t(std::uint64_t)>& time_of, Level level = Level::info) {
     store::EventBlockBuilder builder(job_id);
     for (auto s = first; s <= last; ++s)
       builder.add(s, base + std::chrono::microseconds(time_of(s)), level, "stdout",
@@ -91,7 +91,7 @@ struct ShipperFixture {
 };
 
 std::vector<std::unique_ptr<shipper::LogExporter>> wrap(RecordingExporter*& out,
-                                                         const std::string& id = "rec") {
+                                                        const std::string& id = "rec") {
   std::vector<std::unique_ptr<shipper::LogExporter>> v;
   auto e = std::make_unique<RecordingExporter>(id);
   out = e.get();
@@ -184,10 +184,14 @@ TEST_CASE("the level and namespace filters and the lookback apply", "[shipper]")
   f.job("job-a", "company");
   f.job("job-b", "company.team");
   f.job("job-c", "companyx");
-  f.block("job-a", 1, 5, [](auto s) { return static_cast<std::int64_t>(s); }, Level::debug);
-  f.block("job-a", 6, 8, [](auto s) { return static_cast<std::int64_t>(s); }, Level::warning);
-  f.block("job-b", 1, 4, [](auto s) { return static_cast<std::int64_t>(s); }, Level::error);
-  f.block("job-c", 1, 4, [](auto s) { return static_cast<std::int64_t>(s); }, Level::error);
+  f.block(
+      "job-a", 1, 5, [](auto s) { return static_cast<std::int64_t>(s); }, Level::debug);
+  f.block(
+      "job-a", 6, 8, [](auto s) { return static_cast<std::int64_t>(s); }, Level::warning);
+  f.block(
+      "job-b", 1, 4, [](auto s) { return static_cast<std::int64_t>(s); }, Level::error);
+  f.block(
+      "job-c", 1, 4, [](auto s) { return static_cast<std::int64_t>(s); }, Level::error);
   // Older than a 30-minute lookback (the fixture's events are 1 hour old):
   auto config = f.config();
   config.min_level = Level::warning;
@@ -228,8 +232,7 @@ TEST_CASE("a receiver failing midway then recovering loses nothing", "[shipper]"
                         Catch::Contains("3 time(s)"));
   CHECK(flaky_ptr->ids().size() == 20);
   CHECK(good_ptr->ids().size() == 30);  // it took batch 3 before flaky failed on it
-  REQUIRE(shipper::decode_offset(*f.db->get_value("LogShipper-state"))->id ==
-          "job-a-000000000020");
+  REQUIRE(shipper::decode_offset(*f.db->get_value("LogShipper-state"))->id == "job-a-000000000020");
 
   flaky_ptr->fail_from_call.reset();  // the receiver recovers
   const auto stats = shipper::ship_once(*f.db, config, exporters);

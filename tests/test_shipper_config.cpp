@@ -6,9 +6,9 @@
 
 #include <catch2/catch.hpp>
 
-using runner::shipper::ShipperConfigError;
 using runner::shipper::load_shipper_config;
 using runner::shipper::parse_shipper_config;
+using runner::shipper::ShipperConfigError;
 using runner::shipper::yaml_to_json;
 
 TEST_CASE("shipper config defaults are Kestra's", "[shipper][config]") {

@@ -48,7 +48,8 @@ int insert(const std::string& url, std::size_t n, std::size_t per_read) {
   {
     store::StoreSink sink(store::open_store(url), job);
     for (std::size_t i = 1; i <= n; ++i) {
-      logging::Event e{logging::now_utc(), job.id, i, logging::Level::info, "stdout", line, nullptr};
+      logging::Event e{logging::now_utc(), job.id, i,      logging::Level::info,
+                       "stdout",           line,   nullptr};
       sink.write(e);
       if (i % per_read == 0) sink.flush();
     }
@@ -77,9 +78,8 @@ int ship(const std::string& url, const std::string& dir, std::size_t n) {
   config.lookback = std::chrono::hours(24 * 365);
   nlohmann::json exporter = {{"id", "files"}, {"type", "file"}, {"path", dir}};
   std::vector<std::unique_ptr<shipper::LogExporter>> exporters;
-  exporters.push_back(shipper::make_exporter(exporter, "logExporters[0]", [] {
-    return std::optional<secrets::EncryptionKey>();
-  }));
+  exporters.push_back(shipper::make_exporter(
+      exporter, "logExporters[0]", [] { return std::optional<secrets::EncryptionKey>(); }));
   const auto t0 = Clock::now();
   const auto stats = shipper::ship_once(*db, config, exporters);
   const double s = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -124,10 +124,15 @@ int claim(const std::string& url, int jobs, int threads) {
   for (auto& th : pool) th.join();
   const double s = std::chrono::duration<double>(Clock::now() - t0).count();
   std::sort(latencies.begin(), latencies.end());
-  const auto pct = [&](double p) { return latencies.empty() ? 0.0 : latencies[std::min(latencies.size() - 1, static_cast<std::size_t>(p * latencies.size()))]; };
-  std::printf("claim %zu jobs with %d connection(s) on %s: median %.2f ms, p95 %.2f ms, %.0f claims/s\n",
-              latencies.size(), threads, url.substr(0, url.find(':')).c_str(), pct(0.5), pct(0.95),
-              latencies.size() / s);
+  const auto pct = [&](double p) {
+    return latencies.empty() ? 0.0
+                             : latencies[std::min(latencies.size() - 1,
+                                                  static_cast<std::size_t>(p * latencies.size()))];
+  };
+  std::printf(
+      "claim %zu jobs with %d connection(s) on %s: median %.2f ms, p95 %.2f ms, %.0f claims/s\n",
+      latencies.size(), threads, url.substr(0, url.find(':')).c_str(), pct(0.5), pct(0.95),
+      latencies.size() / s);
   return latencies.size() == static_cast<std::size_t>(jobs) ? 0 : 1;
 }
 
@@ -135,7 +140,9 @@ int claim(const std::string& url, int jobs, int threads) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: bench_store insert|insert-small URL N | ship URL DIR N | claim URL JOBS THREADS\n");
+    std::fprintf(
+        stderr,
+        "usage: bench_store insert|insert-small URL N | ship URL DIR N | claim URL JOBS THREADS\n");
     return 64;
   }
   const std::string mode = argv[1];
