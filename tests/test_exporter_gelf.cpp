@@ -3,6 +3,7 @@
 // larger than a datagram arrives through GELF chunking; one too large for 128 chunks arrives cut
 // and marked; and a receiver that is gone is an ExportError naming the exporter.
 #include <catch2/catch.hpp>
+#include "exporter_test_support.hpp"
 
 #include "cli_process.hpp"
 #include "secrets/config_cipher.hpp"  // KeyLookup needs the complete EncryptionKey
@@ -31,22 +32,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const KeyLookup kNoKey = [] { return std::optional<runner::secrets::EncryptionKey>(); };
+using runner_test::kNoKey;
 
 ShippedEvent event(std::uint64_t sequence, std::string message, Level level = Level::info,
                    std::string fields = "") {
-  ShippedEvent e;
-  e.event.job_id = "0190c2a4-job-g";
-  e.event.sequence = sequence;
-  e.event.time = runner::logging::EventTime(std::chrono::microseconds(
-      1763726054000000LL + static_cast<std::int64_t>(sequence) * 1000 + 7));
-  e.event.level = level;
-  e.event.source = "stderr";
-  e.event.message = std::move(message);
-  e.event.fields = std::move(fields);
-  e.namespace_name = "team.data";
-  e.component_id = "keboola.ex-db";
-  return e;
+  return runner_test::shipped_event(sequence, std::move(message), level, std::move(fields),
+                                    "stderr", "0190c2a4-job-g");
 }
 
 // Hard-to-compress text of `length` bytes.

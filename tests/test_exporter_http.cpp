@@ -8,6 +8,7 @@
 // are ExportErrors naming the exporter, with credentials (from the environment or RUNNER::ENC::)
 // never in the text, and batches reuse one connection.
 #include <catch2/catch.hpp>
+#include "exporter_test_support.hpp"
 
 #include "http_receiver.hpp"
 #include "secrets/config_cipher.hpp"
@@ -40,65 +41,30 @@ using runner_test::HttpRequest;
 
 namespace {
 
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    ::setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      ::setenv(name_.c_str(), old_->c_str(), 1);
-    } else {
-      ::unsetenv(name_.c_str());
-    }
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  std::string name_;
-  std::optional<std::string> old_;
-};
-
-const KeyLookup kNoKey = [] { return std::optional<runner::secrets::EncryptionKey>(); };
+using runner_test::kNoKey;
+using runner_test::ScopedEnv;
 
 runner::logging::EventTime at(std::int64_t micros) {
-  return runner::logging::EventTime(std::chrono::microseconds(1763726054000000LL + micros));
+  return runner_test::test_time(micros);
 }
-
-ShippedEvent event(std::uint64_t sequence, std::string message, Level level = Level::info,
-                   std::string fields = "", std::string source = "stdout",
-                   std::string job = "0190c2a4-job-a", std::string ns = "team.data") {
-  ShippedEvent e;
-  e.event.job_id = std::move(job);
-  e.event.sequence = sequence;
-  e.event.time = at(static_cast<std::int64_t>(sequence) * 1000 + 7);
-  e.event.level = level;
-  e.event.source = std::move(source);
-  e.event.message = std::move(message);
-  e.event.fields = std::move(fields);
-  e.namespace_name = std::move(ns);
-  e.component_id = "keboola.ex-db";
-  return e;
-}
+using runner_test::shipped_event;
 
 std::vector<ShippedEvent> events(std::uint64_t first, std::uint64_t count) {
   std::vector<ShippedEvent> out;
   for (std::uint64_t i = first; i < first + count; ++i)
-    out.push_back(event(i, "line " + std::to_string(i)));
+    out.push_back(shipped_event(i, "line " + std::to_string(i)));
   return out;
 }
 
 // A batch with every level, a message needing escapes, fields, two jobs and two sources.
 std::vector<ShippedEvent> mixed_batch() {
-  return {event(1, "started"),
-          event(2, "quote \" and \\ and\nnewline \xc3\xa9", Level::warning,
-                R"({"rows":5,"ok":true,"ratio":0.5,"table":"in.c-main.x","tags":["a","b"],)"
-                R"("none":null})"),
-          event(3, "failed", Level::error, "", "stderr"),
-          event(4, "other job", Level::debug, "", "stdout", "0190c2a4-job-b"),
-          event(5, "the end", Level::emergency, "", "runner", "0190c2a4-job-a", "team")};
+  return {shipped_event(1, "started"),
+          shipped_event(2, "quote \" and \\ and\nnewline \xc3\xa9", Level::warning,
+                        R"({"rows":5,"ok":true,"ratio":0.5,"table":"in.c-main.x","tags":["a","b"],)"
+                        R"("none":null})"),
+          shipped_event(3, "failed", Level::error, "", "stderr"),
+          shipped_event(4, "other job", Level::debug, "", "stdout", "0190c2a4-job-b"),
+          shipped_event(5, "the end", Level::emergency, "", "runner", "0190c2a4-job-a", "team")};
 }
 
 std::string export_error(runner::shipper::LogExporter& exporter,
@@ -431,8 +397,9 @@ TEST_CASE("datadog exporter keeps requests under 5 MB and logs under 1 MB", "[sh
       {{"id", "dd"}, {"type", "datadog"}, {"apiKey", "k-12345"}, {"url", intake.url()}},
       "logExporters[0]", kNoKey);
   std::vector<ShippedEvent> batch;
-  for (std::uint64_t i = 1; i <= 12; ++i) batch.push_back(event(i, std::string(600'000, 'x')));
-  batch.push_back(event(13, std::string(1'500'000, 'y')));  // over 1 MB: cut
+  for (std::uint64_t i = 1; i <= 12; ++i)
+    batch.push_back(shipped_event(i, std::string(600'000, 'x')));
+  batch.push_back(shipped_event(13, std::string(1'500'000, 'y')));  // over 1 MB: cut
   exporter->send(batch);
   const auto requests = intake.requests();
   // 8 logs of 600 KB fill the first request; 4 more and the cut one the second.
@@ -499,8 +466,9 @@ TEST_CASE("loki exporter pushes streams with low-cardinality labels and ordered 
                                 "logExporters[0]", kNoKey);
   std::vector<ShippedEvent> batch = mixed_batch();
   // Two more info/stdout events of team.data: same stream as the first, from another job.
-  batch.push_back(event(6, "again", Level::info, R"({"k":"v"})", "stdout", "0190c2a4-job-c"));
-  batch.push_back(event(7, "and again"));
+  batch.push_back(
+      shipped_event(6, "again", Level::info, R"({"k":"v"})", "stdout", "0190c2a4-job-c"));
+  batch.push_back(shipped_event(7, "and again"));
   exporter->send(batch);
 
   const auto requests = loki.requests();

@@ -5,6 +5,7 @@
 // parsed), and stops it at the end. What rsyslog parsed is what a syslog server understood:
 // octet-counted framing, the RFC 5424 header, structured-data escaping of '"', '\' and ']'.
 #include <catch2/catch.hpp>
+#include "exporter_test_support.hpp"
 
 #include "secrets/config_cipher.hpp"  // KeyLookup needs the complete EncryptionKey
 #include "shipper/log_exporter.hpp"
@@ -44,7 +45,7 @@ namespace {
 
 constexpr const char* kRsyslogd = "/usr/sbin/rsyslogd";
 
-const KeyLookup kNoKey = [] { return std::optional<runner::secrets::EncryptionKey>(); };
+using runner_test::kNoKey;
 
 std::uint16_t free_tcp_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -202,18 +203,8 @@ class Rsyslog {
 ShippedEvent event(std::uint64_t sequence, std::string message, Level level,
                    std::string source = "stdout", std::string ns = "team.data",
                    std::string fields = "") {
-  ShippedEvent e;
-  e.event.job_id = "0190c2a4-job-s";
-  e.event.sequence = sequence;
-  e.event.time = runner::logging::EventTime(std::chrono::microseconds(
-      1763726054000000LL + static_cast<std::int64_t>(sequence) * 1000 + 7));
-  e.event.level = level;
-  e.event.source = std::move(source);
-  e.event.message = std::move(message);
-  e.event.fields = std::move(fields);
-  e.namespace_name = std::move(ns);
-  e.component_id = "keboola.ex-db";
-  return e;
+  return runner_test::shipped_event(sequence, std::move(message), level, std::move(fields),
+                                    std::move(source), "0190c2a4-job-s", std::move(ns));
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 // The network exporters are in test_exporter_http.cpp, test_exporter_gelf.cpp and
 // test_exporter_syslog.cpp.
 #include <catch2/catch.hpp>
+#include "exporter_test_support.hpp"
 
 #include "secrets/config_cipher.hpp"
 #include "shipper/log_exporter.hpp"
@@ -35,6 +36,19 @@ using runner::shipper::ShippedEvent;
 
 namespace {
 
+using runner_test::kNoKey;
+using runner_test::ScopedEnv;
+
+runner::logging::EventTime at(std::int64_t micros) {
+  return runner_test::test_time(micros);
+}
+
+ShippedEvent event(std::uint64_t sequence, std::string message, Level level = Level::info,
+                   std::string fields = "", std::string job = "0190c2a4-job-a") {
+  return runner_test::shipped_event(sequence, std::move(message), level, std::move(fields),
+                                    "stdout", std::move(job));
+}
+
 class TempDir {
  public:
   TempDir() {
@@ -54,53 +68,6 @@ class TempDir {
  private:
   fs::path path_;
 };
-
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::optional<std::string>& value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value) {
-      ::setenv(name, value->c_str(), 1);
-    } else {
-      ::unsetenv(name);
-    }
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      ::setenv(name_.c_str(), old_->c_str(), 1);
-    } else {
-      ::unsetenv(name_.c_str());
-    }
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  std::string name_;
-  std::optional<std::string> old_;
-};
-
-const KeyLookup kNoKey = [] { return std::optional<runner::secrets::EncryptionKey>(); };
-
-// 2025-11-21T11:54:14.000000Z plus `micros`.
-runner::logging::EventTime at(std::int64_t micros) {
-  return runner::logging::EventTime(std::chrono::microseconds(1763726054000000LL + micros));
-}
-
-ShippedEvent event(std::uint64_t sequence, std::string message, Level level = Level::info,
-                   std::string fields = "", std::string job = "0190c2a4-job-a") {
-  ShippedEvent e;
-  e.event.job_id = std::move(job);
-  e.event.sequence = sequence;
-  e.event.time = at(static_cast<std::int64_t>(sequence) * 1000 + 7);
-  e.event.level = level;
-  e.event.source = "stdout";
-  e.event.message = std::move(message);
-  e.event.fields = std::move(fields);
-  e.namespace_name = "team.data";
-  e.component_id = "keboola.ex-db";
-  return e;
-}
 
 std::vector<ShippedEvent> events(std::uint64_t first, std::uint64_t count) {
   std::vector<ShippedEvent> out;
