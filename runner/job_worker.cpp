@@ -9,7 +9,6 @@
 
 #include <fmt/format.h>
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <array>
@@ -23,29 +22,6 @@ namespace runner {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// An eventfd the job threads write when they end, so the worker's wait wakes at once.
-class WakeFd {
- public:
-  WakeFd() : fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
-    if (fd_ < 0) throw InternalError("cannot create an eventfd");
-  }
-  ~WakeFd() { ::close(fd_); }
-  WakeFd(const WakeFd&) = delete;
-  WakeFd& operator=(const WakeFd&) = delete;
-  int fd() const { return fd_; }
-  void signal() const {
-    const std::uint64_t one = 1;
-    [[maybe_unused]] const auto n = ::write(fd_, &one, sizeof one);
-  }
-  void drain() const {
-    std::uint64_t value = 0;
-    [[maybe_unused]] const auto n = ::read(fd_, &value, sizeof value);
-  }
-
- private:
-  int fd_;
-};
 
 struct RunningJob {
   std::string id;
@@ -69,7 +45,7 @@ std::optional<std::string> find_job_container(const RunOptions& run, const std::
 // Runs one claimed job to its end on the calling (job) thread; every outcome ends up in the
 // store through the StoreSink, except a hand-back, which the worker records.
 void run_claimed_job(const WorkerOptions& options, store::JobRecord job, RunningJob& running,
-                     const WakeFd& wake) {
+                     EventStopSource& wake) {
   const auto started = Clock::now();
   std::string outcome;
   try {
@@ -154,7 +130,7 @@ void run_claimed_job(const WorkerOptions& options, store::JobRecord job, Running
   }
   running.outcome = outcome;
   running.finished.store(true);
-  wake.signal();
+  wake.request_stop();
 }
 
 }  // namespace
@@ -185,7 +161,8 @@ int run_worker(WorkerOptions options, StopSource& stop) {
   report(fmt::format("worker {} on {}: up to {} job(s) at once, lease {} ms", options.worker_id,
                      db->describe(), options.concurrency, options.lease.count()));
 
-  WakeFd wake;
+  // Job threads trigger this eventfd as they end, so the wait below wakes at once.
+  EventStopSource wake;
   std::list<RunningJob> running;
   int finished_jobs = 0;
   bool draining = false;
@@ -284,7 +261,7 @@ int run_worker(WorkerOptions options, StopSource& stop) {
                            job->attempts > 1 ? fmt::format("claimed (attempt {})", job->attempts)
                                              : std::string("claimed")));
         slot.thread = std::thread(run_claimed_job, std::cref(options), std::move(*job),
-                                  std::ref(slot), std::cref(wake));
+                                  std::ref(slot), std::ref(wake));
         continue;  // maybe more room
       }
     }
@@ -307,7 +284,7 @@ int run_worker(WorkerOptions options, StopSource& stop) {
       std::array<pollfd, 2> fds{pollfd{wake.fd(), POLLIN, 0}, pollfd{stop.fd(), POLLIN, 0}};
       ::poll(fds.data(), fds.size(), static_cast<int>(wait.count()));
     }
-    wake.drain();
+    (void)wake.take();
   }
   report(fmt::format("worker {} stopped after {} job(s)", options.worker_id, finished_jobs));
   return 0;

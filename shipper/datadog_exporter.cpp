@@ -105,14 +105,7 @@ class DatadogExporter final : public HttpExporterBase {
     append_int(entry_, epoch_micros(e.time) / 1000);
     entry_ += R"(,"runner":{"event_id":)";
     logging::append_json_string(entry_, e.id());
-    entry_ += R"(,"job_id":)";
-    logging::append_json_string(entry_, e.job_id);
-    entry_ += R"(,"sequence":)";
-    append_uint(entry_, e.sequence);
-    entry_ += R"(,"namespace":)";
-    logging::append_json_string(entry_, shipped.namespace_name);
-    entry_ += R"(,"component_id":)";
-    logging::append_json_string(entry_, shipped.component_id);
+    append_job_members(entry_, shipped);
     entry_ += R"(,"source":)";
     logging::append_json_string(entry_, e.source);
     entry_ += R"(,"time":")";

@@ -76,14 +76,7 @@ class ElasticsearchExporter final : public HttpExporterBase {
     logging::append_json_string(body_, e.source);
     body_ += R"(,"event_id":)";
     logging::append_json_string(body_, id);
-    body_ += R"(,"job_id":)";
-    logging::append_json_string(body_, e.job_id);
-    body_ += R"(,"sequence":)";
-    append_uint(body_, e.sequence);
-    body_ += R"(,"namespace":)";
-    logging::append_json_string(body_, shipped.namespace_name);
-    body_ += R"(,"component_id":)";
-    logging::append_json_string(body_, shipped.component_id);
+    append_job_members(body_, shipped);
     if (auto fields = parse_fields(e.fields)) {
       body_ += R"(,"fields":)";
       body_ += fields->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

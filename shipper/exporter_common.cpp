@@ -2,6 +2,7 @@
 #include "shipper/exporter_common.hpp"
 
 #include "logging/event.hpp"
+#include "logging/json_text.hpp"
 
 #include <curl/curl.h>
 #include <fmt/format.h>
@@ -406,6 +407,24 @@ void append_uint(std::string& out, std::uint64_t value) {
   char buffer[24];
   const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
   out.append(buffer, result.ptr);
+}
+
+void append_job_members(std::string& out, const ShippedEvent& shipped,
+                        std::string_view key_prefix) {
+  auto key = [&](std::string_view name) {
+    out += ",\"";
+    out += key_prefix;
+    out += name;
+    out += "\":";
+  };
+  key("job_id");
+  logging::append_json_string(out, shipped.event.job_id);
+  key("sequence");
+  append_uint(out, shipped.event.sequence);
+  key("namespace");
+  logging::append_json_string(out, shipped.namespace_name);
+  key("component_id");
+  logging::append_json_string(out, shipped.component_id);
 }
 
 void append_int(std::string& out, std::int64_t value) {

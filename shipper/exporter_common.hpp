@@ -121,6 +121,12 @@ class TimeFormatter {
 void append_uint(std::string& out, std::uint64_t value);
 void append_int(std::string& out, std::int64_t value);
 
+// The job members every JSON exporter puts on an event, in this order:
+// ,"<prefix>job_id":..,"<prefix>sequence":N,"<prefix>namespace":..,"<prefix>component_id":..
+// (prefix "" for most, "_" for GELF's additional fields).
+void append_job_members(std::string& out, const ShippedEvent& shipped,
+                        std::string_view key_prefix = "");
+
 // This machine's host name (gethostname), or "localhost" when it has none.
 std::string local_hostname();
 

@@ -121,14 +121,7 @@ class FileExporter final : public ExporterBase {
         if (c != '\n' && c != '\r') buffer_ += c;  // a line is a line, even for odd text
       }
     }
-    buffer_ += R"(,"job_id":)";
-    logging::append_json_string(buffer_, e.job_id);
-    buffer_ += R"(,"sequence":)";
-    append_uint(buffer_, e.sequence);
-    buffer_ += R"(,"namespace":)";
-    logging::append_json_string(buffer_, shipped.namespace_name);
-    buffer_ += R"(,"component_id":)";
-    logging::append_json_string(buffer_, shipped.component_id);
+    append_job_members(buffer_, shipped);
     buffer_ += "}\n";
   }
 

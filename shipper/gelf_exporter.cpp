@@ -180,14 +180,7 @@ class GelfExporter final : public ExporterBase {
     append_int(message_, syslog_severity(e.level));
     message_ += R"(,"_event_id":)";
     logging::append_json_string(message_, e.id());
-    message_ += R"(,"_job_id":)";
-    logging::append_json_string(message_, e.job_id);
-    message_ += R"(,"_sequence":)";
-    append_uint(message_, e.sequence);
-    message_ += R"(,"_namespace":)";
-    logging::append_json_string(message_, shipped.namespace_name);
-    message_ += R"(,"_component_id":)";
-    logging::append_json_string(message_, shipped.component_id);
+    append_job_members(message_, shipped, "_");
     message_ += R"(,"_source":)";
     logging::append_json_string(message_, e.source);
     if (truncated || !with_fields) message_ += R"(,"_truncated":true)";

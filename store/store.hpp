@@ -91,7 +91,7 @@ struct JobRecord {
   // Queue columns (issue 7). `spec` is component.json as submitted: ciphertexts stay encrypted
   // in the store and are decrypted by the worker that runs the job.
   std::string spec;
-  std::string spec_dir;  // folder relative paths in spec resolve against (the submitter's)
+  std::string spec_dir;  // the folder it was submitted from (for people; workers need only spec)
   std::string worker_id;
   std::optional<EventTime> lease_until;
   bool cancel_requested = false;

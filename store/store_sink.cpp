@@ -110,7 +110,7 @@ void StoreSink::finish(const logging::JobSummary& summary) {
   std::lock_guard lock(mutex_);
   if (options_.skip_finish != nullptr && options_.skip_finish->load()) return;
   try {
-    store_->finish_job(finished_record(job_, summary, false));
+    store_->finish_job(finished_record(job_, summary));
   } catch (const std::exception& e) {
     if (!error_)
       error_ = "the store (" + store_->describe() + ") failed to record the result: " + e.what();
@@ -122,11 +122,11 @@ std::optional<std::string> StoreSink::error() const {
   return error_;
 }
 
-JobRecord finished_record(JobRecord job, const logging::JobSummary& summary, bool cancelled) {
+JobRecord finished_record(JobRecord job, const logging::JobSummary& summary) {
   if (summary.status == "success")
     job.status = std::string(kStatusSuccess);
   else if (summary.status == "terminated")
-    job.status = std::string(cancelled ? kStatusCancelled : kStatusTerminated);
+    job.status = std::string(kStatusTerminated);
   else
     job.status = std::string(kStatusError);
   job.error_type = summary.error_type;

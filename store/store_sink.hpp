@@ -51,8 +51,6 @@ class StoreSink final : public logging::EventSink {
 
   // The first store error, if any (the sink has stopped writing then).
   std::optional<std::string> error() const;
-  // Called by the job's owner when the job has started (after create): records the container.
-  const JobRecord& job() const { return job_; }
 
  private:
   void hand_off();
@@ -75,8 +73,8 @@ class StoreSink final : public logging::EventSink {
   std::thread writer_;
 };
 
-// The final JobRecord for a summary: Keboola's statuses (success, error, terminated; a job
-// stopped by a cancel request is `cancelled` when `cancelled` is true).
-JobRecord finished_record(JobRecord job, const logging::JobSummary& summary, bool cancelled);
+// The final JobRecord for a summary, in Keboola's statuses: success, error, or terminated (a job
+// stopped while running; `cancelled` is for jobs cancelled before they ran, set by the store).
+JobRecord finished_record(JobRecord job, const logging::JobSummary& summary);
 
 }  // namespace runner::store

@@ -1,9 +1,12 @@
 // CliProcess: see the header.
 #include "cli_process.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,6 +34,31 @@ std::vector<nlohmann::json> read_json_lines(const std::string& path) {
   while (std::getline(in, line))
     if (!line.empty()) out.push_back(nlohmann::json::parse(line));
   return out;
+}
+
+std::vector<nlohmann::json> complete_json_lines(const std::string& path) {
+  const std::string text = read_file(path);
+  std::vector<nlohmann::json> out;
+  std::size_t start = 0;
+  for (std::size_t nl = text.find('\n'); nl != std::string::npos; nl = text.find('\n', start)) {
+    if (nl > start) out.push_back(nlohmann::json::parse(text.substr(start, nl - start)));
+    start = nl + 1;
+  }
+  return out;
+}
+
+std::uint16_t unused_tcp_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw std::runtime_error("socket() failed");
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t size = sizeof address;
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0;
+  ::close(fd);
+  if (!ok) throw std::runtime_error("cannot bind a TCP port on 127.0.0.1");
+  return ntohs(address.sin_port);
 }
 
 std::string temp_file(const std::string& content, const std::string& suffix) {

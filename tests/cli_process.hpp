@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -53,5 +54,9 @@ std::string temp_file(const std::string& content, const std::string& suffix = ".
 std::string read_file(const std::string& path);
 // The JSON objects of a JSON Lines file.
 std::vector<nlohmann::json> read_json_lines(const std::string& path);
+// The same for a file still being written: only its complete (newline-ended) lines.
+std::vector<nlohmann::json> complete_json_lines(const std::string& path);
+// A TCP port on 127.0.0.1 that nothing listens on now (bound to port 0, then closed).
+std::uint16_t unused_tcp_port();
 
 }  // namespace runner_test

@@ -209,18 +209,6 @@ struct Stopped {
   std::string err;
 };
 
-// The JSON objects of the complete lines of a JSON Lines file still being written.
-std::vector<json> complete_json_lines(const std::string& path) {
-  const std::string text = runner_test::read_file(path);
-  std::vector<json> out;
-  std::size_t start = 0;
-  for (std::size_t nl = text.find('\n'); nl != std::string::npos; nl = text.find('\n', start)) {
-    if (nl > start) out.push_back(json::parse(text.substr(start, nl - start)));
-    start = nl + 1;
-  }
-  return out;
-}
-
 std::vector<json> of_source(const std::vector<json>& events, const std::string& source) {
   std::vector<json> out;
   for (const json& e : events)
@@ -264,7 +252,7 @@ class GelfServerProcess {
   int pid() const { return process_->pid(); }
 
   std::vector<json> gelf_events() const {
-    return of_source(complete_json_lines(events_path_), "gelf");
+    return of_source(runner_test::complete_json_lines(events_path_), "gelf");
   }
   // Waits until at least `count` events from source "gelf" were written.
   std::vector<json> wait_for_gelf_events(std::size_t count, std::chrono::seconds limit = 20s) {
@@ -284,7 +272,7 @@ class GelfServerProcess {
     Stopped stopped;
     stopped.exit_code = process_->wait(30s);
     stopped.err = process_->err();
-    const std::vector<json> events = complete_json_lines(events_path_);
+    const std::vector<json> events = runner_test::complete_json_lines(events_path_);
     stopped.gelf = of_source(events, "gelf");
     const std::vector<json> runner_events = of_source(events, "runner");
     INFO("gelf-server stderr: " << stopped.err);

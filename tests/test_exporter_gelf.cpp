@@ -51,17 +51,6 @@ std::string noise(std::size_t length) {
   return out;
 }
 
-std::vector<json> complete_json_lines(const std::string& path) {
-  const std::string text = runner_test::read_file(path);
-  std::vector<json> out;
-  std::size_t start = 0;
-  for (std::size_t nl = text.find('\n'); nl != std::string::npos; nl = text.find('\n', start)) {
-    if (nl > start) out.push_back(json::parse(text.substr(start, nl - start)));
-    start = nl + 1;
-  }
-  return out;
-}
-
 // `runner gelf-server` on 127.0.0.1 and a random port, writing its events as JSON Lines.
 class GelfServer {
  public:
@@ -101,7 +90,7 @@ class GelfServer {
 
   std::vector<json> gelf_events() const {
     std::vector<json> out;
-    for (const json& e : complete_json_lines(events_))
+    for (const json& e : runner_test::complete_json_lines(events_))
       if (e.value("kind", "") == "event" && e.value("source", "") == "gelf") out.push_back(e);
     return out;
   }
@@ -122,7 +111,7 @@ class GelfServer {
     REQUIRE(process_->wait(30s) == 0);
     running_ = false;
     json counters;
-    for (const json& e : complete_json_lines(events_))
+    for (const json& e : runner_test::complete_json_lines(events_))
       if (e.value("source", "") == "runner") counters = e["fields"];
     return counters;
   }

@@ -8,6 +8,7 @@
 // are ExportErrors naming the exporter, with credentials (from the environment or RUNNER::ENC::)
 // never in the text, and batches reuse one connection.
 #include <catch2/catch.hpp>
+#include "cli_process.hpp"
 #include "exporter_test_support.hpp"
 
 #include "http_receiver.hpp"
@@ -44,9 +45,6 @@ namespace {
 using runner_test::kNoKey;
 using runner_test::ScopedEnv;
 
-runner::logging::EventTime at(std::int64_t micros) {
-  return runner_test::test_time(micros);
-}
 using runner_test::shipped_event;
 
 std::vector<ShippedEvent> events(std::uint64_t first, std::uint64_t count) {
@@ -76,19 +74,6 @@ std::string export_error(runner::shipper::LogExporter& exporter,
   }
   FAIL("send() did not throw ExportError");
   return {};
-}
-
-// A port nothing listens on (bound, then closed).
-std::uint16_t closed_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof address;
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0);
-  ::close(fd);
-  return ntohs(address.sin_port);
 }
 
 std::vector<json> ndjson(const std::string& body) {
@@ -440,11 +425,12 @@ TEST_CASE("datadog exporter errors name the exporter and never show the API key"
   CHECK(intake.requests()[0].header("DD-API-KEY") == "dd-secret-key-31337");
 
   // Nobody listening: a transport error, also naming the exporter.
-  auto nowhere = make_exporter({{"id", "dd-down"},
-                                {"type", "datadog"},
-                                {"apiKey", "${RUNNER_TEST_DD_KEY}"},
-                                {"url", "http://127.0.0.1:" + std::to_string(closed_port())}},
-                               "logExporters[1]", kNoKey);
+  auto nowhere =
+      make_exporter({{"id", "dd-down"},
+                     {"type", "datadog"},
+                     {"apiKey", "${RUNNER_TEST_DD_KEY}"},
+                     {"url", "http://127.0.0.1:" + std::to_string(runner_test::unused_tcp_port())}},
+                    "logExporters[1]", kNoKey);
   const std::string refused = export_error(*nowhere, events(1, 1));
   INFO(refused);
   CHECK(refused.find("datadog exporter \"dd-down\"") != std::string::npos);

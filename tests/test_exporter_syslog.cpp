@@ -5,6 +5,7 @@
 // parsed), and stops it at the end. What rsyslog parsed is what a syslog server understood:
 // octet-counted framing, the RFC 5424 header, structured-data escaping of '"', '\' and ']'.
 #include <catch2/catch.hpp>
+#include "cli_process.hpp"
 #include "exporter_test_support.hpp"
 
 #include "secrets/config_cipher.hpp"  // KeyLookup needs the complete EncryptionKey
@@ -47,18 +48,6 @@ constexpr const char* kRsyslogd = "/usr/sbin/rsyslogd";
 
 using runner_test::kNoKey;
 
-std::uint16_t free_tcp_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof address;
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
-
 bool accepts_connections(std::uint16_t port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};
@@ -90,7 +79,7 @@ class Rsyslog {
     std::string pattern = (fs::temp_directory_path() / "runner-rsyslog-test-XXXXXX").string();
     REQUIRE(::mkdtemp(pattern.data()) != nullptr);
     dir_ = pattern;
-    port_ = free_tcp_port();
+    port_ = runner_test::unused_tcp_port();
     out_ = dir_ / "received.log";
     // Fields separated by '|' with MSG last (the test's values hold no '|' before MSG).
     std::ofstream(dir_ / "rsyslog.conf")

@@ -39,10 +39,6 @@ namespace {
 using runner_test::kNoKey;
 using runner_test::ScopedEnv;
 
-runner::logging::EventTime at(std::int64_t micros) {
-  return runner_test::test_time(micros);
-}
-
 ShippedEvent event(std::uint64_t sequence, std::string message, Level level = Level::info,
                    std::string fields = "", std::string job = "0190c2a4-job-a") {
   return runner_test::shipped_event(sequence, std::move(message), level, std::move(fields),
