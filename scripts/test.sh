@@ -6,10 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/prepare.sh
 # Short fuzzing runs of the hostile-input parsers before the suite (so ctest's summary ends the
-# output): the secret scrubber and the GELF decoder/assembler/framers.
-for target in scrubber gelf; do
+# output): the secret scrubber, the GELF decoder/assembler/framers/readers and the Kestra parser
+# (both JSON readers compared with nlohmann's).
+for target in scrubber gelf kestra; do
   script=fuzz/build_and_run.sh
   [ "$target" = gelf ] && script=fuzz/build_and_run_gelf.sh
+  [ "$target" = kestra ] && script=fuzz/build_and_run_kestra.sh
   echo "== fuzzing the $target for ${FUZZ_SECONDS:-15} s (log: build/fuzz-$target.log)"
   if ! FUZZ_WORK="build/fuzz-$target" "$script" "${FUZZ_SECONDS:-15}" >"build/fuzz-$target.log" 2>&1; then
     tail -40 "build/fuzz-$target.log"
