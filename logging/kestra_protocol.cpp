@@ -294,6 +294,7 @@ struct KestraLineParser::FastReader {
   std::vector<Metric> metrics;
   bool has_outputs = false;
   json outputs;
+  json unused;  // members of entries that are read only to check them
 };
 
 KestraLineParser::KestraLineParser(KestraCallbacks callbacks, bool fast_path)
@@ -671,7 +672,7 @@ bool KestraLineParser::FastReader::read_logs(ondemand::value value) {
       } else if (key == "message") {
         if (has_message || field.get_string().get(log.message)) return false;
         has_message = true;
-      } else if (!simdjson_values::skip_value(field, kEntryMemberDepth)) {
+      } else if (!simdjson_values::read_value(field, unused, kEntryMemberDepth)) {
         return false;
       }
     }
@@ -743,7 +744,7 @@ bool KestraLineParser::FastReader::read_metric(ondemand::object entry) {
       if (has_description) return false;
       has_description = true;
       if (!is_null(field) && field.get_string().get(metric.description)) return false;
-    } else if (!simdjson_values::skip_value(field, kEntryMemberDepth)) {
+    } else if (!simdjson_values::read_value(field, unused, kEntryMemberDepth)) {
       return false;
     }
   }

@@ -1,9 +1,9 @@
 // What runner's two simdjson readers (GELF messages, Kestra protocol lines) share: a reusable
 // padded copy for texts whose buffer has no room for simdjson's read-ahead, values read exactly as
 // nlohmann's parser would type them, a depth-bounded conversion of an on-demand value into a
-// nlohmann DOM (for values that are handed on whole: GELF's nested fields, Kestra's outputs), and
-// a full validation of a value that is not needed (on-demand parsing is lazy: a value skipped
-// unread is not checked, yet nlohmann, the reference, would refuse the text).
+// nlohmann DOM (for values that are handed on whole: GELF's nested fields, Kestra's outputs; also
+// for values nobody needs, since on-demand parsing is lazy: a value skipped unread is not
+// checked, yet nlohmann, the reference, would refuse the text).
 //
 // Header-only so that the GELF library (which does not link runner_logging) uses the same code.
 // Every function returns false instead of throwing; callers then hand the text to nlohmann, which
@@ -135,52 +135,6 @@ inline bool read_value(ondemand::value value, nlohmann::json& out, int depth_lef
         ondemand::value item;
         if (member.unescaped_key().get(key) || member.value().get(item)) return false;
         if (!read_value(item, out[std::string(key)], depth_left - 1)) return false;
-      }
-      return true;
-    }
-  }
-  return false;
-}
-
-// Reads and checks a value that is not needed, as strictly as read_value does, without building
-// anything.
-inline bool skip_value(ondemand::value value, int depth_left) {
-  ondemand::json_type type;
-  if (value.type().get(type)) return false;
-  switch (type) {
-    case ondemand::json_type::string: {
-      std::string_view text;
-      return !value.get_string().get(text);
-    }
-    case ondemand::json_type::number: {
-      double number = 0;
-      return !value.get_double().get(number);
-    }
-    case ondemand::json_type::boolean: {
-      bool flag = false;
-      return !value.get_bool().get(flag);
-    }
-    case ondemand::json_type::null: {
-      bool is_null = false;
-      return !value.is_null().get(is_null) && is_null;
-    }
-    case ondemand::json_type::array: {
-      ondemand::array array;
-      if (depth_left <= 0 || value.get_array().get(array)) return false;
-      for (auto element : array) {
-        ondemand::value item;
-        if (element.get(item) || !skip_value(item, depth_left - 1)) return false;
-      }
-      return true;
-    }
-    case ondemand::json_type::object: {
-      ondemand::object object;
-      if (depth_left <= 0 || value.get_object().get(object)) return false;
-      for (auto member : object) {
-        std::string_view key;
-        ondemand::value item;
-        if (member.unescaped_key().get(key) || member.value().get(item)) return false;
-        if (!skip_value(item, depth_left - 1)) return false;
       }
       return true;
     }

@@ -33,34 +33,6 @@ InvalidGelfMessage invalid(std::string_view reason) {
   return InvalidGelfMessage{"Invalid message: " + std::string(reason)};
 }
 
-// True when arrays and objects nest deeper than `limit`. A byte scan that skips string contents,
-// done before nlohmann builds anything (simdjson's reader counts levels as it goes).
-bool nests_deeper_than(std::string_view text, std::size_t limit) {
-  std::size_t depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (const char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > limit) return true;
-    } else if ((c == '}' || c == ']') && depth > 0) {
-      --depth;
-    }
-  }
-  return false;
-}
-
 // A field name for a reason text: at most 64 bytes (not ending inside a UTF-8 character), quoted
 // and escaped as JSON.
 std::string quoted_name(std::string_view name) {
@@ -370,11 +342,19 @@ bool read_with_simdjson(ondemand::parser& parser, simdjson::padded_string_view t
 std::optional<InvalidGelfMessage> read_with_nlohmann(std::string_view text, json& document,
                                                      Fields& fields) {
   fields.clear();
-  if (nests_deeper_than(text, kMaxGelfNestingDepth)) {
-    return invalid("nested deeper than " + std::to_string(kMaxGelfNestingDepth) + " levels");
-  }
+  // The top-level object is level 1: a container that starts at depth 64 is level 65.
+  bool too_deep = false;
+  const auto limit_depth = [&too_deep](int depth, json::parse_event_t event, json&) {
+    const bool opens =
+        event == json::parse_event_t::object_start || event == json::parse_event_t::array_start;
+    if (opens && depth >= static_cast<int>(kMaxGelfNestingDepth)) too_deep = true;
+    return !too_deep;
+  };
   try {
-    document = json::parse(text);
+    document = json::parse(text, limit_depth);
+    if (too_deep) {
+      return invalid("nested deeper than " + std::to_string(kMaxGelfNestingDepth) + " levels");
+    }
   } catch (const json::parse_error& error) {
     return invalid("not valid JSON (parse error at byte " + std::to_string(error.byte) + ")");
   } catch (const json::out_of_range&) {

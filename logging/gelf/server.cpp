@@ -157,7 +157,7 @@ class ServerCore {
   void schedule_chunk_expiry();
   void accept();
   void on_accepted(tcp::socket socket);
-  // Closes the connection that has waited longest for its client; false when none waits.
+  // Closes the connection that has waited longest for its client; false when there is none.
   bool shed_oldest_idle();
 
   GelfServerOptions options_;
@@ -204,9 +204,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Closing to make room for a new connection (counted as dropped).
   void shed() { close(); }
 
-  // Waiting for the client (not writing to it) since this time point; a full server sheds the
-  // connection with the oldest one.
-  bool waiting_for_client() const { return !closed_ && !writing_; }
+  // The last read or completed write: a full server sheds the connection with the oldest one,
+  // which is the one waiting longest for its client (to send, or to read what it was sent).
   Clock::time_point last_activity() const { return last_activity_; }
 
  protected:
@@ -250,7 +249,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<char> read_buffer_;  // kStreamReadBytes, then kGelfJsonPadding never read into
   Clock::time_point last_activity_;
   bool closed_ = false;
-  bool writing_ = false;
 };
 
 class TcpConnection final : public Connection {
@@ -386,11 +384,9 @@ class HttpConnection final : public Connection {
       read();
       return;
     }
-    writing_ = true;
     asio::async_write(
         socket_, asio::buffer(output_),
         [self = shared_from_this(), this, close_after_write](const error_code& error, std::size_t) {
-          writing_ = false;
           output_.clear();
           if (error || close_after_write) {
             close();
@@ -609,10 +605,7 @@ void ServerCore::on_accepted(tcp::socket socket) {
 bool ServerCore::shed_oldest_idle() {
   std::shared_ptr<Connection> oldest;
   for (const auto& [id, connection] : connections_) {
-    if (connection->waiting_for_client() &&
-        (!oldest || connection->last_activity() < oldest->last_activity())) {
-      oldest = connection;
-    }
+    if (!oldest || connection->last_activity() < oldest->last_activity()) oldest = connection;
   }
   if (!oldest) return false;
   ++counters_.dropped;
