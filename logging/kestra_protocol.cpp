@@ -302,8 +302,6 @@ KestraLineParser::KestraLineParser(KestraCallbacks callbacks, bool fast_path)
       fast_path_(fast_path),
       fast_reader_(std::make_unique<FastReader>()) {}
 KestraLineParser::~KestraLineParser() = default;
-KestraLineParser::KestraLineParser(KestraLineParser&&) noexcept = default;
-KestraLineParser& KestraLineParser::operator=(KestraLineParser&&) noexcept = default;
 
 void KestraLineParser::line(std::string_view text) {
   if (block_open_) {

@@ -90,8 +90,8 @@ class KestraLineParser {
   // `fast_path` false: every payload goes through nlohmann (tests compare the two paths).
   explicit KestraLineParser(KestraCallbacks callbacks, bool fast_path = true);
   ~KestraLineParser();
-  KestraLineParser(KestraLineParser&&) noexcept;
-  KestraLineParser& operator=(KestraLineParser&&) noexcept;
+  KestraLineParser(const KestraLineParser&) = delete;
+  KestraLineParser& operator=(const KestraLineParser&) = delete;
 
   // One complete line, terminator removed.
   void line(std::string_view text);

@@ -386,8 +386,6 @@ struct GelfMessageParser::Impl {
 
 GelfMessageParser::GelfMessageParser() : impl_(std::make_unique<Impl>()) {}
 GelfMessageParser::~GelfMessageParser() = default;
-GelfMessageParser::GelfMessageParser(GelfMessageParser&&) noexcept = default;
-GelfMessageParser& GelfMessageParser::operator=(GelfMessageParser&&) noexcept = default;
 
 std::optional<InvalidGelfMessage> GelfMessageParser::parse(std::string_view json_text,
                                                            GelfMessage& message,

@@ -68,8 +68,8 @@ class GelfMessageParser {
  public:
   GelfMessageParser();
   ~GelfMessageParser();
-  GelfMessageParser(GelfMessageParser&&) noexcept;
-  GelfMessageParser& operator=(GelfMessageParser&&) noexcept;
+  GelfMessageParser(const GelfMessageParser&) = delete;
+  GelfMessageParser& operator=(const GelfMessageParser&) = delete;
 
   // Fills `message` (its strings and map nodes are reused) and returns nullopt, or returns the
   // reason and leaves `message` as it was. `readable_after`: bytes after the text that may be
