@@ -44,7 +44,44 @@ bool want_color(const OutputFile& out, bool disabled_by_flag) {
 void TerminalSink::write(const Event& event) {
   if (event.level < min_level_) return;
   erase_partial_row();
-  start_line(event.time, event.level, event.source);
+  format_line(event);
+  line_ += '\n';
+  out_.write(line_);
+}
+
+// line_ = the event as people read it: time, level, source, message and fields, no newline.
+void TerminalSink::format_line(const Event& event) {
+  const std::int64_t us = event.time.time_since_epoch().count();
+  const std::int64_t second = us / 1000000;
+  if (second != cached_second_) {
+    cached_second_ = second;
+    std::time_t t = static_cast<std::time_t>(second);
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    cached_clock_ = fmt::format("{:02}:{:02}:{:02}.", tm.tm_hour, tm.tm_min, tm.tm_sec);
+  }
+  line_.clear();
+  if (color_) line_ += "\x1b[2m";
+  line_ += cached_clock_;
+  const auto millis = static_cast<unsigned>((us / 1000) % 1000);
+  line_ += static_cast<char>('0' + millis / 100);
+  line_ += static_cast<char>('0' + (millis / 10) % 10);
+  line_ += static_cast<char>('0' + millis % 10);
+  line_ += ' ';
+  if (color_) {
+    line_ += "\x1b[0m";
+    line_ += level_color(event.level);
+  }
+  line_ += level_label(event.level);
+  if (color_) line_ += "\x1b[0m";
+  line_ += ' ';
+  if (event.source != "stdout") {
+    if (color_) line_ += "\x1b[2m";
+    line_ += '[';
+    line_ += event.source;
+    line_ += "] ";
+    if (color_) line_ += "\x1b[0m";
+  }
   // Continuation lines of a multi-line message are indented under the first.
   std::string_view msg = event.message;
   for (std::size_t nl = msg.find('\n'); nl != std::string_view::npos; nl = msg.find('\n')) {
@@ -67,13 +104,9 @@ void TerminalSink::write(const Event& event) {
     }
     if (color_) line_ += "\x1b[0m";
   }
-  line_ += '\n';
-  out_.write(line_);
 }
 
 void TerminalSink::finish(const JobSummary& s) {
-  erase_partial_row();
-  partial_row_.clear();
   std::string exit_part =
       s.container_exit_code ? fmt::format(", container exit code {}", *s.container_exit_code) : "";
   std::string text;
@@ -91,43 +124,10 @@ void TerminalSink::finish(const JobSummary& s) {
   if (!s.results_summary.empty())
     text += fmt::format("{}  {}{}\n", color_ ? "\x1b[2m" : "", s.results_summary,
                         color_ ? "\x1b[0m" : "");
+  erase_partial_row();
+  partial_row_.clear();  // the job is over: nothing is drawn again
   out_.write(text);
   out_.flush();
-}
-
-// line_ = time, level and (for other sources than stdout) the source.
-void TerminalSink::start_line(EventTime time, Level level, std::string_view source) {
-  const std::int64_t us = time.time_since_epoch().count();
-  const std::int64_t second = us / 1000000;
-  if (second != cached_second_) {
-    cached_second_ = second;
-    std::time_t t = static_cast<std::time_t>(second);
-    std::tm tm{};
-    localtime_r(&t, &tm);
-    cached_clock_ = fmt::format("{:02}:{:02}:{:02}.", tm.tm_hour, tm.tm_min, tm.tm_sec);
-  }
-  line_.clear();
-  if (color_) line_ += "\x1b[2m";
-  line_ += cached_clock_;
-  const auto millis = static_cast<unsigned>((us / 1000) % 1000);
-  line_ += static_cast<char>('0' + millis / 100);
-  line_ += static_cast<char>('0' + (millis / 10) % 10);
-  line_ += static_cast<char>('0' + millis % 10);
-  line_ += ' ';
-  if (color_) {
-    line_ += "\x1b[0m";
-    line_ += level_color(level);
-  }
-  line_ += level_label(level);
-  if (color_) line_ += "\x1b[0m";
-  line_ += ' ';
-  if (source != "stdout") {
-    if (color_) line_ += "\x1b[2m";
-    line_ += '[';
-    line_ += source;
-    line_ += "] ";
-    if (color_) line_ += "\x1b[0m";
-  }
 }
 
 bool want_partial_lines(const OutputFile& out) {
@@ -142,7 +142,13 @@ void TerminalSink::show_partial(const PartialLine& line) {
     partial_row_.clear();
     return;
   }
-  start_line(line.time, line.level, line.source);
+  // The prefix the line will have as an event; the view adds the text, cut to the width.
+  Event prefix;
+  prefix.time = line.time;
+  prefix.job_id = line.job_id;
+  prefix.level = line.level;
+  prefix.source = line.source;
+  format_line(prefix);
   // "HH:MM:SS.mmm LEVEL   " and "[source] ": the prefix's columns without its colour codes.
   const std::size_t width = 21 + (line.source == "stdout" ? 0 : line.source.size() + 3);
   partial_row_.set(line_, width, line.text);

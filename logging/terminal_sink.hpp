@@ -27,7 +27,7 @@ class TerminalSink final : public EventSink {
   void show_partial(const PartialLine& line) override;
 
  private:
-  void start_line(EventTime time, Level level, std::string_view source);
+  void format_line(const Event& event);
   void erase_partial_row();
 
   OutputFile out_;
