@@ -25,7 +25,6 @@
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <thread>
 
 namespace runner {
 namespace {

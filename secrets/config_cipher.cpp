@@ -106,6 +106,13 @@ std::string path_of(const std::vector<PathStep>& trail, std::size_t step) {
     path = p.key != nullptr ? json_path_child(path, *p.key)
                             : path + "[" + std::to_string(p.index) + "]";
   }
+  // A path hundreds of levels deep is mostly repetition: its start and end say where it is.
+  if (path.size() > 200) {
+    std::size_t head = 120, tail = path.size() - 60;
+    while (head > 0 && (static_cast<unsigned char>(path[head]) & 0xC0) == 0x80) --head;
+    while (tail < path.size() && (static_cast<unsigned char>(path[tail]) & 0xC0) == 0x80) ++tail;
+    path = path.substr(0, head) + "..." + path.substr(tail);
+  }
   return path;
 }
 
@@ -423,7 +430,16 @@ std::string decrypt_value(const EncryptionKey& key, std::string_view ciphertext)
 // ---------------------------------------------------------------------------------------------
 // Configuration walk
 
-std::string json_path_child(const std::string& parent, const std::string& key) {
+std::string json_path_child(const std::string& parent, const std::string& full_key) {
+  // A long key is shortened (never inside a UTF-8 character), so a path stays readable.
+  std::string key = full_key;
+  std::string more;
+  if (key.size() > 40) {
+    std::size_t cut = 40;
+    while (cut > 0 && (static_cast<unsigned char>(key[cut]) & 0xC0) == 0x80) --cut;
+    key.resize(cut);
+    more = "...";
+  }
   bool simple = !key.empty();
   for (const char c : key) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -433,9 +449,10 @@ std::string json_path_child(const std::string& parent, const std::string& key) {
       break;
     }
   }
-  if (simple) return parent + "." + key;
+  if (simple) return parent + "." + key + more;
   return parent + "[" +
-         nlohmann::json(key).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "]";
+         nlohmann::json(key + more).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+         "]";
 }
 
 DecryptResult decrypt_and_collect(nlohmann::json& doc, const std::optional<EncryptionKey>& key) {
