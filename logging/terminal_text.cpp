@@ -4,7 +4,9 @@
 
 #include "logging/utf8.hpp"
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 namespace runner::logging {
 namespace {
@@ -13,6 +15,32 @@ constexpr char kHex[] = "0123456789abcdef";
 
 bool plain_ascii(unsigned char c) {
   return (c >= 0x20 && c < 0x7f) || c == '\t';
+}
+
+// Whether any of 8 bytes may need attention: a control byte (tab included, the byte loop lets
+// it through), DEL, or a byte >= 0x80. The usual bit tricks (exact for "any", not for "which").
+bool maybe_special(std::uint64_t w) {
+  constexpr std::uint64_t ones = 0x0101010101010101ULL;
+  constexpr std::uint64_t highs = 0x8080808080808080ULL;
+  const std::uint64_t below_space = (w - ones * 0x20) & ~w & highs;
+  const std::uint64_t x = w ^ (ones * 0x7f);
+  const std::uint64_t del = (x - ones) & ~x & highs;
+  return ((w & highs) | below_space | del) != 0;
+}
+
+// The end of the run of plain bytes starting at `i`: 8 bytes at a time, then byte by byte.
+std::size_t plain_run_end(std::string_view text, std::size_t i) {
+  for (;;) {
+    while (i + 8 <= text.size()) {
+      std::uint64_t w;
+      std::memcpy(&w, text.data() + i, 8);
+      if (maybe_special(w)) break;
+      i += 8;
+    }
+    const std::size_t stop = std::min(text.size(), i + 8);
+    while (i < stop && plain_ascii(static_cast<unsigned char>(text[i]))) ++i;
+    if (i < stop || i >= text.size()) return i;
+  }
 }
 
 // Length of the valid UTF-8 sequence at `text[i]` (a byte >= 0x80) and its code point, or 0.
@@ -66,8 +94,7 @@ void append_terminal_text(std::string& out, std::string_view text,
                           std::optional<std::string_view> line_break) {
   std::size_t i = 0;
   while (i < text.size()) {
-    std::size_t run = i;
-    while (run < text.size() && plain_ascii(static_cast<unsigned char>(text[run]))) ++run;
+    const std::size_t run = plain_run_end(text, i);
     out.append(text.data() + i, run - i);
     i = run;
     if (i >= text.size()) break;

@@ -243,7 +243,12 @@ void JobRunner::execute(logging::JobSummary& summary) {
   // The engine refuses more CPUs than its host has; say so as the config error it is, before
   // anything is created (component.cpp can only check an absolute bound).
   if (spec_.limits.cpus && !options_.reattach_container_id) {
-    const int host_cpus = client.cpu_count();
+    int host_cpus = 0;
+    try {
+      host_cpus = client.cpu_count();
+    } catch (const docker::EngineApiError&) {
+      host_cpus = 0;  // an engine (or proxy) that does not answer /info: the engine will judge
+    }
     if (host_cpus > 0 && *spec_.limits.cpus > host_cpus)
       throw ConfigError({"$.limits.cpus: expected at most " + std::to_string(host_cpus) +
                          " (the CPUs of the engine's host), got " +
