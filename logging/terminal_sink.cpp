@@ -1,6 +1,8 @@
 // TerminalSink: see the header.
 #include "logging/terminal_sink.hpp"
 
+#include "logging/terminal_text.hpp"
+
 #include <fmt/format.h>
 #include <array>
 #include <cstdlib>
@@ -82,31 +84,33 @@ void TerminalSink::format_line(const Event& event) {
     line_ += "] ";
     if (color_) line_ += "\x1b[0m";
   }
-  // Continuation lines of a multi-line message are indented under the first.
-  std::string_view msg = event.message;
-  for (std::size_t nl = msg.find('\n'); nl != std::string_view::npos; nl = msg.find('\n')) {
-    line_.append(msg.substr(0, nl));
-    line_ += "\n                     ";
-    msg.remove_prefix(nl + 1);
-  }
-  line_ += msg;
+  // Continuation lines of a multi-line message are indented under the first; component text
+  // never reaches the terminal raw (terminal_text.hpp).
+  append_terminal_text(line_, event.message, "\n                     ");
   if (event.fields != nullptr && event.fields->is_object() && !event.fields->empty()) {
     if (color_) line_ += "\x1b[2m";
     for (const auto& [key, value] : event.fields->items()) {
       // Keboola's event type repeats the level; "internal" is what camouflage keeps from people.
       if (key == "type" || key == "internal") continue;
       line_ += ' ';
-      line_ += key;
+      append_terminal_text(line_, key);
       line_ += '=';
-      line_ += value.is_string()
-                   ? value.get<std::string>()
-                   : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      append_terminal_text(
+          line_, value.is_string()
+                     ? value.get_ref<const std::string&>()
+                     : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
     if (color_) line_ += "\x1b[0m";
   }
 }
 
-void TerminalSink::finish(const JobSummary& s) {
+void TerminalSink::finish(const JobSummary& summary) {
+  // The message and results quote component text (stderr, output names).
+  JobSummary s = summary;
+  s.message.clear();
+  append_terminal_text(s.message, summary.message, "\n  ");
+  s.results_summary.clear();
+  append_terminal_text(s.results_summary, summary.results_summary, "\n  ");
   std::string exit_part =
       s.container_exit_code ? fmt::format(", container exit code {}", *s.container_exit_code) : "";
   std::string text;

@@ -6,12 +6,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/prepare.sh
 # Short fuzzing runs of the hostile-input parsers before the suite (so ctest's summary ends the
-# output): the secret scrubber and the GELF decoder/assembler/framers.
-for target in scrubber gelf; do
-  script=fuzz/build_and_run.sh
-  [ "$target" = gelf ] && script=fuzz/build_and_run_gelf.sh
+# output): the secret scrubber, the GELF decoder/assembler/framers, the component parser and the
+# ship config parser.
+for target in scrubber gelf component ship-config; do
+  case "$target" in
+    scrubber) fuzz=(fuzz/build_and_run.sh) ;;
+    gelf) fuzz=(fuzz/build_and_run_gelf.sh) ;;
+    *) fuzz=(fuzz/build_and_run_config.sh "$target") ;;
+  esac
   echo "== fuzzing the $target for ${FUZZ_SECONDS:-15} s (log: build/fuzz-$target.log)"
-  if ! FUZZ_WORK="build/fuzz-$target" "$script" "${FUZZ_SECONDS:-15}" >"build/fuzz-$target.log" 2>&1; then
+  if ! FUZZ_WORK="build/fuzz-$target" "${fuzz[@]}" "${FUZZ_SECONDS:-15}" >"build/fuzz-$target.log" 2>&1; then
     tail -40 "build/fuzz-$target.log"
     echo "fuzzing the $target found a problem: see build/fuzz-$target.log and build/fuzz-$target/" >&2
     exit 1
