@@ -155,7 +155,8 @@ void TerminalSink::show_partial(const PartialLine& line) {
   format_line(prefix);
   // "HH:MM:SS.mmm LEVEL   " and "[source] ": the prefix's columns without its colour codes.
   const std::size_t width = 21 + (line.source == "stdout" ? 0 : line.source.size() + 3);
-  partial_row_.set(line_, width, line.text);
+  // Component text never reaches the terminal raw (terminal_text.hpp), partial or not.
+  partial_row_.set(line_, width, terminal_text(line.text));
 }
 
 void TerminalSink::erase_partial_row() {

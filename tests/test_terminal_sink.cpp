@@ -1,6 +1,7 @@
 // TerminalSink: the partial row (a line still being written) drawn after the finished lines,
-// replaced by the whole line when it completes, kept below lines written meanwhile, and never
-// drawn where the output cannot be redrawn (a file or a pipe) or in quiet mode.
+// replaced by the whole line when it completes, kept below lines written meanwhile, neutralised
+// like every component text, and never drawn where the output cannot be redrawn (a file or a
+// pipe) or in quiet mode.
 #include "logging/terminal_sink.hpp"
 
 #include <catch2/catch.hpp>
@@ -109,6 +110,19 @@ TEST_CASE("lines written while a partial line is drawn go above it", "[logging][
   CHECK(done.substr(text.size()).rfind("\r\x1b[KJob job succeeded", 0) == 0);
   sink.flush();
   CHECK(file.text() == done);  // not drawn again after the summary
+}
+
+TEST_CASE("a partial line's control sequences are shown, not sent", "[logging][terminal]") {
+  SinkFile file;
+  TerminalSink sink(OutputFile::open(file.path), false, Level::info);
+  sink.set_partial_lines(true);
+  // Up a line, erase it, and a fake summary: drawn harmlessly, as text.
+  sink.show_partial(partial("\x1b[1A\x1b[2K\rJob x succeeded"));
+  sink.flush();
+  const std::string text = file.text();
+  CHECK(text.find('\x1b') == std::string::npos);
+  CHECK(text.find('\r') == std::string::npos);
+  CHECK_THAT(text, Catch::Contains("\xE2\x90\x9B[1A"));  // U+241B, the picture of ESC
 }
 
 TEST_CASE("a wide partial line is cut to the terminal's width", "[logging][terminal]") {
