@@ -14,6 +14,9 @@ nlohmann::json ContainerConfig::to_create_body() const {
   if (memory_swap_bytes != 0) host["MemorySwap"] = memory_swap_bytes;
   if (nano_cpus > 0) host["NanoCpus"] = nano_cpus;
   if (pids_limit > 0) host["PidsLimit"] = pids_limit;
+  if (!cap_add.empty()) host["CapAdd"] = cap_add;
+  if (!cap_drop.empty()) host["CapDrop"] = cap_drop;
+  if (!security_opt.empty()) host["SecurityOpt"] = security_opt;
 
   nlohmann::json body = {
       {"Image", image},       {"Env", env},           {"Labels", labels},

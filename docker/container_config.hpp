@@ -29,6 +29,9 @@ struct ContainerConfig {
   std::int64_t pids_limit = 0;
   std::string network_mode = "bridge";
   std::string log_driver = "none";
+  std::vector<std::string> cap_add;       // HostConfig.CapAdd
+  std::vector<std::string> cap_drop;      // HostConfig.CapDrop, e.g. {"NET_RAW"}
+  std::vector<std::string> security_opt;  // HostConfig.SecurityOpt, e.g. {"no-new-privileges"}
 
   nlohmann::json to_create_body() const;
 };

@@ -248,6 +248,15 @@ std::string EngineClient::network_gateway(const std::string& network) {
   return "";
 }
 
+int EngineClient::cpu_count() {
+  HttpAnswer answer = checked("GET", "/info", "engine info");
+  auto parsed = nlohmann::json::parse(answer.body, nullptr, false);
+  if (!parsed.is_object() || !parsed.contains("NCPU") || !parsed["NCPU"].is_number_integer())
+    return 0;
+  const auto n = parsed["NCPU"].get<std::int64_t>();
+  return n > 0 && n < 1000000 ? static_cast<int>(n) : 0;
+}
+
 void EngineClient::pull_image(const std::string& image, const std::optional<RegistryAuth>& auth) {
   std::string from = image;
   std::string tag;

@@ -50,6 +50,8 @@ class EngineClient {
   // The gateway of a network's first IPAM config ("172.17.0.1"), or empty when the engine does
   // not report one (Debian's engine does not for the default bridge).
   std::string network_gateway(const std::string& network);
+  // GET /info: how many CPUs the engine's host has (NCPU); 0 when it does not say.
+  int cpu_count();
   // POST /images/create; reads the progress stream and throws ImagePullError on errorDetail.
   void pull_image(const std::string& image, const std::optional<RegistryAuth>& auth);
 

@@ -1,6 +1,8 @@
 // TerminalSink: see the header.
 #include "logging/terminal_sink.hpp"
 
+#include "logging/terminal_text.hpp"
+
 #include <fmt/format.h>
 #include <array>
 #include <cstdlib>
@@ -43,6 +45,14 @@ bool want_color(const OutputFile& out, bool disabled_by_flag) {
 
 void TerminalSink::write(const Event& event) {
   if (event.level < min_level_) return;
+  erase_partial_row();
+  format_line(event);
+  line_ += '\n';
+  out_.write(line_);
+}
+
+// line_ = the event as people read it: time, level, source, message and fields, no newline.
+void TerminalSink::format_line(const Event& event) {
   const std::int64_t us = event.time.time_since_epoch().count();
   const std::int64_t second = us / 1000000;
   if (second != cached_second_) {
@@ -74,33 +84,33 @@ void TerminalSink::write(const Event& event) {
     line_ += "] ";
     if (color_) line_ += "\x1b[0m";
   }
-  // Continuation lines of a multi-line message are indented under the first.
-  std::string_view msg = event.message;
-  for (std::size_t nl = msg.find('\n'); nl != std::string_view::npos; nl = msg.find('\n')) {
-    line_.append(msg.substr(0, nl));
-    line_ += "\n                     ";
-    msg.remove_prefix(nl + 1);
-  }
-  line_ += msg;
+  // Continuation lines of a multi-line message are indented under the first; component text
+  // never reaches the terminal raw (terminal_text.hpp).
+  append_terminal_text(line_, event.message, "\n                     ");
   if (event.fields != nullptr && event.fields->is_object() && !event.fields->empty()) {
     if (color_) line_ += "\x1b[2m";
     for (const auto& [key, value] : event.fields->items()) {
       // Keboola's event type repeats the level; "internal" is what camouflage keeps from people.
       if (key == "type" || key == "internal") continue;
       line_ += ' ';
-      line_ += key;
+      append_terminal_text(line_, key);
       line_ += '=';
-      line_ += value.is_string()
-                   ? value.get<std::string>()
-                   : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      append_terminal_text(
+          line_, value.is_string()
+                     ? value.get_ref<const std::string&>()
+                     : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
     if (color_) line_ += "\x1b[0m";
   }
-  line_ += '\n';
-  out_.write(line_);
 }
 
-void TerminalSink::finish(const JobSummary& s) {
+void TerminalSink::finish(const JobSummary& summary) {
+  // The message and results quote component text (stderr, output names).
+  JobSummary s = summary;
+  s.message.clear();
+  append_terminal_text(s.message, summary.message, "\n  ");
+  s.results_summary.clear();
+  append_terminal_text(s.results_summary, summary.results_summary, "\n  ");
   std::string exit_part =
       s.container_exit_code ? fmt::format(", container exit code {}", *s.container_exit_code) : "";
   std::string text;
@@ -118,7 +128,52 @@ void TerminalSink::finish(const JobSummary& s) {
   if (!s.results_summary.empty())
     text += fmt::format("{}  {}{}\n", color_ ? "\x1b[2m" : "", s.results_summary,
                         color_ ? "\x1b[0m" : "");
+  erase_partial_row();
+  partial_row_.clear();  // the job is over: nothing is drawn again
   out_.write(text);
+  out_.flush();
+}
+
+bool want_partial_lines(const OutputFile& out) {
+  const char* term = std::getenv("TERM");
+  return out.is_terminal() && (term == nullptr || std::string_view(term) != "dumb");
+}
+
+void TerminalSink::show_partial(const PartialLine& line) {
+  if (!partial_lines_ || line.level < min_level_) return;
+  if (line.text.empty()) {
+    erase_partial_row();
+    partial_row_.clear();
+    return;
+  }
+  // The prefix the line will have as an event; the view adds the text, cut to the width.
+  Event prefix;
+  prefix.time = line.time;
+  prefix.job_id = line.job_id;
+  prefix.level = line.level;
+  prefix.source = line.source;
+  format_line(prefix);
+  // "HH:MM:SS.mmm LEVEL   " and "[source] ": the prefix's columns without its colour codes.
+  const std::size_t width = 21 + (line.source == "stdout" ? 0 : line.source.size() + 3);
+  // Component text never reaches the terminal raw (terminal_text.hpp), partial or not.
+  partial_row_.set(line_, width, terminal_text(line.text));
+}
+
+void TerminalSink::erase_partial_row() {
+  if (!partial_row_.drawn()) return;
+  line_.clear();
+  partial_row_.erase(line_);
+  out_.write(line_);
+}
+
+// After each batch: the partial row, drawn again if finished lines were written over it.
+void TerminalSink::flush() {
+  if (partial_lines_) {
+    line_.clear();
+    const std::size_t columns = out_.terminal_columns();
+    partial_row_.draw(line_, columns == 0 ? 80 : columns);
+    out_.write(line_);
+  }
   out_.flush();
 }
 

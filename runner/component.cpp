@@ -1,16 +1,29 @@
 // component.json validation. A small ProblemList collects "$.path: expected ..., got ..." lines;
 // each field is read by a helper that knows its expected type, so messages stay uniform.
+//
+// Bounded by construction: the file is read by logging::read_json (size, nesting depth, unique
+// keys, finite numbers: see json_reader.hpp), prepare_component refuses a document built in
+// memory that nests deeper than that same limit before walking it, every string check is a
+// linear loop over a length-limited value (component_syntax.hpp), and every path or value
+// quoted in a message is shortened. The walks that recurse (decryption in secrets/, dumping)
+// are therefore bounded by kMaxComponentDepth frames; the ones here are loops.
 #include "runner/component.hpp"
 
+#include "logging/json_reader.hpp"
+#include "logging/kestra_namespace.hpp"
+#include "runner/component_syntax.hpp"
 #include "runner/errors.hpp"
 #include "secrets/config_cipher.hpp"
 #include "secrets/secret_scrubber.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <array>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <fstream>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -18,6 +31,12 @@ namespace runner {
 namespace {
 
 using nlohmann::json;
+
+constexpr double kMaxCpus = 1024;           // absurd beyond; the engine checks the host
+constexpr std::int64_t kMaxPids = 4194304;  // PID_MAX_LIMIT
+constexpr std::uint64_t kMaxBytes = 9000000000000000000ULL;
+constexpr std::size_t kMaxArgBytes = 131072;           // MAX_ARG_STRLEN: one argument or "K=V"
+constexpr std::size_t kMaxArgTotal = 2 * 1024 * 1024;  // ARG_MAX with the default 8 MiB stack
 
 std::string describe(const json& value) {
   std::string text;
@@ -31,11 +50,14 @@ std::string describe(const json& value) {
     case json::value_t::array:
       return "an array";
     default:
-      text = value.dump();
+      text = value.dump(-1, ' ', false, json::error_handler_t::replace);
       break;
   }
-  if (text.size() > 60) text = text.substr(0, 57) + "...";
-  return text;
+  return text.size() > 60 ? logging::json_excerpt(text, 57) : text;
+}
+
+std::string child(const std::string& path, const std::string& key) {
+  return logging::json_child_path(path, key);
 }
 
 class ProblemList {
@@ -59,7 +81,7 @@ void check_keys(const json& obj, const std::string& path, const std::set<std::st
     if (allowed.count(key) != 0) continue;
     std::string list;
     for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-    problems.add(path + "." + key, "unknown key (expected one of: " + list + ")");
+    problems.add(child(path, key), "unknown key (expected one of: " + list + ")");
   }
 }
 
@@ -69,7 +91,7 @@ std::optional<std::string> read_string(const json& obj, const std::string& key,
   if (!obj.contains(key)) return std::nullopt;
   const json& v = obj.at(key);
   if (!v.is_string() || (non_empty && v.get<std::string>().empty())) {
-    problems.expected(path + "." + key, non_empty ? "a non-empty string" : "a string", v);
+    problems.expected(child(path, key), non_empty ? "a non-empty string" : "a string", v);
     return std::nullopt;
   }
   return v.get<std::string>();
@@ -81,13 +103,13 @@ std::optional<std::vector<std::string>> read_string_array(const json& obj, const
   if (!obj.contains(key)) return std::nullopt;
   const json& v = obj.at(key);
   if (!v.is_array()) {
-    problems.expected(path + "." + key, "an array of strings such as [\"sh\", \"-c\", \"...\"]", v);
+    problems.expected(child(path, key), "an array of strings such as [\"sh\", \"-c\", \"...\"]", v);
     return std::nullopt;
   }
   std::vector<std::string> out;
   for (std::size_t i = 0; i < v.size(); ++i) {
     if (!v[i].is_string()) {
-      problems.expected(path + "." + key + "[" + std::to_string(i) + "]", "a string", v[i]);
+      problems.expected(child(path, key) + "[" + std::to_string(i) + "]", "a string", v[i]);
       continue;
     }
     out.push_back(v[i].get<std::string>());
@@ -100,7 +122,7 @@ json read_object(const json& obj, const std::string& key, const std::string& pat
   if (!obj.contains(key)) return json::object();
   const json& v = obj.at(key);
   if (!v.is_object()) {
-    problems.expected(path + "." + key, "an object", v);
+    problems.expected(child(path, key), "an object", v);
     return json::object();
   }
   return v;
@@ -112,7 +134,7 @@ std::map<std::string, std::string> read_string_map(const json& obj, const std::s
   const json m = read_object(obj, key, path, problems);
   for (const auto& [k, v] : m.items()) {
     if (!v.is_string()) {
-      problems.expected(path + "." + key + "." + k, "a string", v);
+      problems.expected(child(child(path, key), k), "a string", v);
       continue;
     }
     out[k] = v.get<std::string>();
@@ -136,7 +158,8 @@ void parse_limits(const json& doc, ComponentSpec& spec, ProblemList& problems) {
     std::optional<std::int64_t> bytes;
     if (v.is_string())
       bytes = parse_size(v.get<std::string>());
-    else if (v.is_number_integer())
+    else if (v.is_number_integer() &&
+             !(v.is_number_unsigned() && v.get<std::uint64_t>() > kMaxBytes))
       bytes = v.get<std::int64_t>();
     if (!bytes || *bytes <= 0) {
       problems.expected("$.limits.memory", size_hint, v);
@@ -157,7 +180,8 @@ void parse_limits(const json& doc, ComponentSpec& spec, ProblemList& problems) {
     if (v.is_string())
       bytes = v.get<std::string>() == "-1" ? std::optional<std::int64_t>(-1)
                                            : parse_size(v.get<std::string>());
-    else if (v.is_number_integer())
+    else if (v.is_number_integer() &&
+             !(v.is_number_unsigned() && v.get<std::uint64_t>() > kMaxBytes))
       bytes = v.get<std::int64_t>();
     if (!bytes || (*bytes <= 0 && *bytes != -1)) {
       problems.expected("$.limits.memory_swap", size_hint + ", or -1 for unlimited swap", v);
@@ -170,22 +194,31 @@ void parse_limits(const json& doc, ComponentSpec& spec, ProblemList& problems) {
     }
   }
   if (limits.contains("cpus")) {
+    // The engine takes NanoCpus (an int64) and refuses more than the host has; the host is only
+    // known at run time (JobRunner checks it), so here the bound is an absolute one.
     const json& v = limits.at("cpus");
-    if (!v.is_number() || !(v.get<double>() >= 0.01) || !std::isfinite(v.get<double>()))
-      problems.expected("$.limits.cpus", "a number of CPUs of at least 0.01, such as 1.5", v);
+    if (!v.is_number() || !(v.get<double>() >= 0.01) || !(v.get<double>() <= kMaxCpus))
+      problems.expected(
+          "$.limits.cpus",
+          "a number of CPUs from 0.01 to " + std::to_string(int(kMaxCpus)) + ", such as 1.5", v);
     else
       spec.limits.cpus = v.get<double>();
   }
   if (limits.contains("pids")) {
     const json& v = limits.at("pids");
-    if (!v.is_number_integer() || v.get<std::int64_t>() < 1)
-      problems.expected("$.limits.pids", "a whole number of processes of at least 1", v);
+    if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<std::uint64_t>() > kMaxPids) ||
+        v.get<std::int64_t>() < 1 || v.get<std::int64_t>() > kMaxPids)
+      problems.expected("$.limits.pids",
+                        "a whole number of processes from 1 to " + std::to_string(kMaxPids) +
+                            " (Linux's largest pid)",
+                        v);
     else
       spec.limits.pids = v.get<std::int64_t>();
   }
   if (limits.contains("timeout")) {
     const json& v = limits.at("timeout");
-    if (!v.is_number_integer() || v.get<std::int64_t>() < 1 || v.get<std::int64_t>() > 86400)
+    if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<std::uint64_t>() > 86400) ||
+        v.get<std::int64_t>() < 1 || v.get<std::int64_t>() > 86400)
       problems.expected("$.limits.timeout", "whole seconds from 1 to 86400 (24 hours)", v);
     else
       spec.limits.timeout_seconds = static_cast<int>(v.get<std::int64_t>());
@@ -194,16 +227,17 @@ void parse_limits(const json& doc, ComponentSpec& spec, ProblemList& problems) {
 
 void parse_env(const json& doc, ComponentSpec& spec, ProblemList& problems) {
   const json env = read_object(doc, "env", "$", problems);
-  static const std::regex name_re("^[A-Za-z_][A-Za-z0-9_]*$");
   const auto& reserved = reserved_env_names();
   for (const auto& [key, value] : env.items()) {
-    const std::string path = "$.env." + key;
+    const std::string path = child("$.env", key);
     const bool secret = !key.empty() && key[0] == '#';
     const std::string name = secret ? key.substr(1) : key;
-    if (!std::regex_match(name, name_re)) {
+    if (!is_env_name(name)) {
       problems.add(path,
-                   "expected a variable name of letters, digits and '_' (optionally prefixed "
-                   "with '#' to mark a secret)");
+                   "expected a variable name of letters, digits and '_', not starting with "
+                   "a digit, at most " +
+                       std::to_string(kMaxEnvNameLength) +
+                       " characters (optionally prefixed with '#' to mark a secret)");
       continue;
     }
     if (std::find(reserved.begin(), reserved.end(), name) != reserved.end()) {
@@ -257,7 +291,7 @@ void parse_verbosity(const json& verbosity, ComponentSpec& spec, ProblemList& pr
   static const std::array<const char*, 8> names = {"debug", "info",     "notice", "warning",
                                                    "error", "critical", "alert",  "emergency"};
   for (const auto& [key, value] : verbosity.items()) {
-    const std::string path = "$.logging.verbosity." + key;
+    const std::string path = child("$.logging.verbosity", key);
     std::string name = key;
     for (const auto& [number, level] : monolog)
       if (key == number) name = level;
@@ -320,6 +354,74 @@ void parse_logging(const json& doc, ComponentSpec& spec, ProblemList& problems) 
   }
 }
 
+// "security": what runner takes away from every container by default, and gives back on request
+// (docs/component.md: each capability given back weakens the isolation between jobs).
+void parse_security(const json& doc, ComponentSpec& spec, ProblemList& problems) {
+  if (!doc.contains("security")) return;
+  const json& security = doc.at("security");
+  if (!security.is_object()) {
+    problems.expected("$.security", "an object such as {\"cap_add\": [\"NET_RAW\"]}", security);
+    return;
+  }
+  check_keys(security, "$.security", {"cap_add", "no_new_privileges"}, problems);
+  if (auto names = read_string_array(security, "cap_add", "$.security", problems)) {
+    for (std::size_t i = 0; i < names->size(); ++i) {
+      const auto name = capability_name((*names)[i]);
+      if (!name) {
+        problems.expected("$.security.cap_add[" + std::to_string(i) + "]",
+                          "a Linux capability name such as \"NET_RAW\" or \"SYS_PTRACE\"",
+                          security.at("cap_add")[i]);
+      } else if (std::find(spec.security.cap_add.begin(), spec.security.cap_add.end(), *name) ==
+                 spec.security.cap_add.end()) {
+        spec.security.cap_add.push_back(*name);
+      }
+    }
+  }
+  if (security.contains("no_new_privileges")) {
+    const json& v = security.at("no_new_privileges");
+    if (!v.is_boolean())
+      problems.expected("$.security.no_new_privileges", "true or false", v);
+    else
+      spec.security.no_new_privileges = v.get<bool>();
+  }
+}
+
+// What the engine (or the kernel, when it starts the process) would refuse: a NUL inside a
+// string it passes on as a C string, and arguments or environment entries over the kernel's
+// limits. Messages never quote the values: an environment value may be a secret.
+void check_engine_strings(const ComponentSpec& spec, ProblemList& problems) {
+  std::size_t total = 0;
+  auto check_arg = [&](const std::string& path, std::string_view text, std::size_t extra) {
+    total += text.size() + extra + 1;
+    if (text.find('\0') != std::string_view::npos)
+      problems.add(path, "contains a NUL character (\\u0000), which no program can receive");
+    else if (text.size() + extra + 1 > kMaxArgBytes)
+      problems.add(path, "is " + std::to_string(text.size()) +
+                             " bytes long: Linux passes at most " + std::to_string(kMaxArgBytes) +
+                             " bytes per argument or environment entry");
+  };
+  for (const auto* list : {&spec.command, &spec.entrypoint}) {
+    if (!*list) continue;
+    const std::string key = list == &spec.command ? "$.command" : "$.entrypoint";
+    for (std::size_t i = 0; i < (*list)->size(); ++i)
+      check_arg(key + "[" + std::to_string(i) + "]", (**list)[i], 0);
+  }
+  for (const auto& [name, value] : spec.env) {
+    const bool secret =
+        std::find(spec.secret_env.begin(), spec.secret_env.end(), name) != spec.secret_env.end();
+    check_arg(child("$.env", secret ? "#" + name : name), value, name.size() + 1);
+  }
+  check_arg("$.config_id", spec.config_id, std::string_view("KBC_CONFIGID=").size());
+  if (total > kMaxArgTotal)
+    problems.add("$", "command, entrypoint and environment take " + std::to_string(total) +
+                          " bytes: more than the " + std::to_string(kMaxArgTotal) +
+                          " bytes Linux allows a process to start with");
+  for (const auto& [key, value] : spec.labels) {
+    if (key.find('\0') != std::string::npos || value.find('\0') != std::string::npos)
+      problems.add(child("$.labels", key), "contains a NUL character (\\u0000)");
+  }
+}
+
 }  // namespace
 
 std::string_view visibility_name(Visibility v) {
@@ -345,30 +447,55 @@ const std::vector<std::string>& reserved_env_names() {
 }
 
 std::optional<std::int64_t> parse_size(std::string_view text) {
-  static const std::regex size_re(
-      R"(^\s*([0-9]+(?:\.[0-9]+)?)\s*([bkmgtBKMGT]?)(?:[iI]?[bB])?\s*$)");
-  std::match_results<std::string_view::const_iterator> m;
-  if (!std::regex_match(text.begin(), text.end(), m, size_re)) return std::nullopt;
-  const double number = std::stod(m[1].str());
-  double unit = 1;
-  switch (std::tolower(m[2].str().empty() ? 'b' : m[2].str()[0])) {
+  // NUMBER [UNIT] with optional spaces: NUMBER is digits with an optional fraction, UNIT one of
+  // b k m g t (any case) optionally followed by "b" or "ib" ("256MB", "1GiB").
+  if (text.size() > 64) return std::nullopt;
+  auto space = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  std::size_t i = 0;
+  while (i < text.size() && space(text[i])) ++i;
+  const std::size_t number_start = i;
+  while (i < text.size() && digit(text[i])) ++i;
+  if (i == number_start) return std::nullopt;
+  if (i < text.size() && text[i] == '.') {
+    const std::size_t fraction = ++i;
+    while (i < text.size() && digit(text[i])) ++i;
+    if (i == fraction) return std::nullopt;
+  }
+  const std::string number(text.substr(number_start, i - number_start));
+  while (i < text.size() && space(text[i])) ++i;
+  char unit = 'b';
+  if (i < text.size() && std::string_view("bkmgtBKMGT").find(text[i]) != std::string_view::npos)
+    unit = static_cast<char>(std::tolower(static_cast<unsigned char>(text[i++])));
+  if (i < text.size() && (text[i] == 'i' || text[i] == 'I')) {
+    ++i;
+    if (i >= text.size() || (text[i] != 'b' && text[i] != 'B')) return std::nullopt;
+    ++i;
+  } else if (i < text.size() && (text[i] == 'b' || text[i] == 'B')) {
+    ++i;
+  }
+  while (i < text.size() && space(text[i])) ++i;
+  if (i != text.size()) return std::nullopt;
+  const double value = std::strtod(number.c_str(), nullptr);
+  double scale = 1;
+  switch (unit) {
     case 'k':
-      unit = 1024.0;
+      scale = 1024.0;
       break;
     case 'm':
-      unit = 1024.0 * 1024;
+      scale = 1024.0 * 1024;
       break;
     case 'g':
-      unit = 1024.0 * 1024 * 1024;
+      scale = 1024.0 * 1024 * 1024;
       break;
     case 't':
-      unit = 1024.0 * 1024 * 1024 * 1024;
+      scale = 1024.0 * 1024 * 1024 * 1024;
       break;
     default:
       break;
   }
-  const double bytes = number * unit;
-  if (bytes > 9.0e18) return std::nullopt;
+  const double bytes = value * scale;
+  if (!(bytes <= 9.0e18)) return std::nullopt;
   return static_cast<std::int64_t>(bytes);
 }
 
@@ -382,35 +509,39 @@ ComponentSpec parse_component(const json& doc) {
   check_keys(doc, "$",
              {"id", "image", "command", "entrypoint", "env", "parameters", "image_parameters",
               "authorization", "action", "config_id", "limits", "network", "user", "labels",
-              "pull_policy", "auth", "logging", "namespace"},
+              "pull_policy", "auth", "logging", "namespace", "security"},
              problems);
 
-  static const std::regex id_re("^[A-Za-z0-9][A-Za-z0-9._-]*$");
   if (auto id = read_string(doc, "id", "$", problems)) {
-    if (!std::regex_match(*id, id_re))
-      problems.add(
-          "$.id", "expected letters, digits, '.', '_' and '-' (such as \"my-org.ex-hello\"), got " +
-                      describe(doc.at("id")));
+    if (!is_component_id(*id))
+      problems.add("$.id",
+                   "expected letters, digits, '.', '_' and '-', starting with a letter or "
+                   "digit, at most " +
+                       std::to_string(kMaxComponentIdLength) +
+                       " characters (such as \"my-org.ex-hello\"), got " + describe(doc.at("id")));
     else
       spec.id = *id;
   } else if (!doc.contains("id")) {
     problems.add("$.id", "required: the component id, such as \"my-org.ex-hello\"");
   }
   if (auto image = read_string(doc, "image", "$", problems)) {
-    if (image->find_first_of(" \t\n") != std::string::npos)
-      problems.add("$.image", "expected an image reference such as \"busybox:latest\", got " +
-                                  describe(doc.at("image")));
+    if (auto problem = image_reference_problem(*image))
+      problems.add("$.image",
+                   "expected an image reference such as \"busybox:1.36\" or "
+                   "\"registry.example.com:5000/team/app:v2\": " +
+                       *problem + ", got " + describe(doc.at("image")));
     else
       spec.image = *image;
   } else if (!doc.contains("image")) {
     problems.add("$.image", "required: the Docker image to run, such as \"runner-busybox:latest\"");
   }
   // Kestra's namespace rule: lower-case dot-separated words; "a.b" is a child of "a".
-  static const std::regex namespace_re("^[a-z0-9][a-z0-9_-]*(\\.[a-z0-9][a-z0-9_-]*)*$");
   if (auto ns = read_string(doc, "namespace", "$", problems)) {
-    if (!std::regex_match(*ns, namespace_re))
+    if (!logging::is_kestra_namespace(*ns))
       problems.add("$.namespace",
-                   "expected lower-case words separated by dots (such as \"company.team\"), got " +
+                   "expected lower-case words separated by dots (such as \"company.team\"), at "
+                   "most " +
+                       std::to_string(logging::kMaxNamespaceLength) + " characters, got " +
                        describe(doc.at("namespace")));
     else
       spec.namespace_name = *ns;
@@ -430,12 +561,24 @@ ComponentSpec parse_component(const json& doc) {
     else
       spec.network = *network;
   }
-  spec.user = read_string(doc, "user", "$", problems).value_or("");
+  if (auto user = read_string(doc, "user", "$", problems)) {
+    if (auto problem = user_problem(*user))
+      problems.add("$.user",
+                   "expected a user name or uid, optionally with \":group\" or "
+                   "\":gid\" (such as \"1000:1000\" or \"app\"): " +
+                       *problem + ", got " + describe(doc.at("user")));
+    else
+      spec.user = *user;
+  }
   spec.labels = read_string_map(doc, "labels", "$", problems);
-  for (const auto& [key, value] : spec.labels)
+  for (const auto& [key, value] : spec.labels) {
     if (key.rfind(kLabelPrefix, 0) == 0)
-      problems.add("$.labels." + key, std::string("reserved: labels starting with \"") +
-                                          kLabelPrefix + "\" are set by runner");
+      problems.add(child("$.labels", key), std::string("reserved: labels starting with \"") +
+                                               kLabelPrefix + "\" are set by runner");
+    if (key.empty()) problems.add("$.labels", "a label name may not be empty");
+  }
+  parse_security(doc, spec, problems);
+  check_engine_strings(spec, problems);
   if (auto policy = read_string(doc, "pull_policy", "$", problems)) {
     if (*policy == "if-not-present")
       spec.pull_policy = PullPolicy::if_not_present;
@@ -457,45 +600,90 @@ ComponentSpec parse_component(const json& doc) {
   return spec;
 }
 
-json read_json_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError({path.string() + ": cannot read the file"});
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string text = buffer.str();
+json read_component_json(std::string_view text) {
+  logging::JsonLimits limits;
+  limits.max_depth = kMaxComponentDepth;
+  limits.max_bytes = kMaxComponentBytes;
   try {
-    return json::parse(text);
-  } catch (const json::parse_error& e) {
-    // Turn nlohmann's byte offset into a line and column a person can find.
-    std::size_t line = 1, column = 1;
-    const std::size_t end = std::min<std::size_t>(e.byte == 0 ? 0 : e.byte - 1, text.size());
-    for (std::size_t i = 0; i < end; ++i) {
-      if (text[i] == '\n') {
-        ++line;
-        column = 1;
-      } else {
-        ++column;
-      }
-    }
-    std::string what = e.what();
-    const auto colon = what.find("syntax error");
-    if (colon != std::string::npos) what = what.substr(colon);
-    throw ConfigError({"$: not valid JSON at line " + std::to_string(line) + ", column " +
-                       std::to_string(column) + ": " + what});
+    return logging::read_json(text, limits);
+  } catch (const logging::JsonInputError& e) {
+    throw ConfigError({e.what()});
   }
 }
 
+json read_json_file(const std::filesystem::path& path) {
+  // The size first, so a huge file (or /dev/zero) is refused without being read.
+  struct stat info {};
+  if (::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode) &&
+      static_cast<std::uint64_t>(info.st_size) > kMaxComponentBytes)
+    throw ConfigError({"$: the file is " + std::to_string(info.st_size) +
+                       " bytes, more than the limit of " + std::to_string(kMaxComponentBytes)});
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError({path.string() + ": cannot read the file"});
+  std::string text;
+  std::array<char, 65536> chunk{};
+  while (in.read(chunk.data(), chunk.size()) || in.gcount() > 0) {
+    text.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
+    if (text.size() > kMaxComponentBytes)
+      throw ConfigError({"$: the file is more than the limit of " +
+                         std::to_string(kMaxComponentBytes) + " bytes"});
+  }
+  return read_component_json(text);
+}
+
 namespace {
-bool contains_ciphertext(const json& value) {
-  if (value.is_string()) return secrets::is_ciphertext(value.get_ref<const std::string&>());
-  if (value.is_structured())
-    for (const auto& child : value)
-      if (contains_ciphertext(child)) return true;
+// Iterative: a document handed to prepare_component by an embedding program has not been
+// through read_json's depth limit yet.
+bool contains_ciphertext(const json& doc) {
+  std::vector<const json*> pending = {&doc};
+  while (!pending.empty()) {
+    const json* value = pending.back();
+    pending.pop_back();
+    if (value->is_string() && secrets::is_ciphertext(value->get_ref<const std::string&>()))
+      return true;
+    if (value->is_structured())
+      for (const auto& child : *value) pending.push_back(&child);
+  }
   return false;
+}
+
+// A secret in a value runner writes in the clear into its records (the result record, the
+// store, `runner jobs`, shipped files) or onto the container's metadata is refused: checking
+// here, once, is what guarantees that every record is free of secrets (docs/secrets.md).
+// Secrets of one or two characters are not checked: they would match nearly any name, and
+// runner already warns that it cannot keep them out of text.
+std::vector<std::string> secrets_in_record_fields(const ComponentSpec& spec) {
+  std::vector<std::string> checked;
+  for (const auto& s : spec.secrets)
+    if (s.size() >= 3) checked.push_back(s);
+  if (checked.empty()) return {};
+  const secrets::SecretMatcher matcher(checked);
+  std::vector<std::string> problems;
+  auto check = [&](const std::string& path, const std::string& value, const char* where) {
+    if (secrets::scrub_text(matcher, value) != value)
+      problems.push_back(path +
+                         ": contains a secret (a value given under a '#' key or "
+                         "encrypted): " +
+                         std::string(where) + ", so it may not contain one");
+  };
+  const char* recorded = "it is written in the clear into the job's records and the store";
+  check("$.id", spec.id, recorded);
+  check("$.namespace", spec.namespace_name, recorded);
+  check("$.image", spec.image, "it is shown in events and written into the container's metadata");
+  check("$.config_id", spec.config_id, "it is written into the container's metadata");
+  for (const auto& [key, value] : spec.labels) {
+    const char* label = "labels are written into the container's metadata";
+    check(child("$.labels", secrets::scrub_text(matcher, key)), key, label);
+    check(child("$.labels", secrets::scrub_text(matcher, key)), value, label);
+  }
+  return problems;
 }
 }  // namespace
 
 ComponentSpec prepare_component(json doc, const KeyLookup& find_key) {
+  if (logging::json_deeper_than(doc, kMaxComponentDepth))
+    throw ConfigError({"$: nested deeper than " + std::to_string(kMaxComponentDepth) +
+                       " levels of arrays and objects"});
   std::optional<secrets::EncryptionKey> key;
   std::vector<std::string> key_problems;
   if (contains_ciphertext(doc)) {
@@ -512,7 +700,11 @@ ComponentSpec prepare_component(json doc, const KeyLookup& find_key) {
   }
   try {
     ComponentSpec spec = parse_component(doc);
-    spec.secrets = std::move(decrypted.secrets);
+    spec.secrets = decrypted.secrets;
+    if (auto problems = secrets_in_record_fields(spec); !problems.empty()) {
+      // Worded without the value: the line itself must not show the secret.
+      throw ConfigError(std::move(problems));
+    }
     return spec;
   } catch (const ConfigError& e) {
     // Validation messages quote values; a decrypted value must not appear in them.

@@ -46,6 +46,15 @@ struct LoggingSettings {
   bool no_application_errors = false;
 };
 
+// Isolation between jobs: every container runs without NET_RAW (no raw sockets, so no forged
+// source addresses on the bridge) and with no-new-privileges (setuid binaries gain nothing).
+// `cap_add` gives capabilities back, `no_new_privileges: false` lifts the second: both weaken
+// the isolation and are documented as doing so.
+struct SecuritySettings {
+  std::vector<std::string> cap_add;  // engine names: "NET_RAW", "SYS_PTRACE", ...
+  bool no_new_privileges = true;
+};
+
 struct RegistryCredentials {
   std::string username;
   std::string password;
@@ -72,9 +81,16 @@ struct ComponentSpec {
   PullPolicy pull_policy = PullPolicy::if_not_present;
   std::optional<RegistryCredentials> auth;
   LoggingSettings logging;
+  SecuritySettings security;
   // Every secret of the configuration: values under '#' keys anywhere, and every decrypted value.
   std::vector<std::string> secrets;
 };
+
+// How deep arrays and objects may nest in a component (logging::read_json refuses deeper files,
+// prepare_component deeper documents), so the walks over one are bounded.
+inline constexpr std::size_t kMaxComponentDepth = 256;
+// The largest component file or queued spec read (16 MiB).
+inline constexpr std::size_t kMaxComponentBytes = 16 * 1024 * 1024;
 
 // Validates a parsed document. Throws ConfigError with every problem found.
 ComponentSpec parse_component(const nlohmann::json& doc);
@@ -85,8 +101,12 @@ using KeyLookup = std::function<std::optional<secrets::EncryptionKey>()>;
 ComponentSpec prepare_component(nlohmann::json doc, const KeyLookup& find_key);
 // Reads, decrypts and validates a file (see prepare_component). Throws ConfigError.
 ComponentSpec load_component_file(const std::filesystem::path& path, const KeyLookup& find_key);
-// Reads a JSON file into a document (ConfigError on syntax errors), without validating it.
+// Reads a JSON file into a document (ConfigError on syntax errors, duplicate keys, numbers out
+// of range, nesting deeper than kMaxComponentDepth, files over kMaxComponentBytes), without
+// validating it.
 nlohmann::json read_json_file(const std::filesystem::path& path);
+// The same for a component held as text (a spec read back from the queue).
+nlohmann::json read_component_json(std::string_view text);
 
 // Docker-style sizes: "256m", "1g", "512k", "1.5g", "1048576", "256MB", "1GiB". nullopt if invalid.
 std::optional<std::int64_t> parse_size(std::string_view text);

@@ -94,20 +94,34 @@ void GelfJobServer::finish() {
   server_.drain();
   const gelf::GelfServerCounters c = server_.counters();
   nlohmann::json fields = {{"received", c.received},
-                                 {"invalid", c.invalid},
-                                 {"dropped", c.dropped},
-                                 {"bytes", c.bytes},
-                                 {"oversize", c.oversize},
-                                 {"hidden", hidden_},
-                                 {"chunks_expired", c.chunks.expired},
-                                 {"transport", transport_}};
-  if (transport_ == "udp") fields["udp_receive_buffer"] = server_.udp_receive_buffer_bytes();
-  events_.emit(
-      logging::Level::info, "runner",
-      fmt::format("GELF server ({} on {}:{}): {} messages received, {} invalid, {} "
-                  "dropped, {} bytes",
-                  transport_, address_, server_.port(), c.received, c.invalid, c.dropped, c.bytes),
-      &fields);
+                           {"invalid", c.invalid},
+                           {"dropped", c.dropped},
+                           {"bytes", c.bytes},
+                           {"oversize", c.oversize},
+                           {"hidden", hidden_},
+                           {"chunks_expired", c.chunks.expired},
+                           {"transport", transport_}};
+  std::string chunk_text;
+  if (transport_ == "udp") {
+    fields["udp_receive_buffer"] = server_.udp_receive_buffer_bytes();
+    // Malformed chunk sets (over 128 chunks, sequence >= count, count 0, a count that changes)
+    // are counted, as the standalone server counts them, and named when there were any.
+    fields["chunks_completed"] = c.chunks.completed;
+    fields["chunks_rejected"] = c.chunks.rejected;
+    fields["chunks_evicted"] = c.chunks.evicted;
+    fields["chunks_duplicates"] = c.chunks.duplicates;
+    if (c.chunks.rejected + c.chunks.expired + c.chunks.evicted > 0)
+      chunk_text = fmt::format(
+          "; chunked messages: {} malformed chunks rejected, {} incomplete "
+          "sets expired, {} evicted",
+          c.chunks.rejected, c.chunks.expired, c.chunks.evicted);
+  }
+  events_.emit(logging::Level::info, "runner",
+               fmt::format("GELF server ({} on {}:{}): {} messages received, {} invalid, {} "
+                           "dropped, {} bytes{}",
+                           transport_, address_, server_.port(), c.received, c.invalid, c.dropped,
+                           c.bytes, chunk_text),
+               &fields);
 }
 
 }  // namespace runner

@@ -78,7 +78,8 @@ class GelfJobServer {
   std::uint64_t hidden_ = 0;  // messages dropped by verbosity "none"
 };
 
-// Replaces every form of every secret in every string and object key of `value`, recursively.
+// Replaces every form of every secret in every string and object key of `value`, recursively:
+// the recursion is bounded by the GELF parser's nesting limit (kMaxGelfNestingDepth levels).
 void scrub_json(const secrets::SecretMatcher& matcher, nlohmann::json& value);
 
 }  // namespace runner

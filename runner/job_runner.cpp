@@ -36,11 +36,13 @@ std::string host_name() {
   return buf.data();
 }
 
-// Removes the container on every path out of the run.
+// Removes the container on every path out of the run; `left` names it until a removal succeeded.
 class ContainerGuard {
  public:
-  ContainerGuard(docker::EngineClient& client, std::string id)
-      : client_(client), id_(std::move(id)) {}
+  ContainerGuard(docker::EngineClient& client, std::string id, std::string& left)
+      : client_(client), id_(std::move(id)), left_(left) {
+    left_ = id_;
+  }
   ~ContainerGuard() {
     try {
       remove();
@@ -55,11 +57,13 @@ class ContainerGuard {
     const std::string id = std::move(id_);
     id_.clear();
     client_.remove_container(id);
+    left_.clear();
   }
 
  private:
   docker::EngineClient& client_;
   std::string id_;
+  std::string& left_;
 };
 
 docker::ContainerConfig container_config(const ComponentSpec& spec, const RunOptions& options,
@@ -95,6 +99,13 @@ docker::ContainerConfig container_config(const ComponentSpec& spec, const RunOpt
   if (spec.limits.pids) cfg.pids_limit = *spec.limits.pids;
   cfg.network_mode = spec.network;
   cfg.log_driver = "none";
+  // Isolation between jobs (docs/component.md, "security"): no raw sockets, so a container
+  // cannot forge another one's source address; setuid binaries gain nothing.
+  cfg.cap_add = spec.security.cap_add;
+  for (const char* dropped : {"NET_RAW"})
+    if (std::find(cfg.cap_add.begin(), cfg.cap_add.end(), dropped) == cfg.cap_add.end())
+      cfg.cap_drop.emplace_back(dropped);
+  if (spec.security.no_new_privileges) cfg.security_opt.emplace_back("no-new-privileges");
   return cfg;
 }
 
@@ -184,6 +195,8 @@ logging::JobSummary JobRunner::run() {
   };
   try {
     execute(summary);
+  } catch (const ConfigError& e) {
+    fail("user", e.exit_code(), std::string("invalid component: ") + e.what());
   } catch (const RunnerError& e) {
     fail(e.exit_code() == kExitUserError           ? "user"
          : e.exit_code() == kExitEngineUnavailable ? "engine"
@@ -195,6 +208,16 @@ logging::JobSummary JobRunner::run() {
     fail("engine", kExitEngineUnavailable, e.what());
   } catch (const std::exception& e) {
     fail("internal", kExitInternal, std::string("internal error: ") + e.what());
+  }
+  if (!container_left_.empty()) {
+    // The engine went away with the container in it: when the engine comes back, the container
+    // may still be there (even running), and nothing of this runner will be left to remove it.
+    const std::string note =
+        "the job's container " + container_left_.substr(0, 12) +
+        " could not be removed and may still be running when the engine is back: `runner gc` "
+        "removes it once this runner has exited";
+    events_.emit(Level::warning, "runner", "The container may be left behind: " + note);
+    summary.message += summary.message.empty() ? note : "; " + note;
   }
   summary.duration_seconds = std::chrono::duration<double>(Clock::now() - started).count();
   try {
@@ -217,6 +240,20 @@ void JobRunner::execute(logging::JobSummary& summary) {
   }
   docker::EngineClient client(endpoint);
   client.negotiate();
+  // The engine refuses more CPUs than its host has; say so as the config error it is, before
+  // anything is created (component.cpp can only check an absolute bound).
+  if (spec_.limits.cpus && !options_.reattach_container_id) {
+    int host_cpus = 0;
+    try {
+      host_cpus = client.cpu_count();
+    } catch (const docker::EngineApiError&) {
+      host_cpus = 0;  // an engine (or proxy) that does not answer /info: the engine will judge
+    }
+    if (host_cpus > 0 && *spec_.limits.cpus > host_cpus)
+      throw ConfigError({"$.limits.cpus: expected at most " + std::to_string(host_cpus) +
+                         " (the CPUs of the engine's host), got " +
+                         nlohmann::json(*spec_.limits.cpus).dump()});
+  }
 
   const bool reattach = options_.reattach_container_id.has_value();
   std::optional<JobWorkspace> workspace;
@@ -266,7 +303,7 @@ void JobRunner::execute(logging::JobSummary& summary) {
     container_id = create_container(client, spec_, cfg, "runner-" + job_id, events_);
     if (options_.on_container_created) options_.on_container_created(container_id);
   }
-  ContainerGuard guard(client, container_id);
+  ContainerGuard guard(client, container_id, container_left_);
 
   // Stream state. stdout lines become live events; stderr lines are kept for one error event at
   // the end; Kestra protocol lines on either become log events, outputs and metrics.
@@ -312,8 +349,12 @@ void JobRunner::execute(logging::JobSummary& summary) {
     stderr_text.append(line);
     stderr_text.append("\n");
   };
-  OutputPipeline stdout_pipeline(matcher_, true, std::move(stdout_callbacks));
+  // Only live stdout delivers a partial line before its newline, and shows it on the terminal;
+  // GELF mode's stdout and stderr are reported once at the end, made of whole lines.
+  OutputPipeline stdout_pipeline(matcher_, !gelf_mode, std::move(stdout_callbacks));
   OutputPipeline stderr_pipeline(matcher_, false, std::move(stderr_callbacks));
+  stdout_pipeline.show_partial_lines(
+      [&](std::string_view text) { events_.show_partial(Level::info, "stdout", text); });
   std::optional<docker::AttachedContainer> attached;
   if (!already_exited) {
     attached.emplace(

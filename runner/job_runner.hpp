@@ -71,6 +71,9 @@ class JobRunner {
   RunOptions options_;
   logging::EventLog& events_;
   std::shared_ptr<const secrets::SecretMatcher> matcher_;  // null when there are no secrets
+  // The job's container from its creation until its removal succeeded: when the run ends with
+  // it still set (the engine went away), the summary says the container may still exist.
+  std::string container_left_;
 };
 
 // The Keboola-shaped configuration written to /data/config.json.

@@ -65,7 +65,7 @@ void run_claimed_job(const WorkerOptions& options, store::JobRecord job, Running
     ComponentSpec spec;
     std::optional<std::string> invalid;
     try {
-      spec = prepare_component(nlohmann::json::parse(job.spec), options.find_key);
+      spec = prepare_component(read_component_json(job.spec), options.find_key);
     } catch (const ConfigError& e) {
       std::string text;
       for (const auto& p : e.problems()) text += (text.empty() ? "" : "; ") + p;

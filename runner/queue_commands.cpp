@@ -44,8 +44,9 @@ KeyLookup key_lookup(const std::string& key_file) {
   };
 }
 
-// Encrypts every plain string under a '#' key (recursively); collects the paths of those that
-// cannot be encrypted for want of a key.
+// Encrypts every plain string under a '#' key (recursively: `node` comes from read_json_file,
+// so the recursion is bounded by kMaxComponentDepth); collects the paths of those that cannot
+// be encrypted for want of a key.
 void encrypt_plain_secrets(nlohmann::json& node, const std::string& path,
                            const std::optional<secrets::EncryptionKey>& key,
                            std::vector<std::string>& problems, bool secret = false) {

@@ -2,9 +2,11 @@
 #include "runner/store_commands.hpp"
 
 #include "logging/event.hpp"
+#include "logging/json_reader.hpp"
 #include "logging/json_text.hpp"
 #include "logging/output_file.hpp"
 #include "logging/terminal_sink.hpp"
+#include "logging/terminal_text.hpp"
 #include "runner/errors.hpp"
 #include "store/event_block.hpp"
 #include "store/store.hpp"
@@ -56,7 +58,7 @@ std::string duration_text(const store::JobRecord& job) {
 
 nlohmann::ordered_json job_to_json(const store::JobRecord& job) {
   auto parse_or_text = [](const std::string& text) {
-    auto value = nlohmann::json::parse(text, nullptr, false);
+    auto value = logging::read_json_or_discarded(text);
     return value.is_discarded() ? nlohmann::json(text) : value;
   };
   nlohmann::ordered_json out;
@@ -203,9 +205,8 @@ int command_logs(const StoreCommandArgs& args) {
             append_event_json(line, e);
             out.write(line);
           } else {
-            const nlohmann::json fields = e.fields.empty()
-                                              ? nlohmann::json()
-                                              : nlohmann::json::parse(e.fields, nullptr, false);
+            const nlohmann::json fields =
+                e.fields.empty() ? nlohmann::json() : logging::read_json_or_discarded(e.fields);
             logging::Event view{e.time,
                                 e.job_id,
                                 e.sequence,
@@ -252,9 +253,10 @@ int command_show(const StoreCommandArgs& args) {
   std::printf("Duration    %s\n", duration_text(job).c_str());
   if (!job.worker_id.empty()) std::printf("Worker      %s\n", job.worker_id.c_str());
   if (job.attempts > 1) std::printf("Attempts    %d\n", job.attempts);
-  if (!job.message.empty()) std::printf("Message     %s\n", job.message.c_str());
-  const auto outputs = nlohmann::json::parse(job.outputs, nullptr, false);
-  const auto metrics = nlohmann::json::parse(job.metrics, nullptr, false);
+  if (!job.message.empty())
+    std::printf("Message     %s\n", logging::terminal_text(job.message, "\n            ").c_str());
+  const auto outputs = logging::read_json_or_discarded(job.outputs);
+  const auto metrics = logging::read_json_or_discarded(job.metrics);
   if (!outputs.is_discarded() && !outputs.empty())
     std::printf("Outputs     %s\n", outputs.dump(2).c_str());
   if (!metrics.is_discarded() && !metrics.empty())

@@ -6,14 +6,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/prepare.sh
 # Short fuzzing runs of the hostile-input parsers before the suite (so ctest's summary ends the
-# output): the secret scrubber, the GELF decoder/assembler/framers/readers and the Kestra parser
-# (both JSON readers compared with nlohmann's).
-for target in scrubber gelf kestra; do
-  script=fuzz/build_and_run.sh
-  [ "$target" = gelf ] && script=fuzz/build_and_run_gelf.sh
-  [ "$target" = kestra ] && script=fuzz/build_and_run_kestra.sh
+# output): the secret scrubber, the GELF decoder/assembler/framers/readers, the Kestra parser
+# (both with simdjson's reading compared with nlohmann's), the component parser and the ship
+# config parser.
+for target in scrubber gelf kestra component ship-config; do
+  case "$target" in
+    scrubber) fuzz=(fuzz/build_and_run.sh) ;;
+    gelf) fuzz=(fuzz/build_and_run_gelf.sh) ;;
+    kestra) fuzz=(fuzz/build_and_run_kestra.sh) ;;
+    *) fuzz=(fuzz/build_and_run_config.sh "$target") ;;
+  esac
   echo "== fuzzing the $target for ${FUZZ_SECONDS:-15} s (log: build/fuzz-$target.log)"
-  if ! FUZZ_WORK="build/fuzz-$target" "$script" "${FUZZ_SECONDS:-15}" >"build/fuzz-$target.log" 2>&1; then
+  if ! FUZZ_WORK="build/fuzz-$target" "${fuzz[@]}" "${FUZZ_SECONDS:-15}" >"build/fuzz-$target.log" 2>&1; then
     tail -40 "build/fuzz-$target.log"
     echo "fuzzing the $target found a problem: see build/fuzz-$target.log and build/fuzz-$target/" >&2
     exit 1

@@ -12,7 +12,9 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <unordered_set>
 #include <utility>
+#include <vector>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -83,48 +85,99 @@ const unsigned char* bytes_of(std::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
 }
 
-void collect(std::vector<std::string>& secrets, std::string value) {
-  if (value.empty()) return;
-  for (const auto& s : secrets) {
-    if (s == value) return;
+// The configuration walk is iterative (an explicit stack, children pushed in reverse so they are
+// visited in document order): a configuration is outside input, and a recursive walk would need
+// one stack frame per level. Paths are built only for the lines that report a problem, from a
+// trail of (parent, key or index) steps, so deep documents cost no path copying per node.
+struct PathStep {
+  std::size_t parent;      // index into the trail; kRoot for the document itself
+  const std::string* key;  // set when the parent is an object
+  std::size_t index;       // when the parent is an array
+};
+constexpr std::size_t kRoot = static_cast<std::size_t>(-1);
+
+std::string path_of(const std::vector<PathStep>& trail, std::size_t step) {
+  std::vector<std::size_t> chain;
+  for (std::size_t s = step; s != kRoot; s = trail[s].parent) chain.push_back(s);
+  std::string path = "$";
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+    const PathStep& p = trail[*it];
+    if (p.parent == kRoot) continue;  // the root step itself
+    path = p.key != nullptr ? json_path_child(path, *p.key)
+                            : path + "[" + std::to_string(p.index) + "]";
   }
-  secrets.push_back(std::move(value));
+  // A path hundreds of levels deep is mostly repetition: its start and end say where it is.
+  if (path.size() > 200) {
+    std::size_t head = 120, tail = path.size() - 60;
+    while (head > 0 && (static_cast<unsigned char>(path[head]) & 0xC0) == 0x80) --head;
+    while (tail < path.size() && (static_cast<unsigned char>(path[tail]) & 0xC0) == 0x80) ++tail;
+    path = path.substr(0, head) + "..." + path.substr(tail);
+  }
+  return path;
 }
 
-void walk_config(nlohmann::json& node, const std::string& path, bool secret_subtree,
-                 const std::optional<EncryptionKey>& key, DecryptResult& result) {
-  if (node.is_object()) {
-    for (auto it = node.begin(); it != node.end(); ++it) {
-      const bool secret_key = !it.key().empty() && it.key()[0] == '#';
-      walk_config(it.value(), json_path_child(path, it.key()), secret_subtree || secret_key, key,
-                  result);
-    }
-  } else if (node.is_array()) {
-    for (std::size_t i = 0; i < node.size(); ++i) {
-      walk_config(node[i], path + "[" + std::to_string(i) + "]", secret_subtree, key, result);
-    }
-  } else if (node.is_string()) {
-    auto& value = node.get_ref<std::string&>();
-    if (is_ciphertext(value)) {
-      if (!key) {
-        result.errors.push_back(path +
-                                ": cannot decrypt: no encryption key found (give --key-file, set "
-                                "RUNNER_ENCRYPTION_KEY, or create $RUNNER_HOME/secret.key with "
-                                "`runner keygen`)");
-        return;
+class SecretCollector {
+ public:
+  explicit SecretCollector(std::vector<std::string>& out) : out_(out) {}
+  void add(std::string value) {
+    if (value.empty() || !seen_.insert(value).second) return;
+    out_.push_back(std::move(value));
+  }
+
+ private:
+  std::vector<std::string>& out_;
+  std::unordered_set<std::string> seen_;
+};
+
+void walk_config(nlohmann::json& doc, const std::optional<EncryptionKey>& key,
+                 DecryptResult& result) {
+  SecretCollector secrets(result.secrets);
+  struct Pending {
+    nlohmann::json* node;
+    std::size_t step;
+    bool secret_subtree;
+  };
+  std::vector<PathStep> trail = {{kRoot, nullptr, 0}};
+  std::vector<Pending> pending = {{&doc, 0, false}};
+  while (!pending.empty()) {
+    const Pending current = pending.back();
+    pending.pop_back();
+    nlohmann::json& node = *current.node;
+    if (node.is_object()) {
+      for (auto it = node.rbegin(); it != node.rend(); ++it) {
+        const std::string& name = it.key();
+        trail.push_back({current.step, &name, 0});
+        pending.push_back({&it.value(), trail.size() - 1,
+                           current.secret_subtree || (!name.empty() && name[0] == '#')});
       }
-      try {
-        std::string plain = decrypt_value(*key, value);
-        collect(result.secrets, plain);
-        value = std::move(plain);
-      } catch (const SecretError& e) {
-        result.errors.push_back(path + ": " + e.what());
+    } else if (node.is_array()) {
+      for (std::size_t i = node.size(); i-- > 0;) {
+        trail.push_back({current.step, nullptr, i});
+        pending.push_back({&node[i], trail.size() - 1, current.secret_subtree});
       }
-    } else if (secret_subtree) {
-      collect(result.secrets, value);
+    } else if (node.is_string()) {
+      auto& value = node.get_ref<std::string&>();
+      if (is_ciphertext(value)) {
+        if (!key) {
+          result.errors.push_back(path_of(trail, current.step) +
+                                  ": cannot decrypt: no encryption key found (give --key-file, set "
+                                  "RUNNER_ENCRYPTION_KEY, or create $RUNNER_HOME/secret.key with "
+                                  "`runner keygen`)");
+          continue;
+        }
+        try {
+          std::string plain = decrypt_value(*key, value);
+          secrets.add(plain);
+          value = std::move(plain);
+        } catch (const SecretError& e) {
+          result.errors.push_back(path_of(trail, current.step) + ": " + e.what());
+        }
+      } else if (current.secret_subtree) {
+        secrets.add(value);
+      }
+    } else if (current.secret_subtree && node.is_number()) {
+      secrets.add(node.dump());
     }
-  } else if (secret_subtree && node.is_number()) {
-    collect(result.secrets, node.dump());
   }
 }
 
@@ -377,7 +430,16 @@ std::string decrypt_value(const EncryptionKey& key, std::string_view ciphertext)
 // ---------------------------------------------------------------------------------------------
 // Configuration walk
 
-std::string json_path_child(const std::string& parent, const std::string& key) {
+std::string json_path_child(const std::string& parent, const std::string& full_key) {
+  // A long key is shortened (never inside a UTF-8 character), so a path stays readable.
+  std::string key = full_key;
+  std::string more;
+  if (key.size() > 40) {
+    std::size_t cut = 40;
+    while (cut > 0 && (static_cast<unsigned char>(key[cut]) & 0xC0) == 0x80) --cut;
+    key.resize(cut);
+    more = "...";
+  }
   bool simple = !key.empty();
   for (const char c : key) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -387,14 +449,15 @@ std::string json_path_child(const std::string& parent, const std::string& key) {
       break;
     }
   }
-  if (simple) return parent + "." + key;
+  if (simple) return parent + "." + key + more;
   return parent + "[" +
-         nlohmann::json(key).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "]";
+         nlohmann::json(key + more).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+         "]";
 }
 
 DecryptResult decrypt_and_collect(nlohmann::json& doc, const std::optional<EncryptionKey>& key) {
   DecryptResult result;
-  walk_config(doc, "$", false, key, result);
+  walk_config(doc, key, result);
   return result;
 }
 

@@ -124,7 +124,7 @@ struct DecryptResult {
 DecryptResult decrypt_and_collect(nlohmann::json& doc, const std::optional<EncryptionKey>& key);
 
 // "$.a.b[2]" style path used in error messages; keys outside [A-Za-z0-9_#@$-] are written as
-// ["key with spaces"].
+// ["key with spaces"]; keys longer than 40 bytes are shortened with "...".
 std::string json_path_child(const std::string& parent, const std::string& key);
 
 }  // namespace runner::secrets

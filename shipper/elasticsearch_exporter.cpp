@@ -1,6 +1,7 @@
 // The `elasticsearch` / `opensearch` exporter: see the header.
 #include "shipper/elasticsearch_exporter.hpp"
 
+#include "logging/json_reader.hpp"
 #include "logging/json_text.hpp"
 #include "shipper/exporter_http.hpp"
 
@@ -88,7 +89,7 @@ class ElasticsearchExporter final : public HttpExporterBase {
   void check_bulk_answer(const HttpResponse& response, std::size_t documents,
                          const std::string& what) {
     const std::string part = what.empty() ? std::string() : fmt::format(" ({})", what);
-    const nlohmann::json answer = nlohmann::json::parse(response.body, nullptr, false);
+    const nlohmann::json answer = logging::read_json_or_discarded(response.body);
     if (answer.is_discarded() || !answer.is_object() || !answer.contains("errors") ||
         !answer["errors"].is_boolean()) {
       fail(fmt::format("POST {}{}: HTTP {} but the answer is not a bulk response: {}",

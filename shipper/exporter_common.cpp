@@ -2,6 +2,7 @@
 #include "shipper/exporter_common.hpp"
 
 #include "logging/event.hpp"
+#include "logging/json_reader.hpp"
 #include "logging/json_text.hpp"
 
 #include <curl/curl.h>
@@ -449,7 +450,7 @@ std::string_view utf8_prefix(std::string_view text, std::size_t max_bytes) {
 
 std::optional<nlohmann::json> parse_fields(const std::string& fields_text) {
   if (fields_text.empty()) return std::nullopt;
-  nlohmann::json parsed = nlohmann::json::parse(fields_text, nullptr, false);
+  nlohmann::json parsed = logging::read_json_or_discarded(fields_text);
   if (parsed.is_discarded() || !parsed.is_object()) return std::nullopt;
   return parsed;
 }

@@ -1,6 +1,7 @@
 // LogShipper: see log_shipper.hpp.
 #include "shipper/log_shipper.hpp"
 
+#include "logging/json_reader.hpp"
 #include "store/event_block.hpp"
 
 #include <nlohmann/json.hpp>
@@ -90,7 +91,7 @@ std::string encode_offset(const store::EventCursor& cursor) {
 }
 
 std::optional<store::EventCursor> decode_offset(const std::string& text) {
-  auto doc = nlohmann::json::parse(text, nullptr, false);
+  auto doc = logging::read_json_or_discarded(text);
   if (!doc.is_object() || !doc.contains("time_us") || !doc["time_us"].is_number_integer())
     return std::nullopt;
   store::EventCursor cursor;

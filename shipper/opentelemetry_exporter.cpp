@@ -1,6 +1,7 @@
 // The `opentelemetry` exporter: see the header.
 #include "shipper/opentelemetry_exporter.hpp"
 
+#include "logging/json_reader.hpp"
 #include "logging/json_text.hpp"
 #include "shipper/exporter_http.hpp"
 
@@ -156,7 +157,7 @@ class OpenTelemetryExporter final : public HttpExporterBase {
   // OTLP: a 2xx answer may still reject part of the request (partialSuccess).
   void check_partial_success(const HttpResponse& response, const std::string& what) {
     if (response.body.empty()) return;
-    const nlohmann::json answer = nlohmann::json::parse(response.body, nullptr, false);
+    const nlohmann::json answer = logging::read_json_or_discarded(response.body);
     if (answer.is_discarded() || !answer.is_object()) return;  // e.g. a protobuf answer
     const auto partial = answer.find("partialSuccess");
     if (partial == answer.end() || !partial->is_object()) return;

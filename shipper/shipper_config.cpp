@@ -1,12 +1,17 @@
 // ShipperConfig parsing: see shipper_config.hpp.
 #include "shipper/shipper_config.hpp"
 
+#include "logging/json_reader.hpp"
+#include "logging/kestra_namespace.hpp"
 #include "logging/kestra_protocol.hpp"
+#include "shipper/yaml_reader.hpp"
 
-#include <yaml-cpp/yaml.h>
+#include <yaml-cpp/exceptions.h>
 
+#include <sys/stat.h>
+
+#include <array>
 #include <fstream>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -15,45 +20,8 @@ namespace runner::shipper {
 namespace {
 
 std::string describe(const nlohmann::json& value) {
-  std::string text = value.dump();
-  if (text.size() > 60) text = text.substr(0, 57) + "...";
-  return text;
-}
-
-nlohmann::json node_to_json(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined:
-      return nullptr;
-    case YAML::NodeType::Sequence: {
-      nlohmann::json out = nlohmann::json::array();
-      for (const auto& item : node) out.push_back(node_to_json(item));
-      return out;
-    }
-    case YAML::NodeType::Map: {
-      nlohmann::json out = nlohmann::json::object();
-      for (const auto& item : node) out[item.first.as<std::string>()] = node_to_json(item.second);
-      return out;
-    }
-    case YAML::NodeType::Scalar:
-      break;
-  }
-  const std::string text = node.Scalar();
-  if (node.Tag() == "!") return text;  // quoted: a string whatever it looks like
-  static const std::regex integer_re("^[-+]?[0-9]+$");
-  static const std::regex float_re("^[-+]?([0-9]+\\.[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?$");
-  if (text == "true" || text == "True" || text == "TRUE") return true;
-  if (text == "false" || text == "False" || text == "FALSE") return false;
-  if (text == "null" || text == "~") return nullptr;
-  if (std::regex_match(text, integer_re)) {
-    try {
-      return std::stoll(text);
-    } catch (const std::out_of_range&) {
-      return text;
-    }
-  }
-  if (std::regex_match(text, float_re)) return std::stod(text);
-  return text;
+  const std::string text = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return text.size() > 60 ? logging::json_excerpt(text, 57) : text;
 }
 
 std::optional<std::chrono::microseconds> read_duration(const nlohmann::json& doc, const char* key,
@@ -109,7 +77,7 @@ ShipperConfig parse_shipper_config(const nlohmann::json& doc) {
     if (known.count(key) == 0) {
       std::string list;
       for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-      problems.push_back(key + ": unknown property (known: " + list + ")");
+      problems.push_back(logging::json_excerpt(key) + ": unknown property (known: " + list + ")");
     }
   }
   if (auto it = doc.find("type"); it != doc.end()) {
@@ -136,7 +104,8 @@ ShipperConfig parse_shipper_config(const nlohmann::json& doc) {
       if (id == entry.end() || !id->is_string() || id->get<std::string>().empty()) {
         problems.push_back(where + ".id: required: a non-empty string naming the exporter");
       } else if (!ids.insert(id->get<std::string>()).second) {
-        problems.push_back(where + ".id: \"" + id->get<std::string>() + "\" is used twice");
+        problems.push_back(where + ".id: \"" + logging::json_excerpt(id->get<std::string>()) +
+                           "\" is used twice");
       }
       auto type = entry.find("type");
       if (type == entry.end() || !type->is_string()) {
@@ -164,8 +133,7 @@ ShipperConfig parse_shipper_config(const nlohmann::json& doc) {
   if (auto d = read_duration(doc, "retryDelay", problems)) config.retry_delay = *d;
   if (auto d = read_duration(doc, "settlePeriod", problems)) config.settle = *d;
   if (auto it = doc.find("namespace"); it != doc.end() && !it->is_null()) {
-    static const std::regex namespace_re("^[a-z0-9][a-z0-9_-]*(\\.[a-z0-9][a-z0-9_-]*)*$");
-    if (!it->is_string() || !std::regex_match(it->get<std::string>(), namespace_re))
+    if (!it->is_string() || !logging::is_kestra_namespace(it->get<std::string>()))
       problems.push_back(
           "namespace: expected lower-case words separated by dots (such as "
           "\"company.team\"), got " +
@@ -203,23 +171,43 @@ ShipperConfig parse_shipper_config(const nlohmann::json& doc) {
 
 nlohmann::json yaml_to_json(const std::string& text) {
   try {
-    return node_to_json(YAML::Load(text));
+    return read_yaml(text);
+  } catch (const YamlInputError& e) {
+    throw ShipperConfigError({e.what()});
   } catch (const YAML::Exception& e) {
     throw ShipperConfigError({std::string("not valid YAML or JSON: ") + e.what()});
   }
 }
 
 ShipperConfig load_shipper_config(const std::filesystem::path& path) {
+  constexpr std::size_t kMaxFile = YamlLimits{}.max_text_bytes;
+  struct stat info {};
+  if (::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode) &&
+      static_cast<std::uint64_t>(info.st_size) > kMaxFile)
+    throw ShipperConfigError({"the file is " + std::to_string(info.st_size) +
+                              " bytes, more than the limit of " + std::to_string(kMaxFile)});
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ShipperConfigError({"cannot read the file"});
-  std::ostringstream text;
-  text << in.rdbuf();
+  std::string text;
+  std::array<char, 65536> chunk{};
+  while (in.read(chunk.data(), chunk.size()) || in.gcount() > 0) {
+    text.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
+    if (text.size() > kMaxFile)
+      throw ShipperConfigError(
+          {"the file is more than the limit of " + std::to_string(kMaxFile) + " bytes"});
+  }
   nlohmann::json doc;
   if (path.extension() == ".json") {
-    doc = nlohmann::json::parse(text.str(), nullptr, false);
-    if (doc.is_discarded()) throw ShipperConfigError({"not valid JSON"});
+    logging::JsonLimits limits;
+    limits.max_depth = YamlLimits{}.max_depth;
+    limits.max_bytes = kMaxFile;
+    try {
+      doc = logging::read_json(text, limits);
+    } catch (const logging::JsonInputError& e) {
+      throw ShipperConfigError({e.what()});
+    }
   } else {
-    doc = yaml_to_json(text.str());
+    doc = yaml_to_json(text);
   }
   return parse_shipper_config(doc);
 }

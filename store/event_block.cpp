@@ -3,6 +3,7 @@
 // nlohmann, which is fast enough for what a reader does per event.
 #include "store/event_block.hpp"
 
+#include "logging/json_reader.hpp"
 #include "logging/json_text.hpp"
 
 #include <nlohmann/json.hpp>
@@ -77,7 +78,7 @@ EventBlock EventBlockBuilder::take() {
 
 std::vector<StoredEvent> decode_block(const EventBlock& block) {
   std::vector<StoredEvent> events;
-  nlohmann::json doc = nlohmann::json::parse(block.events, nullptr, false);
+  nlohmann::json doc = runner::logging::read_json_or_discarded(block.events);
   auto corrupt = [&](const char* what) {
     return StoreError("event block " + std::to_string(block.row_id) + " of job " + block.job_id +
                       " " + what);

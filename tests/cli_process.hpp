@@ -2,6 +2,7 @@
 //
 // posix_spawn with stdout and stderr redirected to files (no pipes to drain, no threads); the
 // test can wait for a line to appear, send a signal, and wait for the exit with a time limit.
+// run_cli_in_terminal gives the child a real pseudo-terminal instead, for what people see there.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -49,6 +50,10 @@ struct CliResult {
 };
 CliResult run_cli(const std::vector<std::string>& args,
                   const std::map<std::string, std::string>& env = {});
+// The same with stdout on a pseudo-terminal `columns` wide (TERM=xterm, raw mode, so `out` holds
+// exactly the bytes runner wrote); stderr is a file.
+CliResult run_cli_in_terminal(const std::vector<std::string>& args, unsigned short columns = 100,
+                              std::chrono::seconds limit = std::chrono::seconds(120));
 
 // Writes `content` to a new temporary file and returns its path.
 std::string temp_file(const std::string& content, const std::string& suffix = ".json");

@@ -107,16 +107,17 @@ TEST_CASE("bad inputs: one line per problem naming the path and what was expecte
       {{{"image", 5}}, "$.image: expected a non-empty string, got 5"},
       {{{"image", ""}}, "$.image: expected a non-empty string, got \"\""},
       {{{"id", "bad id!"}},
-       "$.id: expected letters, digits, '.', '_' and '-' (such as \"my-org.ex-hello\"), got \"bad "
-       "id!\""},
+       "$.id: expected letters, digits, '.', '_' and '-', starting with a letter or digit, at most "
+       "255 characters (such as \"my-org.ex-hello\"), got \"bad id!\""},
       {{{"command", "echo hi"}},
        "$.command: expected an array of strings such as [\"sh\", \"-c\", \"...\"], got \"echo "
        "hi\""},
       {{{"command", {"sh", 1}}}, "$.command[1]: expected a string, got 1"},
       {{{"env", {{"A", 1}}}}, "$.env.A: expected a string, got 1"},
       {{{"env", {{"1BAD", "x"}}}},
-       "$.env.1BAD: expected a variable name of letters, digits and '_' (optionally prefixed with "
-       "'#' to mark a secret)"},
+       "$.env.1BAD: expected a variable name of letters, digits and '_', not starting with a "
+       "digit, "
+       "at most 255 characters (optionally prefixed with '#' to mark a secret)"},
       {{{"env", {{"KBC_RUNID", "x"}}}}, "$.env.KBC_RUNID: reserved: runner sets KBC_RUNID itself"},
       {{{"parameters", {1, 2}}}, "$.parameters: expected an object, got an array"},
       {{{"limits", {{"memory", "12x"}}}},
@@ -128,9 +129,10 @@ TEST_CASE("bad inputs: one line per problem naming the path and what was expecte
        "$.limits.memory_swap: expected at least limits.memory (512m): it is memory plus swap, got "
        "\"256m\""},
       {{{"limits", {{"cpus", 0}}}},
-       "$.limits.cpus: expected a number of CPUs of at least 0.01, such as 1.5, got 0"},
+       "$.limits.cpus: expected a number of CPUs from 0.01 to 1024, such as 1.5, got 0"},
       {{{"limits", {{"pids", 1.5}}}},
-       "$.limits.pids: expected a whole number of processes of at least 1, got 1.5"},
+       "$.limits.pids: expected a whole number of processes from 1 to 4194304 (Linux's largest "
+       "pid), got 1.5"},
       {{{"limits", {{"timeout", 100000}}}},
        "$.limits.timeout: expected whole seconds from 1 to 86400 (24 hours), got 100000"},
       {{{"limits", {{"timeout", "60"}}}},
@@ -139,7 +141,7 @@ TEST_CASE("bad inputs: one line per problem naming the path and what was expecte
        "$.limits.disk: unknown key (expected one of: cpus, memory, memory_swap, pids, timeout)"},
       {{{"network", "host"}}, "$.network: expected \"bridge\" or \"none\", got \"host\""},
       {{{"labels", {{"io.runner.job-id", "x"}}}},
-       "$.labels.io.runner.job-id: reserved: labels starting with \"io.runner.\" are set by "
+       "$.labels[\"io.runner.job-id\"]: reserved: labels starting with \"io.runner.\" are set by "
        "runner"},
       {{{"pull_policy", "missing"}},
        "$.pull_policy: expected \"if-not-present\", \"always\" or \"never\", got \"missing\""},
@@ -163,13 +165,13 @@ TEST_CASE("bad inputs: one line per problem naming the path and what was expecte
       {{{"imagee", "x"}},
        "$.imagee: unknown key (expected one of: action, auth, authorization, command, config_id, "
        "entrypoint, env, id, image, image_parameters, labels, limits, logging, namespace, network, "
-       "parameters, pull_policy, user)"},
+       "parameters, pull_policy, security, user)"},
       {{{"namespace", "Team A"}},
-       "$.namespace: expected lower-case words separated by dots (such as \"company.team\"), got "
-       "\"Team A\""},
+       "$.namespace: expected lower-case words separated by dots (such as \"company.team\"), at "
+       "most 255 characters, got \"Team A\""},
       {{{"namespace", "team..a"}},
-       "$.namespace: expected lower-case words separated by dots (such as \"company.team\"), got "
-       "\"team..a\""},
+       "$.namespace: expected lower-case words separated by dots (such as \"company.team\"), at "
+       "most 255 characters, got \"team..a\""},
   };
   for (const auto& c : cases) {
     json doc = base();
@@ -186,7 +188,7 @@ TEST_CASE("all problems are reported at once, and required keys are named", "[ru
         std::vector<std::string>{
             "$.extra: unknown key (expected one of: action, auth, authorization, command, "
             "config_id, entrypoint, env, id, image, image_parameters, labels, limits, logging, "
-            "namespace, network, parameters, pull_policy, user)",
+            "namespace, network, parameters, pull_policy, security, user)",
             "$.id: required: the component id, such as \"my-org.ex-hello\"",
             "$.image: required: the Docker image to run, such as \"runner-busybox:latest\"",
             "$.limits.memory: expected a size such as \"256m\" or \"1g\" (a number with unit b, k, "
@@ -195,4 +197,169 @@ TEST_CASE("all problems are reported at once, and required keys are named", "[ru
   CHECK(problems_of(json::array()) ==
         std::vector<std::string>{
             "$: expected a JSON object with at least \"id\" and \"image\", got an array"});
+}
+
+// Issue 11: inputs that crashed runner (stack overflows in std::regex and in recursive walks,
+// exceptions echoing whole numbers) or reached the engine. Each is now one config error line
+// naming the path, short, before anything is created.
+namespace {
+std::vector<std::string> problems_of_text(const std::string& text) {
+  try {
+    runner::prepare_component(runner::read_component_json(text),
+                              [] { return std::optional<runner::secrets::EncryptionKey>(); });
+  } catch (const ConfigError& e) {
+    return e.problems();
+  }
+  return {};
+}
+std::string with(const std::string& members) {
+  return R"({"id":"my.comp","image":"runner-busybox:latest",)" + members + "}";
+}
+}  // namespace
+
+TEST_CASE("100,000-character strings are refused in linear time with a short message",
+          "[runner][component][hostile]") {
+  const std::string huge(100000, 'a');
+  for (const std::string& doc :
+       {R"({"id":")" + huge + R"(","image":"x"})", with(R"("namespace":")" + huge + "\""),
+        with(R"("env":{")" + huge + R"(":"v"})"), with(R"("limits":{"memory":")" + huge + "\"}"),
+        with(R"("user":")" + huge + "\""), R"({"id":"a","image":")" + huge + "\"}"}) {
+    const auto problems = problems_of_text(doc);
+    REQUIRE(problems.size() == 1);
+    CHECK(problems[0].size() < 400);
+  }
+}
+
+TEST_CASE("deep nesting is refused before any walk recurses", "[runner][component][hostile]") {
+  const std::string deep_arrays = std::string(100000, '[') + std::string(100000, ']');
+  std::string deep_objects;
+  for (int i = 0; i < 100000; ++i) deep_objects += R"({"a":)";
+  deep_objects += "1" + std::string(100000, '}');
+  for (const std::string& value : {deep_arrays, deep_objects}) {
+    const auto problems = problems_of_text(with(R"("parameters":{"p":)" + value + "}"));
+    REQUIRE(problems.size() == 1);
+    CHECK_THAT(problems[0], Catch::StartsWith("$.parameters.p") &&
+                                Catch::Contains("nested deeper than 256 levels"));
+  }
+  // A document built in memory (an embedding program) is measured iteratively first.
+  json deep = json::array();
+  for (int i = 0; i < 100000; ++i) deep = json::array({std::move(deep)});
+  json doc = base();
+  doc["parameters"] = {{"p", std::move(deep)}};
+  CHECK_THROWS_WITH(
+      runner::prepare_component(std::move(doc),
+                                [] { return std::optional<runner::secrets::EncryptionKey>(); }),
+      Catch::Contains("nested deeper than 256 levels"));
+  // 200 levels is still a component.
+  std::string ok = std::string(200, '[') + std::string(200, ']');
+  CHECK(problems_of_text(with(R"("parameters":{"p":)" + ok + "}")).empty());
+}
+
+TEST_CASE("numbers out of range, duplicate keys, NULs, engine-refused values",
+          "[runner][component][hostile]") {
+  const std::pair<std::string, std::string> cases[] = {
+      {with(R"("limits":{"timeout":1e999999999})"),
+       "$.limits.timeout: number out of range (beyond +-1.8e308, what a double holds): "
+       "1e999999999"},
+      {with(R"("limits":{"timeout":)" + std::string(100000, '9') + "}"),
+       "$.limits.timeout: a number of 100000 characters (at most 100 are accepted): " +
+           std::string(40, '9') + "..."},
+      {with(R"("limits":{"cpus":1e10})"),
+       "$.limits.cpus: expected a number of CPUs from 0.01 to 1024, such as 1.5, got "
+       "10000000000.0"},
+      {with(R"("limits":{"timeout":18446744073709551615})"),
+       "$.limits.timeout: expected whole seconds from 1 to 86400 (24 hours), got "
+       "18446744073709551615"},
+      {with(R"("limits":{"pids":99999999999})"),
+       "$.limits.pids: expected a whole number of processes from 1 to 4194304 (Linux's largest "
+       "pid), got 99999999999"},
+      {with(R"("limits":{"memory":18446744073709551615})"),
+       "$.limits.memory: expected a size such as \"256m\" or \"1g\" (a number with unit b, k, m "
+       "or g), got 18446744073709551615"},
+      {R"({"id":"a","image":"reviewed:1","image":"other:1"})",
+       "$.image: duplicate key: \"image\" is given twice in the same object (only one value can "
+       "apply)"},
+      {with(R"("command":["sh","-c","echo\u0000hi"])"),
+       "$.command[2]: contains a NUL character (\\u0000), which no program can receive"},
+      {with(R"("entrypoint":["/bin/sh\u0000"])"),
+       "$.entrypoint[0]: contains a NUL character (\\u0000), which no program can receive"},
+      {with(R"("env":{"#TOKEN":"a\u0000b"})"),
+       "$.env.#TOKEN: contains a NUL character (\\u0000), which no program can receive"},
+      {with(R"("labels":{"team":"a\u0000"})"), "$.labels.team: contains a NUL character (\\u0000)"},
+      {with(R"("config_id":"1\u0000")"),
+       "$.config_id: contains a NUL character (\\u0000), which no program can receive"},
+      {with(R"("env":{"BIG":")" + std::string(200000, 'x') + "\"}"),
+       "$.env.BIG: is 200000 bytes long: Linux passes at most 131072 bytes per argument or "
+       "environment entry"},
+      {R"({"id":"a","image":"UPPER/../x::"})",
+       "$.image: expected an image reference such as \"busybox:1.36\" or "
+       "\"registry.example.com:5000/team/app:v2\": the tag after ':' is empty, got "
+       "\"UPPER/../x::\""},
+      {with(R"("user":"-1")"),
+       "$.user: expected a user name or uid, optionally with \":group\" or \":gid\" (such as "
+       "\"1000:1000\" or \"app\"): the user id must be a number from 0 to 2147483647, got \"-1\""},
+      {with(R"("security":{"cap_add":["NET_RAWR"]})"),
+       "$.security.cap_add[0]: expected a Linux capability name such as \"NET_RAW\" or "
+       "\"SYS_PTRACE\", got \"NET_RAWR\""},
+      {with(R"("security":{"no_new_privileges":"no"})"),
+       "$.security.no_new_privileges: expected true or false, got \"no\""},
+  };
+  for (const auto& [text, expected] : cases) {
+    INFO(text.substr(0, 120));
+    CHECK(problems_of_text(text) == std::vector<std::string>{expected});
+  }
+  // Many arguments that are each fine but together exceed what a process can start with.
+  std::string many = R"("command":[)";
+  for (int i = 0; i < 30; ++i) many += (i ? ",\"" : "\"") + std::string(100000, 'x') + "\"";
+  const auto total = problems_of_text(with(many + "]"));
+  REQUIRE(total.size() == 1);
+  CHECK_THAT(total[0], Catch::Contains("bytes Linux allows a process to start with"));
+}
+
+TEST_CASE("security settings: NET_RAW dropped and no-new-privileges unless given back",
+          "[runner][component]") {
+  auto spec = parse_component(base());
+  CHECK(spec.security.cap_add.empty());
+  CHECK(spec.security.no_new_privileges);
+  json doc = base();
+  doc["security"] = {{"cap_add", {"net_raw", "CAP_SYS_PTRACE", "NET_RAW"}},
+                     {"no_new_privileges", false}};
+  spec = parse_component(doc);
+  CHECK(spec.security.cap_add == std::vector<std::string>{"NET_RAW", "SYS_PTRACE"});
+  CHECK_FALSE(spec.security.no_new_privileges);
+}
+
+TEST_CASE("a secret inside a value written to records is refused, without showing it",
+          "[runner][component][secrets]") {
+  auto problems = problems_of_text(
+      R"({"id":"acme-hunter22","image":"x","parameters":{"#password":"hunter22"}})");
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0] ==
+        "$.id: contains a secret (a value given under a '#' key or encrypted): it is written in "
+        "the clear into the job's records and the store, so it may not contain one");
+  problems = problems_of_text(
+      R"({"id":"a","image":"x","namespace":"team.hunter22","labels":{"hunter22":"v","k":"hunter22"},"env":{"#T":"hunter22"}})");
+  REQUIRE(problems.size() == 3);
+  CHECK_THAT(problems[0], Catch::StartsWith("$.namespace: contains a secret"));
+  CHECK_THAT(problems[1], Catch::StartsWith("$.labels.[hidden]: contains a secret") ||
+                              Catch::StartsWith("$.labels[\"[hidden]\"]: contains a secret"));
+  CHECK_THAT(problems[2], Catch::StartsWith("$.labels.k: contains a secret"));
+  for (const auto& p : problems) CHECK(p.find("hunter22") == std::string::npos);
+  // A secret in the command is allowed (a program may need one as an argument; runner never
+  // records the command), as is a short secret that would match any name.
+  CHECK(
+      problems_of_text(
+          R"({"id":"ab-1","image":"x","command":["login","hunter22"],"parameters":{"#pw":"hunter22","#pin":"1"}})")
+          .empty());
+}
+
+TEST_CASE("sizes: long and odd inputs", "[runner][component]") {
+  using runner::parse_size;
+  CHECK(parse_size(" 1 g ") == 1024LL * 1024 * 1024);
+  CHECK(parse_size("2KiB") == 2048);
+  CHECK(parse_size("5b") == 5);
+  CHECK_FALSE(parse_size("1.g").has_value());
+  CHECK_FALSE(parse_size("1gx").has_value());
+  CHECK_FALSE(parse_size(std::string(100000, '1')).has_value());
+  CHECK_FALSE(parse_size("99999999999t").has_value());
 }

@@ -1,0 +1,449 @@
+// End-to-end, issue 11: runner tried as an attacker would, on the real engine. Inputs that
+// crashed `runner run`, `runner submit` and every worker that claimed them are config errors
+// (exit 65, the path, nothing created); one job container cannot forge GELF datagrams from
+// another's address; component text cannot drive the operator's terminal; a secret cannot reach
+// a record; an engine that goes away mid-job leaves a message naming the container and
+// `runner gc`.
+#include "cli_process.hpp"
+#include "docker/engine_client.hpp"
+#include "store/store.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <signal.h>
+
+#include <atomic>
+#include <filesystem>
+#include <random>
+#include <thread>
+
+using nlohmann::json;
+using runner_test::CliProcess;
+using runner_test::run_cli;
+using runner_test::temp_file;
+
+namespace {
+
+std::string unique(const std::string& prefix) {
+  std::random_device rd;
+  return prefix + std::to_string(rd() % 1000000000);
+}
+
+runner::docker::EngineClient engine() {
+  return runner::docker::EngineClient(
+      runner::docker::EngineEndpoint::from_environment(std::nullopt));
+}
+
+std::size_t containers_of_component(const std::string& component_id) {
+  return engine().list_containers({"io.runner.component-id=" + component_id}).size();
+}
+
+// The inputs of the issue that crashed the parser (exit 139) or echoed whole numbers (exit 70),
+// and those the engine refused only after a container existed; each with the path named.
+std::vector<std::pair<std::string, std::string>> hostile_components(const std::string& id) {
+  const std::string huge(100000, 'a');
+  const std::string base = R"({"id":")" + id + R"(","image":"runner-busybox:latest",)";
+  return {
+      {R"({"id":")" + huge + R"(","image":"runner-busybox:latest"})", "$.id: expected"},
+      {base + R"("namespace":")" + huge + "\"}", "$.namespace: expected"},
+      {base + R"("env":{")" + huge + R"(":"v"}})", "$.env.aaaaaaaa"},
+      {base + R"("limits":{"memory":")" + huge + "\"}}", "$.limits.memory: expected"},
+      {base + R"("parameters":{"p":)" + std::string(100000, '[') + std::string(100000, ']') + "}}",
+       "$.parameters.p[0]"},
+      {base + R"("limits":{"timeout":1e999999999}})", "$.limits.timeout: number out of range"},
+      {base + R"("limits":{"timeout":)" + std::string(100000, '9') + "}}",
+       "$.limits.timeout: a number of 100000 characters"},
+      {base + R"("limits":{"cpus":1e10}})", "$.limits.cpus: expected"},
+      {base + R"("command":["sh","-c","echo\u0000hi"]})", "$.command[2]: contains a NUL"},
+      {base + R"("env":{"A":"x\u0000y"}})", "$.env.A: contains a NUL"},
+      {R"({"id":")" + id + R"(","image":"UPPER/../x::"})", "$.image: expected an image reference"},
+      {base + R"("user":"-1"})", "$.user: expected a user name or uid"},
+      {R"({"id":")" + id + R"(","image":"runner-busybox:latest","image":"other:1"})",
+       "$.image: duplicate key"},
+  };
+}
+
+}  // namespace
+
+TEST_CASE("hostile component files: runner run and runner submit exit 65 naming the path",
+          "[e2e][hostile]") {
+  const std::string id = unique("test.hostile-");
+  const auto dir = std::filesystem::temp_directory_path() / unique("runner-hostile-");
+  std::filesystem::create_directories(dir);
+  const std::string store = "sqlite:" + (dir / "queue.db").string();
+  for (const auto& [text, expected] : hostile_components(id)) {
+    const std::string file = temp_file(text);
+    INFO(text.substr(0, 100));
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"run", file, "--store", "none"},
+          std::vector<std::string>{"submit", file, "--store", store}}) {
+      const auto r = run_cli(args);
+      CHECK(r.exit_code == 65);
+      CHECK_THAT(r.err, Catch::Contains(expected));
+      CHECK(r.err.size() < 4000);  // an excerpt, never the 100,000 characters
+      CHECK(r.out.empty());        // no job id printed, no job run
+    }
+    std::filesystem::remove(file);
+  }
+  CHECK(containers_of_component(id) == 0);
+  const auto db = runner::store::open_store(store);
+  CHECK(db->list_jobs({}).empty());  // nothing was queued
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a poison spec in the queue ends as an error job and the worker lives on",
+          "[e2e][hostile][worker]") {
+  // Specs a worker reads back from the store are outside input too: written by an older runner,
+  // by hand, or by anything with access to the database. Each used to kill every worker that
+  // claimed it.
+  const auto dir = std::filesystem::temp_directory_path() / unique("runner-poison-");
+  std::filesystem::create_directories(dir);
+  const std::string url = "sqlite:" + (dir / "queue.db").string();
+  auto db = runner::store::open_store(url);
+  std::vector<std::pair<std::string, std::string>> poison;
+  const auto hostile = hostile_components("test.poison");
+  for (const std::size_t i : {std::size_t{0}, std::size_t{4}, std::size_t{5}, std::size_t{12}}) {
+    runner::store::JobRecord job;
+    job.id = unique("poison-");
+    job.component_id = "test.poison";
+    job.status = std::string(runner::store::kStatusWaiting);
+    job.created_at = runner::logging::now_utc();
+    job.spec = hostile[i].first;
+    db->enqueue(job);
+    poison.emplace_back(job.id, hostile[i].second);
+  }
+  runner::store::JobRecord good;
+  good.id = unique("good-");
+  good.component_id = "test.after-poison";
+  good.status = std::string(runner::store::kStatusWaiting);
+  good.created_at = runner::logging::now_utc();
+  good.priority = -1;  // after the poison ones
+  good.spec = json{{"id", "test.after-poison"},
+                   {"image", "runner-busybox:latest"},
+                   {"command", {"echo", "still alive"}}}
+                  .dump();
+  db->enqueue(good);
+
+  const auto r = run_cli({"worker", "--store", url, "--max-jobs", "5", "--id", "poison-worker"});
+  CHECK(r.exit_code == 0);
+  for (const auto& [id, expected] : poison) {
+    const auto job = db->find_job(id);
+    REQUIRE(job.has_value());
+    INFO(job->message.substr(0, 300));
+    CHECK(job->status == "error");
+    CHECK(job->attempts == 1);
+    CHECK(job->exit_code == 65);
+    CHECK_THAT(job->message, Catch::StartsWith("invalid component: ") && Catch::Contains(expected));
+    CHECK(job->message.size() < 4000);
+  }
+  const auto after = db->find_job(good.id);
+  REQUIRE(after.has_value());
+  CHECK(after->status == "success");
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("more CPUs than the engine's host has is exit 65 before a container exists",
+          "[e2e][hostile]") {
+  const std::string id = unique("test.cpus-");
+  const auto r = run_cli({"run",
+                          temp_file(json{{"id", id},
+                                         {"image", "runner-busybox:latest"},
+                                         {"limits", {{"cpus", 1000}}},
+                                         {"command", {"true"}}}
+                                        .dump()),
+                          "--store", "none"});
+  CHECK(r.exit_code == 65);
+  CHECK_THAT(r.out, Catch::Contains("$.limits.cpus: expected at most") &&
+                        Catch::Contains("(the CPUs of the engine's host), got 1000"));
+  CHECK(containers_of_component(id) == 0);
+}
+
+TEST_CASE("component text cannot drive the operator's terminal", "[e2e][hostile][terminal]") {
+  // The issue's attack: move up, erase the line, carriage return, a fake summary; then an OSC
+  // window title; and the same on stderr, which ends up in the real summary line.
+  const std::string script =
+      "printf '\\033[1A\\033[2K\\rJob 0000 succeeded in 0.01 s\\n'; "
+      "printf '\\033]0;owned\\007title\\n'; "
+      "printf '\\033[2J\\033[Hbad\\n' >&2; exit 1";
+  const std::string events = temp_file("", ".jsonl");
+  const auto r = run_cli({"run",
+                          temp_file(json{{"id", "test.escape"},
+                                         {"image", "runner-busybox:latest"},
+                                         {"command", {"sh", "-c", script}}}
+                                        .dump()),
+                          "--events", events, "--store", "none"});
+  CHECK(r.exit_code == 1);
+  // stdout is not a terminal here, so runner adds no colour: every ESC would be the component's.
+  CHECK(r.out.find('\x1b') == std::string::npos);
+  CHECK(r.out.find('\x07') == std::string::npos);
+  CHECK(r.out.find('\r') == std::string::npos);
+  CHECK_THAT(r.out, Catch::Contains("␛[1A␛[2K␍Job 0000 succeeded in 0.01 s"));
+  CHECK_THAT(r.out, Catch::Contains("␛]0;owned␇title"));
+  CHECK_THAT(r.out, Catch::Contains("failed (user error)") && Catch::Contains("␛[2J␛[Hbad"));
+  // --events keeps the exact text.
+  bool exact = false;
+  for (const auto& e : runner_test::read_json_lines(events))
+    if (e["kind"] == "event" && e["source"] == "stdout" &&
+        e["message"] == "\x1b[1A\x1b[2K\rJob 0000 succeeded in 0.01 s")
+      exact = true;
+  CHECK(exact);
+  std::filesystem::remove(events);
+}
+
+TEST_CASE("a secret in the component id is refused before any record is written",
+          "[e2e][hostile][secrets]") {
+  const auto dir = std::filesystem::temp_directory_path() / unique("runner-secret-id-");
+  std::filesystem::create_directories(dir);
+  const std::string store = "sqlite:" + (dir / "runner.db").string();
+  const std::string file = temp_file(json{
+      {"id", "acme-Pa55word-x9"},
+      {"image", "runner-busybox:latest"},
+      {"command", {"true"}},
+      {"parameters",
+       {{"#password", "Pa55word-x9"}}}}.dump());
+  for (const char* command : {"run", "submit"}) {
+    const auto r = run_cli({command, file, "--store", store});
+    CHECK(r.exit_code == 65);
+    CHECK_THAT(r.err, Catch::Contains("$.id: contains a secret"));
+    CHECK(r.err.find("Pa55word-x9") == std::string::npos);
+    CHECK(r.out.find("Pa55word-x9") == std::string::npos);
+  }
+  CHECK(runner::store::open_store(store)->list_jobs({}).empty());
+  std::filesystem::remove_all(dir);
+}
+
+namespace {
+
+// A Unix-socket relay between runner and the shared engine that the test can cut, so the engine
+// "goes away" for runner only (the real dockerd is shared with other tests and is never
+// stopped). One thread polls the listener and every connection pair; the reason for the thread
+// is that runner's calls must be served while the test waits on the runner process.
+class EngineRelay {
+ public:
+  explicit EngineRelay(std::string engine_socket) : engine_(std::move(engine_socket)) {
+    path_ = (std::filesystem::temp_directory_path() / unique("runner-relay-")).string() + ".sock";
+    listener_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(listener_ >= 0);
+    sockaddr_un addr = address(path_);
+    REQUIRE(::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(listener_, 64) == 0);
+    REQUIRE(::pipe2(wake_, O_CLOEXEC) == 0);
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~EngineRelay() {
+    cut();
+    thread_.join();
+    ::close(wake_[0]);
+    ::close(wake_[1]);
+  }
+  EngineRelay(const EngineRelay&) = delete;
+  EngineRelay& operator=(const EngineRelay&) = delete;
+
+  std::string docker_host() const { return "unix://" + path_; }
+  // Closes every connection and the listener: from now on runner finds no engine there.
+  void cut() {
+    if (cut_.exchange(true)) return;
+    const char byte = 1;
+    (void)!::write(wake_[1], &byte, 1);
+  }
+
+ private:
+  static sockaddr_un address(const std::string& path) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+    return addr;
+  }
+
+  void loop() {
+    std::vector<std::pair<int, int>> pairs;  // client, engine
+    auto close_pair = [](std::pair<int, int>& p) {
+      ::close(p.first);
+      ::close(p.second);
+      p = {-1, -1};
+    };
+    while (!cut_) {
+      std::vector<pollfd> fds = {{wake_[0], POLLIN, 0}, {listener_, POLLIN, 0}};
+      for (const auto& [a, b] : pairs) {
+        fds.push_back({a, POLLIN, 0});
+        fds.push_back({b, POLLIN, 0});
+      }
+      if (::poll(fds.data(), fds.size(), 1000) < 0) continue;
+      if (fds[0].revents != 0) break;
+      if (fds[1].revents & POLLIN) {
+        const int client = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+        const int upstream = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_un addr = address(engine_);
+        if (client >= 0 && upstream >= 0 &&
+            ::connect(upstream, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+          pairs.emplace_back(client, upstream);
+        } else {
+          if (client >= 0) ::close(client);
+          if (upstream >= 0) ::close(upstream);
+        }
+      }
+      for (std::size_t i = 0; i < (fds.size() - 2) / 2; ++i) {
+        auto& pair = pairs[i];
+        for (int side = 0; side < 2 && pair.first >= 0; ++side) {
+          if (fds[2 + 2 * i + side].revents == 0) continue;
+          const int from = side == 0 ? pair.first : pair.second;
+          const int to = side == 0 ? pair.second : pair.first;
+          char buffer[65536];
+          const ssize_t n = ::read(from, buffer, sizeof buffer);
+          bool ok = n > 0;
+          for (ssize_t done = 0; ok && done < n;) {
+            const ssize_t w = ::write(to, buffer + done, static_cast<std::size_t>(n - done));
+            ok = w > 0;
+            done += w > 0 ? w : 0;
+          }
+          if (!ok) close_pair(pair);
+        }
+      }
+      std::erase_if(pairs, [](const auto& p) { return p.first < 0; });
+    }
+    for (auto& p : pairs) close_pair(p);
+    ::close(listener_);
+    ::unlink(path_.c_str());
+  }
+
+  std::string engine_;
+  std::string path_;
+  int listener_ = -1;
+  int wake_[2] = {-1, -1};
+  std::atomic<bool> cut_{false};
+  std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE("an engine going away mid-job: exit 69, and the container and runner gc are named",
+          "[e2e][hostile][engine]") {
+  const std::string id = unique("test.engine-gone-");
+  EngineRelay relay("/var/run/docker.sock");
+  CliProcess run({"run",
+                  temp_file(json{{"id", id},
+                                 {"image", "runner-busybox:latest"},
+                                 {"command", {"sh", "-c", "echo started; sleep 120"}}}
+                                .dump()),
+                  "--docker-host", relay.docker_host(), "--store", "none"});
+  REQUIRE(run.wait_for_output("started"));
+  const auto cut_at = std::chrono::steady_clock::now();
+  relay.cut();
+  CHECK(run.wait(std::chrono::seconds(30)) == 69);
+  CHECK(std::chrono::steady_clock::now() - cut_at < std::chrono::seconds(10));
+  // The container is still there (the engine itself never went away), and runner said so.
+  auto client = engine();
+  const auto left = client.list_containers({"io.runner.component-id=" + id});
+  REQUIRE(left.size() == 1);
+  const std::string short_id = left[0].id.substr(0, 12);
+  CHECK_THAT(run.out(), Catch::Contains("container " + short_id) &&
+                            Catch::Contains("may still be running when the engine is back") &&
+                            Catch::Contains("`runner gc` removes it"));
+  // And `runner gc` would indeed remove it now that its runner is gone (dry run: other tests'
+  // orphans on this shared engine are not ours to remove).
+  const auto gc = run_cli({"gc", "--dry-run"});
+  CHECK_THAT(gc.out, Catch::Contains("would remove") && Catch::Contains(short_id));
+  client.remove_container(left[0].id);
+  CHECK(containers_of_component(id) == 0);
+}
+
+namespace {
+
+// Sends one GELF datagram with a forged IPv4 source address through a raw socket (IP_HDRINCL),
+// as a second job on the same bridge could: python3 in the runner-python-gelf image.
+constexpr const char* kSpoofScript = R"(
+import socket, struct, sys
+src, dst, port, text = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+payload = ('{"version":"1.1","host":"victim","short_message":"%s","level":3}' % text).encode()
+udp = struct.pack('!HHHH', 41000, port, 8 + len(payload), 0) + payload
+ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
+                 socket.inet_aton(src), socket.inet_aton(dst))
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+s.sendto(ip + udp, (dst, 0))
+print('sent a datagram from', src)
+)";
+
+runner_test::CliResult spoof(const std::string& victim_ip, const std::string& address,
+                             const std::string& port, const std::string& text,
+                             const json& security) {
+  json doc = {{"id", "test.spoofer"},
+              {"image", "runner-python-gelf:latest"},
+              {"command", {"python3", "-c", kSpoofScript, victim_ip, address, port, text}}};
+  if (!security.is_null()) doc["security"] = security;
+  return run_cli({"run", temp_file(doc.dump()), "--store", "none"});
+}
+
+}  // namespace
+
+TEST_CASE("a job container cannot forge GELF datagrams from another job's address",
+          "[e2e][hostile][gelf]") {
+  const std::string id = unique("test.victim-");
+  const std::string events = temp_file("", ".jsonl");
+  CliProcess victim({"run",
+                     temp_file(json{{"id", id},
+                                    {"image", "runner-busybox:latest"},
+                                    {"logging", {{"type", "gelf"}, {"gelf_server_type", "udp"}}},
+                                    {"command", {"sh", "-c", "echo up; sleep 120"}}}
+                                   .dump()),
+                     "--events", events, "--store", "none"});
+  REQUIRE(victim.wait_for_output("GELF server (udp) listening on "));
+  // The server's address and port, and the victim container's own address.
+  std::string address, port;
+  {
+    const std::string out = victim.out();
+    const auto at = out.find("listening on ") + 13;
+    const auto end = out.find_first_of(" \n", at);
+    const std::string endpoint = out.substr(at, end - at);
+    address = endpoint.substr(0, endpoint.rfind(':'));
+    port = endpoint.substr(endpoint.rfind(':') + 1);
+  }
+  std::string victim_ip;
+  auto client = engine();
+  for (int i = 0; i < 100 && victim_ip.empty(); ++i) {
+    const auto found = client.list_containers({"io.runner.component-id=" + id});
+    if (!found.empty()) {
+      const auto state = client.inspect_container(found[0].id);
+      if (state.running) victim_ip = state.ip_address;
+    }
+    if (victim_ip.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  REQUIRE_FALSE(victim_ip.empty());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // allow_only is in force
+
+  auto gelf_messages = [&] {
+    std::vector<std::string> out;
+    for (const auto& e : runner_test::complete_json_lines(events))
+      if (e["kind"] == "event" && e["source"] == "gelf") out.push_back(e["message"]);
+    return out;
+  };
+
+  // By default NET_RAW is dropped: the raw socket cannot even be opened.
+  const auto blocked = spoof(victim_ip, address, port, "spoofed-by-default", json());
+  CHECK(blocked.exit_code == 1);
+  CHECK_THAT(blocked.out + blocked.err, Catch::Contains("Operation not permitted"));
+
+  // Given back (documented as weakening isolation), the same container forges the datagram and
+  // the victim's server takes it as the victim's own: the check above is what stops it.
+  const auto forged =
+      spoof(victim_ip, address, port, "spoofed-with-net-raw", json{{"cap_add", {"NET_RAW"}}});
+  CHECK(forged.exit_code == 0);
+  bool arrived = false;
+  for (int i = 0; i < 100 && !arrived; ++i) {
+    for (const auto& m : gelf_messages()) arrived = arrived || m == "spoofed-with-net-raw";
+    if (!arrived) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK(arrived);
+
+  victim.signal(SIGINT);
+  CHECK(victim.wait(std::chrono::seconds(30)) == 130);
+  for (const auto& m : gelf_messages()) CHECK(m != "spoofed-by-default");
+  CHECK(containers_of_component(id) == 0);
+  std::filesystem::remove(events);
+}
