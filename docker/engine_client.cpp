@@ -7,8 +7,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
 #include <sstream>
 
 namespace runner::docker {
@@ -19,23 +24,56 @@ std::size_t append_body(char* data, std::size_t size, std::size_t count, void* u
   return size * count;
 }
 
+// The value of header `key` (lower case, with the colon) when `line` is that header.
+std::optional<std::string> header_value(std::string_view line, std::string_view key) {
+  if (line.size() <= key.size()) return std::nullopt;
+  for (std::size_t i = 0; i < key.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(line[i])) != key[i]) return std::nullopt;
+  std::string value(line.substr(key.size()));
+  while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) value.pop_back();
+  while (!value.empty() && std::isspace(static_cast<unsigned char>(value.front())))
+    value.erase(0, 1);
+  return value;
+}
+
 std::size_t read_header(char* data, std::size_t size, std::size_t count, void* user) {
-  std::string_view line(data, size * count);
-  constexpr std::string_view key = "api-version:";
-  if (line.size() > key.size()) {
-    bool match = true;
-    for (std::size_t i = 0; i < key.size() && match; ++i)
-      match = std::tolower(static_cast<unsigned char>(line[i])) == key[i];
-    if (match) {
-      std::string value(line.substr(key.size()));
-      while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back())))
-        value.pop_back();
-      while (!value.empty() && std::isspace(static_cast<unsigned char>(value.front())))
-        value.erase(0, 1);
-      static_cast<HttpAnswer*>(user)->api_version_header = value;
-    }
-  }
+  const std::string_view line(data, size * count);
+  auto* answer = static_cast<HttpAnswer*>(user);
+  if (auto v = header_value(line, "api-version:")) answer->api_version_header = *v;
+  if (auto v = header_value(line, "libpod-api-version:")) answer->libpod_version_header = *v;
   return size * count;
+}
+
+// Streams a download into a file, failing (a short write) past its byte limit.
+struct FileSink {
+  std::FILE* file = nullptr;
+  std::uint64_t written = 0;
+  std::uint64_t limit = 0;
+  bool over_limit = false;
+  bool write_failed = false;
+  std::string error_body;  // a non-2xx answer's body (small), kept instead of written
+  long* status = nullptr;
+};
+
+std::size_t write_to_file(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* sink = static_cast<FileSink*>(user);
+  const std::size_t n = size * count;
+  long status = 0;
+  if (sink->status != nullptr) status = *sink->status;
+  if (status >= 300 || status == 0) {
+    if (sink->error_body.size() < 64 * 1024) sink->error_body.append(data, n);
+    return n;
+  }
+  if (sink->written + n > sink->limit) {
+    sink->over_limit = true;
+    return 0;  // libcurl stops the transfer
+  }
+  if (std::fwrite(data, 1, n, sink->file) != n) {
+    sink->write_failed = true;
+    return 0;
+  }
+  sink->written += n;
+  return n;
 }
 
 }  // namespace
@@ -64,19 +102,86 @@ EngineClient::EngineClient(EngineEndpoint endpoint)
   if (!handle_) throw EngineError("cannot initialise libcurl");
 }
 
+const char* engine_kind_name(EngineKind kind) {
+  return kind == EngineKind::podman ? "Podman" : "Docker";
+}
+
+std::string rlimit_failure_hint(const std::string& daemon_message, EngineKind kind) {
+  if (daemon_message.find("error setting rlimit") == std::string::npos) return "";
+  std::string hint =
+      "the engine cannot give the container its resource limits (ulimits): they exceed the hard "
+      "limits of the engine's own process";
+  if (kind == EngineKind::podman)
+    hint +=
+        ". Podman's default ulimits (open files 1048576) are above this machine's hard limits: set "
+        "default_ulimits within them in /etc/containers/containers.conf.d/ "
+        "(scripts/start-podman.sh "
+        "writes 50-runner.conf) and restart `podman system service`";
+  else
+    hint += ": lower the engine's default ulimits (dockerd --default-ulimit) to the machine's";
+  return hint;
+}
+
 void EngineClient::configure_transport(CURL* handle) const {
   if (!endpoint_.unix_socket.empty())
     curl_easy_setopt(handle, CURLOPT_UNIX_SOCKET_PATH, endpoint_.unix_socket.c_str());
   if (endpoint_.tls) {
-    const std::string ca = endpoint_.cert_path + "/ca.pem";
-    const std::string cert = endpoint_.cert_path + "/cert.pem";
-    const std::string key = endpoint_.cert_path + "/key.pem";
-    curl_easy_setopt(handle, CURLOPT_CAINFO, ca.c_str());
-    curl_easy_setopt(handle, CURLOPT_SSLCERT, cert.c_str());
-    curl_easy_setopt(handle, CURLOPT_SSLKEY, key.c_str());
+    // libcurl copies the strings. A file that is absent is not set (the docker CLI's rule): the
+    // system's CAs then verify the engine, and no client certificate is offered.
+    if (!endpoint_.ca_file.empty())
+      curl_easy_setopt(handle, CURLOPT_CAINFO, endpoint_.ca_file.c_str());
+    if (!endpoint_.cert_file.empty())
+      curl_easy_setopt(handle, CURLOPT_SSLCERT, endpoint_.cert_file.c_str());
+    if (!endpoint_.key_file.empty())
+      curl_easy_setopt(handle, CURLOPT_SSLKEY, endpoint_.key_file.c_str());
+    curl_easy_setopt(handle, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(handle, CURLOPT_SSL_VERIFYHOST, 2L);
   }
   curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+}
+
+void EngineClient::throw_unreachable(int curl_code, const char* detail) const {
+  const auto rc = static_cast<CURLcode>(curl_code);
+  std::string what = detail != nullptr && *detail != '\0' ? detail : curl_easy_strerror(rc);
+  const std::string where = "the Docker engine at " + endpoint_.display;
+  const std::string certs =
+      endpoint_.cert_path.empty() ? std::string("DOCKER_CERT_PATH") : endpoint_.cert_path;
+  switch (rc) {
+    case CURLE_PEER_FAILED_VERIFICATION:
+      throw EngineUnreachableError(
+          "TLS: the certificate of " + where + " was not accepted (" + what + "): it must be " +
+          "signed by " +
+          (endpoint_.ca_file.empty() ? "a CA this system trusts (there is no " + certs + "/ca.pem)"
+                                     : endpoint_.ca_file) +
+          " and name the host in DOCKER_HOST");
+    case CURLE_SSL_CACERT_BADFILE:
+      throw EngineUnreachableError("TLS: cannot use the CA certificate " + endpoint_.ca_file +
+                                   " for " + where + ": " + what);
+    case CURLE_SSL_CERTPROBLEM:
+      throw EngineUnreachableError(
+          "TLS: cannot use the client certificate " +
+          (endpoint_.cert_file.empty() ? certs + "/cert.pem" : endpoint_.cert_file) +
+          " with its key " +
+          (endpoint_.key_file.empty() ? certs + "/key.pem" : endpoint_.key_file) + " for " + where +
+          ": " + what);
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+      if (endpoint_.tls)
+        throw EngineUnreachableError(
+            "TLS: the handshake with " + where + " failed (" + what + "). " +
+            (endpoint_.cert_file.empty()
+                 ? "The engine may require a client certificate: put cert.pem and key.pem into " +
+                       certs + ". "
+                 : "The engine may not accept the client certificate " + endpoint_.cert_file +
+                       " (is it signed by the engine's CA?). ") +
+            "If the engine does not speak TLS on this port, unset DOCKER_TLS_VERIFY");
+      break;
+    default:
+      break;
+  }
+  throw EngineUnreachableError("cannot reach " + where + ": " + what);
 }
 
 std::string EngineClient::url(const std::string& path) const {
@@ -102,6 +207,8 @@ HttpAnswer EngineClient::call(const char* method, const std::string& path, const
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, read_header);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &answer);
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+  std::array<char, CURL_ERROR_SIZE> error_text{};
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_text.data());
   if (body != nullptr) {
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body->data());
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
@@ -110,10 +217,8 @@ HttpAnswer EngineClient::call(const char* method, const std::string& path, const
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(0));
   }
   const CURLcode rc = curl_easy_perform(h);
-  if (rc != CURLE_OK) {
-    throw EngineUnreachableError("cannot reach the Docker engine at " + endpoint_.display + ": " +
-                                 curl_easy_strerror(rc));
-  }
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
+  if (rc != CURLE_OK) throw_unreachable(rc, error_text.data());
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &answer.status);
   return answer;
 }
@@ -130,6 +235,11 @@ HttpAnswer EngineClient::checked(const char* method, const std::string& path,
 
 void EngineClient::negotiate() {
   HttpAnswer answer = call("GET", "/_ping", nullptr, {}, 10000);
+  if (answer.status == 400 && !endpoint_.tls &&
+      answer.body.find("HTTP request to an HTTPS server") != std::string::npos)
+    throw EngineUnreachableError("the Docker engine at " + endpoint_.display +
+                                 " speaks TLS: set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to the "
+                                 "folder holding ca.pem, cert.pem and key.pem");
   if (answer.status != 200)
     throw EngineUnreachableError("the Docker engine at " + endpoint_.display +
                                  " answered /_ping with HTTP " + std::to_string(answer.status));
@@ -139,6 +249,8 @@ void EngineClient::negotiate() {
                              "; runner needs API " + kMinApiVersion +
                              " or newer (Docker 19.03+): upgrade the engine");
   api_version_ = compare_api_versions(theirs, kMaxApiVersion) < 0 ? theirs : kMaxApiVersion;
+  kind_ = answer.libpod_version_header.empty() ? EngineKind::docker : EngineKind::podman;
+  libpod_major_ = std::atoi(answer.libpod_version_header.c_str());
   negotiated_ = true;
 }
 
@@ -295,6 +407,89 @@ void EngineClient::pull_image(const std::string& image, const std::optional<Regi
       throw ImagePullError("cannot pull image \"" + image + "\": " + text);
     }
   }
+}
+
+void EngineClient::put_archive(const std::string& id, const std::string& dir,
+                               const std::string& tar_path) {
+  if (!negotiated_) negotiate();
+  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(tar_path.c_str(), "rb"),
+                                                             &std::fclose);
+  if (!file) throw EngineError("cannot read " + tar_path + ": " + std::strerror(errno));
+  std::fseek(file.get(), 0, SEEK_END);
+  const long size = std::ftell(file.get());
+  std::fseek(file.get(), 0, SEEK_SET);
+  CURL* h = handle_.get();
+  curl_easy_reset(h);
+  configure_transport(h);
+  const std::string full = url("/containers/" + id + "/archive?path=" + secrets::url_encode(dir));
+  CurlSlist headers = make_header_list({"Content-Type: application/x-tar", "Expect:"});
+  HttpAnswer answer;
+  std::array<char, CURL_ERROR_SIZE> error_text{};
+  curl_easy_setopt(h, CURLOPT_URL, full.c_str());
+  curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);  // PUT, the body read from the file
+  curl_easy_setopt(h, CURLOPT_READDATA, file.get());
+  curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(size));
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, append_body);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &answer.body);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_text.data());
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30L * 60 * 1000);
+  const CURLcode rc = curl_easy_perform(h);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
+  if (rc != CURLE_OK) throw_unreachable(rc, error_text.data());
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &answer.status);
+  if (answer.status < 200 || answer.status >= 300)
+    throw EngineApiError(answer.status, "copy into container", daemon_message(answer.body));
+}
+
+bool EngineClient::get_archive(const std::string& id, const std::string& path,
+                               const std::string& tar_path, std::uint64_t max_bytes) {
+  if (!negotiated_) negotiate();
+  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(tar_path.c_str(), "wb"),
+                                                             &std::fclose);
+  if (!file) throw EngineError("cannot write " + tar_path + ": " + std::strerror(errno));
+  CURL* h = handle_.get();
+  curl_easy_reset(h);
+  configure_transport(h);
+  const std::string full = url("/containers/" + id + "/archive?path=" + secrets::url_encode(path));
+  long status = 0;
+  FileSink sink{file.get(), 0, max_bytes, false, false, {}, &status};
+  // The status is known before the first body byte: a header callback records it.
+  auto on_header = +[](char* data, std::size_t size, std::size_t count, void* user) {
+    const std::string_view line(data, size * count);
+    if (line.rfind("HTTP/", 0) == 0) {
+      const auto space = line.find(' ');
+      if (space != std::string_view::npos)
+        *static_cast<long*>(user) = std::strtol(line.data() + space + 1, nullptr, 10);
+    }
+    return size * count;
+  };
+  std::array<char, CURL_ERROR_SIZE> error_text{};
+  curl_easy_setopt(h, CURLOPT_URL, full.c_str());
+  curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, &status);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_to_file);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_text.data());
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30L * 60 * 1000);
+  const CURLcode rc = curl_easy_perform(h);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
+  if (sink.over_limit)
+    throw EngineError("copy from container: " + path + " is larger than the limit of " +
+                      std::to_string(max_bytes) + " bytes");
+  if (sink.write_failed)
+    throw EngineError("copy from container: cannot write " + tar_path + ": " +
+                      std::strerror(errno));
+  if (rc != CURLE_OK) throw_unreachable(rc, error_text.data());
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+  if (status == 404) return false;
+  if (status < 200 || status >= 300)
+    throw EngineApiError(status, "copy from container", daemon_message(sink.error_body));
+  if (std::fflush(file.get()) != 0)
+    throw EngineError("copy from container: cannot write " + tar_path + ": " +
+                      std::strerror(errno));
+  return true;
 }
 
 }  // namespace runner::docker

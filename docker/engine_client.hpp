@@ -1,5 +1,9 @@
 // EngineClient: blocking calls to the Docker Engine API over its Unix socket (or tcp), via libcurl.
 //
+// Any engine that speaks the Docker API: Docker's own, and Podman's service (its Docker-compatible
+// API). negotiate() tells them apart by the headers of /_ping (Podman adds Libpod-Api-Version), so
+// callers can adapt where the two differ (docs/engines.md).
+//
 // One easy handle is kept and reused so successive calls share a connection (create, start,
 // inspect and remove of one job cost one connect). Every non-2xx answer becomes an EngineApiError
 // carrying the daemon's own message; transport failures become EngineUnreachableError. Not
@@ -11,6 +15,7 @@
 #include "docker/curl_handles.hpp"
 #include "docker/engine_endpoint.hpp"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,8 +25,12 @@ namespace runner::docker {
 struct HttpAnswer {
   long status = 0;
   std::string body;
-  std::string api_version_header;  // "Api-Version" from /_ping
+  std::string api_version_header;     // "Api-Version" from /_ping
+  std::string libpod_version_header;  // "Libpod-Api-Version": only Podman sends it
 };
+
+enum class EngineKind { docker, podman };
+const char* engine_kind_name(EngineKind kind);
 
 class EngineClient {
  public:
@@ -34,6 +43,12 @@ class EngineClient {
   void negotiate();
   const std::string& api_version() const { return api_version_; }
   const EngineEndpoint& endpoint() const { return endpoint_; }
+  // Known after negotiate().
+  EngineKind kind() const { return kind_; }
+  // Whether State.OOMKilled can be trusted: Podman before 5.0 never sets it (conmon records the
+  // kill, podman does not read it back: podman#13102), so a memory-limit kill there shows only as
+  // exit code 137.
+  bool reports_oom_kills() const { return kind_ != EngineKind::podman || libpod_major_ >= 5; }
 
   // Creates a container; returns its id. Throws EngineApiError (404 when the image is missing).
   std::string create_container(const ContainerConfig& config, const std::string& name);
@@ -54,6 +69,14 @@ class EngineClient {
   int cpu_count();
   // POST /images/create; reads the progress stream and throws ImagePullError on errorDetail.
   void pull_image(const std::string& image, const std::optional<RegistryAuth>& auth);
+  // PUT /containers/{id}/archive?path=DIR: extracts the tar file `tar_path` into the container's
+  // folder `dir` (which must exist; "/" always does). Works on a created container.
+  void put_archive(const std::string& id, const std::string& dir, const std::string& tar_path);
+  // GET /containers/{id}/archive?path=PATH: writes the tar of the container's PATH (its last
+  // component is the tar's top folder) to `tar_path`, stopping with an EngineError past
+  // `max_bytes`. Returns false when PATH does not exist in the container.
+  bool get_archive(const std::string& id, const std::string& path, const std::string& tar_path,
+                   std::uint64_t max_bytes);
 
   // Prepares `handle` to talk to this engine (socket path, TLS), for streaming users.
   void configure_transport(CURL* handle) const;
@@ -69,12 +92,21 @@ class EngineClient {
                      const std::string* body = nullptr,
                      const std::vector<std::string>& headers = {});
 
+  // A transport failure as an EngineUnreachableError that says what to fix (TLS set-up above all).
+  [[noreturn]] void throw_unreachable(int curl_code, const char* detail) const;
+
   EngineEndpoint endpoint_;
   std::string api_version_ = kMaxApiVersion;
   bool negotiated_ = false;
+  EngineKind kind_ = EngineKind::docker;
+  int libpod_major_ = 0;
   CurlEasy handle_;
 };
 
+// When a container could not be set up because its resource limits exceed what the engine's
+// process may grant ("error setting rlimit type N"), a sentence saying so and how to fix it;
+// empty for any other message. Podman's default ulimits do that on sandboxed machines.
+std::string rlimit_failure_hint(const std::string& daemon_message, EngineKind kind);
 // Extracts the "message" of a daemon error body, or the body itself when it is not JSON.
 std::string daemon_message(const std::string& body);
 // Compares dotted API versions ("1.41" < "1.9" is false). Returns <0, 0, >0.

@@ -1,8 +1,10 @@
 // EngineEndpoint: where the Docker engine listens, parsed from --docker-host or DOCKER_HOST.
 //
-// Supports unix://PATH (the default, /var/run/docker.sock) and tcp://HOST:PORT, with TLS when
-// DOCKER_TLS_VERIFY is set (certificates from DOCKER_CERT_PATH), the same variables the docker
-// CLI reads.
+// Supports unix://PATH (the default, /var/run/docker.sock) and tcp://HOST[:PORT], read the way the
+// docker CLI reads them: TLS with verification of the engine's certificate when DOCKER_TLS_VERIFY
+// is set to anything non-empty, with ca.pem, cert.pem and key.pem from DOCKER_CERT_PATH (default
+// ~/.docker), each used when it exists; a tcp:// host without a port gets 2376 with TLS and 2375
+// without. `--docker-host` has the same meaning as DOCKER_HOST (the TLS variables apply to both).
 #pragma once
 
 #include <optional>
@@ -15,7 +17,14 @@ struct EngineEndpoint {
   std::string base_url;     // "http://localhost" for unix sockets, "http(s)://host:port" for tcp
   bool tls = false;
   std::string cert_path;  // folder with ca.pem, cert.pem, key.pem when tls
-  std::string display;    // what to show in messages
+  std::string ca_file;    // the files of cert_path that exist (empty when absent)
+  std::string cert_file;
+  std::string key_file;
+  std::string display;  // what to show in messages ("tcp://host:2376", "unix:///path")
+
+  // A unix socket is an engine on this machine; a tcp:// one may be anywhere, so it cannot be
+  // assumed to see this machine's files (file handling by copy, docs/engines.md).
+  bool is_local() const { return !unix_socket.empty(); }
 
   // Parses a DOCKER_HOST-style string; throws std::invalid_argument naming the problem.
   static EngineEndpoint parse(const std::string& host);

@@ -54,6 +54,9 @@ GelfJobServer::GelfJobServer(const LoggingSettings& settings, logging::EventLog&
             options.transport = *gelf::parse_gelf_transport(settings.gelf_server_type);
             // HTTP clients may send up to the 200 KB message limit (Graylog's 64 KiB is lower).
             options.max_http_body_bytes = options.max_message_bytes + 1024;
+            // The address is where the engine's network reaches this host; Podman brings it up
+            // only with the first container on its network, i.e. after this server must listen.
+            options.free_bind = true;
             return options;
           }(),
           gelf::GelfServerCallbacks{[this](const gelf::GelfMessage& m) { on_message(m); },

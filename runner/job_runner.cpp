@@ -153,6 +153,29 @@ std::string create_container(docker::EngineClient& client, const ComponentSpec& 
   }
 }
 
+// The engine could not start the container (on Podman this already shows when attaching, which
+// prepares the container): the component's settings, or the engine's own set-up (its ulimits).
+[[noreturn]] void throw_start_failure(const docker::EngineApiError& e, docker::EngineKind kind) {
+  const std::string hint = docker::rlimit_failure_hint(e.daemon_message(), kind);
+  if (!hint.empty())
+    throw EngineUnavailableError("the container could not start: " + hint + " (" +
+                                 e.daemon_message() + ")");
+  throw UserError("the container could not start: " + e.daemon_message());
+}
+
+// An engine that does not report OOM kills (Podman 4): a SIGKILL (137) that runner did not send, of
+// a container with a memory limit, is taken for the kernel's OOM killer, and the job says so.
+bool oom_kill_inferred(const docker::EngineClient& client, std::int64_t exit_code,
+                       bool killed_by_runner, logging::EventLog& events) {
+  if (client.reports_oom_kills() || exit_code != 137 || killed_by_runner) return false;
+  events.emit(Level::warning, "runner",
+              std::string(docker::engine_kind_name(client.kind())) +
+                  " does not report out-of-memory kills: the container was killed with SIGKILL "
+                  "(exit code 137) by someone other than runner, which is taken for its memory "
+                  "limit");
+  return true;
+}
+
 }  // namespace
 
 const char* runner_version() {
@@ -367,7 +390,12 @@ void JobRunner::execute(logging::JobSummary& summary) {
           }
         },
         reattach ? "not-running" : "next-exit");
-    attached->arm();
+    try {
+      attached->arm();
+    } catch (const docker::EngineApiError& e) {
+      if (reattach || e.status() == 404) throw;
+      throw_start_failure(e, client.kind());
+    }
   }
 
   std::optional<StopRequest> stop_request;
@@ -386,7 +414,7 @@ void JobRunner::execute(logging::JobSummary& summary) {
     try {
       client.start_container(container_id);
     } catch (const docker::EngineApiError& e) {
-      throw UserError("the container could not start: " + e.daemon_message());
+      throw_start_failure(e, client.kind());
     }
   }
   if (gelf) {
@@ -501,7 +529,8 @@ void JobRunner::execute(logging::JobSummary& summary) {
 
   ExitFacts facts;
   facts.exit_code = exit_code;
-  facts.oom_killed = state.oom_killed;
+  facts.oom_killed =
+      state.oom_killed || oom_kill_inferred(client, exit_code, timed_out || oversize_kill, events_);
   facts.timed_out = timed_out;
   facts.timeout_seconds = spec_.limits.timeout_seconds;
   facts.memory_limit = spec_.limits.memory_text;

@@ -8,6 +8,9 @@
 #                          GELF end-to-end tests run inside a container
 # and, for the same tests, npm's gelf-pro on the host in build/npm (see install_gelf_pro).
 # Each image carries a label with a hash of its inputs and is rebuilt only when they change.
+# When Podman is installed, each image is also loaded into Podman's own store (`docker save |
+# podman load`, no registry), where its local name is localhost/NAME:TAG, which the short name
+# NAME:TAG finds (docs/engines.md); again only when its inputs label differs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -103,7 +106,25 @@ install_gelf_pro() {
   echo "build-images: installed gelf-pro@$version in $prefix"
 }
 
+# Copies a Docker image into Podman's store when the two differ in their inputs label.
+load_into_podman() {
+  local image=$1 want have
+  command -v podman >/dev/null 2>&1 || return 0
+  want=$(image_label "$image" io.runner.inputs)
+  have=$(podman image inspect --format "{{ index .Labels \"io.runner.inputs\" }}" \
+    "localhost/$image" 2>/dev/null || true)
+  if [ -n "$want" ] && [ "$want" = "$have" ]; then
+    echo "build-images: localhost/$image is up to date in Podman"
+    return
+  fi
+  docker save "$image" | podman load >/dev/null
+  echo "build-images: loaded $image into Podman as localhost/$image"
+}
+
 build_busybox
 build_node
 build_python_gelf
 install_gelf_pro
+for image in runner-busybox:latest runner-node:latest runner-python-gelf:latest; do
+  load_into_podman "$image"
+done

@@ -13,6 +13,10 @@ packages=(
   clang libclang-rt-14-dev clang-format clang-tidy
   # the engine and image building without a registry
   docker.io busybox-static mmdebstrap iproute2 curl
+  # Podman's Docker-compatible service (docs/engines.md): its network stack and init
+  podman netavark aardvark-dns catatonit
+  # certificates for the TLS engine tests
+  openssl
   # benchmarks
   hyperfine time
 )

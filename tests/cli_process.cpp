@@ -88,7 +88,15 @@ std::string temp_file(const std::string& content, const std::string& suffix) {
   return pattern;
 }
 
-// The test's environment for a child: no DOCKER_HOST (the default engine), no colour, plus `env`.
+const std::string& engine_host() {
+  static const std::string host = [] {
+    const char* env = std::getenv("DOCKER_HOST");
+    return std::string(env != nullptr && *env != '\0' ? env : "unix:///var/run/docker.sock");
+  }();
+  return host;
+}
+
+// The test's environment for a child: the tests' engine (engine_host()), no colour, plus `env`.
 std::vector<std::string> child_environment(const std::map<std::string, std::string>& env) {
   std::map<std::string, std::string> merged;
   for (char** e = environ; *e != nullptr; ++e) {
@@ -96,7 +104,7 @@ std::vector<std::string> child_environment(const std::map<std::string, std::stri
     const auto eq = kv.find('=');
     if (eq != std::string::npos) merged[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
-  merged.erase("DOCKER_HOST");
+  merged["DOCKER_HOST"] = engine_host();
   merged["NO_COLOR"] = "1";
   for (const auto& [k, v] : env) merged[k] = v;
   std::vector<std::string> out;

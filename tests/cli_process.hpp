@@ -16,6 +16,10 @@
 
 namespace runner_test {
 
+// The engine the tests use: $DOCKER_HOST of the test process when set, else the default socket.
+// The CLI under test gets it as DOCKER_HOST, and the tests' own checks read the same variable.
+const std::string& engine_host();
+
 class CliProcess {
  public:
   explicit CliProcess(const std::vector<std::string>& args,

@@ -19,6 +19,7 @@
 
 #include <boost/asio.hpp>
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -152,6 +153,7 @@ class ServerCore {
  private:
   bool open_udp(const asio::ip::address& address, std::uint16_t port, error_code& error);
   bool open_tcp(const asio::ip::address& address, std::uint16_t port, error_code& error);
+  void allow_free_bind(int fd, const asio::ip::address& address) const;
   void receive_datagram();
   void handle_datagram(std::size_t size);
   void schedule_chunk_expiry();
@@ -424,6 +426,15 @@ class HttpConnection final : public Connection {
   std::string output_;
 };
 
+void ServerCore::allow_free_bind(int fd, const asio::ip::address& address) const {
+  if (!options_.free_bind) return;
+  const int on = 1;
+  if (address.is_v4())
+    ::setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &on, sizeof on);
+  else
+    ::setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &on, sizeof on);
+}
+
 void ServerCore::bind(const std::string& address_text, std::uint16_t port) {
   if (bound_) throw std::logic_error("GelfServer::bind called twice");
   error_code error;
@@ -470,6 +481,7 @@ bool ServerCore::open_udp(const asio::ip::address& address, std::uint16_t port, 
   const udp::endpoint endpoint(address, port);
   udp_socket_.open(endpoint.protocol(), error);
   if (error) return false;
+  allow_free_bind(udp_socket_.native_handle(), address);
   udp_socket_.bind(endpoint, error);
   if (error) {
     error_code ignored;
@@ -496,6 +508,7 @@ bool ServerCore::open_udp(const asio::ip::address& address, std::uint16_t port, 
 bool ServerCore::open_tcp(const asio::ip::address& address, std::uint16_t port, error_code& error) {
   const tcp::endpoint endpoint(address, port);
   acceptor_.open(endpoint.protocol(), error);
+  if (!error) allow_free_bind(acceptor_.native_handle(), address);
   if (!error) acceptor_.set_option(tcp::acceptor::reuse_address(true), error);
   if (!error) acceptor_.bind(endpoint, error);
   if (!error) acceptor_.listen(asio::socket_base::max_listen_connections, error);

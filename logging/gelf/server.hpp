@@ -52,6 +52,10 @@ struct GelfServerOptions {
   // that has waited longest for its client (counted as dropped), so holding connections open
   // cannot lock clients out.
   std::size_t max_connections = 1024;
+  // Binds even while `address` is not (yet) on any interface (IP_FREEBIND): Podman creates its
+  // bridge, and the gateway address containers reach the host by, only while a container is on
+  // it, so a job's server must listen there before the job's container exists.
+  bool free_bind = false;
   // port 0 in bind() picks a free port at random in this range.
   std::uint16_t random_port_first = 12202;
   std::uint16_t random_port_last = 13202;
