@@ -95,6 +95,14 @@ build_image
 make_certs
 if ! ping; then
   state=$(podman inspect -f '{{.State.Status}}' "$name" 2>/dev/null || true)
+  pid=$(podman inspect -f '{{.State.Pid}}' "$name" 2>/dev/null || true)
+  if [ "$state" = running ] && { [ -z "$pid" ] || [ "$pid" = 0 ] || [ ! -d "/proc/$pid" ]; }; then
+    # Podman still records it as running, but its processes were killed (with the service that
+    # started them): only a new container clears that. Its /var/lib/docker is on the host disk.
+    say "$name is recorded as running but its processes are gone: recreating it"
+    podman rm -f "$name" >/dev/null 2>&1 || true
+    state=
+  fi
   if [ -n "$state" ] && [ "$state" != running ]; then
     podman start "$name" >/dev/null
   elif [ -z "$state" ]; then
