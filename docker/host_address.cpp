@@ -26,6 +26,29 @@ std::optional<std::string> interface_ipv4(const std::string& interface_name) {
   return std::nullopt;
 }
 
+bool is_local_address(const std::string& address) {
+  in_addr v4{};
+  in6_addr v6{};
+  const bool is_v4 = inet_pton(AF_INET, address.c_str(), &v4) == 1;
+  const bool is_v6 = !is_v4 && inet_pton(AF_INET6, address.c_str(), &v6) == 1;
+  if (!is_v4 && !is_v6) return false;
+  if (is_v4 && v4.s_addr == htonl(INADDR_ANY)) return true;
+  if (is_v6 && IN6_IS_ADDR_UNSPECIFIED(&v6)) return true;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return false;
+  const std::unique_ptr<ifaddrs, decltype(&freeifaddrs)> owner(list, &freeifaddrs);
+  for (const ifaddrs* it = list; it != nullptr; it = it->ifa_next) {
+    if (it->ifa_addr == nullptr) continue;
+    if (is_v4 && it->ifa_addr->sa_family == AF_INET &&
+        reinterpret_cast<const sockaddr_in*>(it->ifa_addr)->sin_addr.s_addr == v4.s_addr)
+      return true;
+    if (is_v6 && it->ifa_addr->sa_family == AF_INET6 &&
+        IN6_ARE_ADDR_EQUAL(&reinterpret_cast<const sockaddr_in6*>(it->ifa_addr)->sin6_addr, &v6))
+      return true;
+  }
+  return false;
+}
+
 std::string bridge_host_address(EngineClient& client) {
   std::string gateway = client.network_gateway("bridge");
   if (!gateway.empty()) return gateway;

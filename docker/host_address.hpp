@@ -14,6 +14,9 @@ namespace runner::docker {
 
 // IPv4 address of a network interface, e.g. interface_ipv4("docker0") -> "172.17.0.1".
 std::optional<std::string> interface_ipv4(const std::string& interface_name);
+// Whether `address` (IPv4 or IPv6 text) is one of this machine's interface addresses, or the
+// wildcard (0.0.0.0, ::).
+bool is_local_address(const std::string& address);
 // Throws EngineError when neither source gives an address.
 std::string bridge_host_address(EngineClient& client);
 

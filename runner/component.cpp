@@ -506,10 +506,11 @@ ComponentSpec parse_component(const json& doc) {
     problems.expected("$", "a JSON object with at least \"id\" and \"image\"", doc);
     throw ConfigError(problems.take());
   }
-  check_keys(doc, "$",
-             {"id", "image", "command", "entrypoint", "env", "parameters", "image_parameters",
-              "authorization", "action", "config_id", "limits", "network", "user", "labels",
-              "pull_policy", "auth", "logging", "namespace", "security"},
+  check_keys(doc, "$", {"id",      "image",      "command",          "entrypoint",
+                        "env",     "parameters", "image_parameters", "authorization",
+                        "action",  "config_id",  "limits",           "network",
+                        "user",    "labels",     "pull_policy",      "auth",
+                        "logging", "namespace",  "security",         "file_handling"},
              problems);
 
   if (auto id = read_string(doc, "id", "$", problems)) {
@@ -589,6 +590,13 @@ ComponentSpec parse_component(const json& doc) {
     else
       problems.expected("$.pull_policy", "\"if-not-present\", \"always\" or \"never\"",
                         doc.at("pull_policy"));
+  }
+  if (auto handling = read_string(doc, "file_handling", "$", problems)) {
+    if (auto parsed = parse_file_handling(*handling))
+      spec.file_handling = *parsed;
+    else
+      problems.expected("$.file_handling", "\"auto\", \"mount\" or \"copy\"",
+                        doc.at("file_handling"));
   }
   parse_auth(doc, spec, problems);
   parse_logging(doc, spec, problems);
@@ -719,6 +727,25 @@ ComponentSpec prepare_component(json doc, const KeyLookup& find_key) {
 
 ComponentSpec load_component_file(const std::filesystem::path& path, const KeyLookup& find_key) {
   return prepare_component(read_json_file(path), find_key);
+}
+
+std::optional<FileHandling> parse_file_handling(std::string_view text) {
+  if (text == "auto") return FileHandling::automatic;
+  if (text == "mount") return FileHandling::mount;
+  if (text == "copy") return FileHandling::copy;
+  return std::nullopt;
+}
+
+const char* file_handling_name(FileHandling handling) {
+  switch (handling) {
+    case FileHandling::mount:
+      return "mount";
+    case FileHandling::copy:
+      return "copy";
+    case FileHandling::automatic:
+      break;
+  }
+  return "auto";
 }
 
 }  // namespace runner

@@ -16,11 +16,20 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace runner {
 
 enum class PullPolicy { if_not_present, always, never };
+
+// How the job's /data reaches the container (docs/engines.md): bind mounts of runner's own
+// folder (an engine on this machine), or copies through the engine's archive API, in before the
+// start and out/ back after the exit (an engine that cannot see this machine's files). `automatic`
+// mounts for a unix:// engine and copies for a tcp:// one.
+enum class FileHandling { automatic, mount, copy };
+std::optional<FileHandling> parse_file_handling(std::string_view text);
+const char* file_handling_name(FileHandling handling);
 
 struct ComponentLimits {
   std::int64_t memory_bytes = 256LL * 1024 * 1024;
@@ -79,6 +88,7 @@ struct ComponentSpec {
   std::string user;
   std::map<std::string, std::string> labels;
   PullPolicy pull_policy = PullPolicy::if_not_present;
+  FileHandling file_handling = FileHandling::automatic;
   std::optional<RegistryCredentials> auth;
   LoggingSettings logging;
   SecuritySettings security;

@@ -12,6 +12,7 @@
 #include "runner/job_outcome.hpp"
 #include "runner/job_workspace.hpp"
 #include "runner/output_pipeline.hpp"
+#include "runner/workspace_copy.hpp"
 #include "secrets/secret_scrubber.hpp"
 
 #include <unistd.h>
@@ -67,7 +68,8 @@ class ContainerGuard {
 };
 
 docker::ContainerConfig container_config(const ComponentSpec& spec, const RunOptions& options,
-                                         const JobWorkspace& workspace, const std::string& job_id) {
+                                         const JobWorkspace& workspace, const std::string& job_id,
+                                         FileHandling handling, const std::string& engine) {
   docker::ContainerConfig cfg;
   cfg.image = spec.image;
   cfg.cmd = spec.command;
@@ -91,8 +93,11 @@ docker::ContainerConfig container_config(const ComponentSpec& spec, const RunOpt
   cfg.labels[kLabelManaged] = "true";
   cfg.labels[kLabelHost] = host_name();
   cfg.labels[kLabelPid] = std::to_string(::getpid());
+  cfg.labels[kLabelEngine] = engine;
   cfg.user = spec.user;
-  cfg.binds = {workspace.data_dir().string() + ":/data", workspace.tmp_dir().string() + ":/tmp"};
+  // By copy, /data arrives through the archive API and /tmp is the image's own.
+  if (handling == FileHandling::mount)
+    cfg.binds = {workspace.data_dir().string() + ":/data", workspace.tmp_dir().string() + ":/tmp"};
   cfg.memory_bytes = spec.limits.memory_bytes;
   cfg.memory_swap_bytes = spec.limits.memory_swap_bytes;
   if (spec.limits.cpus) cfg.nano_cpus = std::llround(*spec.limits.cpus * 1e9);
@@ -163,6 +168,17 @@ std::string create_container(docker::EngineClient& client, const ComponentSpec& 
   throw UserError("the container could not start: " + e.daemon_message());
 }
 
+// Where the job's GELF server listens: the operator's address, else the engine's bridge gateway
+// (an engine on this machine); a remote engine's gateway is on its own machine.
+std::string gelf_bind_address(const RunOptions& options, docker::EngineClient& client) {
+  if (options.gelf_bind) return *options.gelf_bind;
+  if (!client.endpoint().is_local())
+    throw UsageError("GELF logging through the engine at " + client.endpoint().display +
+                     " needs --gelf-bind ADDRESS (an address of this machine that the engine's "
+                     "containers reach; --gelf-advertise when they know it by another name)");
+  return docker::bridge_host_address(client);
+}
+
 // An engine that does not report OOM kills (Podman 4): a SIGKILL (137) that runner did not send, of
 // a container with a memory limit, is taken for the kernel's OOM killer, and the job says so.
 bool oom_kill_inferred(const docker::EngineClient& client, std::int64_t exit_code,
@@ -221,9 +237,9 @@ logging::JobSummary JobRunner::run() {
   } catch (const ConfigError& e) {
     fail("user", e.exit_code(), std::string("invalid component: ") + e.what());
   } catch (const RunnerError& e) {
-    fail(e.exit_code() == kExitUserError           ? "user"
-         : e.exit_code() == kExitEngineUnavailable ? "engine"
-                                                   : "internal",
+    fail(e.exit_code() == kExitUserError || e.exit_code() == kExitUsage ? "user"
+         : e.exit_code() == kExitEngineUnavailable                      ? "engine"
+                                                                        : "internal",
          e.exit_code(), e.what());
   } catch (const docker::EngineUnreachableError& e) {
     fail("engine", kExitEngineUnavailable, e.what());
@@ -279,6 +295,8 @@ void JobRunner::execute(logging::JobSummary& summary) {
   }
 
   const bool reattach = options_.reattach_container_id.has_value();
+  const FileHandling handling =
+      resolve_file_handling(options_.file_handling, spec_.file_handling, endpoint);
   std::optional<JobWorkspace> workspace;
   docker::ContainerConfig cfg;
   if (!reattach) {
@@ -288,7 +306,7 @@ void JobRunner::execute(logging::JobSummary& summary) {
       events_.emit(Level::info, "runner",
                    "Working folder " + workspace->root().string() + " (data: " +
                        workspace->data_dir().string() + ") is kept after the run (--keep-data)");
-    cfg = container_config(spec_, options_, *workspace, job_id);
+    cfg = container_config(spec_, options_, *workspace, job_id, handling, endpoint.display);
   }
   // GELF mode: the server listens before the container exists, where the container reaches us.
   // A re-attached container was told the address of its first worker's server, which is gone.
@@ -300,8 +318,8 @@ void JobRunner::execute(logging::JobSummary& summary) {
                  "its GELF messages from now on are lost");
   } else if (gelf_mode) {
     gelf.emplace(spec_.logging, events_, matcher_);
-    gelf->listen(docker::bridge_host_address(client));
-    cfg.env.push_back("KBC_LOGGER_ADDR=" + gelf->address());
+    gelf->listen(gelf_bind_address(options_, client));
+    cfg.env.push_back("KBC_LOGGER_ADDR=" + options_.gelf_advertise.value_or(gelf->address()));
     cfg.env.push_back("KBC_LOGGER_PORT=" + std::to_string(gelf->port()));
     events_.emit(Level::info, "runner",
                  "GELF server (" + spec_.logging.gelf_server_type + ") listening on " +
@@ -327,6 +345,8 @@ void JobRunner::execute(logging::JobSummary& summary) {
     if (options_.on_container_created) options_.on_container_created(container_id);
   }
   ContainerGuard guard(client, container_id, container_left_);
+  if (workspace && handling == FileHandling::copy)
+    copy_workspace_in(client, container_id, *workspace, events_);
 
   // Stream state. stdout lines become live events; stderr lines are kept for one error event at
   // the end; Kestra protocol lines on either become log events, outputs and metrics.
@@ -417,9 +437,10 @@ void JobRunner::execute(logging::JobSummary& summary) {
       throw_start_failure(e, client.kind());
     }
   }
-  if (gelf) {
+  if (gelf && client.endpoint().is_local()) {
     // Nothing is read from the server's sockets before its first poll, so whatever the
-    // container sent already is still judged by this rule.
+    // container sent already is still judged by this rule. A remote engine's containers reach
+    // this machine through that engine's NAT, from an address runner cannot know.
     const std::string ip = client.inspect_container(container_id).ip_address;
     if (!ip.empty()) gelf->allow_only(ip);
   }
@@ -500,6 +521,9 @@ void JobRunner::execute(logging::JobSummary& summary) {
     events_.emit(Level::warning, "runner", attached->transfer_error());
 
   const docker::ContainerState state = client.inspect_container(container_id);
+  std::optional<std::string> outputs_lost;
+  if (workspace && handling == FileHandling::copy && !stop_request)
+    outputs_lost = copy_outputs_out(client, container_id, *workspace, events_);
   guard.remove();
 
   std::int64_t exit_code = state.exit_code;
@@ -542,6 +566,8 @@ void JobRunner::execute(logging::JobSummary& summary) {
   if (gelf && gelf->oversize())
     outcome = {"error", "user", kExitUserError,
                "The component sent a GELF message over the 200 KB limit: " + *gelf->oversize()};
+  if (outputs_lost && outcome.status == "success")
+    outcome = {"error", "user", kExitUserError, *outputs_lost};
   summary.status = outcome.status;
   summary.error_type = outcome.error_type;
   summary.exit_code = outcome.exit_code;

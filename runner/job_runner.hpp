@@ -45,6 +45,14 @@ struct RunOptions {
   // was attached is lost, as the engine keeps no log with LogConfig none); an exited one only
   // gives its exit code. The job's timeout counts from the take-over.
   std::optional<std::string> reattach_container_id;
+  // How /data reaches the container; nullopt (or automatic): the component's file_handling, else
+  // by the engine's address (docs/engines.md).
+  std::optional<FileHandling> file_handling;
+  // GELF logging: where the job's server listens, and the address the container is told
+  // (KBC_LOGGER_ADDR; default the bind address). Unset: the engine's bridge gateway, which only
+  // an engine on this machine has; a tcp:// engine needs gelf_bind.
+  std::optional<std::string> gelf_bind;
+  std::optional<std::string> gelf_advertise;
 };
 
 // Labels put on every container runner starts.
@@ -54,6 +62,9 @@ inline constexpr const char* kLabelVersion = "io.runner.version";
 inline constexpr const char* kLabelManaged = "io.runner.managed";
 inline constexpr const char* kLabelHost = "io.runner.host";
 inline constexpr const char* kLabelPid = "io.runner.pid";
+// The engine address the runner used (docs/engines.md): `runner gc` and a worker's take-over ask
+// that engine, and the label says which one a container was started through.
+inline constexpr const char* kLabelEngine = "io.runner.engine";
 
 const char* runner_version();
 

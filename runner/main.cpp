@@ -7,6 +7,7 @@
 #include "logging/terminal_sink.hpp"
 #include "runner/component.hpp"
 #include "runner/container_gc.hpp"
+#include "runner/engine_options.hpp"
 #include "runner/errors.hpp"
 #include "runner/gelf_server_command.hpp"
 #include "runner/job_id.hpp"
@@ -45,6 +46,7 @@ struct RunArgs {
   std::string key_file;
   std::string outputs;
   std::string store;  // empty: the default store
+  runner::EngineArgs engine;
 };
 
 struct KeyArgs {
@@ -139,6 +141,7 @@ int command_run(const RunArgs& args) {
   options.project_id = args.project_id;
   options.branch_id = args.branch_id;
   options.stop = &signals;
+  runner::apply_engine_options(args.engine, options);
   runner::JobRunner job(std::move(spec), options, events);
   const runner::logging::JobSummary summary = job.run();
   if (stored) {
@@ -250,6 +253,7 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--docker-host", run.docker_host,
                       "Engine address (unix:///path or tcp://host:port); default $DOCKER_HOST or "
                       "/var/run/docker.sock");
+  runner::add_engine_options(*run_cmd, run.engine);
   run_cmd->add_option("--project-id", run.project_id, "KBC_PROJECTID given to the component")
       ->capture_default_str();
   run_cmd->add_option("--branch-id", run.branch_id, "KBC_BRANCHID given to the component")

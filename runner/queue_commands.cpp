@@ -118,6 +118,7 @@ QueueCommands add_queue_commands(CLI::App& app, QueueArgs& submit, QueueArgs& ca
   cmds.worker->add_option("--id", worker.worker_id, "Worker id (default host:pid:random)");
   cmds.worker->add_option("--docker-host", worker.docker_host,
                           "Engine address; default $DOCKER_HOST or /var/run/docker.sock");
+  add_engine_options(*cmds.worker, worker.engine);
   cmds.worker->add_option("--key-file", worker.key_file,
                           "Key for the queued components' encrypted values");
   cmds.worker->add_option("--max-jobs", worker.max_jobs,
@@ -190,6 +191,7 @@ int command_worker(const QueueArgs& args) {
       std::chrono::milliseconds(static_cast<std::int64_t>(args.drain_seconds * 1000));
   options.worker_id = args.worker_id;
   if (!args.docker_host.empty()) options.run.docker_host = args.docker_host;
+  apply_engine_options(args.engine, options.run);
   options.find_key = key_lookup(args.key_file);
   options.max_jobs = args.max_jobs;
   return run_worker(std::move(options), signals);

@@ -6,6 +6,8 @@
 // key). Without a key, a plain secret is refused with the path of the value.
 #pragma once
 
+#include "runner/engine_options.hpp"
+
 #include <string>
 
 namespace CLI {
@@ -29,6 +31,7 @@ struct QueueArgs {
   double drain_seconds = 25;
   std::string worker_id;
   std::string docker_host;
+  EngineArgs engine;
   int max_jobs = 0;
 };
 

@@ -4,6 +4,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
 using runner::docker::EngineEndpoint;
 
 TEST_CASE("unix and tcp hosts", "[docker][endpoint]") {
@@ -35,4 +40,47 @@ TEST_CASE("API versions compare numerically", "[docker][endpoint]") {
   CHECK(compare_api_versions("2.0", "1.99") > 0);
   CHECK(runner::docker::daemon_message(R"({"message":"No such image: x"})") == "No such image: x");
   CHECK(runner::docker::daemon_message("plain text\n") == "plain text");
+}
+
+TEST_CASE("tcp:// as the docker CLI reads it: default ports, TLS files that exist",
+          "[docker][endpoint]") {
+  ::unsetenv("DOCKER_TLS_VERIFY");
+  auto ep = EngineEndpoint::parse("tcp://build-host");
+  CHECK(ep.base_url == "http://build-host:2375");
+  CHECK(ep.display == "tcp://build-host:2375");
+  CHECK_FALSE(ep.is_local());
+  CHECK(EngineEndpoint::parse("tcp://[::1]:2380/").base_url == "http://[::1]:2380");
+  CHECK(EngineEndpoint::parse("unix:///var/run/docker.sock").is_local());
+  CHECK_THROWS_WITH(EngineEndpoint::parse("tcp://host:99999"),
+                    Catch::Contains("not a number from 1 to 65535"));
+  CHECK_THROWS_WITH(EngineEndpoint::parse("tcp://user@host:2376"),
+                    Catch::Contains("expected tcp://HOST:PORT"));
+  CHECK_THROWS_WITH(EngineEndpoint::parse("tcp://:2376"), Catch::Contains("no host name"));
+
+  const std::string certs = "/tmp/runner-endpoint-certs-" + std::to_string(::getpid());
+  std::filesystem::create_directories(certs);
+  std::ofstream(certs + "/ca.pem") << "x";
+  ::setenv("DOCKER_TLS_VERIFY", "1", 1);
+  ::setenv("DOCKER_CERT_PATH", certs.c_str(), 1);
+  ep = EngineEndpoint::parse("tcp://build-host");
+  CHECK(ep.tls);
+  CHECK(ep.base_url == "https://build-host:2376");
+  CHECK(ep.ca_file == certs + "/ca.pem");
+  CHECK(ep.cert_file.empty());  // absent files are not offered
+  CHECK(ep.key_file.empty());
+  ::unsetenv("DOCKER_TLS_VERIFY");
+  ::unsetenv("DOCKER_CERT_PATH");
+  std::filesystem::remove_all(certs);
+}
+
+TEST_CASE("an rlimit failure is explained, with Podman's fix on Podman", "[docker][endpoint]") {
+  using runner::docker::EngineKind;
+  using runner::docker::rlimit_failure_hint;
+  const std::string msg =
+      "crun: setrlimit `RLIMIT_NOFILE`: Operation not permitted: OCI permission denied / runc "
+      "create failed: error setting rlimit type 7: operation not permitted";
+  CHECK_THAT(rlimit_failure_hint(msg, EngineKind::podman),
+             Catch::Contains("default_ulimits") && Catch::Contains("containers.conf"));
+  CHECK_THAT(rlimit_failure_hint(msg, EngineKind::docker), Catch::Contains("--default-ulimit"));
+  CHECK(rlimit_failure_hint("No such image: x", EngineKind::podman).empty());
 }
