@@ -589,7 +589,7 @@ void check_gelf_pro_events(const Stopped& stopped) {
 // graypy
 
 TEST_CASE("graypy over UDP: zlib, LAN and WAN chunks, 100 KB messages, levels, fields",
-          "[e2e][gelf]") {
+          "[e2e][gelf][gelf-server]") {
   const std::string address = docker0_address();
   GelfServerProcess server("udp", address);
   run_graypy(R"(
@@ -629,7 +629,7 @@ print('graypy done')
   CHECK(c["udp_receive_buffer_bytes"].get<std::uint64_t>() > 0);
 }
 
-TEST_CASE("graypy over TCP: levels, fields, a 100 KB message", "[e2e][gelf]") {
+TEST_CASE("graypy over TCP: levels, fields, a 100 KB message", "[e2e][gelf][gelf-server]") {
   const std::string address = docker0_address();
   GelfServerProcess server("tcp", address);
   run_graypy(R"(
@@ -653,7 +653,7 @@ print('graypy done')
   CHECK(c["bytes"].get<std::uint64_t>() > 100000);
 }
 
-TEST_CASE("graypy over HTTP: zlib bodies labelled gzip,deflate, levels, fields", "[e2e][gelf]") {
+TEST_CASE("graypy over HTTP: zlib bodies labelled gzip,deflate, levels, fields", "[e2e][gelf][gelf-server]") {
   const std::string address = docker0_address();
   GelfServerProcess server("http", address);
   run_graypy(R"(
@@ -681,20 +681,20 @@ print('graypy done')
 // =============================================================================================
 // Docker's gelf log driver
 
-TEST_CASE("Docker's gelf log driver: UDP, gzip by default", "[e2e][gelf]") {
+TEST_CASE("Docker's gelf log driver: UDP, gzip by default", "[e2e][gelf][gelf-server]") {
   const DriverRun run = run_docker_gelf_driver("udp", {});
   check_driver_events(run);
   CHECK(run.counters["udp_datagrams"] == 2);
   CHECK(run.counters["chunks_completed"] == 0);
 }
 
-TEST_CASE("Docker's gelf log driver: UDP uncompressed", "[e2e][gelf]") {
+TEST_CASE("Docker's gelf log driver: UDP uncompressed", "[e2e][gelf][gelf-server]") {
   const DriverRun run = run_docker_gelf_driver("udp", {"gelf-compression-type=none"});
   check_driver_events(run);
   CHECK(run.counters["udp_datagrams"] == 2);
 }
 
-TEST_CASE("Docker's gelf log driver: TCP", "[e2e][gelf]") {
+TEST_CASE("Docker's gelf log driver: TCP", "[e2e][gelf][gelf-server]") {
   const DriverRun run = run_docker_gelf_driver("tcp", {});
   check_driver_events(run);
   CHECK(run.counters["connections"] == 1);
@@ -703,7 +703,7 @@ TEST_CASE("Docker's gelf log driver: TCP", "[e2e][gelf]") {
 // =============================================================================================
 // npm's gelf-pro
 
-TEST_CASE("gelf-pro over UDP: every syslog level, flattened fields, chunks", "[e2e][gelf]") {
+TEST_CASE("gelf-pro over UDP: every syslog level, flattened fields, chunks", "[e2e][gelf][gelf-server]") {
   const Stopped stopped = run_gelf_pro("udp");
   check_gelf_pro_events(stopped);
   // gelf-pro frames every UDP message as chunks, even single ones.
@@ -712,7 +712,7 @@ TEST_CASE("gelf-pro over UDP: every syslog level, flattened fields, chunks", "[e
   CHECK(stopped.counters["udp_datagrams"].get<std::uint64_t>() > 10);
 }
 
-TEST_CASE("gelf-pro over TCP: every syslog level, flattened fields", "[e2e][gelf]") {
+TEST_CASE("gelf-pro over TCP: every syslog level, flattened fields", "[e2e][gelf][gelf-server]") {
   const Stopped stopped = run_gelf_pro("tcp");
   check_gelf_pro_events(stopped);
   CHECK(stopped.counters["connections"] == 10);  // one connection per message
@@ -722,7 +722,7 @@ TEST_CASE("gelf-pro over TCP: every syslog level, flattened fields", "[e2e][gelf
 // Hostile input
 
 TEST_CASE("gelf-server refuses malformed UDP payloads and chunks, bombs, and keeps serving",
-          "[e2e][gelf]") {
+          "[e2e][gelf][gelf-server]") {
   GelfServerProcess server("udp");
   UdpSender udp("127.0.0.1", server.port());
 
@@ -802,7 +802,7 @@ TEST_CASE("gelf-server refuses malformed UDP payloads and chunks, bombs, and kee
 }
 
 TEST_CASE("gelf-server survives 100,000 never-completed chunk sets with bounded memory",
-          "[e2e][gelf]") {
+          "[e2e][gelf][gelf-server]") {
   GelfServerProcess server("udp");
   UdpSender udp("127.0.0.1", server.port());
   const auto start = std::chrono::steady_clock::now();
@@ -853,7 +853,7 @@ TEST_CASE("gelf-server survives 100,000 never-completed chunk sets with bounded 
 }
 
 TEST_CASE("gelf-server over TCP: a client that never sends NUL does not stop the others",
-          "[e2e][gelf]") {
+          "[e2e][gelf][gelf-server]") {
   GelfServerProcess server("tcp");
   std::uint64_t bytes = 0;
   TcpClient hanging("127.0.0.1", server.port());
@@ -904,7 +904,7 @@ TEST_CASE("gelf-server over TCP: a client that never sends NUL does not stop the
 }
 
 TEST_CASE("gelf-server over HTTP: wrong paths, methods and sizes, a bomb, keep-alive",
-          "[e2e][gelf]") {
+          "[e2e][gelf][gelf-server]") {
   GelfServerProcess server("http");
   const auto exchange = [&](TcpClient& client, const std::string& request) {
     client.send(request);
@@ -969,7 +969,7 @@ TEST_CASE("gelf-server over HTTP: wrong paths, methods and sizes, a bomb, keep-a
   CHECK(c["http_rejected"] == 3);
 }
 
-TEST_CASE("gelf-server is not locked out by 1,100 slowloris connections", "[e2e][gelf]") {
+TEST_CASE("gelf-server is not locked out by 1,100 slowloris connections", "[e2e][gelf][gelf-server]") {
   // issue 11: 1,100 connections that sent part of a request and held locked the HTTP server out
   // (all 1,024 slots held until the 60 s idle deadline), and TCP the same way (no deadline at
   // all). A full server now sheds the connection that has waited longest for its client.
@@ -1024,7 +1024,7 @@ TEST_CASE("gelf-server is not locked out by 1,100 slowloris connections", "[e2e]
   }
 }
 
-TEST_CASE("gelf-server --allow serves only that peer and counts the others", "[e2e][gelf]") {
+TEST_CASE("gelf-server --allow serves only that peer and counts the others", "[e2e][gelf][gelf-server]") {
   GelfServerProcess server("udp", "127.0.0.1", 0, {"--allow", "127.0.0.2"});
   UdpSender stranger("127.0.0.1", server.port(), "127.0.0.1");
   UdpSender allowed("127.0.0.1", server.port(), "127.0.0.2");
@@ -1042,7 +1042,7 @@ TEST_CASE("gelf-server --allow serves only that peer and counts the others", "[e
   CHECK(stopped.counters["bytes"] == allowed.bytes());
 }
 
-TEST_CASE("gelf-server refuses bad options with exit 64", "[e2e][gelf]") {
+TEST_CASE("gelf-server refuses bad options with exit 64", "[e2e][gelf][gelf-server]") {
   const auto transport = run_cli({"gelf-server", "--transport", "smtp"});
   CHECK(transport.exit_code == 64);
   CHECK(transport.err.find("--transport") != std::string::npos);

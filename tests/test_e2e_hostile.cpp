@@ -326,7 +326,11 @@ class EngineRelay {
 TEST_CASE("an engine going away mid-job: exit 69, and the container and runner gc are named",
           "[e2e][hostile][engine]") {
   const std::string id = unique("test.engine-gone-");
-  EngineRelay relay("/var/run/docker.sock");
+  // A relay in front of the tests' engine (Docker's socket, or Podman's in the Podman half).
+  const std::string engine_socket =
+      runner::docker::EngineEndpoint::from_environment(std::nullopt).unix_socket;
+  REQUIRE_FALSE(engine_socket.empty());
+  EngineRelay relay(engine_socket);
   CliProcess run({"run",
                   temp_file(json{{"id", id},
                                  {"image", "runner-busybox:latest"},
