@@ -653,7 +653,8 @@ print('graypy done')
   CHECK(c["bytes"].get<std::uint64_t>() > 100000);
 }
 
-TEST_CASE("graypy over HTTP: zlib bodies labelled gzip,deflate, levels, fields", "[e2e][gelf][gelf-server]") {
+TEST_CASE("graypy over HTTP: zlib bodies labelled gzip,deflate, levels, fields",
+          "[e2e][gelf][gelf-server]") {
   const std::string address = docker0_address();
   GelfServerProcess server("http", address);
   run_graypy(R"(
@@ -703,7 +704,8 @@ TEST_CASE("Docker's gelf log driver: TCP", "[e2e][gelf][gelf-server]") {
 // =============================================================================================
 // npm's gelf-pro
 
-TEST_CASE("gelf-pro over UDP: every syslog level, flattened fields, chunks", "[e2e][gelf][gelf-server]") {
+TEST_CASE("gelf-pro over UDP: every syslog level, flattened fields, chunks",
+          "[e2e][gelf][gelf-server]") {
   const Stopped stopped = run_gelf_pro("udp");
   check_gelf_pro_events(stopped);
   // gelf-pro frames every UDP message as chunks, even single ones.
@@ -969,7 +971,8 @@ TEST_CASE("gelf-server over HTTP: wrong paths, methods and sizes, a bomb, keep-a
   CHECK(c["http_rejected"] == 3);
 }
 
-TEST_CASE("gelf-server is not locked out by 1,100 slowloris connections", "[e2e][gelf][gelf-server]") {
+TEST_CASE("gelf-server is not locked out by 1,100 slowloris connections",
+          "[e2e][gelf][gelf-server]") {
   // issue 11: 1,100 connections that sent part of a request and held locked the HTTP server out
   // (all 1,024 slots held until the 60 s idle deadline), and TCP the same way (no deadline at
   // all). A full server now sheds the connection that has waited longest for its client.
@@ -1024,7 +1027,8 @@ TEST_CASE("gelf-server is not locked out by 1,100 slowloris connections", "[e2e]
   }
 }
 
-TEST_CASE("gelf-server --allow serves only that peer and counts the others", "[e2e][gelf][gelf-server]") {
+TEST_CASE("gelf-server --allow serves only that peer and counts the others",
+          "[e2e][gelf][gelf-server]") {
   GelfServerProcess server("udp", "127.0.0.1", 0, {"--allow", "127.0.0.2"});
   UdpSender stranger("127.0.0.1", server.port(), "127.0.0.1");
   UdpSender allowed("127.0.0.1", server.port(), "127.0.0.2");
