@@ -6,6 +6,8 @@
 // job) free of allocations.
 #pragma once
 
+#include "logging/job_status.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -65,9 +67,9 @@ struct Record {
 struct JobSummary {
   std::string job_id;
   std::string component_id;
-  std::string status;      // success, error, terminated
-  std::string error_type;  // "", user, application, internal
-  int exit_code = 0;       // runner's own exit code
+  JobStatus status = JobStatus::error;  // success, error or terminated (never left unset)
+  ErrorType error_type = ErrorType::none;
+  int exit_code = 0;  // runner's own exit code
   std::optional<std::int64_t> container_exit_code;
   double duration_seconds = 0;
   std::string message;

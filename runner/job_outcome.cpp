@@ -32,16 +32,17 @@ std::string cut_message(std::string_view text, std::size_t max_chars) {
 JobOutcome classify_exit(const ExitFacts& f) {
   JobOutcome out;
   if (f.timed_out) {
-    out = {"error", "user", 1,
+    out = {JobStatus::error, ErrorType::user, 1,
            "Component exceeded the timeout of " + std::to_string(f.timeout_seconds) + " seconds"};
     return out;
   }
   if (f.oom_killed) {
-    out = {"error", "user", 1, "Component out of memory (exceeded " + f.memory_limit + ")"};
+    out = {JobStatus::error, ErrorType::user, 1,
+           "Component out of memory (exceeded " + f.memory_limit + ")"};
     return out;
   }
   if (f.exit_code == 0) {
-    out = {"success", "", 0, "Component finished successfully"};
+    out = {JobStatus::success, ErrorType::none, 0, "Component finished successfully"};
     return out;
   }
   std::string detail = cut_message(f.stderr_text);
@@ -49,10 +50,10 @@ JobOutcome classify_exit(const ExitFacts& f) {
   if (detail.empty()) detail = cut_message(f.gelf_error);
   if (detail.empty()) detail = "No error message.";
   if (f.exit_code == 1 || f.no_application_errors) {
-    out = {"error", "user", 1, detail};
+    out = {JobStatus::error, ErrorType::user, 1, detail};
     return out;
   }
-  out = {"error", "application", 2,
+  out = {JobStatus::error, ErrorType::application, 2,
          "Application error (exit code " + std::to_string(f.exit_code) + "): " + detail};
   return out;
 }

@@ -7,6 +7,8 @@
 // Docker.
 #pragma once
 
+#include "logging/job_status.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -26,10 +28,13 @@ struct ExitFacts {
   std::string gelf_error;  // the last error-level GELF message, if any
 };
 
+using logging::ErrorType;
+using logging::JobStatus;
+
 struct JobOutcome {
-  std::string status;      // success, error
-  std::string error_type;  // "", user, application
-  int exit_code = 0;       // runner's exit code: 0, 1 or 2
+  JobStatus status = JobStatus::error;     // success or error
+  ErrorType error_type = ErrorType::none;  // none, user or application
+  int exit_code = 0;                       // runner's exit code: 0, 1 or 2
   std::string message;
 };
 

@@ -25,6 +25,8 @@ namespace runner {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using logging::ErrorType;
+using logging::JobStatus;
 using logging::Level;
 
 constexpr std::size_t kStderrHeadTail = 1024 * 1024;
@@ -187,8 +189,8 @@ logging::JobSummary JobRunner::run() {
                        " secret(s) are only 1 or 2 characters long: every occurrence of them in "
                        "the output will show as [hidden]");
   }
-  auto fail = [&](const char* error_type, int exit_code, std::string message) {
-    summary.status = "error";
+  auto fail = [&](ErrorType error_type, int exit_code, std::string message) {
+    summary.status = JobStatus::error;
     summary.error_type = error_type;
     summary.exit_code = exit_code;
     summary.message = std::move(message);
@@ -196,18 +198,18 @@ logging::JobSummary JobRunner::run() {
   try {
     execute(summary);
   } catch (const ConfigError& e) {
-    fail("user", e.exit_code(), std::string("invalid component: ") + e.what());
+    fail(ErrorType::user, e.exit_code(), std::string("invalid component: ") + e.what());
   } catch (const RunnerError& e) {
-    fail(e.exit_code() == kExitUserError           ? "user"
-         : e.exit_code() == kExitEngineUnavailable ? "engine"
-                                                   : "internal",
+    fail(e.exit_code() == kExitUserError           ? ErrorType::user
+         : e.exit_code() == kExitEngineUnavailable ? ErrorType::engine
+                                                   : ErrorType::internal,
          e.exit_code(), e.what());
   } catch (const docker::EngineUnreachableError& e) {
-    fail("engine", kExitEngineUnavailable, e.what());
+    fail(ErrorType::engine, kExitEngineUnavailable, e.what());
   } catch (const docker::EngineVersionError& e) {
-    fail("engine", kExitEngineUnavailable, e.what());
+    fail(ErrorType::engine, kExitEngineUnavailable, e.what());
   } catch (const std::exception& e) {
-    fail("internal", kExitInternal, std::string("internal error: ") + e.what());
+    fail(ErrorType::internal, kExitInternal, std::string("internal error: ") + e.what());
   }
   if (!container_left_.empty()) {
     // The engine went away with the container in it: when the engine comes back, the container
@@ -376,7 +378,7 @@ void JobRunner::execute(logging::JobSummary& summary) {
     guard.remove();
     events_.emit(Level::warning, "runner",
                  std::string("Job terminated by ") + stop_request->reason + " before it started");
-    summary.status = "terminated";
+    summary.status = JobStatus::terminated;
     summary.exit_code = stop_request->exit_code;
     summary.message = std::string("Terminated by ") + stop_request->reason;
     return;
@@ -493,7 +495,7 @@ void JobRunner::execute(logging::JobSummary& summary) {
   if (stop_request) {
     events_.emit(Level::warning, "runner",
                  std::string("Job terminated by ") + stop_request->reason);
-    summary.status = "terminated";
+    summary.status = JobStatus::terminated;
     summary.exit_code = stop_request->exit_code;
     summary.message = std::string("Terminated by ") + stop_request->reason;
     return;
@@ -511,7 +513,7 @@ void JobRunner::execute(logging::JobSummary& summary) {
   if (gelf) facts.gelf_error = gelf->last_error();
   JobOutcome outcome = classify_exit(facts);
   if (gelf && gelf->oversize())
-    outcome = {"error", "user", kExitUserError,
+    outcome = {JobStatus::error, ErrorType::user, kExitUserError,
                "The component sent a GELF message over the 200 KB limit: " + *gelf->oversize()};
   summary.status = outcome.status;
   summary.error_type = outcome.error_type;

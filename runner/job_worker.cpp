@@ -82,10 +82,12 @@ void run_claimed_job(const WorkerOptions& options, store::JobRecord job, Running
     };
 
     logging::JobSummary summary;
+    bool decided = false;  // the job's outcome is known without running it
     bool ran = false;
     if (invalid) {
-      summary.status = "error";
-      summary.error_type = "user";
+      decided = true;
+      summary.status = logging::JobStatus::error;
+      summary.error_type = logging::ErrorType::user;
       summary.exit_code = kExitInvalidComponent;
       summary.message = "invalid component: " + *invalid;
     } else if (job.attempts > 1 || !job.container_id.empty() || job.started_at) {
@@ -95,8 +97,9 @@ void run_claimed_job(const WorkerOptions& options, store::JobRecord job, Running
       if (container) {
         run.reattach_container_id = *container;
       } else if (!job.container_id.empty() || job.started_at) {
-        summary.status = "error";
-        summary.error_type = "internal";
+        decided = true;
+        summary.status = logging::JobStatus::error;
+        summary.error_type = logging::ErrorType::internal;
         summary.exit_code = kExitInternal;
         summary.message = fmt::format(
             "The worker running this job ({}) stopped, and the job's container {} is not on the "
@@ -106,7 +109,7 @@ void run_claimed_job(const WorkerOptions& options, store::JobRecord job, Running
             options.worker_id);
       }
     }
-    if (!summary.status.empty()) {
+    if (decided) {
       summary.job_id = job.id;
       summary.component_id = job.component_id;
       events.emit(logging::Level::error, "runner", summary.message);
@@ -117,13 +120,15 @@ void run_claimed_job(const WorkerOptions& options, store::JobRecord job, Running
       ran = true;
     }
     if (auto problem = sink.error()) options.report("warning: job " + job.id + ": " + *problem);
-    outcome = running.handed_back.load()
-                  ? "stopped and handed back to the queue"
-                  : fmt::format("{}{} in {:.2f} s", summary.status,
-                                summary.message.empty() || summary.status == "success"
-                                    ? ""
-                                    : " (" + summary.message.substr(0, 200) + ")",
-                                std::chrono::duration<double>(Clock::now() - started).count());
+    const std::string status(logging::job_status_name(summary.status));
+    outcome =
+        running.handed_back.load()
+            ? "stopped and handed back to the queue"
+            : fmt::format("{}{} in {:.2f} s", status,
+                          summary.message.empty() || summary.status == logging::JobStatus::success
+                              ? ""
+                              : " (" + summary.message.substr(0, 200) + ")",
+                          std::chrono::duration<double>(Clock::now() - started).count());
     if (running.handed_back.load() && ran) control->release_job(job.id, options.worker_id);
   } catch (const std::exception& e) {
     outcome = std::string("failed in the worker: ") + e.what();

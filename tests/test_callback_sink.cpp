@@ -106,13 +106,13 @@ TEST_CASE("CallbackSink reports the summary once and each flush", "[logging][cal
   log.emit_scrubbed(Level::info, "stdout", "one");
   log.flush();
   JobSummary summary;
-  summary.status = "terminated";
+  summary.status = runner::logging::JobStatus::terminated;
   summary.exit_code = 143;
   summary.message = "Terminated by cancelled";
   log.finish(summary);
   REQUIRE(summaries.size() == 1);
   CHECK(summaries[0].job_id == "job-4");  // stamped by the event log
-  CHECK(summaries[0].status == "terminated");
+  CHECK(summaries[0].status == runner::logging::JobStatus::terminated);
   CHECK(summaries[0].exit_code == 143);
   CHECK(flushes == 2);
   CHECK(order == std::vector<std::string>{"event", "flush", "finish", "flush"});

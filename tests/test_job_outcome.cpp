@@ -21,16 +21,16 @@ ExitFacts facts(std::int64_t code, std::string err = "", std::string out = "") {
 
 TEST_CASE("exit 0 is success even with stderr", "[runner][outcome]") {
   auto o = classify_exit(facts(0, "warning text"));
-  CHECK(o.status == "success");
+  CHECK(o.status == runner::logging::JobStatus::success);
   CHECK(o.exit_code == 0);
-  CHECK(o.error_type.empty());
+  CHECK(o.error_type == runner::logging::ErrorType::none);
 }
 
 TEST_CASE("exit 1 is a user error with the message from stderr, else stdout, else a default",
           "[runner][outcome]") {
   auto o = classify_exit(facts(1, "  bad input\n", "stdout text"));
-  CHECK(o.status == "error");
-  CHECK(o.error_type == "user");
+  CHECK(o.status == runner::logging::JobStatus::error);
+  CHECK(o.error_type == runner::logging::ErrorType::user);
   CHECK(o.exit_code == 1);
   CHECK(o.message == "bad input");
   CHECK(classify_exit(facts(1, "", "from stdout\n")).message == "from stdout");
@@ -40,15 +40,15 @@ TEST_CASE("exit 1 is a user error with the message from stderr, else stdout, els
 TEST_CASE("other exit codes are application errors unless no_application_errors",
           "[runner][outcome]") {
   auto o = classify_exit(facts(2, "trace"));
-  CHECK(o.error_type == "application");
+  CHECK(o.error_type == runner::logging::ErrorType::application);
   CHECK(o.exit_code == 2);
   CHECK(o.message == "Application error (exit code 2): trace");
-  CHECK(classify_exit(facts(255)).error_type == "application");
-  CHECK(classify_exit(facts(137)).error_type == "application");
+  CHECK(classify_exit(facts(255)).error_type == runner::logging::ErrorType::application);
+  CHECK(classify_exit(facts(137)).error_type == runner::logging::ErrorType::application);
   auto f = facts(3, "handled");
   f.no_application_errors = true;
   o = classify_exit(f);
-  CHECK(o.error_type == "user");
+  CHECK(o.error_type == runner::logging::ErrorType::user);
   CHECK(o.exit_code == 1);
   CHECK(o.message == "handled");
 }
@@ -57,13 +57,13 @@ TEST_CASE("OOM and timeout are user errors with fixed messages", "[runner][outco
   auto f = facts(137);
   f.oom_killed = true;
   auto o = classify_exit(f);
-  CHECK(o.error_type == "user");
+  CHECK(o.error_type == runner::logging::ErrorType::user);
   CHECK(o.message == "Component out of memory (exceeded 256m)");
   f = facts(137);
   f.timed_out = true;
   f.timeout_seconds = 5;
   o = classify_exit(f);
-  CHECK(o.error_type == "user");
+  CHECK(o.error_type == runner::logging::ErrorType::user);
   CHECK(o.exit_code == 1);
   CHECK(o.message == "Component exceeded the timeout of 5 seconds");
 }
