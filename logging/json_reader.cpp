@@ -193,7 +193,7 @@ class BoundedDomBuilder {
 }  // namespace
 
 JsonInputError::JsonInputError(std::string path, std::string reason)
-    : std::runtime_error(path + ": " + reason),
+    : Error(ErrorKind::invalid_config, path + ": " + reason),
       path_(std::move(path)),
       reason_(std::move(reason)) {}
 

@@ -14,6 +14,8 @@
 // Each refusal names the JSON path and quotes at most a short excerpt of the offending text.
 #pragma once
 
+#include "common/error.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
@@ -33,7 +35,8 @@ struct JsonLimits {
 
 // A refused document: where (a JSON path such as "$.limits.timeout", "$" for syntax errors,
 // which say the line and column) and why, in words a person can act on.
-class JsonInputError : public std::runtime_error {
+// Of kind invalid_config: the input is a file or a document a user wrote.
+class JsonInputError : public Error {
  public:
   JsonInputError(std::string path, std::string reason);
   const std::string& path() const { return path_; }

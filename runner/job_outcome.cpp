@@ -1,7 +1,8 @@
-// classify_exit: see the header.
+// classify_exit and classify: see the header.
 #include "runner/job_outcome.hpp"
 
 #include "logging/utf8.hpp"
+#include "runner/errors.hpp"
 
 #include <cctype>
 
@@ -55,6 +56,32 @@ JobOutcome classify_exit(const ExitFacts& f) {
   }
   out = {JobStatus::error, ErrorType::application, 2,
          "Application error (exit code " + std::to_string(f.exit_code) + "): " + detail};
+  return out;
+}
+
+JobOutcome classify(std::exception_ptr error) {
+  JobOutcome out{JobStatus::error, ErrorType::internal, kExitInternal, ""};
+  try {
+    std::rethrow_exception(std::move(error));
+  } catch (const ConfigError& e) {
+    std::string text;
+    for (const auto& problem : e.problems()) text += (text.empty() ? "" : "; ") + problem;
+    out = {JobStatus::error, ErrorType::user, kExitInvalidComponent, "invalid component: " + text};
+  } catch (const Error& e) {
+    out.exit_code = exit_code(e.kind());
+    out.message = e.what();
+    if (e.kind() == ErrorKind::user) out.error_type = ErrorType::user;
+    if (e.kind() == ErrorKind::invalid_config) {
+      out.error_type = ErrorType::user;
+      out.message = std::string("invalid component: ") + e.what();
+    }
+    if (e.kind() == ErrorKind::engine_unavailable) out.error_type = ErrorType::engine;
+    if (e.kind() == ErrorKind::internal) out.message = std::string("internal error: ") + e.what();
+  } catch (const std::exception& e) {
+    out.message = std::string("internal error: ") + e.what();
+  } catch (...) {
+    out.message = "internal error: an exception that is not a std::exception";
+  }
   return out;
 }
 

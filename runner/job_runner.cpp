@@ -189,27 +189,14 @@ logging::JobSummary JobRunner::run() {
                        " secret(s) are only 1 or 2 characters long: every occurrence of them in "
                        "the output will show as [hidden]");
   }
-  auto fail = [&](ErrorType error_type, int exit_code, std::string message) {
-    summary.status = JobStatus::error;
-    summary.error_type = error_type;
-    summary.exit_code = exit_code;
-    summary.message = std::move(message);
-  };
   try {
     execute(summary);
-  } catch (const ConfigError& e) {
-    fail(ErrorType::user, e.exit_code(), std::string("invalid component: ") + e.what());
-  } catch (const RunnerError& e) {
-    fail(e.exit_code() == kExitUserError           ? ErrorType::user
-         : e.exit_code() == kExitEngineUnavailable ? ErrorType::engine
-                                                   : ErrorType::internal,
-         e.exit_code(), e.what());
-  } catch (const docker::EngineUnreachableError& e) {
-    fail(ErrorType::engine, kExitEngineUnavailable, e.what());
-  } catch (const docker::EngineVersionError& e) {
-    fail(ErrorType::engine, kExitEngineUnavailable, e.what());
-  } catch (const std::exception& e) {
-    fail(ErrorType::internal, kExitInternal, std::string("internal error: ") + e.what());
+  } catch (...) {
+    const JobOutcome failure = classify(std::current_exception());
+    summary.status = failure.status;
+    summary.error_type = failure.error_type;
+    summary.exit_code = failure.exit_code;
+    summary.message = failure.message;
   }
   if (!container_left_.empty()) {
     // The engine went away with the container in it: when the engine comes back, the container

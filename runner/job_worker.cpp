@@ -4,6 +4,7 @@
 #include "docker/engine_client.hpp"
 #include "logging/event_log.hpp"
 #include "runner/errors.hpp"
+#include "runner/job_outcome.hpp"
 #include "store/store.hpp"
 #include "store/store_sink.hpp"
 
@@ -63,15 +64,11 @@ void run_claimed_job(const WorkerOptions& options, store::JobRecord job, Running
 
     // A queued component is decrypted only here, by the worker that runs it.
     ComponentSpec spec;
-    std::optional<std::string> invalid;
+    std::optional<JobOutcome> invalid;
     try {
       spec = prepare_component(read_component_json(job.spec), options.find_key);
-    } catch (const ConfigError& e) {
-      std::string text;
-      for (const auto& p : e.problems()) text += (text.empty() ? "" : "; ") + p;
-      invalid = text;
-    } catch (const std::exception& e) {
-      invalid = e.what();
+    } catch (...) {
+      invalid = classify(std::current_exception());
     }
 
     RunOptions run = options.run;
@@ -86,10 +83,10 @@ void run_claimed_job(const WorkerOptions& options, store::JobRecord job, Running
     bool ran = false;
     if (invalid) {
       decided = true;
-      summary.status = logging::JobStatus::error;
-      summary.error_type = logging::ErrorType::user;
-      summary.exit_code = kExitInvalidComponent;
-      summary.message = "invalid component: " + *invalid;
+      summary.status = invalid->status;
+      summary.error_type = invalid->error_type;
+      summary.exit_code = invalid->exit_code;
+      summary.message = invalid->message;
     } else if (job.attempts > 1 || !job.container_id.empty() || job.started_at) {
       // Claimed again after a lease expired (the store clears a job handed back on purpose).
       // A job taken over from a worker that stopped heartbeating.
@@ -130,8 +127,8 @@ void run_claimed_job(const WorkerOptions& options, store::JobRecord job, Running
                               : " (" + summary.message.substr(0, 200) + ")",
                           std::chrono::duration<double>(Clock::now() - started).count());
     if (running.handed_back.load() && ran) control->release_job(job.id, options.worker_id);
-  } catch (const std::exception& e) {
-    outcome = std::string("failed in the worker: ") + e.what();
+  } catch (...) {
+    outcome = "failed in the worker: " + classify(std::current_exception()).message;
   }
   running.outcome = outcome;
   running.finished.store(true);

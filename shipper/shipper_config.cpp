@@ -42,7 +42,8 @@ std::optional<std::chrono::microseconds> read_duration(const nlohmann::json& doc
 }  // namespace
 
 ShipperConfigError::ShipperConfigError(std::vector<std::string> problems)
-    : std::runtime_error(problems.empty() ? "invalid shipper configuration" : problems.front()),
+    : Error(ErrorKind::invalid_config,
+            problems.empty() ? "invalid shipper configuration" : problems.front()),
       problems_(std::move(problems)) {}
 
 std::string ShipperConfig::state_key() const {
