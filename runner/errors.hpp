@@ -2,7 +2,7 @@
 //
 // Every error derives from runner::Error (common/error.hpp) and carries its ErrorKind; the types
 // here are the runner's own, one per kind, so a throw site says what failed in one word. The
-// kind decides the exit code (exit_code below) and, for a job, the error type: classify()
+// kind decides the exit code (common/error.hpp) and, for a job, the error type: classify()
 // (runner/job_outcome.hpp) is the one place an exception becomes an outcome, used by `runner
 // run`, the worker and the library alike.
 #pragma once
@@ -13,24 +13,6 @@
 #include <vector>
 
 namespace runner {
-
-enum ExitCode : int {
-  kExitSuccess = 0,
-  kExitUserError = 1,
-  kExitApplicationError = 2,
-  kExitUsage = 64,             // bad command line
-  kExitInvalidComponent = 65,  // invalid component file
-  kExitNotFound = 66,          // no such job in the store
-  kExitEngineUnavailable = 69,
-  kExitInternal = 70,
-  kExitStoreUnavailable = 74,  // the store cannot be opened or read
-  kExitExportFailed = 75,      // an exporter kept failing (`runner ship`); try again later
-  kExitInterrupted = 130,      // SIGINT
-  kExitTerminated = 143,       // SIGTERM
-};
-
-// The process exit code for an error of `kind`.
-int exit_code(ErrorKind kind);
 
 class UsageError : public Error {
  public:

@@ -49,6 +49,7 @@ class GelfJobServer {
   // Listens on `address`, on a random free port in 12202-13202.
   void listen(const std::string& address);
   const std::string& address() const { return address_; }
+  const std::string& transport() const { return transport_; }
   std::uint16_t port() const { return server_.port(); }
   // From now on only `container_ip` is served; everything else is dropped and counted.
   void allow_only(const std::string& container_ip) { server_.set_allowed_peer(container_ip); }

@@ -104,7 +104,7 @@ int command_run(const RunArgs& args) {
   } catch (const runner::ConfigError& e) {
     for (const auto& line : e.problems())
       std::fprintf(stderr, "%s: %s\n", args.component.c_str(), line.c_str());
-    return runner::exit_code(e.kind());
+    return e.exit_code();
   }
 
   // Blocks SIGINT/SIGTERM before anything else starts, so a signal is never lost.

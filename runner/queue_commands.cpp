@@ -158,7 +158,7 @@ int command_submit(const QueueArgs& args) {
   } catch (const ConfigError& e) {
     for (const auto& line : e.problems())
       std::fprintf(stderr, "%s: %s\n", args.component.c_str(), line.c_str());
-    return exit_code(e.kind());
+    return e.exit_code();
   }
 }
 
