@@ -93,13 +93,13 @@ ContainerRun::ContainerRun(RunEnvironment& env, ContainerSource source,
     : env_(env),
       source_(std::move(source)),
       gelf_mode_(logging.type == "gelf"),
-      rules_(env.events, env.matcher,
+      rules_(env.events, env.masker,
              gelf_mode_ ? StreamRules::StdoutMode::held : StreamRules::StdoutMode::live,
              env.results) {
   // GELF mode: the server listens before the container exists, where the container reaches us.
   // A taken-over container was told the address of its first worker's server, which is gone.
   if (gelf_mode_ && std::holds_alternative<NewContainer>(source_))
-    gelf_ = std::make_unique<GelfJobServer>(logging, env.events, env.matcher);
+    gelf_ = std::make_unique<GelfJobServer>(logging, env.events);
 }
 
 ContainerRun::~ContainerRun() = default;

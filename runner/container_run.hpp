@@ -71,7 +71,7 @@ using ContainerSource = std::variant<NewContainer, ExistingContainer>;
 struct RunEnvironment {
   docker::EngineClient& client;
   logging::EventLog& events;
-  std::shared_ptr<const secrets::SecretMatcher> matcher;  // null when there are no secrets
+  const secrets::Masker& masker;  // the job's secrets
   logging::KestraResults& results;
   JobDeadline& deadline;
   StopSource* stop = nullptr;

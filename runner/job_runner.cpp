@@ -162,12 +162,11 @@ logging::JobSummary JobRunner::run() {
   const auto started = Clock::now();
   logging::JobSummary summary;
   summary.component_id = spec_.id;
-  // From here on no text reaches a sink without passing the scrubber: stream text is scrubbed
-  // on the stream path, everything else by the event log's filter.
+  // From here on no text reaches a sink unmasked: the stream path masks what it decodes and the
+  // lines it passes, the event log everything else.
   if (!spec_.secrets.empty()) {
-    matcher_ = std::make_shared<const secrets::SecretMatcher>(spec_.secrets);
-    events_.set_text_filter(
-        [m = matcher_](std::string_view text) { return secrets::scrub_text(*m, text); });
+    masker_ = secrets::Masker(spec_.secrets);
+    events_.set_masker(masker_);
     const auto short_ones = secrets::short_secrets(spec_.secrets);
     if (!short_ones.empty())
       events_.emit(Level::warning, "runner",
@@ -196,12 +195,14 @@ logging::JobSummary JobRunner::run() {
   }
   summary.duration_seconds = std::chrono::duration<double>(Clock::now() - started).count();
   try {
-    events_.finish(summary);
+    summary = events_.finish(summary);  // a copy: a failing sink leaves this one
   } catch (
       ...) {  // NOLINT(bugprone-empty-catch): run() never throws; a failing sink loses its summary
+    summary.message = events_.mask(summary.message);
+    events_.masker().mask_in_place(summary.outputs);
+    events_.masker().mask_in_place(summary.metrics);
+    summary.job_id = events_.job_id();
   }
-  summary.message = events_.filter(summary.message);
-  summary.job_id = events_.job_id();
   return summary;
 }
 
@@ -211,7 +212,7 @@ void JobRunner::execute(logging::JobSummary& summary) {
   JobDeadline deadline(std::chrono::seconds(spec_.limits.timeout_seconds));
   RunEnvironment env{client,
                      events_,
-                     matcher_,
+                     masker_,
                      results,
                      deadline,
                      options_.stop,

@@ -17,6 +17,7 @@
 #include "logging/event_log.hpp"
 #include "runner/component.hpp"
 #include "runner/stop_request.hpp"
+#include "secrets/masker.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -25,10 +26,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-
-namespace runner::secrets {
-class SecretMatcher;
-}
 
 namespace runner {
 
@@ -79,7 +76,7 @@ class JobRunner {
   ComponentSpec spec_;
   RunOptions options_;
   logging::EventLog& events_;
-  std::shared_ptr<const secrets::SecretMatcher> matcher_;  // null when there are no secrets
+  secrets::Masker masker_;  // the job's secrets
   // The job's container from its creation until its removal succeeded: when the run ends with
   // it still set (the engine went away), the summary says the container may still exist.
   std::string container_left_;

@@ -16,8 +16,7 @@ std::string_view trimmed(std::string_view text) {
 
 }  // namespace
 
-StreamRules::StreamRules(logging::EventLog& events,
-                         std::shared_ptr<const secrets::SecretMatcher> matcher, StdoutMode mode,
+StreamRules::StreamRules(logging::EventLog& events, const secrets::Masker& masker, StdoutMode mode,
                          logging::KestraResults& results)
     : events_(events),
       mode_(mode),
@@ -25,57 +24,58 @@ StreamRules::StreamRules(logging::EventLog& events,
       stdout_text_(mode == StdoutMode::held ? kHeldBytes : kLiveStdoutBytes,
                    mode == StdoutMode::held ? kHeldBytes : kLiveStdoutBytes),
       stderr_text_(kHeldBytes, kHeldBytes),
-      stdout_(matcher, mode == StdoutMode::live,
-              [this] {
-                logging::KestraCallbacks c = protocol_callbacks();
-                c.on_text = [this](std::string_view line) { keep_stdout(line); };
+      stdout_(masker, mode == StdoutMode::live,
+              [this, mode] {
+                OutputPipeline::Callbacks c = protocol_callbacks();
+                c.on_text = [this](secrets::MaskedText line) { keep_stdout(line); };
+                // Only live stdout shows a line before its newline.
+                if (mode == StdoutMode::live)
+                  c.on_partial = [this](secrets::MaskedText text) {
+                    events_.show_partial(Level::info, "stdout", text);
+                  };
                 return c;
               }()),
-      stderr_(matcher, false, [this] {
-        logging::KestraCallbacks c = protocol_callbacks();
-        c.on_text = [this](std::string_view line) { keep_stderr(line); };
+      stderr_(masker, false, [this] {
+        OutputPipeline::Callbacks c = protocol_callbacks();
+        c.on_text = [this](secrets::MaskedText line) { keep_stderr(line); };
         return c;
-      }()) {
-  // Only live stdout shows a line before its newline; held streams are made of whole lines.
-  if (mode == StdoutMode::live)
-    stdout_.show_partial_lines(
-        [this](std::string_view text) { events_.show_partial(Level::info, "stdout", text); });
-}
+      }()) {}
 
-logging::KestraCallbacks StreamRules::protocol_callbacks() {
-  logging::KestraCallbacks c;
-  c.on_log = [this](Level level, std::string_view message) {
-    events_.emit_scrubbed(level, "kestra", message);
+// Records are built from masked values only (names, values, tags), hence assume_masked.
+OutputPipeline::Callbacks StreamRules::protocol_callbacks() {
+  OutputPipeline::Callbacks c;
+  c.on_log = [this](Level level, secrets::MaskedText message) {
+    events_.emit(level, "kestra", message);
   };
-  c.on_outputs = [this](const nlohmann::json& outputs) {
-    results_.add_outputs(outputs);
-    for (const auto& [name, value] : outputs.items()) {
+  c.on_outputs = [this](const secrets::MaskedJson& outputs) {
+    results_.add_outputs(outputs.json());
+    for (const auto& [name, value] : outputs.json().items()) {
       members_.clear();
       logging::append_output_members(members_, name, value);
-      events_.record_scrubbed("output", members_);
+      events_.record("output", secrets::MaskedText::assume_masked(members_));
     }
   };
   c.on_metric = [this](const logging::KestraMetric& metric) {
     results_.add_metric(metric);
     members_.clear();
     logging::append_metric_members(members_, metric);
-    events_.record_scrubbed("metric", members_);
+    events_.record("metric", secrets::MaskedText::assume_masked(members_));
   };
-  c.on_warning = [this](const std::string& message, std::string_view line) {
-    const nlohmann::json fields = {{"line", std::string(line)}};
-    events_.emit_scrubbed(Level::warning, "kestra", message, &fields);
+  c.on_warning = [this](secrets::MaskedText message, secrets::MaskedText line) {
+    const nlohmann::json fields = {{"line", std::string(line.view())}};
+    events_.emit(Level::warning, "kestra", message.view(), &fields);
   };
   return c;
 }
 
-void StreamRules::keep_stdout(std::string_view line) {
-  if (mode_ == StdoutMode::live) events_.emit_scrubbed(Level::info, "stdout", line);
-  stdout_text_.append(line);
+void StreamRules::keep_stdout(secrets::MaskedText line) {
+  if (mode_ == StdoutMode::live) events_.emit(Level::info, "stdout", line);
+  stdout_text_.append(line.view());
   stdout_text_.append("\n");
 }
 
-void StreamRules::keep_stderr(std::string_view line) {
-  stderr_text_.append(line);
+void StreamRules::keep_stderr(secrets::MaskedText line) {
+  stderr_text_.append(line.view());
   stderr_text_.append("\n");
 }
 
@@ -99,10 +99,13 @@ void StreamRules::end_streams() {
 
 StreamTexts StreamRules::report_held() {
   StreamTexts texts{stdout_text_.text(), stderr_text_.text()};
+  // The kept texts are made of masked lines (and the buffers' own omission marker).
   if (mode_ == StdoutMode::held && !trimmed(texts.stdout_text).empty())
-    events_.emit_scrubbed(Level::info, "stdout", trimmed(texts.stdout_text));
+    events_.emit(Level::info, "stdout",
+                 secrets::MaskedText::assume_masked(trimmed(texts.stdout_text)));
   if (!trimmed(texts.stderr_text).empty())
-    events_.emit_scrubbed(Level::error, "stderr", trimmed(texts.stderr_text));
+    events_.emit(Level::error, "stderr",
+                 secrets::MaskedText::assume_masked(trimmed(texts.stderr_text)));
   return texts;
 }
 

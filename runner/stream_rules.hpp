@@ -10,8 +10,9 @@
 //   merge into one result); a bad protocol line becomes a warning carrying the line.
 // - kept texts are bounded: head and tail of 1 MiB each (stdout: 16 KiB, enough for a 4000-
 //   character message, unless held), and they are what the outcome's message is taken from.
-// Each stream goes through its own OutputPipeline (scrubber, line splitter, Kestra parser), so a
-// StreamRules is the whole stream path of one container run, testable without Docker.
+// Each stream goes through its own OutputPipeline (line splitter, Kestra parser, masking), so a
+// StreamRules is the whole stream path of one container run, testable without Docker. All it
+// gets is masked (MaskedText, MaskedJson), and all it writes goes to the job's EventLog.
 #pragma once
 
 #include "logging/event_log.hpp"
@@ -36,8 +37,8 @@ class StreamRules {
   using Clock = OutputPipeline::Clock;
   enum class StdoutMode { live, held };  // held: GELF logging
 
-  StreamRules(logging::EventLog& events, std::shared_ptr<const secrets::SecretMatcher> matcher,
-              StdoutMode mode, logging::KestraResults& results);
+  StreamRules(logging::EventLog& events, const secrets::Masker& masker, StdoutMode mode,
+              logging::KestraResults& results);
   StreamRules(const StreamRules&) = delete;  // the pipelines call back into this object
   StreamRules& operator=(const StreamRules&) = delete;
 
@@ -53,9 +54,9 @@ class StreamRules {
   StreamTexts report_held();
 
  private:
-  logging::KestraCallbacks protocol_callbacks();
-  void keep_stdout(std::string_view line);
-  void keep_stderr(std::string_view line);
+  OutputPipeline::Callbacks protocol_callbacks();
+  void keep_stdout(secrets::MaskedText line);
+  void keep_stderr(secrets::MaskedText line);
 
   logging::EventLog& events_;
   StdoutMode mode_;

@@ -69,7 +69,7 @@ const auto t0 = StreamRules::Clock::now();
 
 TEST_CASE("live stdout: each line is an info event as it arrives", "[runner][rules]") {
   Fixture f;
-  StreamRules rules(f.events, nullptr, StreamRules::StdoutMode::live, f.results);
+  StreamRules rules(f.events, {}, StreamRules::StdoutMode::live, f.results);
   rules.feed_stdout("one\ntw", t0);
   CHECK(f.sink.events("stdout") == std::vector<std::string>{"one"});
   rules.feed_stdout("o\n", t0 + 1ms);
@@ -84,7 +84,7 @@ TEST_CASE("live stdout shows a line still being written, held stdout never does"
           "[runner][rules]") {
   for (const auto mode : {StreamRules::StdoutMode::live, StreamRules::StdoutMode::held}) {
     Fixture f;
-    StreamRules rules(f.events, nullptr, mode, f.results);
+    StreamRules rules(f.events, {}, mode, f.results);
     rules.feed_stdout("Password: ", t0);
     rules.flush_if_due(t0 + 300ms);
     std::vector<std::string> partials;
@@ -102,7 +102,7 @@ TEST_CASE("live stdout shows a line still being written, held stdout never does"
 
 TEST_CASE("GELF mode holds stdout for one info event after the exit", "[runner][rules]") {
   Fixture f;
-  StreamRules rules(f.events, nullptr, StreamRules::StdoutMode::held, f.results);
+  StreamRules rules(f.events, {}, StreamRules::StdoutMode::held, f.results);
   rules.feed_stdout("started\n", t0);
   rules.feed_stdout("done\n\n", t0 + 1s);
   rules.flush_if_due(t0 + 1h);
@@ -116,7 +116,7 @@ TEST_CASE("GELF mode holds stdout for one info event after the exit", "[runner][
 TEST_CASE("stderr is one error event after the exit, in both modes", "[runner][rules]") {
   for (const auto mode : {StreamRules::StdoutMode::live, StreamRules::StdoutMode::held}) {
     Fixture f;
-    StreamRules rules(f.events, nullptr, mode, f.results);
+    StreamRules rules(f.events, {}, mode, f.results);
     rules.feed_stderr("Traceback (most recent call last):\n", t0);
     rules.feed_stdout("out\n", t0);
     rules.feed_stderr("ValueError: bad", t0);  // no newline at the end
@@ -132,7 +132,7 @@ TEST_CASE("stderr is one error event after the exit, in both modes", "[runner][r
 
 TEST_CASE("empty streams report nothing", "[runner][rules]") {
   Fixture f;
-  StreamRules rules(f.events, nullptr, StreamRules::StdoutMode::held, f.results);
+  StreamRules rules(f.events, {}, StreamRules::StdoutMode::held, f.results);
   rules.feed_stdout("\n\n", t0);
   rules.end_streams();
   const auto texts = rules.report_held();
@@ -144,7 +144,7 @@ TEST_CASE("Kestra lines on either stream become events, records and shared resul
           "[runner][rules][kestra]") {
   Fixture f;
   {
-    StreamRules first(f.events, nullptr, StreamRules::StdoutMode::live, f.results);
+    StreamRules first(f.events, {}, StreamRules::StdoutMode::live, f.results);
     first.feed_stdout(R"(::{"logs":[{"level":"WARN","message":"slow"}]}::)"
                       "\n",
                       t0);
@@ -161,7 +161,7 @@ TEST_CASE("Kestra lines on either stream become events, records and shared resul
   }
   // A second container run of the same job (a processor, a row) adds to the same results.
   {
-    StreamRules second(f.events, nullptr, StreamRules::StdoutMode::live, f.results);
+    StreamRules second(f.events, {}, StreamRules::StdoutMode::live, f.results);
     second.feed_stdout(
         R"(::{"outputs":{"a":2},"metrics":[{"name":"rows","type":"counter","value":3}]}::)"
         "\n",
@@ -188,7 +188,7 @@ TEST_CASE("Kestra lines on either stream become events, records and shared resul
 
 TEST_CASE("a bad protocol line is a warning carrying the line", "[runner][rules][kestra]") {
   Fixture f;
-  StreamRules rules(f.events, nullptr, StreamRules::StdoutMode::live, f.results);
+  StreamRules rules(f.events, {}, StreamRules::StdoutMode::live, f.results);
   rules.feed_stdout(R"(::{"metrics":[{"name":"x","type":"histogram","value":1}]}::)"
                     "\n",
                     t0);
@@ -207,7 +207,7 @@ TEST_CASE("live stdout keeps 16 KiB head and tail for the message, held stdout 1
   const std::string line(1000, 'x');
   for (const auto mode : {StreamRules::StdoutMode::live, StreamRules::StdoutMode::held}) {
     Fixture f;
-    StreamRules rules(f.events, nullptr, mode, f.results);
+    StreamRules rules(f.events, {}, mode, f.results);
     for (int i = 0; i < 100; ++i) rules.feed_stdout(line + "\n", t0);
     rules.end_streams();
     const auto texts = rules.report_held();
@@ -222,9 +222,8 @@ TEST_CASE("live stdout keeps 16 KiB head and tail for the message, held stdout 1
 
 TEST_CASE("secrets never reach an event, a record or the kept texts", "[runner][rules][secrets]") {
   Fixture f;
-  auto matcher =
-      std::make_shared<const runner::secrets::SecretMatcher>(std::vector<std::string>{"hunter2"});
-  StreamRules rules(f.events, matcher, StreamRules::StdoutMode::live, f.results);
+  const runner::secrets::Masker masker(std::vector<std::string>{"hunter2"});
+  StreamRules rules(f.events, masker, StreamRules::StdoutMode::live, f.results);
   rules.feed_stdout("pw=hun", t0);
   rules.feed_stdout("ter2\n::{\"outputs\":{\"p\":\"hunter2!\"}}::\n", t0);
   rules.feed_stderr("failed with hunter2\n", t0);
