@@ -1,5 +1,5 @@
 // Event: the one record every output of a job becomes (stdout lines, stderr, runner messages,
-// and later GELF and Kestra messages), and JobSummary, the record that closes a job.
+// GELF and Kestra messages), and JobSummary, the record that closes a job.
 //
 // Events are passed to sinks by const reference and hold views: a sink that keeps an event past
 // the call copies what it needs. That keeps the hot path (one event per stdout line, millions per
