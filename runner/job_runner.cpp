@@ -2,6 +2,7 @@
 // execute() is the list of the job's phases, each a function below.
 #include "runner/job_runner.hpp"
 
+#include "common/host_name.hpp"
 #include "docker/engine_client.hpp"
 #include "docker/engine_errors.hpp"
 #include "logging/kestra_results.hpp"
@@ -25,12 +26,6 @@ using Clock = std::chrono::steady_clock;
 using logging::ErrorType;
 using logging::JobStatus;
 using logging::Level;
-
-std::string host_name() {
-  std::array<char, 256> buf{};
-  if (gethostname(buf.data(), buf.size() - 1) != 0) return "unknown";
-  return buf.data();
-}
 
 docker::ContainerConfig container_config(const ComponentSpec& spec, const RunOptions& options,
                                          const JobWorkspace& workspace, const std::string& job_id) {

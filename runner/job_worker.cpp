@@ -1,6 +1,7 @@
 // JobWorker: see job_worker.hpp.
 #include "runner/job_worker.hpp"
 
+#include "common/host_name.hpp"
 #include "docker/engine_client.hpp"
 #include "logging/event_log.hpp"
 #include "runner/errors.hpp"
@@ -138,11 +139,8 @@ void run_claimed_job(const WorkerOptions& options, store::JobRecord job, Running
 }  // namespace
 
 std::string default_worker_id() {
-  std::array<char, 256> host{};
-  if (gethostname(host.data(), host.size() - 1) != 0)
-    std::snprintf(host.data(), host.size(), "host");
   std::random_device rd;
-  return fmt::format("{}:{}:{:04x}", host.data(), ::getpid(), rd() & 0xffff);
+  return fmt::format("{}:{}:{:04x}", host_name(), ::getpid(), rd() & 0xffff);
 }
 
 int run_worker(WorkerOptions options, StopSource& stop) {

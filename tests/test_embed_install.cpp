@@ -77,10 +77,10 @@ fs::path build_example(const TempDir& dir) {
   const fs::path prefix = install_runner(dir);
   const fs::path build = dir.path / "embed-build";
   const std::string source = std::string(RUNNER_SOURCE_DIR) + "/examples/embed";
-  auto r = run_command(std::string(RUNNER_CMAKE) + " -S " + quoted(source) + " -B " +
-                       quoted(build.string()) + " -G Ninja -DCMAKE_PREFIX_PATH=" +
-                       quoted(prefix.string()) + " -DCMAKE_CXX_COMPILER=" + quoted(RUNNER_CXX) +
-                       " -DCMAKE_EXPORT_COMPILE_COMMANDS=ON");
+  auto r = run_command(
+      std::string(RUNNER_CMAKE) + " -S " + quoted(source) + " -B " + quoted(build.string()) +
+      " -G Ninja -DCMAKE_PREFIX_PATH=" + quoted(prefix.string()) +
+      " -DCMAKE_CXX_COMPILER=" + quoted(RUNNER_CXX) + " -DCMAKE_EXPORT_COMPILE_COMMANDS=ON");
   INFO("configure: " << r.output);
   REQUIRE(r.exit_code == 0);
   // The embedder compiles with runner's include directory only: what runner's libraries use
