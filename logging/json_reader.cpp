@@ -204,6 +204,23 @@ std::string json_excerpt(std::string_view text, std::size_t max_bytes) {
   return out;
 }
 
+std::string describe_json(const nlohmann::json& value) {
+  switch (value.type()) {
+    case nlohmann::json::value_t::null:
+      return "null";
+    case nlohmann::json::value_t::boolean:
+      return value.get<bool>() ? "true" : "false";
+    case nlohmann::json::value_t::object:
+      return "an object";
+    case nlohmann::json::value_t::array:
+      return "an array";
+    default:
+      break;
+  }
+  const std::string text = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return text.size() > 60 ? json_excerpt(text, 57) : text;
+}
+
 std::string json_child_path(const std::string& parent, std::string_view key) {
   const std::size_t cut = key.size() > 40 ? utf8_cut_point(key, 40) : key.size();
   const std::string_view shown = key.substr(0, cut);

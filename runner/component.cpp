@@ -242,7 +242,8 @@ void parse_identity(const json& doc, ComponentSpec& spec, ProblemList& problems)
                    "expected letters, digits, '.', '_' and '-', starting with a letter or "
                    "digit, at most " +
                        std::to_string(kMaxComponentIdLength) +
-                       " characters (such as \"my-org.ex-hello\"), got " + describe(doc.at("id")));
+                       " characters (such as \"my-org.ex-hello\"), got " +
+                       describe_json(doc.at("id")));
     else
       spec.id = *id;
   } else if (!doc.contains("id")) {
@@ -253,7 +254,7 @@ void parse_identity(const json& doc, ComponentSpec& spec, ProblemList& problems)
       problems.add("$.image",
                    "expected an image reference such as \"busybox:1.36\" or "
                    "\"registry.example.com:5000/team/app:v2\": " +
-                       *problem + ", got " + describe(doc.at("image")));
+                       *problem + ", got " + describe_json(doc.at("image")));
     else
       spec.image = *image;
   } else if (!doc.contains("image")) {
@@ -266,7 +267,7 @@ void parse_identity(const json& doc, ComponentSpec& spec, ProblemList& problems)
                    "expected lower-case words separated by dots (such as \"company.team\"), at "
                    "most " +
                        std::to_string(logging::kMaxNamespaceLength) + " characters, got " +
-                       describe(doc.at("namespace")));
+                       describe_json(doc.at("namespace")));
     else
       spec.namespace_name = *ns;
   }
@@ -285,7 +286,7 @@ void parse_container_settings(const json& doc, ComponentSpec& spec, ProblemList&
       problems.add("$.user",
                    "expected a user name or uid, optionally with \":group\" or "
                    "\":gid\" (such as \"1000:1000\" or \"app\"): " +
-                       *problem + ", got " + describe(doc.at("user")));
+                       *problem + ", got " + describe_json(doc.at("user")));
     else
       spec.user = *user;
   }

@@ -7,24 +7,6 @@ namespace runner {
 
 using nlohmann::json;
 
-std::string describe(const json& value) {
-  std::string text;
-  switch (value.type()) {
-    case json::value_t::null:
-      return "null";
-    case json::value_t::boolean:
-      return value.get<bool>() ? "true" : "false";
-    case json::value_t::object:
-      return "an object";
-    case json::value_t::array:
-      return "an array";
-    default:
-      text = value.dump(-1, ' ', false, json::error_handler_t::replace);
-      break;
-  }
-  return text.size() > 60 ? logging::json_excerpt(text, 57) : text;
-}
-
 std::string child(const std::string& path, const std::string& key) {
   return logging::json_child_path(path, key);
 }

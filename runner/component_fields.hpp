@@ -5,6 +5,8 @@
 // the same way.
 #pragma once
 
+#include "logging/json_reader.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <map>
@@ -16,7 +18,7 @@
 namespace runner {
 
 // A JSON value as quoted in a problem: scalars as short JSON, containers by their kind.
-std::string describe(const nlohmann::json& value);
+using logging::describe_json;
 // "$.a" + "b" -> "$.a.b" (keys that are not plain words are quoted).
 std::string child(const std::string& path, const std::string& key);
 
@@ -26,7 +28,7 @@ class ProblemList {
     lines_.push_back(path + ": " + what);
   }
   void expected(const std::string& path, const std::string& what, const nlohmann::json& got) {
-    add(path, "expected " + what + ", got " + describe(got));
+    add(path, "expected " + what + ", got " + describe_json(got));
   }
   bool empty() const { return lines_.empty(); }
   std::vector<std::string> take() { return std::move(lines_); }

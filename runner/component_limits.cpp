@@ -31,8 +31,9 @@ void parse_memory_limits(const json& limits, ComponentSpec& spec, ProblemList& p
       problems.expected("$.limits.memory", size_hint, v);
       memory_ok = false;
     } else if (*bytes < 6LL * 1024 * 1024) {
-      problems.add("$.limits.memory",
-                   "expected at least \"6m\" (the Docker engine's minimum), got " + describe(v));
+      problems.add(
+          "$.limits.memory",
+          "expected at least \"6m\" (the Docker engine's minimum), got " + describe_json(v));
       memory_ok = false;
     } else {
       spec.limits.memory_bytes = *bytes;
@@ -52,9 +53,9 @@ void parse_memory_limits(const json& limits, ComponentSpec& spec, ProblemList& p
     if (!bytes || (*bytes <= 0 && *bytes != -1)) {
       problems.expected("$.limits.memory_swap", size_hint + ", or -1 for unlimited swap", v);
     } else if (*bytes != -1 && memory_ok && *bytes < spec.limits.memory_bytes) {
-      problems.add("$.limits.memory_swap", "expected at least limits.memory (" +
-                                               spec.limits.memory_text +
-                                               "): it is memory plus swap, got " + describe(v));
+      problems.add("$.limits.memory_swap",
+                   "expected at least limits.memory (" + spec.limits.memory_text +
+                       "): it is memory plus swap, got " + describe_json(v));
     } else {
       spec.limits.memory_swap_bytes = *bytes;
     }
