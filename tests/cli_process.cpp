@@ -8,11 +8,13 @@
 #include <pty.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
@@ -63,6 +65,17 @@ std::uint16_t unused_tcp_port() {
   ::close(fd);
   if (!ok) throw std::runtime_error("cannot bind a TCP port on 127.0.0.1");
   return ntohs(address.sin_port);
+}
+
+std::size_t raise_open_files_limit(std::size_t wanted) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+  if (limit.rlim_cur < wanted) {
+    limit.rlim_cur = std::min<rlim_t>(wanted, limit.rlim_max);
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+    ::getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  return static_cast<std::size_t>(limit.rlim_cur);
 }
 
 std::string temp_file(const std::string& content, const std::string& suffix) {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -63,5 +64,8 @@ std::vector<nlohmann::json> read_json_lines(const std::string& path);
 std::vector<nlohmann::json> complete_json_lines(const std::string& path);
 // A TCP port on 127.0.0.1 that nothing listens on now (bound to port 0, then closed).
 std::uint16_t unused_tcp_port();
+// Raises this process's soft limit on open files towards `wanted` (tests that hold many
+// connections); returns the limit now in force.
+std::size_t raise_open_files_limit(std::size_t wanted);
 
 }  // namespace runner_test

@@ -138,7 +138,22 @@ TEST_CASE("runner run keeps the job and its events in SQLite", "[e2e][store][sql
 }
 
 TEST_CASE("runner run keeps the job and its events in PostgreSQL", "[e2e][store][postgres]") {
-  check_store_round_trip(postgres_url());
+  // A schema of its own: the database is shared with other tests (and other schema versions).
+  const std::string base = postgres_url();
+  const std::string schema = unique_name("e2e_store_");
+  REQUIRE(std::system(
+              ("psql -q \"" + base + "\" -c 'CREATE SCHEMA " + schema + "' >/dev/null").c_str()) ==
+          0);
+  struct DropSchema {
+    std::string base, schema;
+    ~DropSchema() {
+      (void)std::system(
+          ("psql -q \"" + base + "\" -c 'DROP SCHEMA " + schema + " CASCADE' >/dev/null 2>&1")
+              .c_str());
+    }
+  } drop{base, schema};
+  check_store_round_trip(base + (base.find('?') == std::string::npos ? "?" : "&") +
+                         "options=-csearch_path%3D" + schema);
 }
 
 TEST_CASE("only scrubbed text reaches the store", "[e2e][store][secrets]") {
