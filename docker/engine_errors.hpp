@@ -1,30 +1,35 @@
 // Typed errors for everything that can go wrong when talking to the Docker engine.
 //
-// The runner maps these onto its documented exit codes (69 when the engine cannot be reached,
-// 1 when the daemon rejects the component's request, ...), so each carries what is needed for
-// that decision: the HTTP status and the daemon's own message.
+// Each is a runner::Error: an engine that cannot be reached (or is too old) is of kind
+// engine_unavailable (exit 69); every other engine error is internal unless its caller knows
+// better (a refused container is the component author's problem, so JobRunner rethrows it as a
+// UserError), which is why each carries the HTTP status and the daemon's own message.
 #pragma once
 
-#include <stdexcept>
+#include "common/error.hpp"
+
 #include <string>
 
 namespace runner::docker {
 
-class EngineError : public std::runtime_error {
+class EngineError : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit EngineError(const std::string& what, ErrorKind kind = ErrorKind::internal)
+      : Error(kind, what) {}
 };
 
 // No answer from the engine at all: socket missing, connection refused, timeout.
 class EngineUnreachableError : public EngineError {
  public:
-  using EngineError::EngineError;
+  explicit EngineUnreachableError(const std::string& what)
+      : EngineError(what, ErrorKind::engine_unavailable) {}
 };
 
 // The engine answers but speaks an API older than we support.
 class EngineVersionError : public EngineError {
  public:
-  using EngineError::EngineError;
+  explicit EngineVersionError(const std::string& what)
+      : EngineError(what, ErrorKind::engine_unavailable) {}
 };
 
 // A non-2xx answer. `daemon_message` is the "message" field of the daemon's JSON error body.
@@ -48,7 +53,7 @@ class EngineApiError : public EngineError {
 // Pulling an image failed; the pull API reports this inside a 200 stream.
 class ImagePullError : public EngineError {
  public:
-  using EngineError::EngineError;
+  explicit ImagePullError(const std::string& what) : EngineError(what) {}
 };
 
 }  // namespace runner::docker

@@ -15,7 +15,7 @@
 //
 //   logging::CallbackSink sink({
 //       .on_event = [](logging::OwnedEvent e) { std::puts(e.message.c_str()); },
-//       .on_finish = [](const logging::JobSummary& s) { std::puts(s.status.c_str()); },
+//       .on_finish = [](const logging::JobSummary& s) { std::puts(s.message.c_str()); },
 //   });
 //   events.add_sink(sink);  // the sink must outlive the EventLog's use
 #pragma once

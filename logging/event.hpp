@@ -1,10 +1,12 @@
 // Event: the one record every output of a job becomes (stdout lines, stderr, runner messages,
-// and later GELF and Kestra messages), and JobSummary, the record that closes a job.
+// GELF and Kestra messages), and JobSummary, the record that closes a job.
 //
 // Events are passed to sinks by const reference and hold views: a sink that keeps an event past
 // the call copies what it needs. That keeps the hot path (one event per stdout line, millions per
 // job) free of allocations.
 #pragma once
+
+#include "logging/job_status.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -65,9 +67,9 @@ struct Record {
 struct JobSummary {
   std::string job_id;
   std::string component_id;
-  std::string status;      // success, error, terminated
-  std::string error_type;  // "", user, application, internal
-  int exit_code = 0;       // runner's own exit code
+  JobStatus status = JobStatus::error;  // success, error or terminated (never left unset)
+  ErrorType error_type = ErrorType::none;
+  int exit_code = 0;  // runner's own exit code
   std::optional<std::int64_t> container_exit_code;
   double duration_seconds = 0;
   std::string message;

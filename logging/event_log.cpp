@@ -3,29 +3,24 @@
 
 namespace runner::logging {
 
-std::string EventLog::filter(std::string_view text) const {
-  return filter_ ? filter_(text) : std::string(text);
-}
-
 void EventLog::emit(Level level, std::string_view source, std::string_view message,
                     const nlohmann::json* fields) {
-  if (!filter_) {
-    emit_scrubbed(level, source, message, fields);
-    return;
-  }
-  const std::string clean = filter_(message);
+  const MaskedText clean = masker_.mask(message, scratch_);
   if (fields == nullptr) {
-    emit_scrubbed(level, source, clean, nullptr);
+    write(level, source, clean.view(), nullptr);
     return;
   }
-  // Field names and values are text too: scrub the serialised form and parse it back.
-  nlohmann::json clean_fields = nlohmann::json::parse(filter_(fields->dump()), nullptr, false);
-  if (clean_fields.is_discarded()) clean_fields = nlohmann::json::object();
-  emit_scrubbed(level, source, clean, &clean_fields);
+  const MaskedJson clean_fields = masker_.mask(*fields, fields_scratch_);
+  write(level, source, clean.view(), &clean_fields.json());
 }
 
-void EventLog::emit_scrubbed(Level level, std::string_view source, std::string_view message,
-                             const nlohmann::json* fields) {
+void EventLog::emit(Level level, std::string_view source, MaskedText message,
+                    const MaskedJson* fields) {
+  write(level, source, message.view(), fields != nullptr ? &fields->json() : nullptr);
+}
+
+void EventLog::write(Level level, std::string_view source, std::string_view message,
+                     const nlohmann::json* fields) {
   Event event;
   event.time = now_utc();
   event.job_id = job_id_;
@@ -37,38 +32,37 @@ void EventLog::emit_scrubbed(Level level, std::string_view source, std::string_v
   for (EventSink* sink : sinks_) sink->write(event);
 }
 
-void EventLog::record_scrubbed(std::string_view kind, std::string_view members) {
+void EventLog::record(std::string_view kind, MaskedText members) {
   Record record;
   record.time = now_utc();
   record.job_id = job_id_;
   record.sequence = ++sequence_;
   record.kind = kind;
-  record.members = members;
+  record.members = members.view();
   for (EventSink* sink : sinks_) sink->write_record(record);
 }
 
-void EventLog::show_partial(Level level, std::string_view source, std::string_view text) {
+void EventLog::show_partial(Level level, std::string_view source, MaskedText text) {
   PartialLine line;
   line.time = now_utc();
   line.job_id = job_id_;
   line.level = level;
   line.source = source;
-  line.text = text;
+  line.text = text.view();
   for (EventSink* sink : sinks_) sink->show_partial(line);
 }
 
-void EventLog::finish(JobSummary summary) {
+JobSummary EventLog::finish(JobSummary summary) {
   summary.job_id = job_id_;
-  summary.message = filter(summary.message);
-  if (filter_) {
-    // Outputs and metrics came through the stream scrubber already; filter again in case a
-    // caller filled them from elsewhere.
-    summary.outputs = nlohmann::json::parse(filter_(summary.outputs.dump()), nullptr, false);
-    summary.metrics = nlohmann::json::parse(filter_(summary.metrics.dump()), nullptr, false);
-    summary.results_summary = filter(summary.results_summary);
-  }
+  summary.message = masker_.mask_copy(summary.message);
+  summary.results_summary = masker_.mask_copy(summary.results_summary);
+  // Outputs and metrics were masked where they were decoded; a caller may fill them from
+  // elsewhere, so they are masked again here, value by value.
+  masker_.mask_in_place(summary.outputs);
+  masker_.mask_in_place(summary.metrics);
   for (EventSink* sink : sinks_) sink->finish(summary);
   flush();
+  return summary;
 }
 
 void EventLog::flush() {

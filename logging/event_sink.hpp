@@ -1,4 +1,4 @@
-// EventSink: where events go (terminal, JSON Lines file, later the store and exporters).
+// EventSink: where events go (the terminal, a JSON Lines file, the store, an embedder's callbacks).
 //
 // Sinks get every event in sequence order and a final JobSummary. flush() is called after each
 // batch the runner processes (one read from the engine), so a sink can buffer within a batch and

@@ -193,7 +193,7 @@ class BoundedDomBuilder {
 }  // namespace
 
 JsonInputError::JsonInputError(std::string path, std::string reason)
-    : std::runtime_error(path + ": " + reason),
+    : Error(ErrorKind::invalid_config, path + ": " + reason),
       path_(std::move(path)),
       reason_(std::move(reason)) {}
 
@@ -202,6 +202,23 @@ std::string json_excerpt(std::string_view text, std::size_t max_bytes) {
   std::string out(text.substr(0, utf8_cut_point(text, max_bytes)));
   out += "...";
   return out;
+}
+
+std::string describe_json(const nlohmann::json& value) {
+  switch (value.type()) {
+    case nlohmann::json::value_t::null:
+      return "null";
+    case nlohmann::json::value_t::boolean:
+      return value.get<bool>() ? "true" : "false";
+    case nlohmann::json::value_t::object:
+      return "an object";
+    case nlohmann::json::value_t::array:
+      return "an array";
+    default:
+      break;
+  }
+  const std::string text = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return text.size() > 60 ? json_excerpt(text, 57) : text;
 }
 
 std::string json_child_path(const std::string& parent, std::string_view key) {

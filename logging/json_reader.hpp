@@ -14,6 +14,8 @@
 // Each refusal names the JSON path and quotes at most a short excerpt of the offending text.
 #pragma once
 
+#include "common/error.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
@@ -33,7 +35,8 @@ struct JsonLimits {
 
 // A refused document: where (a JSON path such as "$.limits.timeout", "$" for syntax errors,
 // which say the line and column) and why, in words a person can act on.
-class JsonInputError : public std::runtime_error {
+// Of kind invalid_config: the input is a file or a document a user wrote.
+class JsonInputError : public Error {
  public:
   JsonInputError(std::string path, std::string reason);
   const std::string& path() const { return path_; }
@@ -61,6 +64,9 @@ bool json_deeper_than(const nlohmann::json& value, std::size_t max_depth);
 // `text` shortened for a message: at most `max_bytes` (never splitting a UTF-8 character) and
 // "..." when cut.
 std::string json_excerpt(std::string_view text, std::size_t max_bytes = 40);
+// A JSON value as a problem message quotes it ("expected ..., got <this>"): scalars as JSON cut
+// to 60 bytes, `null`, `true`, `false`, and containers by their kind ("an object", "an array").
+std::string describe_json(const nlohmann::json& value);
 // "$.a.b" / "$.a[\"odd key\"]": a child's path as runner's messages write it. Keys longer than
 // 40 bytes are shortened, so a path stays readable whatever the document holds.
 std::string json_child_path(const std::string& parent, std::string_view key);

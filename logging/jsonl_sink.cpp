@@ -63,12 +63,16 @@ void JsonLinesSink::write_record(const Record& record) {
 }
 
 nlohmann::ordered_json summary_to_json(const JobSummary& s) {
-  nlohmann::ordered_json j = {
-      {"kind", "result"},    {"job_id", s.job_id},       {"component_id", s.component_id},
-      {"status", s.status},  {"exit_code", s.exit_code}, {"duration", s.duration_seconds},
-      {"message", s.message}};
-  j["error_type"] =
-      s.error_type.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(s.error_type);
+  nlohmann::ordered_json j = {{"kind", "result"},
+                              {"job_id", s.job_id},
+                              {"component_id", s.component_id},
+                              {"status", job_status_name(s.status)},
+                              {"exit_code", s.exit_code},
+                              {"duration", s.duration_seconds},
+                              {"message", s.message}};
+  j["error_type"] = s.error_type == ErrorType::none
+                        ? nlohmann::ordered_json()
+                        : nlohmann::ordered_json(error_type_name(s.error_type));
   j["container_exit_code"] = s.container_exit_code ? nlohmann::ordered_json(*s.container_exit_code)
                                                    : nlohmann::ordered_json();
   j["outputs"] = s.outputs;

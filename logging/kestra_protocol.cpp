@@ -329,9 +329,11 @@ void KestraLineParser::candidate_line(std::string_view text) {
   }
   // Bare `{...}`: protocol only when every top-level key is logs, outputs or metrics.
   if (text.back() == '}' && first_key_may_be_protocol(text)) {
-    if (fast_report(text)) return;
+    std::string_view read = text;
+    if (payload_filter_ && payload_filter_(text, filtered_)) read = filtered_;
+    if (fast_report(read)) return;
     bool too_deep = false;
-    const json payload = parse_nesting_limited(text, too_deep, false);
+    const json payload = parse_nesting_limited(read, too_deep, false);
     if (!too_deep && payload.is_object() && !payload.empty()) {
       bool only_protocol_keys = true;
       for (const auto& item : payload.items()) {
@@ -406,6 +408,7 @@ void KestraLineParser::finish() {
 
 void KestraLineParser::parse_marked(std::string_view json_text, std::string_view original,
                                     bool is_block) {
+  if (payload_filter_ && payload_filter_(json_text, filtered_)) json_text = filtered_;
   if (fast_report(json_text)) return;
   json payload;
   std::string error;                      // nlohmann's message when the text is not JSON

@@ -47,6 +47,12 @@
 //   recursively downstream); a bare line that deep is ordinary text.
 // - `::{}::` (valid, empty) is consumed without any callback, as in Kestra.
 // - A bare line that qualifies by its keys is a protocol line and warns like a marked one.
+//
+// Secrets (set_payload_filter): a protocol payload is read from the line's raw text, so that a
+// secret in it does not break its JSON; the filter gives, for a payload that may hold a secret,
+// the payload to read instead, its decoded values masked (secrets::Masker::mask_payload), so
+// that outputs, metrics, log messages and the values quoted in warnings are all masked. The
+// original text handed to on_warning and every on_text line are raw: the caller masks them.
 #pragma once
 
 #include "logging/event.hpp"
@@ -101,6 +107,9 @@ class KestraLineParser {
   bool holding_block() const { return block_open_; }
   // Gives the held lines back as ordinary lines now (the block is abandoned).
   void flush_block();
+  // `filter(payload, replacement)` returns true to have the payload read from `replacement`.
+  using PayloadFilter = std::function<bool(std::string_view payload, std::string& replacement)>;
+  void set_payload_filter(PayloadFilter filter) { payload_filter_ = std::move(filter); }
   // Payloads the fast path read itself (the others went to nlohmann); tests check it is used.
   std::uint64_t fast_path_payloads() const { return fast_path_payloads_; }
 
@@ -118,6 +127,8 @@ class KestraLineParser {
   bool fast_report(std::string_view json_text);
 
   KestraCallbacks callbacks_;
+  PayloadFilter payload_filter_;
+  std::string filtered_;  // the filter's replacement payload
   bool fast_path_ = true;
   bool block_open_ = false;
   std::string block_text_;                 // gathered lines joined with '\n'

@@ -11,8 +11,9 @@ namespace runner::logging {
 LineSplitter::LineSplitter(LineFn on_line, std::size_t max_line)
     : on_line_(std::move(on_line)), max_line_(max_line < 4 ? 4 : max_line) {}
 
-void LineSplitter::emit(std::string_view line) {
+void LineSplitter::emit(std::string_view line, LineEnd end) {
   ++lines_;
+  line_end_ = end;
   if (is_valid_utf8(line)) {
     on_line_(line);
     return;
@@ -22,20 +23,25 @@ void LineSplitter::emit(std::string_view line) {
   on_line_(scratch_);
 }
 
-// A whole line (terminator removed), possibly longer than max_line_.
-void LineSplitter::emit_complete(std::string_view line) {
-  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+// A whole line (terminator removed, except a '\r' for `end` newline), possibly longer than
+// max_line_.
+void LineSplitter::emit_complete(std::string_view line, LineEnd end) {
+  if (!line.empty() && line.back() == '\r') {
+    line.remove_suffix(1);
+    if (end == LineEnd::newline) end = LineEnd::crlf;
+  }
   if (line.empty() && continuing_) {
     continuing_ = false;  // the newline only closes a line already emitted in parts
+    if (on_close_) on_close_();
     return;
   }
   continuing_ = false;
   while (line.size() > max_line_) {
     const std::size_t cut = utf8_cut_point(line, max_line_);
-    emit(line.substr(0, cut));
+    emit(line.substr(0, cut), LineEnd::piece);
     line.remove_prefix(cut);
   }
-  emit(line);
+  emit(line, end);
 }
 
 void LineSplitter::feed(std::string_view bytes, Clock::time_point now) {
@@ -49,7 +55,7 @@ void LineSplitter::feed(std::string_view bytes, Clock::time_point now) {
       while (pending_.size() > max_line_) {
         const std::size_t cut = utf8_cut_point(pending_, max_line_);
         clear_shown();
-        emit(std::string_view(pending_).substr(0, cut));
+        emit(std::string_view(pending_).substr(0, cut), LineEnd::piece);
         pending_.erase(0, cut);
         continuing_ = true;
         unseen_since_ = now;
@@ -58,11 +64,11 @@ void LineSplitter::feed(std::string_view bytes, Clock::time_point now) {
     }
     const std::size_t pos = static_cast<const char*>(hit) - bytes.data();
     if (pending_.empty()) {
-      emit_complete(bytes.substr(0, pos));
+      emit_complete(bytes.substr(0, pos), LineEnd::newline);
     } else {
       clear_shown();
       pending_.append(bytes.data(), pos);
-      emit_complete(pending_);
+      emit_complete(pending_, LineEnd::newline);
       pending_.clear();
     }
     bytes.remove_prefix(pos + 1);
@@ -115,7 +121,8 @@ void LineSplitter::deliver_pending(Clock::time_point now) {
     return;
   }
   clear_shown();
-  emit(std::string_view(pending_).substr(0, pending_.size() - keep));  // at most max_line_
+  emit(std::string_view(pending_).substr(0, pending_.size() - keep),
+       LineEnd::piece);  // at most max_line_
   pending_.erase(0, pending_.size() - keep);
   continuing_ = true;
   unseen_since_ = now;
@@ -133,7 +140,7 @@ void LineSplitter::finish() {
   if (pending_.empty()) return;
   std::string last = std::move(pending_);
   pending_.clear();
-  emit_complete(last);
+  emit_complete(last, LineEnd::end);
   continuing_ = false;
 }
 

@@ -19,7 +19,11 @@
 //
 // No line ever ends inside a UTF-8 character or between a `\r` and its `\n`; invalid UTF-8 is
 // replaced with U+FFFD. Complete lines inside one read are handed on as views of the input,
-// without copying; only a line spanning reads is buffered.
+// without copying; only a line spanning reads is buffered. During the line callback, line_end()
+// says how the line ended, for a consumer that treats the stream as one text (the secret
+// masking of lines, secrets/masked_lines.hpp): at a line break, as a piece of a longer line, or
+// at the end of the stream; and a line emitted in pieces whose newline comes with nothing after
+// the last piece is reported to the close view instead of as an empty line.
 #pragma once
 
 #include <chrono>
@@ -36,6 +40,14 @@ namespace runner::logging {
 struct PartialLineTiming {
   std::chrono::milliseconds show_after{200};
   std::chrono::milliseconds deliver_after{10000};  // of quiet: no byte on the stream
+};
+
+// How an emitted line ended.
+enum class LineEnd : std::uint8_t {
+  newline,  // at "\n"
+  crlf,     // at "\r\n"
+  piece,    // a piece of a longer line: at max_line, or delivered after the quiet period
+  end,      // at the end of the stream, without a line break
 };
 
 class LineSplitter {
@@ -56,6 +68,9 @@ class LineSplitter {
     timing_ = timing;
   }
   void set_partial_view(PartialFn on_partial) { on_partial_ = std::move(on_partial); }
+  // Called when a line emitted in pieces is closed by a newline with nothing after its last
+  // piece (no empty line is emitted for it).
+  void set_close_view(std::function<void()> on_close) { on_close_ = std::move(on_close); }
   void set_partial_filter(PartialFilter filter) { partial_filter_ = std::move(filter); }
 
   void feed(std::string_view bytes, Clock::time_point now = Clock::now());
@@ -66,10 +81,12 @@ class LineSplitter {
   // End of stream: emits whatever is pending.
   void finish();
   std::uint64_t lines_emitted() const { return lines_; }
+  // How the line being handed to the line callback ended (valid during that call).
+  LineEnd line_end() const { return line_end_; }
 
  private:
-  void emit(std::string_view line);
-  void emit_complete(std::string_view line);
+  void emit(std::string_view line, LineEnd end);
+  void emit_complete(std::string_view line, LineEnd end);
   // Bytes at the end of pending_ that cannot be shown or delivered yet: an unfinished UTF-8
   // character, or a `\r` that may be the start of `\r\n`.
   std::size_t unfinished_tail() const;
@@ -86,6 +103,7 @@ class LineSplitter {
 
   LineFn on_line_;
   PartialFn on_partial_;
+  std::function<void()> on_close_;
   PartialFilter partial_filter_;
   std::size_t max_line_;
   bool live_ = false;
@@ -98,6 +116,7 @@ class LineSplitter {
   bool continuing_ = false;           // the pending text continues a line already partly emitted
   std::string scratch_;
   std::uint64_t lines_ = 0;
+  LineEnd line_end_ = LineEnd::newline;
 };
 
 }  // namespace runner::logging

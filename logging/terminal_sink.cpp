@@ -114,16 +114,16 @@ void TerminalSink::finish(const JobSummary& summary) {
   std::string exit_part =
       s.container_exit_code ? fmt::format(", container exit code {}", *s.container_exit_code) : "";
   std::string text;
-  if (s.status == "success") {
+  if (s.status == JobStatus::success) {
     text = fmt::format("{}Job {} succeeded in {:.2f} s{}{}\n", color_ ? "\x1b[1;32m" : "", s.job_id,
                        s.duration_seconds, exit_part, color_ ? "\x1b[0m" : "");
-  } else if (s.status == "terminated") {
+  } else if (s.status == JobStatus::terminated) {
     text = fmt::format("{}Job {} terminated after {:.2f} s: {}{}\n", color_ ? "\x1b[1;33m" : "",
                        s.job_id, s.duration_seconds, s.message, color_ ? "\x1b[0m" : "");
   } else {
     text = fmt::format("{}Job {} failed ({} error) after {:.2f} s{}: {}{}\n",
-                       color_ ? "\x1b[1;31m" : "", s.job_id, s.error_type, s.duration_seconds,
-                       exit_part, s.message, color_ ? "\x1b[0m" : "");
+                       color_ ? "\x1b[1;31m" : "", s.job_id, error_type_name(s.error_type),
+                       s.duration_seconds, exit_part, s.message, color_ ? "\x1b[0m" : "");
   }
   if (!s.results_summary.empty())
     text += fmt::format("{}  {}{}\n", color_ ? "\x1b[2m" : "", s.results_summary,

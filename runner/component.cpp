@@ -11,6 +11,8 @@
 
 #include "logging/json_reader.hpp"
 #include "logging/kestra_namespace.hpp"
+#include "runner/component_fields.hpp"
+#include "runner/component_limits.hpp"
 #include "runner/component_syntax.hpp"
 #include "runner/errors.hpp"
 #include "secrets/config_cipher.hpp"
@@ -32,198 +34,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr double kMaxCpus = 1024;           // absurd beyond; the engine checks the host
-constexpr std::int64_t kMaxPids = 4194304;  // PID_MAX_LIMIT
-constexpr std::uint64_t kMaxBytes = 9000000000000000000ULL;
 constexpr std::size_t kMaxArgBytes = 131072;           // MAX_ARG_STRLEN: one argument or "K=V"
 constexpr std::size_t kMaxArgTotal = 2 * 1024 * 1024;  // ARG_MAX with the default 8 MiB stack
-
-std::string describe(const json& value) {
-  std::string text;
-  switch (value.type()) {
-    case json::value_t::null:
-      return "null";
-    case json::value_t::boolean:
-      return value.get<bool>() ? "true" : "false";
-    case json::value_t::object:
-      return "an object";
-    case json::value_t::array:
-      return "an array";
-    default:
-      text = value.dump(-1, ' ', false, json::error_handler_t::replace);
-      break;
-  }
-  return text.size() > 60 ? logging::json_excerpt(text, 57) : text;
-}
-
-std::string child(const std::string& path, const std::string& key) {
-  return logging::json_child_path(path, key);
-}
-
-class ProblemList {
- public:
-  void add(const std::string& path, const std::string& what) {
-    lines_.push_back(path + ": " + what);
-  }
-  void expected(const std::string& path, const std::string& what, const json& got) {
-    add(path, "expected " + what + ", got " + describe(got));
-  }
-  bool empty() const { return lines_.empty(); }
-  std::vector<std::string> take() { return std::move(lines_); }
-
- private:
-  std::vector<std::string> lines_;
-};
-
-void check_keys(const json& obj, const std::string& path, const std::set<std::string>& allowed,
-                ProblemList& problems) {
-  for (const auto& [key, value] : obj.items()) {
-    if (allowed.count(key) != 0) continue;
-    std::string list;
-    for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-    problems.add(child(path, key), "unknown key (expected one of: " + list + ")");
-  }
-}
-
-std::optional<std::string> read_string(const json& obj, const std::string& key,
-                                       const std::string& path, ProblemList& problems,
-                                       bool non_empty = true) {
-  if (!obj.contains(key)) return std::nullopt;
-  const json& v = obj.at(key);
-  if (!v.is_string() || (non_empty && v.get<std::string>().empty())) {
-    problems.expected(child(path, key), non_empty ? "a non-empty string" : "a string", v);
-    return std::nullopt;
-  }
-  return v.get<std::string>();
-}
-
-std::optional<std::vector<std::string>> read_string_array(const json& obj, const std::string& key,
-                                                          const std::string& path,
-                                                          ProblemList& problems) {
-  if (!obj.contains(key)) return std::nullopt;
-  const json& v = obj.at(key);
-  if (!v.is_array()) {
-    problems.expected(child(path, key), "an array of strings such as [\"sh\", \"-c\", \"...\"]", v);
-    return std::nullopt;
-  }
-  std::vector<std::string> out;
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    if (!v[i].is_string()) {
-      problems.expected(child(path, key) + "[" + std::to_string(i) + "]", "a string", v[i]);
-      continue;
-    }
-    out.push_back(v[i].get<std::string>());
-  }
-  return out;
-}
-
-json read_object(const json& obj, const std::string& key, const std::string& path,
-                 ProblemList& problems) {
-  if (!obj.contains(key)) return json::object();
-  const json& v = obj.at(key);
-  if (!v.is_object()) {
-    problems.expected(child(path, key), "an object", v);
-    return json::object();
-  }
-  return v;
-}
-
-std::map<std::string, std::string> read_string_map(const json& obj, const std::string& key,
-                                                   const std::string& path, ProblemList& problems) {
-  std::map<std::string, std::string> out;
-  const json m = read_object(obj, key, path, problems);
-  for (const auto& [k, v] : m.items()) {
-    if (!v.is_string()) {
-      problems.expected(child(child(path, key), k), "a string", v);
-      continue;
-    }
-    out[k] = v.get<std::string>();
-  }
-  return out;
-}
-
-void parse_limits(const json& doc, ComponentSpec& spec, ProblemList& problems) {
-  if (!doc.contains("limits")) return;
-  const json& limits = doc.at("limits");
-  if (!limits.is_object()) {
-    problems.expected("$.limits", "an object", limits);
-    return;
-  }
-  check_keys(limits, "$.limits", {"memory", "memory_swap", "cpus", "pids", "timeout"}, problems);
-  const std::string size_hint =
-      "a size such as \"256m\" or \"1g\" (a number with unit b, k, m or g)";
-  bool memory_ok = true;
-  if (limits.contains("memory")) {
-    const json& v = limits.at("memory");
-    std::optional<std::int64_t> bytes;
-    if (v.is_string())
-      bytes = parse_size(v.get<std::string>());
-    else if (v.is_number_integer() &&
-             !(v.is_number_unsigned() && v.get<std::uint64_t>() > kMaxBytes))
-      bytes = v.get<std::int64_t>();
-    if (!bytes || *bytes <= 0) {
-      problems.expected("$.limits.memory", size_hint, v);
-      memory_ok = false;
-    } else if (*bytes < 6LL * 1024 * 1024) {
-      problems.add("$.limits.memory",
-                   "expected at least \"6m\" (the Docker engine's minimum), got " + describe(v));
-      memory_ok = false;
-    } else {
-      spec.limits.memory_bytes = *bytes;
-      spec.limits.memory_text = v.is_string() ? v.get<std::string>() : std::to_string(*bytes);
-    }
-  }
-  spec.limits.memory_swap_bytes = spec.limits.memory_bytes;
-  if (limits.contains("memory_swap")) {
-    const json& v = limits.at("memory_swap");
-    std::optional<std::int64_t> bytes;
-    if (v.is_string())
-      bytes = v.get<std::string>() == "-1" ? std::optional<std::int64_t>(-1)
-                                           : parse_size(v.get<std::string>());
-    else if (v.is_number_integer() &&
-             !(v.is_number_unsigned() && v.get<std::uint64_t>() > kMaxBytes))
-      bytes = v.get<std::int64_t>();
-    if (!bytes || (*bytes <= 0 && *bytes != -1)) {
-      problems.expected("$.limits.memory_swap", size_hint + ", or -1 for unlimited swap", v);
-    } else if (*bytes != -1 && memory_ok && *bytes < spec.limits.memory_bytes) {
-      problems.add("$.limits.memory_swap", "expected at least limits.memory (" +
-                                               spec.limits.memory_text +
-                                               "): it is memory plus swap, got " + describe(v));
-    } else {
-      spec.limits.memory_swap_bytes = *bytes;
-    }
-  }
-  if (limits.contains("cpus")) {
-    // The engine takes NanoCpus (an int64) and refuses more than the host has; the host is only
-    // known at run time (JobRunner checks it), so here the bound is an absolute one.
-    const json& v = limits.at("cpus");
-    if (!v.is_number() || !(v.get<double>() >= 0.01) || !(v.get<double>() <= kMaxCpus))
-      problems.expected(
-          "$.limits.cpus",
-          "a number of CPUs from 0.01 to " + std::to_string(int(kMaxCpus)) + ", such as 1.5", v);
-    else
-      spec.limits.cpus = v.get<double>();
-  }
-  if (limits.contains("pids")) {
-    const json& v = limits.at("pids");
-    if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<std::uint64_t>() > kMaxPids) ||
-        v.get<std::int64_t>() < 1 || v.get<std::int64_t>() > kMaxPids)
-      problems.expected("$.limits.pids",
-                        "a whole number of processes from 1 to " + std::to_string(kMaxPids) +
-                            " (Linux's largest pid)",
-                        v);
-    else
-      spec.limits.pids = v.get<std::int64_t>();
-  }
-  if (limits.contains("timeout")) {
-    const json& v = limits.at("timeout");
-    if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<std::uint64_t>() > 86400) ||
-        v.get<std::int64_t>() < 1 || v.get<std::int64_t>() > 86400)
-      problems.expected("$.limits.timeout", "whole seconds from 1 to 86400 (24 hours)", v);
-    else
-      spec.limits.timeout_seconds = static_cast<int>(v.get<std::int64_t>());
-  }
-}
 
 void parse_env(const json& doc, ComponentSpec& spec, ProblemList& problems) {
   const json env = read_object(doc, "env", "$", problems);
@@ -422,6 +234,89 @@ void check_engine_strings(const ComponentSpec& spec, ProblemList& problems) {
   }
 }
 
+// "id", "image" and "namespace": what names the component, checked for their syntax.
+void parse_identity(const json& doc, ComponentSpec& spec, ProblemList& problems) {
+  if (auto id = read_string(doc, "id", "$", problems)) {
+    if (!is_component_id(*id))
+      problems.add("$.id",
+                   "expected letters, digits, '.', '_' and '-', starting with a letter or "
+                   "digit, at most " +
+                       std::to_string(kMaxComponentIdLength) +
+                       " characters (such as \"my-org.ex-hello\"), got " +
+                       describe_json(doc.at("id")));
+    else
+      spec.id = *id;
+  } else if (!doc.contains("id")) {
+    problems.add("$.id", "required: the component id, such as \"my-org.ex-hello\"");
+  }
+  if (auto image = read_string(doc, "image", "$", problems)) {
+    if (auto problem = image_reference_problem(*image))
+      problems.add("$.image",
+                   "expected an image reference such as \"busybox:1.36\" or "
+                   "\"registry.example.com:5000/team/app:v2\": " +
+                       *problem + ", got " + describe_json(doc.at("image")));
+    else
+      spec.image = *image;
+  } else if (!doc.contains("image")) {
+    problems.add("$.image", "required: the Docker image to run, such as \"runner-busybox:latest\"");
+  }
+  // Kestra's namespace rule: lower-case dot-separated words; "a.b" is a child of "a".
+  if (auto ns = read_string(doc, "namespace", "$", problems)) {
+    if (!logging::is_kestra_namespace(*ns))
+      problems.add("$.namespace",
+                   "expected lower-case words separated by dots (such as \"company.team\"), at "
+                   "most " +
+                       std::to_string(logging::kMaxNamespaceLength) + " characters, got " +
+                       describe_json(doc.at("namespace")));
+    else
+      spec.namespace_name = *ns;
+  }
+}
+
+// "network", "user", "labels" and "pull_policy": how the container is made.
+void parse_container_settings(const json& doc, ComponentSpec& spec, ProblemList& problems) {
+  if (auto network = read_string(doc, "network", "$", problems)) {
+    if (*network != "bridge" && *network != "none")
+      problems.expected("$.network", "\"bridge\" or \"none\"", doc.at("network"));
+    else
+      spec.network = *network;
+  }
+  if (auto user = read_string(doc, "user", "$", problems)) {
+    if (auto problem = user_problem(*user))
+      problems.add("$.user",
+                   "expected a user name or uid, optionally with \":group\" or "
+                   "\":gid\" (such as \"1000:1000\" or \"app\"): " +
+                       *problem + ", got " + describe_json(doc.at("user")));
+    else
+      spec.user = *user;
+  }
+  spec.labels = read_string_map(doc, "labels", "$", problems);
+  for (const auto& [key, value] : spec.labels) {
+    if (key.rfind(kLabelPrefix, 0) == 0)
+      problems.add(child("$.labels", key), std::string("reserved: labels starting with \"") +
+                                               kLabelPrefix + "\" are set by runner");
+    if (key.empty()) problems.add("$.labels", "a label name may not be empty");
+  }
+  if (auto policy = read_string(doc, "pull_policy", "$", problems)) {
+    if (*policy == "if-not-present")
+      spec.pull_policy = PullPolicy::if_not_present;
+    else if (*policy == "always")
+      spec.pull_policy = PullPolicy::always;
+    else if (*policy == "never")
+      spec.pull_policy = PullPolicy::never;
+    else
+      problems.expected("$.pull_policy", "\"if-not-present\", \"always\" or \"never\"",
+                        doc.at("pull_policy"));
+  }
+  if (auto handling = read_string(doc, "file_handling", "$", problems)) {
+    if (auto parsed = parse_file_handling(*handling))
+      spec.file_handling = *parsed;
+    else
+      problems.expected("$.file_handling", "\"auto\", \"mount\" or \"copy\"",
+                        doc.at("file_handling"));
+  }
+}
+
 }  // namespace
 
 std::string_view visibility_name(Visibility v) {
@@ -446,59 +341,6 @@ const std::vector<std::string>& reserved_env_names() {
   return names;
 }
 
-std::optional<std::int64_t> parse_size(std::string_view text) {
-  // NUMBER [UNIT] with optional spaces: NUMBER is digits with an optional fraction, UNIT one of
-  // b k m g t (any case) optionally followed by "b" or "ib" ("256MB", "1GiB").
-  if (text.size() > 64) return std::nullopt;
-  auto space = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
-  auto digit = [](char c) { return c >= '0' && c <= '9'; };
-  std::size_t i = 0;
-  while (i < text.size() && space(text[i])) ++i;
-  const std::size_t number_start = i;
-  while (i < text.size() && digit(text[i])) ++i;
-  if (i == number_start) return std::nullopt;
-  if (i < text.size() && text[i] == '.') {
-    const std::size_t fraction = ++i;
-    while (i < text.size() && digit(text[i])) ++i;
-    if (i == fraction) return std::nullopt;
-  }
-  const std::string number(text.substr(number_start, i - number_start));
-  while (i < text.size() && space(text[i])) ++i;
-  char unit = 'b';
-  if (i < text.size() && std::string_view("bkmgtBKMGT").find(text[i]) != std::string_view::npos)
-    unit = static_cast<char>(std::tolower(static_cast<unsigned char>(text[i++])));
-  if (i < text.size() && (text[i] == 'i' || text[i] == 'I')) {
-    ++i;
-    if (i >= text.size() || (text[i] != 'b' && text[i] != 'B')) return std::nullopt;
-    ++i;
-  } else if (i < text.size() && (text[i] == 'b' || text[i] == 'B')) {
-    ++i;
-  }
-  while (i < text.size() && space(text[i])) ++i;
-  if (i != text.size()) return std::nullopt;
-  const double value = std::strtod(number.c_str(), nullptr);
-  double scale = 1;
-  switch (unit) {
-    case 'k':
-      scale = 1024.0;
-      break;
-    case 'm':
-      scale = 1024.0 * 1024;
-      break;
-    case 'g':
-      scale = 1024.0 * 1024 * 1024;
-      break;
-    case 't':
-      scale = 1024.0 * 1024 * 1024 * 1024;
-      break;
-    default:
-      break;
-  }
-  const double bytes = value * scale;
-  if (!(bytes <= 9.0e18)) return std::nullopt;
-  return static_cast<std::int64_t>(bytes);
-}
-
 ComponentSpec parse_component(const json& doc) {
   ProblemList problems;
   ComponentSpec spec;
@@ -513,40 +355,7 @@ ComponentSpec parse_component(const json& doc) {
                         "logging", "namespace",  "security",         "file_handling"},
              problems);
 
-  if (auto id = read_string(doc, "id", "$", problems)) {
-    if (!is_component_id(*id))
-      problems.add("$.id",
-                   "expected letters, digits, '.', '_' and '-', starting with a letter or "
-                   "digit, at most " +
-                       std::to_string(kMaxComponentIdLength) +
-                       " characters (such as \"my-org.ex-hello\"), got " + describe(doc.at("id")));
-    else
-      spec.id = *id;
-  } else if (!doc.contains("id")) {
-    problems.add("$.id", "required: the component id, such as \"my-org.ex-hello\"");
-  }
-  if (auto image = read_string(doc, "image", "$", problems)) {
-    if (auto problem = image_reference_problem(*image))
-      problems.add("$.image",
-                   "expected an image reference such as \"busybox:1.36\" or "
-                   "\"registry.example.com:5000/team/app:v2\": " +
-                       *problem + ", got " + describe(doc.at("image")));
-    else
-      spec.image = *image;
-  } else if (!doc.contains("image")) {
-    problems.add("$.image", "required: the Docker image to run, such as \"runner-busybox:latest\"");
-  }
-  // Kestra's namespace rule: lower-case dot-separated words; "a.b" is a child of "a".
-  if (auto ns = read_string(doc, "namespace", "$", problems)) {
-    if (!logging::is_kestra_namespace(*ns))
-      problems.add("$.namespace",
-                   "expected lower-case words separated by dots (such as \"company.team\"), at "
-                   "most " +
-                       std::to_string(logging::kMaxNamespaceLength) + " characters, got " +
-                       describe(doc.at("namespace")));
-    else
-      spec.namespace_name = *ns;
-  }
+  parse_identity(doc, spec, problems);
   spec.command = read_string_array(doc, "command", "$", problems);
   spec.entrypoint = read_string_array(doc, "entrypoint", "$", problems);
   parse_env(doc, spec, problems);
@@ -556,48 +365,9 @@ ComponentSpec parse_component(const json& doc) {
   spec.action = read_string(doc, "action", "$", problems).value_or("run");
   spec.config_id = read_string(doc, "config_id", "$", problems, false).value_or("");
   parse_limits(doc, spec, problems);
-  if (auto network = read_string(doc, "network", "$", problems)) {
-    if (*network != "bridge" && *network != "none")
-      problems.expected("$.network", "\"bridge\" or \"none\"", doc.at("network"));
-    else
-      spec.network = *network;
-  }
-  if (auto user = read_string(doc, "user", "$", problems)) {
-    if (auto problem = user_problem(*user))
-      problems.add("$.user",
-                   "expected a user name or uid, optionally with \":group\" or "
-                   "\":gid\" (such as \"1000:1000\" or \"app\"): " +
-                       *problem + ", got " + describe(doc.at("user")));
-    else
-      spec.user = *user;
-  }
-  spec.labels = read_string_map(doc, "labels", "$", problems);
-  for (const auto& [key, value] : spec.labels) {
-    if (key.rfind(kLabelPrefix, 0) == 0)
-      problems.add(child("$.labels", key), std::string("reserved: labels starting with \"") +
-                                               kLabelPrefix + "\" are set by runner");
-    if (key.empty()) problems.add("$.labels", "a label name may not be empty");
-  }
+  parse_container_settings(doc, spec, problems);
   parse_security(doc, spec, problems);
   check_engine_strings(spec, problems);
-  if (auto policy = read_string(doc, "pull_policy", "$", problems)) {
-    if (*policy == "if-not-present")
-      spec.pull_policy = PullPolicy::if_not_present;
-    else if (*policy == "always")
-      spec.pull_policy = PullPolicy::always;
-    else if (*policy == "never")
-      spec.pull_policy = PullPolicy::never;
-    else
-      problems.expected("$.pull_policy", "\"if-not-present\", \"always\" or \"never\"",
-                        doc.at("pull_policy"));
-  }
-  if (auto handling = read_string(doc, "file_handling", "$", problems)) {
-    if (auto parsed = parse_file_handling(*handling))
-      spec.file_handling = *parsed;
-    else
-      problems.expected("$.file_handling", "\"auto\", \"mount\" or \"copy\"",
-                        doc.at("file_handling"));
-  }
   parse_auth(doc, spec, problems);
   parse_logging(doc, spec, problems);
   if (spec.logging.type == "gelf" && spec.network == "none")

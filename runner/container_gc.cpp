@@ -1,6 +1,7 @@
 // collect_orphans: see the header. Liveness is checked with kill(pid, 0) on this host only.
 #include "runner/container_gc.hpp"
 
+#include "common/host_name.hpp"
 #include "runner/job_runner.hpp"
 #include "runner/job_workspace.hpp"
 
@@ -14,8 +15,7 @@
 namespace runner {
 
 std::vector<GcEntry> collect_orphans(docker::EngineClient& client, bool all, bool dry_run) {
-  std::array<char, 256> host{};
-  gethostname(host.data(), host.size() - 1);
+  const std::string host = host_name();  // as the containers' io.runner.host labels were written
   std::vector<GcEntry> entries;
   for (const auto& c : client.list_containers({std::string(kLabelManaged) + "=true"})) {
     GcEntry e;
@@ -32,7 +32,7 @@ std::vector<GcEntry> collect_orphans(docker::EngineClient& client, bool all, boo
     bool orphan = all;
     if (all) {
       e.reason = "--all";
-    } else if (owner_host != host.data()) {
+    } else if (owner_host != host) {
       e.reason = "started on another host (" + owner_host + "); use --all there or here";
     } else {
       const long pid = owner_pid.empty() ? 0 : std::strtol(owner_pid.c_str(), nullptr, 10);

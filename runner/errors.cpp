@@ -14,6 +14,6 @@ std::string join_lines(const std::vector<std::string>& lines) {
 }  // namespace
 
 ConfigError::ConfigError(std::vector<std::string> problems)
-    : RunnerError(join_lines(problems)), problems_(std::move(problems)) {}
+    : Error(ErrorKind::invalid_config, join_lines(problems)), problems_(std::move(problems)) {}
 
 }  // namespace runner

@@ -1,88 +1,65 @@
 // The runner's error types and the exit codes they map to (documented in README.md).
 //
-// As in CLI11, every failure the CLI can report is one type in a small hierarchy, and each type
-// knows its exit code, so `main` needs a single catch to exit correctly.
+// Every error derives from runner::Error (common/error.hpp) and carries its ErrorKind; the types
+// here are the runner's own, one per kind, so a throw site says what failed in one word. The
+// kind decides the exit code (common/error.hpp) and, for a job, the error type: classify()
+// (runner/job_outcome.hpp) is the one place an exception becomes an outcome, used by `runner
+// run`, the worker and the library alike.
 #pragma once
 
-#include <stdexcept>
+#include "common/error.hpp"
+
 #include <string>
 #include <vector>
 
 namespace runner {
 
-enum ExitCode : int {
-  kExitSuccess = 0,
-  kExitUserError = 1,
-  kExitApplicationError = 2,
-  kExitUsage = 64,             // bad command line
-  kExitInvalidComponent = 65,  // invalid component file
-  kExitNotFound = 66,          // no such job in the store
-  kExitEngineUnavailable = 69,
-  kExitInternal = 70,
-  kExitStoreUnavailable = 74,  // the store cannot be opened or read
-  kExitExportFailed = 75,      // an exporter kept failing (`runner ship`); try again later
-  kExitInterrupted = 130,      // SIGINT
-  kExitTerminated = 143,       // SIGTERM
-};
-
-class RunnerError : public std::runtime_error {
+class UsageError : public Error {
  public:
-  using std::runtime_error::runtime_error;
-  virtual int exit_code() const = 0;
-};
-
-class UsageError : public RunnerError {
- public:
-  using RunnerError::RunnerError;
-  int exit_code() const override { return kExitUsage; }
+  explicit UsageError(const std::string& what) : Error(ErrorKind::usage, what) {}
 };
 
 // One line per problem, each naming the JSON path and what was expected.
-class ConfigError : public RunnerError {
+class ConfigError : public Error {
  public:
   explicit ConfigError(std::vector<std::string> problems);
   const std::vector<std::string>& problems() const { return problems_; }
-  int exit_code() const override { return kExitInvalidComponent; }
 
  private:
   std::vector<std::string> problems_;
 };
 
-class EngineUnavailableError : public RunnerError {
+class EngineUnavailableError : public Error {
  public:
-  using RunnerError::RunnerError;
-  int exit_code() const override { return kExitEngineUnavailable; }
+  explicit EngineUnavailableError(const std::string& what)
+      : Error(ErrorKind::engine_unavailable, what) {}
 };
 
 // A problem the component's author can fix (missing image, rejected configuration).
-class UserError : public RunnerError {
+class UserError : public Error {
  public:
-  using RunnerError::RunnerError;
-  int exit_code() const override { return kExitUserError; }
+  explicit UserError(const std::string& what) : Error(ErrorKind::user, what) {}
 };
 
-class NotFoundError : public RunnerError {
+class NotFoundError : public Error {
  public:
-  using RunnerError::RunnerError;
-  int exit_code() const override { return kExitNotFound; }
+  explicit NotFoundError(const std::string& what) : Error(ErrorKind::not_found, what) {}
 };
 
-class StoreUnavailableError : public RunnerError {
+class StoreUnavailableError : public Error {
  public:
-  using RunnerError::RunnerError;
-  int exit_code() const override { return kExitStoreUnavailable; }
+  explicit StoreUnavailableError(const std::string& what)
+      : Error(ErrorKind::store_unavailable, what) {}
 };
 
-class ExportFailedError : public RunnerError {
+class ExportFailedError : public Error {
  public:
-  using RunnerError::RunnerError;
-  int exit_code() const override { return kExitExportFailed; }
+  explicit ExportFailedError(const std::string& what) : Error(ErrorKind::export_failed, what) {}
 };
 
-class InternalError : public RunnerError {
+class InternalError : public Error {
  public:
-  using RunnerError::RunnerError;
-  int exit_code() const override { return kExitInternal; }
+  explicit InternalError(const std::string& what) : Error(ErrorKind::internal, what) {}
 };
 
 }  // namespace runner

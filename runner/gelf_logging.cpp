@@ -6,22 +6,6 @@
 namespace runner {
 namespace gelf = logging::gelf;
 
-void scrub_json(const secrets::SecretMatcher& matcher, nlohmann::json& value) {
-  if (value.is_string()) {
-    value = secrets::scrub_text(matcher, value.get_ref<const std::string&>());
-  } else if (value.is_array()) {
-    for (auto& item : value) scrub_json(matcher, item);
-  } else if (value.is_object()) {
-    nlohmann::json clean = nlohmann::json::object();
-    for (auto& [key, item] : value.items()) {
-      nlohmann::json copy = item;
-      scrub_json(matcher, copy);
-      clean[secrets::scrub_text(matcher, key)] = std::move(copy);
-    }
-    value = std::move(clean);
-  }
-}
-
 std::optional<GelfLogPolicy::Shown> GelfLogPolicy::apply(const gelf::GelfMessage& m) const {
   const logging::Level level = gelf::event_level_from_syslog(m.level);
   const Visibility visibility = verbosity_[static_cast<std::size_t>(level)];
@@ -42,11 +26,9 @@ std::optional<GelfLogPolicy::Shown> GelfLogPolicy::apply(const gelf::GelfMessage
   return shown;
 }
 
-GelfJobServer::GelfJobServer(const LoggingSettings& settings, logging::EventLog& events,
-                             std::shared_ptr<const secrets::SecretMatcher> matcher)
+GelfJobServer::GelfJobServer(const LoggingSettings& settings, logging::EventLog& events)
     : policy_(settings.verbosity),
       events_(events),
-      matcher_(std::move(matcher)),
       transport_(settings.gelf_server_type),
       server_(
           [&] {
@@ -64,7 +46,7 @@ GelfJobServer::GelfJobServer(const LoggingSettings& settings, logging::EventLog&
                                       events_.emit(logging::Level::warning, "gelf", reason);
                                     },
                                     [this](const std::string& reason) {
-                                      if (!oversize_) oversize_ = events_.filter(reason);
+                                      if (!oversize_) oversize_ = events_.mask(reason);
                                     }}) {}
 
 void GelfJobServer::listen(const std::string& address) {
@@ -72,25 +54,16 @@ void GelfJobServer::listen(const std::string& address) {
   address_ = address;
 }
 
-void GelfJobServer::on_message(const gelf::GelfMessage& original) {
-  const gelf::GelfMessage* message = &original;
-  gelf::GelfMessage clean;
-  if (matcher_) {
-    // Every text of the message, field names included, is scrubbed before the policy sees it.
-    clean = original;
-    clean.short_message = secrets::scrub_text(*matcher_, clean.short_message);
-    clean.full_message = secrets::scrub_text(*matcher_, clean.full_message);
-    clean.host = secrets::scrub_text(*matcher_, clean.host);
-    scrub_json(*matcher_, clean.additional);
-    message = &clean;
-  }
-  const auto shown = policy_.apply(*message);
+// The event log masks the shown message and every field (names and values) with the job's
+// secrets; the policy only moves them around.
+void GelfJobServer::on_message(const gelf::GelfMessage& message) {
+  const auto shown = policy_.apply(message);
   if (!shown) {
     ++hidden_;
     return;
   }
-  if (shown->level >= logging::Level::error) last_error_ = message->short_message;
-  events_.emit_scrubbed(shown->level, "gelf", shown->message, &shown->fields);
+  if (shown->level >= logging::Level::error) last_error_ = events_.mask(message.short_message);
+  events_.emit(shown->level, "gelf", shown->message, &shown->fields);
 }
 
 void GelfJobServer::finish() {

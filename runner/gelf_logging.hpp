@@ -3,15 +3,15 @@
 //
 // GelfLogPolicy is the pure part (a message in, the event to show or nothing out), tested without
 // sockets. GelfJobServer owns a GelfServer bound on the address containers reach the host by,
-// serves only the job's own container once its address is known, scrubs every text of every
-// message (field names included) before anything else sees it, and reports its counters when
-// the job ends. It is driven from the job's run loop (poll), so it needs no thread.
+// serves only the job's own container once its address is known, hands what the policy shows to
+// the job's event log (which masks every text and every field, names included, value by value:
+// secrets/masker.hpp), and reports its counters when the job ends. It is driven from the job's
+// run loop (poll), so it needs no thread.
 #pragma once
 
 #include "logging/event_log.hpp"
 #include "logging/gelf/server.hpp"
 #include "runner/component.hpp"
-#include "secrets/secret_scrubber.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -41,14 +41,14 @@ class GelfLogPolicy {
 
 class GelfJobServer {
  public:
-  GelfJobServer(const LoggingSettings& settings, logging::EventLog& events,
-                std::shared_ptr<const secrets::SecretMatcher> matcher);
+  GelfJobServer(const LoggingSettings& settings, logging::EventLog& events);
   GelfJobServer(const GelfJobServer&) = delete;  // the server's callbacks point at this object
   GelfJobServer& operator=(const GelfJobServer&) = delete;
 
   // Listens on `address`, on a random free port in 12202-13202.
   void listen(const std::string& address);
   const std::string& address() const { return address_; }
+  const std::string& transport() const { return transport_; }
   std::uint16_t port() const { return server_.port(); }
   // From now on only `container_ip` is served; everything else is dropped and counted.
   void allow_only(const std::string& container_ip) { server_.set_allowed_peer(container_ip); }
@@ -58,7 +58,7 @@ class GelfJobServer {
   // (at most 5 s); then the counters as a runner event.
   void finish();
 
-  // The last error-level message shown (scrubbed): the user error message when the component
+  // The last error-level message shown (masked): the user error message when the component
   // printed nothing on stdout and stderr.
   const std::string& last_error() const { return last_error_; }
   // Set when a message went over the 200 KB limit: the job fails as a user error with this.
@@ -69,7 +69,6 @@ class GelfJobServer {
 
   GelfLogPolicy policy_;
   logging::EventLog& events_;
-  std::shared_ptr<const secrets::SecretMatcher> matcher_;
   std::string transport_;
   logging::gelf::GelfServer server_;
   std::string address_;
@@ -77,9 +76,5 @@ class GelfJobServer {
   std::optional<std::string> oversize_;
   std::uint64_t hidden_ = 0;  // messages dropped by verbosity "none"
 };
-
-// Replaces every form of every secret in every string and object key of `value`, recursively:
-// the recursion is bounded by the GELF parser's nesting limit (kMaxGelfNestingDepth levels).
-void scrub_json(const secrets::SecretMatcher& matcher, nlohmann::json& value);
 
 }  // namespace runner

@@ -1,7 +1,8 @@
-// classify_exit: see the header.
+// classify_exit and classify: see the header.
 #include "runner/job_outcome.hpp"
 
 #include "logging/utf8.hpp"
+#include "runner/errors.hpp"
 
 #include <cctype>
 
@@ -32,16 +33,17 @@ std::string cut_message(std::string_view text, std::size_t max_chars) {
 JobOutcome classify_exit(const ExitFacts& f) {
   JobOutcome out;
   if (f.timed_out) {
-    out = {"error", "user", 1,
+    out = {JobStatus::error, ErrorType::user, 1,
            "Component exceeded the timeout of " + std::to_string(f.timeout_seconds) + " seconds"};
     return out;
   }
   if (f.oom_killed) {
-    out = {"error", "user", 1, "Component out of memory (exceeded " + f.memory_limit + ")"};
+    out = {JobStatus::error, ErrorType::user, 1,
+           "Component out of memory (exceeded " + f.memory_limit + ")"};
     return out;
   }
   if (f.exit_code == 0) {
-    out = {"success", "", 0, "Component finished successfully"};
+    out = {JobStatus::success, ErrorType::none, 0, "Component finished successfully"};
     return out;
   }
   std::string detail = cut_message(f.stderr_text);
@@ -49,11 +51,37 @@ JobOutcome classify_exit(const ExitFacts& f) {
   if (detail.empty()) detail = cut_message(f.gelf_error);
   if (detail.empty()) detail = "No error message.";
   if (f.exit_code == 1 || f.no_application_errors) {
-    out = {"error", "user", 1, detail};
+    out = {JobStatus::error, ErrorType::user, 1, detail};
     return out;
   }
-  out = {"error", "application", 2,
+  out = {JobStatus::error, ErrorType::application, 2,
          "Application error (exit code " + std::to_string(f.exit_code) + "): " + detail};
+  return out;
+}
+
+JobOutcome classify(std::exception_ptr error) {
+  JobOutcome out{JobStatus::error, ErrorType::internal, kExitInternal, ""};
+  try {
+    std::rethrow_exception(std::move(error));
+  } catch (const ConfigError& e) {
+    std::string text;
+    for (const auto& problem : e.problems()) text += (text.empty() ? "" : "; ") + problem;
+    out = {JobStatus::error, ErrorType::user, kExitInvalidComponent, "invalid component: " + text};
+  } catch (const Error& e) {
+    out.exit_code = exit_code(e.kind());
+    out.message = e.what();
+    if (e.kind() == ErrorKind::user) out.error_type = ErrorType::user;
+    if (e.kind() == ErrorKind::invalid_config) {
+      out.error_type = ErrorType::user;
+      out.message = std::string("invalid component: ") + e.what();
+    }
+    if (e.kind() == ErrorKind::engine_unavailable) out.error_type = ErrorType::engine;
+    if (e.kind() == ErrorKind::internal) out.message = std::string("internal error: ") + e.what();
+  } catch (const std::exception& e) {
+    out.message = std::string("internal error: ") + e.what();
+  } catch (...) {
+    out.message = "internal error: an exception that is not a std::exception";
+  }
   return out;
 }
 

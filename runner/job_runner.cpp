@@ -1,17 +1,15 @@
-// JobRunner: see the header.
+// JobRunner: see the header. run() wraps execute() so that every failure becomes the summary;
+// execute() is the list of the job's phases, each a function below.
 #include "runner/job_runner.hpp"
 
-#include "docker/attached_container.hpp"
+#include "common/host_name.hpp"
 #include "docker/engine_client.hpp"
 #include "docker/engine_errors.hpp"
-#include "docker/host_address.hpp"
-#include "logging/head_tail_buffer.hpp"
 #include "logging/kestra_results.hpp"
+#include "runner/container_run.hpp"
 #include "runner/errors.hpp"
-#include "runner/gelf_logging.hpp"
 #include "runner/job_outcome.hpp"
 #include "runner/job_workspace.hpp"
-#include "runner/output_pipeline.hpp"
 #include "runner/workspace_copy.hpp"
 #include "secrets/secret_scrubber.hpp"
 
@@ -26,46 +24,9 @@ namespace runner {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using logging::ErrorType;
+using logging::JobStatus;
 using logging::Level;
-
-constexpr std::size_t kStderrHeadTail = 1024 * 1024;
-constexpr std::size_t kStdoutHeadTail = 16 * 1024;  // enough for a 4000-character message
-
-std::string host_name() {
-  std::array<char, 256> buf{};
-  if (gethostname(buf.data(), buf.size() - 1) != 0) return "unknown";
-  return buf.data();
-}
-
-// Removes the container on every path out of the run; `left` names it until a removal succeeded.
-class ContainerGuard {
- public:
-  ContainerGuard(docker::EngineClient& client, std::string id, std::string& left)
-      : client_(client), id_(std::move(id)), left_(left) {
-    left_ = id_;
-  }
-  ~ContainerGuard() {
-    try {
-      remove();
-    } catch (
-        ...) {  // NOLINT(bugprone-empty-catch): a destructor must not throw; `runner gc` cleans up
-    }
-  }
-  ContainerGuard(const ContainerGuard&) = delete;
-  ContainerGuard& operator=(const ContainerGuard&) = delete;
-  void remove() {
-    if (id_.empty()) return;
-    const std::string id = std::move(id_);
-    id_.clear();
-    client_.remove_container(id);
-    left_.clear();
-  }
-
- private:
-  docker::EngineClient& client_;
-  std::string id_;
-  std::string& left_;
-};
 
 docker::ContainerConfig container_config(const ComponentSpec& spec, const RunOptions& options,
                                          const JobWorkspace& workspace, const std::string& job_id,
@@ -119,77 +80,67 @@ std::optional<docker::RegistryAuth> registry_auth(const ComponentSpec& spec) {
   return docker::RegistryAuth{spec.auth->username, spec.auth->password, spec.auth->server};
 }
 
-void pull(docker::EngineClient& client, const ComponentSpec& spec, logging::EventLog& events) {
-  events.emit(Level::info, "runner", "Pulling image " + spec.image);
+docker::EngineClient connect_engine(const RunOptions& options) {
+  docker::EngineEndpoint endpoint;
   try {
-    client.pull_image(spec.image, registry_auth(spec));
-  } catch (const docker::ImagePullError& e) {
-    throw UserError(std::string(e.what()));
-  } catch (const docker::EngineApiError& e) {
-    throw UserError("cannot pull image \"" + spec.image + "\": " + e.daemon_message());
+    endpoint = docker::EngineEndpoint::from_environment(options.docker_host);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
   }
+  docker::EngineClient client(endpoint);
+  client.negotiate();
+  return client;
 }
 
-std::string create_container(docker::EngineClient& client, const ComponentSpec& spec,
-                             const docker::ContainerConfig& cfg, const std::string& name,
-                             logging::EventLog& events) {
-  if (spec.pull_policy == PullPolicy::always) pull(client, spec, events);
+// The engine refuses more CPUs than its host has; say so as the config error it is, before
+// anything is created (component.cpp can only check an absolute bound).
+void check_cpu_limit(docker::EngineClient& client, const ComponentSpec& spec) {
+  if (!spec.limits.cpus) return;
+  int host_cpus = 0;
   try {
-    return client.create_container(cfg, name);
-  } catch (const docker::EngineApiError& e) {
-    if (e.status() != 404)
-      throw UserError("the Docker engine refused the container: " + e.daemon_message());
-    if (spec.pull_policy == PullPolicy::never)
-      throw UserError("image \"" + spec.image +
-                      "\" is not available locally and pull_policy is \"never\": build or load "
-                      "it first (" +
-                      e.daemon_message() + ")");
+    host_cpus = client.cpu_count();
+  } catch (const docker::EngineApiError&) {
+    host_cpus = 0;  // an engine (or proxy) that does not answer /info: the engine will judge
   }
-  try {
-    pull(client, spec, events);
-  } catch (const UserError& e) {
-    throw UserError("image \"" + spec.image +
-                    "\" is not available locally and pulling it failed: " + e.what());
-  }
-  try {
-    return client.create_container(cfg, name);
-  } catch (const docker::EngineApiError& e) {
-    throw UserError("the Docker engine refused the container: " + e.daemon_message());
-  }
+  if (host_cpus > 0 && *spec.limits.cpus > host_cpus)
+    throw ConfigError({"$.limits.cpus: expected at most " + std::to_string(host_cpus) +
+                       " (the CPUs of the engine's host), got " +
+                       nlohmann::json(*spec.limits.cpus).dump()});
 }
 
-// The engine could not start the container (on Podman this already shows when attaching, which
-// prepares the container): the component's settings, or the engine's own set-up (its ulimits).
-[[noreturn]] void throw_start_failure(const docker::EngineApiError& e, docker::EngineKind kind) {
-  const std::string hint = docker::rlimit_failure_hint(e.daemon_message(), kind);
-  if (!hint.empty())
-    throw EngineUnavailableError("the container could not start: " + hint + " (" +
-                                 e.daemon_message() + ")");
-  throw UserError("the container could not start: " + e.daemon_message());
-}
-
-// Where the job's GELF server listens: the operator's address, else the engine's bridge gateway
-// (an engine on this machine); a remote engine's gateway is on its own machine.
-std::string gelf_bind_address(const RunOptions& options, docker::EngineClient& client) {
-  if (options.gelf_bind) return *options.gelf_bind;
-  if (!client.endpoint().is_local())
-    throw UsageError("GELF logging through the engine at " + client.endpoint().display +
-                     " needs --gelf-bind ADDRESS (an address of this machine that the engine's "
-                     "containers reach; --gelf-advertise when they know it by another name)");
-  return docker::bridge_host_address(client);
-}
-
-// An engine that does not report OOM kills (Podman 4): a SIGKILL (137) that runner did not send, of
-// a container with a memory limit, is taken for the kernel's OOM killer, and the job says so.
-bool oom_kill_inferred(const docker::EngineClient& client, std::int64_t exit_code,
-                       bool killed_by_runner, logging::EventLog& events) {
-  if (client.reports_oom_kills() || exit_code != 137 || killed_by_runner) return false;
-  events.emit(Level::warning, "runner",
-              std::string(docker::engine_kind_name(client.kind())) +
-                  " does not report out-of-memory kills: the container was killed with SIGKILL "
-                  "(exit code 137) by someone other than runner, which is taken for its memory "
-                  "limit");
-  return true;
+// The summary of a run that ended: terminated by a stop request, or judged by its exit.
+void judge(const RunReport& report, const ComponentSpec& spec, logging::EventLog& events,
+           logging::JobSummary& summary) {
+  summary.container_exit_code = report.exit_code;
+  if (report.stopped) {
+    events.emit(Level::warning, "runner",
+                std::string("Job terminated by ") + report.stopped->reason +
+                    (report.stopped_before_start ? " before it started" : ""));
+    summary.status = JobStatus::terminated;
+    summary.exit_code = report.stopped->exit_code;
+    summary.message = std::string("Terminated by ") + report.stopped->reason;
+    return;
+  }
+  ExitFacts facts;
+  facts.exit_code = report.exit_code.value_or(0);
+  facts.oom_killed = report.oom_killed;
+  facts.timed_out = report.timed_out;
+  facts.timeout_seconds = spec.limits.timeout_seconds;
+  facts.memory_limit = spec.limits.memory_text;
+  facts.no_application_errors = spec.logging.no_application_errors;
+  facts.stderr_text = report.texts.stderr_text;
+  facts.stdout_text = report.texts.stdout_text;
+  facts.gelf_error = report.gelf_error;
+  JobOutcome outcome = classify_exit(facts);
+  if (report.gelf_oversize)
+    outcome = {JobStatus::error, ErrorType::user, kExitUserError,
+               "The component sent a GELF message over the 200 KB limit: " + *report.gelf_oversize};
+  if (report.outputs_lost && outcome.status == JobStatus::success)
+    outcome = {JobStatus::error, ErrorType::user, kExitUserError, *report.outputs_lost};
+  summary.status = outcome.status;
+  summary.error_type = outcome.error_type;
+  summary.exit_code = outcome.exit_code;
+  summary.message = outcome.message;
 }
 
 }  // namespace
@@ -213,12 +164,11 @@ logging::JobSummary JobRunner::run() {
   const auto started = Clock::now();
   logging::JobSummary summary;
   summary.component_id = spec_.id;
-  // From here on no text reaches a sink without passing the scrubber: stream text is scrubbed
-  // on the stream path, everything else by the event log's filter.
+  // From here on no text reaches a sink unmasked: the stream path masks what it decodes and the
+  // lines it passes, the event log everything else.
   if (!spec_.secrets.empty()) {
-    matcher_ = std::make_shared<const secrets::SecretMatcher>(spec_.secrets);
-    events_.set_text_filter(
-        [m = matcher_](std::string_view text) { return secrets::scrub_text(*m, text); });
+    masker_ = secrets::Masker(spec_.secrets);
+    events_.set_masker(masker_);
     const auto short_ones = secrets::short_secrets(spec_.secrets);
     if (!short_ones.empty())
       events_.emit(Level::warning, "runner",
@@ -226,27 +176,14 @@ logging::JobSummary JobRunner::run() {
                        " secret(s) are only 1 or 2 characters long: every occurrence of them in "
                        "the output will show as [hidden]");
   }
-  auto fail = [&](const char* error_type, int exit_code, std::string message) {
-    summary.status = "error";
-    summary.error_type = error_type;
-    summary.exit_code = exit_code;
-    summary.message = std::move(message);
-  };
   try {
     execute(summary);
-  } catch (const ConfigError& e) {
-    fail("user", e.exit_code(), std::string("invalid component: ") + e.what());
-  } catch (const RunnerError& e) {
-    fail(e.exit_code() == kExitUserError || e.exit_code() == kExitUsage ? "user"
-         : e.exit_code() == kExitEngineUnavailable                      ? "engine"
-                                                                        : "internal",
-         e.exit_code(), e.what());
-  } catch (const docker::EngineUnreachableError& e) {
-    fail("engine", kExitEngineUnavailable, e.what());
-  } catch (const docker::EngineVersionError& e) {
-    fail("engine", kExitEngineUnavailable, e.what());
-  } catch (const std::exception& e) {
-    fail("internal", kExitInternal, std::string("internal error: ") + e.what());
+  } catch (...) {
+    const JobOutcome failure = classify(std::current_exception());
+    summary.status = failure.status;
+    summary.error_type = failure.error_type;
+    summary.exit_code = failure.exit_code;
+    summary.message = failure.message;
   }
   if (!container_left_.empty()) {
     // The engine went away with the container in it: when the engine comes back, the container
@@ -260,318 +197,68 @@ logging::JobSummary JobRunner::run() {
   }
   summary.duration_seconds = std::chrono::duration<double>(Clock::now() - started).count();
   try {
-    events_.finish(summary);
+    summary = events_.finish(summary);  // a copy: a failing sink leaves this one
   } catch (
       ...) {  // NOLINT(bugprone-empty-catch): run() never throws; a failing sink loses its summary
+    summary.message = events_.mask(summary.message);
+    events_.masker().mask_in_place(summary.outputs);
+    events_.masker().mask_in_place(summary.metrics);
+    summary.job_id = events_.job_id();
   }
-  summary.message = events_.filter(summary.message);
-  summary.job_id = events_.job_id();
   return summary;
 }
 
 void JobRunner::execute(logging::JobSummary& summary) {
-  const std::string& job_id = events_.job_id();
-  docker::EngineEndpoint endpoint;
-  try {
-    endpoint = docker::EngineEndpoint::from_environment(options_.docker_host);
-  } catch (const std::invalid_argument& e) {
-    throw UsageError(e.what());
-  }
-  docker::EngineClient client(endpoint);
-  client.negotiate();
-  // The engine refuses more CPUs than its host has; say so as the config error it is, before
-  // anything is created (component.cpp can only check an absolute bound).
-  if (spec_.limits.cpus && !options_.reattach_container_id) {
-    int host_cpus = 0;
-    try {
-      host_cpus = client.cpu_count();
-    } catch (const docker::EngineApiError&) {
-      host_cpus = 0;  // an engine (or proxy) that does not answer /info: the engine will judge
-    }
-    if (host_cpus > 0 && *spec_.limits.cpus > host_cpus)
-      throw ConfigError({"$.limits.cpus: expected at most " + std::to_string(host_cpus) +
-                         " (the CPUs of the engine's host), got " +
-                         nlohmann::json(*spec_.limits.cpus).dump()});
-  }
-
-  const bool reattach = options_.reattach_container_id.has_value();
-  const FileHandling handling =
-      resolve_file_handling(options_.file_handling, spec_.file_handling, endpoint);
-  std::optional<JobWorkspace> workspace;
-  docker::ContainerConfig cfg;
-  if (!reattach) {
-    workspace.emplace(job_id, options_.data_dir, options_.keep_data, keboola_config(spec_),
-                      spec_.user);
-    if (options_.keep_data)
-      events_.emit(Level::info, "runner",
-                   "Working folder " + workspace->root().string() + " (data: " +
-                       workspace->data_dir().string() + ") is kept after the run (--keep-data)");
-    cfg = container_config(spec_, options_, *workspace, job_id, handling, endpoint.display);
-  }
-  // GELF mode: the server listens before the container exists, where the container reaches us.
-  // A re-attached container was told the address of its first worker's server, which is gone.
-  const bool gelf_mode = spec_.logging.type == "gelf";
-  std::optional<GelfJobServer> gelf;
-  if (gelf_mode && reattach) {
-    events_.emit(Level::warning, "runner",
-                 "The component logs through GELF to its first worker's server, which is gone: "
-                 "its GELF messages from now on are lost");
-  } else if (gelf_mode) {
-    gelf.emplace(spec_.logging, events_, matcher_);
-    gelf->listen(gelf_bind_address(options_, client));
-    cfg.env.push_back("KBC_LOGGER_ADDR=" + options_.gelf_advertise.value_or(gelf->address()));
-    cfg.env.push_back("KBC_LOGGER_PORT=" + std::to_string(gelf->port()));
-    events_.emit(Level::info, "runner",
-                 "GELF server (" + spec_.logging.gelf_server_type + ") listening on " +
-                     gelf->address() + ":" + std::to_string(gelf->port()));
-  }
-  std::string container_id;
-  bool already_exited = false;
-  if (reattach) {
-    container_id = *options_.reattach_container_id;
-    const docker::ContainerState before = client.inspect_container(container_id);
-    already_exited =
-        before.status != "running" && before.status != "paused" && before.status != "restarting";
-    events_.emit(Level::warning, "runner",
-                 "Taking over job " + job_id + " (container " + container_id.substr(0, 12) + ", " +
-                     before.status + ") after its worker stopped" +
-                     (already_exited ? ": it has already exited, only its exit code is known"
-                                     : ": output it printed while no worker was attached is lost"));
-  } else {
-    events_.emit(
-        Level::info, "runner",
-        "Running component " + spec_.id + " (image " + spec_.image + ", job " + job_id + ")");
-    container_id = create_container(client, spec_, cfg, "runner-" + job_id, events_);
-    if (options_.on_container_created) options_.on_container_created(container_id);
-  }
-  ContainerGuard guard(client, container_id, container_left_);
-  if (workspace && handling == FileHandling::copy)
-    copy_workspace_in(client, container_id, *workspace, events_);
-
-  // Stream state. stdout lines become live events; stderr lines are kept for one error event at
-  // the end; Kestra protocol lines on either become log events, outputs and metrics.
-  logging::HeadTailBuffer stderr_text(kStderrHeadTail, kStderrHeadTail);
-  logging::HeadTailBuffer stdout_text(gelf_mode ? kStderrHeadTail : kStdoutHeadTail,
-                                      gelf_mode ? kStderrHeadTail : kStdoutHeadTail);
+  docker::EngineClient client = connect_engine(options_);
   logging::KestraResults results;
-  std::string members;  // scratch for output and metric records
-  auto protocol_callbacks = [&] {
-    logging::KestraCallbacks c;
-    c.on_log = [&](Level level, std::string_view message) {
-      events_.emit_scrubbed(level, "kestra", message);
-    };
-    c.on_outputs = [&](const nlohmann::json& outputs) {
-      results.add_outputs(outputs);
-      for (const auto& [name, value] : outputs.items()) {
-        members.clear();
-        logging::append_output_members(members, name, value);
-        events_.record_scrubbed("output", members);
-      }
-    };
-    c.on_metric = [&](const logging::KestraMetric& m) {
-      results.add_metric(m);
-      members.clear();
-      logging::append_metric_members(members, m);
-      events_.record_scrubbed("metric", members);
-    };
-    c.on_warning = [&](const std::string& message, std::string_view line) {
-      const nlohmann::json fields = {{"line", std::string(line)}};
-      events_.emit_scrubbed(Level::warning, "kestra", message, &fields);
-    };
-    return c;
-  };
-  logging::KestraCallbacks stdout_callbacks = protocol_callbacks();
-  stdout_callbacks.on_text = [&](std::string_view line) {
-    // GELF mode: stdout is reported once, after the exit (Keboola's rule); else live.
-    if (!gelf_mode) events_.emit_scrubbed(Level::info, "stdout", line);
-    stdout_text.append(line);
-    stdout_text.append("\n");
-  };
-  logging::KestraCallbacks stderr_callbacks = protocol_callbacks();
-  stderr_callbacks.on_text = [&](std::string_view line) {
-    stderr_text.append(line);
-    stderr_text.append("\n");
-  };
-  // Only live stdout delivers a partial line before its newline, and shows it on the terminal;
-  // GELF mode's stdout and stderr are reported once at the end, made of whole lines.
-  OutputPipeline stdout_pipeline(matcher_, !gelf_mode, std::move(stdout_callbacks));
-  OutputPipeline stderr_pipeline(matcher_, false, std::move(stderr_callbacks));
-  stdout_pipeline.show_partial_lines(
-      [&](std::string_view text) { events_.show_partial(Level::info, "stdout", text); });
-  std::optional<docker::AttachedContainer> attached;
-  if (!already_exited) {
-    attached.emplace(
-        client, container_id,
-        [&](docker::OutputStream stream, std::string_view bytes) {
-          if (stream == docker::OutputStream::stdout_) {
-            stdout_pipeline.feed(bytes);
-          } else {
-            stderr_pipeline.feed(bytes);
-          }
-        },
-        reattach ? "not-running" : "next-exit");
-    try {
-      attached->arm();
-    } catch (const docker::EngineApiError& e) {
-      if (reattach || e.status() == 404) throw;
-      throw_start_failure(e, client.kind());
-    }
+  JobDeadline deadline(std::chrono::seconds(spec_.limits.timeout_seconds));
+  RunEnvironment env{client,
+                     events_,
+                     masker_,
+                     results,
+                     deadline,
+                     options_.stop,
+                     std::chrono::seconds(options_.stop_grace_seconds),
+                     options_.on_container_created,
+                     &container_left_};
+  RunReport report;
+  if (options_.reattach_container_id) {
+    ContainerRun run(env, ExistingContainer{*options_.reattach_container_id}, spec_.logging);
+    report = run.run();
+  } else {
+    check_cpu_limit(client, spec_);
+    const JobWorkspace workspace(events_.job_id(), options_.data_dir, options_.keep_data,
+                                 keboola_config(spec_), spec_.user);
+    announce(workspace);
+    ContainerRun run(env, new_container(workspace, client.endpoint()), spec_.logging);
+    report = run.run();
   }
-
-  std::optional<StopRequest> stop_request;
-  if (options_.stop != nullptr) stop_request = options_.stop->take();
-  if (stop_request) {
-    guard.remove();
-    events_.emit(Level::warning, "runner",
-                 std::string("Job terminated by ") + stop_request->reason + " before it started");
-    summary.status = "terminated";
-    summary.exit_code = stop_request->exit_code;
-    summary.message = std::string("Terminated by ") + stop_request->reason;
-    return;
-  }
-
-  if (!reattach) {
-    try {
-      client.start_container(container_id);
-    } catch (const docker::EngineApiError& e) {
-      throw_start_failure(e, client.kind());
-    }
-  }
-  if (gelf && client.endpoint().is_local()) {
-    // Nothing is read from the server's sockets before its first poll, so whatever the
-    // container sent already is still judged by this rule. A remote engine's containers reach
-    // this machine through that engine's NAT, from an address runner cannot know.
-    const std::string ip = client.inspect_container(container_id).ip_address;
-    if (!ip.empty()) gelf->allow_only(ip);
-  }
-  bool oversize_kill = false;
-  const auto started = Clock::now();
-  const auto deadline = started + std::chrono::seconds(spec_.limits.timeout_seconds);
-  constexpr Clock::time_point kNever = Clock::time_point::max();
-  Clock::time_point force_kill_at = kNever;  // SIGKILL after the stop grace period
-  Clock::time_point exited_at = kNever;      // when the wait call returned
-  bool timed_out = false;
-  std::vector<int> wake_fds;
-  if (options_.stop != nullptr) wake_fds.push_back(options_.stop->fd());
-
-  while (attached && !(attached->output_finished() && attached->exited())) {
-    auto now = Clock::now();
-    auto wake = now + std::chrono::milliseconds(200);
-    if (auto flush_at = stdout_pipeline.next_flush()) wake = std::min(wake, *flush_at);
-    if (!timed_out) wake = std::min(wake, deadline);
-    wake = std::min(wake, force_kill_at);
-    // With a GELF server to serve too, the engine streams are polled in short slices.
-    if (gelf) wake = std::min(wake, now + std::chrono::milliseconds(5));
-    const auto wait_ms = std::max<std::int64_t>(
-        0, std::chrono::duration_cast<std::chrono::milliseconds>(wake - now).count() + 1);
-    const bool woken = attached->poll(std::chrono::milliseconds(wait_ms), wake_fds);
-    if (gelf) {
-      gelf->poll();
-      if (gelf->oversize() && !oversize_kill) {
-        oversize_kill = true;  // Keboola's documented limit fails the job
-        client.kill_container(container_id, "KILL");
-      }
-    }
-    now = Clock::now();
-    stdout_pipeline.flush_if_due(now);
-    stderr_pipeline.flush_if_due(now);
-    events_.flush();
-
-    if (woken && options_.stop != nullptr) {
-      if (auto request = options_.stop->take()) {
-        if (!stop_request) {
-          stop_request = request;
-          events_.emit(Level::warning, "runner",
-                       std::string("Received ") + request->reason + ": stopping the container (" +
-                           std::to_string(options_.stop_grace_seconds) + " s grace)");
-          client.kill_container(container_id, "TERM");
-          force_kill_at = now + std::chrono::seconds(options_.stop_grace_seconds);
-        } else {
-          client.kill_container(container_id, "KILL");
-          force_kill_at = kNever;
-        }
-      }
-    }
-    if (now >= force_kill_at) {
-      client.kill_container(container_id, "KILL");
-      force_kill_at = kNever;
-    }
-    if (!timed_out && !stop_request && now >= deadline) {
-      timed_out = true;
-      client.kill_container(container_id, "KILL");
-    }
-    // The container has exited, so its streams are closed; an attach stream that still has not
-    // ended after a while would only mean a stuck engine connection.
-    if (attached->exited() && !attached->output_finished()) {
-      if (exited_at == kNever) exited_at = now;
-      if (now - exited_at > std::chrono::seconds(10)) {
-        events_.emit(Level::warning, "runner",
-                     "The container exited but its output stream did not end within 10 s; "
-                     "output after this point may be missing");
-        break;
-      }
-    }
-  }
-  stdout_pipeline.finish();
-  stderr_pipeline.finish();
   summary.outputs = results.outputs();
   summary.metrics = results.metrics();
   summary.results_summary = results.summary();
-  if (attached && !attached->transfer_error().empty())
-    events_.emit(Level::warning, "runner", attached->transfer_error());
+  judge(report, spec_, events_, summary);
+}
 
-  const docker::ContainerState state = client.inspect_container(container_id);
-  std::optional<std::string> outputs_lost;
-  if (workspace && handling == FileHandling::copy && !stop_request)
-    outputs_lost = copy_outputs_out(client, container_id, *workspace, events_);
-  guard.remove();
+void JobRunner::announce(const JobWorkspace& workspace) {
+  if (options_.keep_data)
+    events_.emit(Level::info, "runner",
+                 "Working folder " + workspace.root().string() + " (data: " +
+                     workspace.data_dir().string() + ") is kept after the run (--keep-data)");
+}
 
-  std::int64_t exit_code = state.exit_code;
-  if (state.status != "exited" && attached && attached->wait_status())
-    exit_code = *attached->wait_status();
-  summary.container_exit_code = exit_code;
-
-  if (gelf) gelf->finish();  // the last messages, then the server's counters
-  auto trimmed = [](std::string_view text) {
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
-    return text;
-  };
-  const std::string output = stdout_text.text();
-  if (gelf_mode && !trimmed(output).empty())
-    events_.emit_scrubbed(Level::info, "stdout", trimmed(output));
-  const std::string errors = stderr_text.text();
-  if (!trimmed(errors).empty()) events_.emit_scrubbed(Level::error, "stderr", trimmed(errors));
-
-  if (stop_request) {
-    events_.emit(Level::warning, "runner",
-                 std::string("Job terminated by ") + stop_request->reason);
-    summary.status = "terminated";
-    summary.exit_code = stop_request->exit_code;
-    summary.message = std::string("Terminated by ") + stop_request->reason;
-    return;
-  }
-
-  ExitFacts facts;
-  facts.exit_code = exit_code;
-  facts.oom_killed =
-      state.oom_killed || oom_kill_inferred(client, exit_code, timed_out || oversize_kill, events_);
-  facts.timed_out = timed_out;
-  facts.timeout_seconds = spec_.limits.timeout_seconds;
-  facts.memory_limit = spec_.limits.memory_text;
-  facts.no_application_errors = spec_.logging.no_application_errors;
-  facts.stderr_text = errors;
-  facts.stdout_text = output;
-  if (gelf) facts.gelf_error = gelf->last_error();
-  JobOutcome outcome = classify_exit(facts);
-  if (gelf && gelf->oversize())
-    outcome = {"error", "user", kExitUserError,
-               "The component sent a GELF message over the 200 KB limit: " + *gelf->oversize()};
-  if (outputs_lost && outcome.status == "success")
-    outcome = {"error", "user", kExitUserError, *outputs_lost};
-  summary.status = outcome.status;
-  summary.error_type = outcome.error_type;
-  summary.exit_code = outcome.exit_code;
-  summary.message = outcome.message;
+NewContainer JobRunner::new_container(const JobWorkspace& workspace,
+                                      const docker::EngineEndpoint& engine) const {
+  const FileHandling handling =
+      resolve_file_handling(options_.file_handling, spec_.file_handling, engine);
+  NewContainer container{
+      spec_.id,
+      container_config(spec_, options_, workspace, events_.job_id(), handling, engine.display),
+      "runner-" + events_.job_id(),
+      ImagePull{spec_.image, spec_.pull_policy, registry_auth(spec_)},
+      {},
+      GelfAddress{options_.gelf_bind, options_.gelf_advertise}};
+  if (handling == FileHandling::copy) container.files = workspace_copy_hooks(workspace, events_);
+  return container;
 }
 
 }  // namespace runner

@@ -1,20 +1,25 @@
-// JobRunner: runs one component in a container and turns everything it says into events.
+// JobRunner: runs one job (a component in a container) and turns everything it says into events
+// and one summary.
 //
-// The sequence is `docker run`'s, so no output is lost: create (pulling per pull_policy), attach
-// and arm the wait before start, start, drain the attach stream, inspect, force-remove. One
-// thread does it all: the engine transfers, the job timeout, the 200 ms partial-line flush and
-// stop requests are multiplexed in one poll loop (see AttachedContainer). The container is
-// removed on every path out, including exceptions, by a guard.
+// A job is a short driver over named phases (execute): connect to the engine; check the limits
+// the engine judges; make the working folder (JobWorkspace: /data and /tmp); run the container
+// (ContainerRun: create, attach, start, drain, inspect, remove, with the stop schedule), or take
+// over the job's existing container when its worker stopped; judge the outcome (Keboola's exit
+// rules, job_outcome.hpp). Any exception on the way becomes the summary through classify().
 //
-// Stream path: attach bytes -> demultiplexer -> secret scrubber (one per stream) -> stdout: line
-// splitter -> info events (live); stderr: bounded head/tail buffer -> one error event at the end
-// (Keboola's rule). Every other text (runner's messages, engine errors, the result message)
-// passes the same scrubber through the event log's filter.
+// Stream path (StreamRules, per run): attach bytes -> demultiplexer -> secret scrubber (one per
+// stream) -> line splitter -> Kestra protocol parser -> stdout: info events (live) or held (GELF
+// mode); stderr: bounded head/tail buffer -> one error event at the end (Keboola's rule). Every
+// other text (runner's messages, engine errors, the result message) passes the same scrubber
+// through the event log's filter.
 #pragma once
 
 #include "logging/event_log.hpp"
 #include "runner/component.hpp"
 #include "runner/stop_request.hpp"
+#include "secrets/masker.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <functional>
@@ -22,11 +27,14 @@
 #include <optional>
 #include <string>
 
-namespace runner::secrets {
-class SecretMatcher;
+namespace runner::docker {
+struct EngineEndpoint;
 }
 
 namespace runner {
+
+class JobWorkspace;
+struct NewContainer;
 
 struct RunOptions {
   std::optional<std::string> docker_host;  // else DOCKER_HOST, else /var/run/docker.sock
@@ -77,11 +85,14 @@ class JobRunner {
 
  private:
   void execute(logging::JobSummary& summary);
+  void announce(const JobWorkspace& workspace);
+  NewContainer new_container(const JobWorkspace& workspace,
+                             const docker::EngineEndpoint& engine) const;
 
   ComponentSpec spec_;
   RunOptions options_;
   logging::EventLog& events_;
-  std::shared_ptr<const secrets::SecretMatcher> matcher_;  // null when there are no secrets
+  secrets::Masker masker_;  // the job's secrets
   // The job's container from its creation until its removal succeeded: when the run ends with
   // it still set (the engine went away), the summary says the container may still exist.
   std::string container_left_;

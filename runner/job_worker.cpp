@@ -1,9 +1,11 @@
 // JobWorker: see job_worker.hpp.
 #include "runner/job_worker.hpp"
 
+#include "common/host_name.hpp"
 #include "docker/engine_client.hpp"
 #include "logging/event_log.hpp"
 #include "runner/errors.hpp"
+#include "runner/job_outcome.hpp"
 #include "store/store.hpp"
 #include "store/store_sink.hpp"
 
@@ -63,15 +65,11 @@ void run_claimed_job(const WorkerOptions& options, store::JobRecord job, Running
 
     // A queued component is decrypted only here, by the worker that runs it.
     ComponentSpec spec;
-    std::optional<std::string> invalid;
+    std::optional<JobOutcome> invalid;
     try {
       spec = prepare_component(read_component_json(job.spec), options.find_key);
-    } catch (const ConfigError& e) {
-      std::string text;
-      for (const auto& p : e.problems()) text += (text.empty() ? "" : "; ") + p;
-      invalid = text;
-    } catch (const std::exception& e) {
-      invalid = e.what();
+    } catch (...) {
+      invalid = classify(std::current_exception());
     }
 
     RunOptions run = options.run;
@@ -82,12 +80,14 @@ void run_claimed_job(const WorkerOptions& options, store::JobRecord job, Running
     };
 
     logging::JobSummary summary;
+    bool decided = false;  // the job's outcome is known without running it
     bool ran = false;
     if (invalid) {
-      summary.status = "error";
-      summary.error_type = "user";
-      summary.exit_code = kExitInvalidComponent;
-      summary.message = "invalid component: " + *invalid;
+      decided = true;
+      summary.status = invalid->status;
+      summary.error_type = invalid->error_type;
+      summary.exit_code = invalid->exit_code;
+      summary.message = invalid->message;
     } else if (job.attempts > 1 || !job.container_id.empty() || job.started_at) {
       // Claimed again after a lease expired (the store clears a job handed back on purpose).
       // A job taken over from a worker that stopped heartbeating.
@@ -95,8 +95,9 @@ void run_claimed_job(const WorkerOptions& options, store::JobRecord job, Running
       if (container) {
         run.reattach_container_id = *container;
       } else if (!job.container_id.empty() || job.started_at) {
-        summary.status = "error";
-        summary.error_type = "internal";
+        decided = true;
+        summary.status = logging::JobStatus::error;
+        summary.error_type = logging::ErrorType::internal;
         summary.exit_code = kExitInternal;
         summary.message = fmt::format(
             "The worker running this job ({}) stopped, and the job's container {} is not on the "
@@ -106,7 +107,7 @@ void run_claimed_job(const WorkerOptions& options, store::JobRecord job, Running
             options.worker_id);
       }
     }
-    if (!summary.status.empty()) {
+    if (decided) {
       summary.job_id = job.id;
       summary.component_id = job.component_id;
       events.emit(logging::Level::error, "runner", summary.message);
@@ -117,16 +118,18 @@ void run_claimed_job(const WorkerOptions& options, store::JobRecord job, Running
       ran = true;
     }
     if (auto problem = sink.error()) options.report("warning: job " + job.id + ": " + *problem);
-    outcome = running.handed_back.load()
-                  ? "stopped and handed back to the queue"
-                  : fmt::format("{}{} in {:.2f} s", summary.status,
-                                summary.message.empty() || summary.status == "success"
-                                    ? ""
-                                    : " (" + summary.message.substr(0, 200) + ")",
-                                std::chrono::duration<double>(Clock::now() - started).count());
+    const std::string status(logging::job_status_name(summary.status));
+    outcome =
+        running.handed_back.load()
+            ? "stopped and handed back to the queue"
+            : fmt::format("{}{} in {:.2f} s", status,
+                          summary.message.empty() || summary.status == logging::JobStatus::success
+                              ? ""
+                              : " (" + summary.message.substr(0, 200) + ")",
+                          std::chrono::duration<double>(Clock::now() - started).count());
     if (running.handed_back.load() && ran) control->release_job(job.id, options.worker_id);
-  } catch (const std::exception& e) {
-    outcome = std::string("failed in the worker: ") + e.what();
+  } catch (...) {
+    outcome = "failed in the worker: " + classify(std::current_exception()).message;
   }
   running.outcome = outcome;
   running.finished.store(true);
@@ -136,11 +139,8 @@ void run_claimed_job(const WorkerOptions& options, store::JobRecord job, Running
 }  // namespace
 
 std::string default_worker_id() {
-  std::array<char, 256> host{};
-  if (gethostname(host.data(), host.size() - 1) != 0)
-    std::snprintf(host.data(), host.size(), "host");
   std::random_device rd;
-  return fmt::format("{}:{}:{:04x}", host.data(), ::getpid(), rd() & 0xffff);
+  return fmt::format("{}:{}:{:04x}", host_name(), ::getpid(), rd() & 0xffff);
 }
 
 int run_worker(WorkerOptions options, StopSource& stop) {

@@ -1,5 +1,6 @@
-// The `runner` command line: run, gc, version. Parsing with CLI11; every failure is a RunnerError
-// whose exit code is documented in README.md.
+// The `runner` command line: run, gc, version and the store, queue and shipper commands. Parsing
+// with CLI11; every failure is a runner::Error whose kind decides the exit code documented in
+// README.md, translated in one place (classify).
 #include "docker/engine_client.hpp"
 #include "docker/engine_errors.hpp"
 #include "logging/event_log.hpp"
@@ -11,6 +12,7 @@
 #include "runner/errors.hpp"
 #include "runner/gelf_server_command.hpp"
 #include "runner/job_id.hpp"
+#include "runner/job_outcome.hpp"
 #include "runner/job_runner.hpp"
 #include "runner/queue_commands.hpp"
 #include "runner/ship_command.hpp"
@@ -340,17 +342,9 @@ int main(int argc, char** argv) {
     }
     std::printf("runner %s\n", runner::runner_version());
     return 0;
-  } catch (const runner::RunnerError& e) {
-    std::fprintf(stderr, "runner: %s\n", e.what());
-    return e.exit_code();
-  } catch (const runner::docker::EngineUnreachableError& e) {
-    std::fprintf(stderr, "runner: %s\n", e.what());
-    return runner::kExitEngineUnavailable;
-  } catch (const runner::docker::EngineVersionError& e) {
-    std::fprintf(stderr, "runner: %s\n", e.what());
-    return runner::kExitEngineUnavailable;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "runner: internal error: %s\n", e.what());
-    return runner::kExitInternal;
+  } catch (...) {
+    const runner::JobOutcome failure = runner::classify(std::current_exception());
+    std::fprintf(stderr, "runner: %s\n", failure.message.c_str());
+    return failure.exit_code;
   }
 }

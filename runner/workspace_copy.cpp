@@ -108,4 +108,13 @@ std::optional<std::string> copy_outputs_out(docker::EngineClient& client,
   return message;
 }
 
+ContainerFiles workspace_copy_hooks(const JobWorkspace& workspace, logging::EventLog& events) {
+  return {[&workspace, &events](docker::EngineClient& client, const std::string& id) {
+            copy_workspace_in(client, id, workspace, events);
+          },
+          [&workspace, &events](docker::EngineClient& client, const std::string& id) {
+            return copy_outputs_out(client, id, workspace, events);
+          }};
+}
+
 }  // namespace runner

@@ -13,6 +13,7 @@
 #include "docker/engine_client.hpp"
 #include "logging/event_log.hpp"
 #include "runner/component.hpp"
+#include "runner/container_run.hpp"
 #include "runner/job_workspace.hpp"
 
 #include <optional>
@@ -37,5 +38,9 @@ std::optional<std::string> copy_outputs_out(docker::EngineClient& client,
                                             const std::string& container_id,
                                             const JobWorkspace& workspace,
                                             logging::EventLog& events);
+
+// The two as the hooks of a NewContainer (container_run.hpp); `workspace` and `events` must
+// outlive the container's run.
+ContainerFiles workspace_copy_hooks(const JobWorkspace& workspace, logging::EventLog& events);
 
 }  // namespace runner

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# The one test command: everything setup.sh installs and builds, short fuzzing runs, then the
-# whole suite (unit and end-to-end tests against the real engine)
-# through ctest, whose summary line ends the output.
+# The one test command: everything setup.sh installs and builds, lint (scripts/lint.sh:
+# clang-format and clang-tidy over every folder; a finding fails the run), short fuzzing runs, then
+# the whole suite (unit and end-to-end tests against the real engine) through ctest, whose summary
+# line ends the output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/prepare.sh
+echo "== lint (scripts/lint.sh)"
+scripts/lint.sh
 # Short fuzzing runs of the hostile-input parsers before the suite (so ctest's summary ends the
 # output): the secret scrubber, the GELF decoder/assembler/framers/readers, the Kestra parser
 # (both with simdjson's reading compared with nlohmann's), the component parser and the ship

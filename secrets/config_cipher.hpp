@@ -23,6 +23,8 @@
 // the 32 raw bytes. Error messages name files and variables, never key material.
 #pragma once
 
+#include "common/error.hpp"
+
 #include <array>
 #include <filesystem>
 #include <optional>
@@ -46,7 +48,7 @@ struct EncryptionKey {
 };
 
 // Why a key or value could not be used. what() never contains a key, ciphertext or plaintext.
-class SecretError : public std::runtime_error {
+class SecretError : public Error {
  public:
   enum class Kind {
     NoKey,               // no key found where one is needed
@@ -60,11 +62,13 @@ class SecretError : public std::runtime_error {
     WrongKeyOrTampered,  // GCM authentication failed
     Crypto,              // OpenSSL failure (out of memory, no randomness)
   };
-  SecretError(Kind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
-  Kind kind() const { return kind_; }
+  // Of kind invalid_config: a key or a value in a file the user gave is wrong.
+  SecretError(Kind reason, const std::string& message)
+      : Error(ErrorKind::invalid_config, message), reason_(reason) {}
+  Kind reason() const { return reason_; }
 
  private:
-  Kind kind_;
+  Kind reason_;
 };
 
 EncryptionKey generate_key();  // 32 bytes from RAND_bytes

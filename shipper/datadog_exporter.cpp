@@ -1,6 +1,7 @@
 // The `datadog` exporter: see the header.
 #include "shipper/datadog_exporter.hpp"
 
+#include "common/host_name.hpp"
 #include "logging/json_text.hpp"
 #include "shipper/exporter_http.hpp"
 
@@ -164,7 +165,7 @@ std::unique_ptr<LogExporter> make_datadog_exporter(ExporterProperties& propertie
   settings.service = properties.string_or("service", "runner");
   settings.ddsource = properties.string_or("ddsource", "runner");
   settings.ddtags = properties.string("ddtags");
-  settings.hostname = properties.string_or("hostname", local_hostname());
+  settings.hostname = properties.string_or("hostname", host_name());
   settings.timeout = properties.timeout("timeout", std::chrono::seconds(30));
   return std::make_unique<DatadogExporter>(properties.id(), properties.type(), std::move(settings));
 }

@@ -434,12 +434,6 @@ void append_int(std::string& out, std::int64_t value) {
   out.append(buffer, result.ptr);
 }
 
-std::string local_hostname() {
-  std::array<char, 256> name{};
-  if (::gethostname(name.data(), name.size() - 1) != 0 || name[0] == '\0') return "localhost";
-  return name.data();
-}
-
 std::string_view utf8_prefix(std::string_view text, std::size_t max_bytes) {
   if (text.size() <= max_bytes) return text;
   std::size_t end = max_bytes;

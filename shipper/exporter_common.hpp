@@ -127,9 +127,6 @@ void append_int(std::string& out, std::int64_t value);
 void append_job_members(std::string& out, const ShippedEvent& shipped,
                         std::string_view key_prefix = "");
 
-// This machine's host name (gethostname), or "localhost" when it has none.
-std::string local_hostname();
-
 // The first `max_bytes` bytes of `text`, cut back to a UTF-8 character boundary.
 std::string_view utf8_prefix(std::string_view text, std::size_t max_bytes);
 

@@ -4,6 +4,8 @@
 // `timeout` property (default 30 s).
 #pragma once
 
+#include "common/error.hpp"
+
 #include "shipper/exporter_common.hpp"
 
 #include <chrono>
@@ -24,9 +26,9 @@ struct HttpResponse {
 
 // The request could not be made or got no answer (DNS, connect, TLS, timeout); what() is
 // libcurl's description. Never holds a credential: URLs in it carry no user information.
-class HttpTransportError : public std::runtime_error {
+class HttpTransportError : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit HttpTransportError(const std::string& what) : Error(ErrorKind::export_failed, what) {}
 };
 
 struct BasicAuth {

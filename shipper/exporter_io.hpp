@@ -3,6 +3,8 @@
 // MSG_NOSIGNAL, waits use poll() with the exporter's timeout.
 #pragma once
 
+#include "common/error.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <stdexcept>
@@ -39,9 +41,9 @@ class UniqueFd {
 };
 
 // A socket operation that failed; what() says which and why (strerror), never data.
-class SocketError : public std::runtime_error {
+class SocketError : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit SocketError(const std::string& what) : Error(ErrorKind::export_failed, what) {}
 };
 
 // A TCP client connection to host:port (name resolved with getaddrinfo, every address tried).

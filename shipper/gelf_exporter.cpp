@@ -1,6 +1,7 @@
 // The `gelf` exporter: see the header.
 #include "shipper/gelf_exporter.hpp"
 
+#include "common/host_name.hpp"
 #include "logging/json_text.hpp"
 #include "shipper/exporter_io.hpp"
 
@@ -233,7 +234,7 @@ std::unique_ptr<LogExporter> make_gelf_exporter(ExporterProperties& properties) 
     properties.fail("transport", fmt::format("expected udp or tcp, got \"{}\"", transport));
   }
   settings.tcp = transport == "tcp";
-  settings.source_host = properties.string_or("sourceHost", local_hostname());
+  settings.source_host = properties.string_or("sourceHost", host_name());
   settings.chunk_size =
       static_cast<std::size_t>(properties.integer("chunkSize", 512, 65000).value_or(8192));
   settings.timeout = properties.timeout("timeout", std::chrono::seconds(30));

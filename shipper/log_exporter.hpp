@@ -13,6 +13,8 @@
 // Resolved values are never put into messages or logs.
 #pragma once
 
+#include "common/error.hpp"
+
 #include "secrets/config_cipher.hpp"
 #include "store/store.hpp"
 
@@ -28,15 +30,15 @@
 namespace runner::shipper {
 
 // A configuration problem (names the exporter and the property); not retried.
-class ExporterConfigError : public std::runtime_error {
+class ExporterConfigError : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit ExporterConfigError(const std::string& what) : Error(ErrorKind::invalid_config, what) {}
 };
 
 // A failed send (names the exporter and what the receiver said); the shipper retries.
-class ExportError : public std::runtime_error {
+class ExportError : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit ExportError(const std::string& what) : Error(ErrorKind::export_failed, what) {}
 };
 
 // An event with what the shipper knows about its job.

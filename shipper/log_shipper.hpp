@@ -12,6 +12,8 @@
 // backlog.
 #pragma once
 
+#include "common/error.hpp"
+
 #include "shipper/log_exporter.hpp"
 #include "shipper/shipper_config.hpp"
 #include "store/store.hpp"
@@ -26,9 +28,9 @@
 
 namespace runner::shipper {
 
-class ShipError : public std::runtime_error {
+class ShipError : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit ShipError(const std::string& what) : Error(ErrorKind::export_failed, what) {}
 };
 
 class EventMergeReader {

@@ -19,11 +19,6 @@ namespace runner::shipper {
 
 namespace {
 
-std::string describe(const nlohmann::json& value) {
-  const std::string text = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  return text.size() > 60 ? logging::json_excerpt(text, 57) : text;
-}
-
 std::optional<std::chrono::microseconds> read_duration(const nlohmann::json& doc, const char* key,
                                                        std::vector<std::string>& problems) {
   auto it = doc.find(key);
@@ -33,7 +28,7 @@ std::optional<std::chrono::microseconds> read_duration(const nlohmann::json& doc
   if (!seconds || *seconds < 0) {
     problems.push_back(std::string(key) +
                        ": expected an ISO-8601 duration such as \"P1D\" or \"PT30S\", got " +
-                       describe(*it));
+                       logging::describe_json(*it));
     return std::nullopt;
   }
   return std::chrono::microseconds(static_cast<std::int64_t>(*seconds * 1e6));
@@ -42,7 +37,8 @@ std::optional<std::chrono::microseconds> read_duration(const nlohmann::json& doc
 }  // namespace
 
 ShipperConfigError::ShipperConfigError(std::vector<std::string> problems)
-    : std::runtime_error(problems.empty() ? "invalid shipper configuration" : problems.front()),
+    : Error(ErrorKind::invalid_config,
+            problems.empty() ? "invalid shipper configuration" : problems.front()),
       problems_(std::move(problems)) {}
 
 std::string ShipperConfig::state_key() const {
@@ -64,40 +60,26 @@ std::string normalize_exporter_type(const std::string& type) {
   return type;
 }
 
-ShipperConfig parse_shipper_config(const nlohmann::json& doc) {
-  std::vector<std::string> problems;
-  ShipperConfig config;
-  if (!doc.is_object())
-    throw ShipperConfigError({"expected a mapping with logExporters, got " + describe(doc)});
-  static const std::set<std::string> known = {
-      "id",         "type",         "logExporters", "logLevelFilter", "lookbackPeriod",
-      "namespace",  "offsetKey",    "batchSize",    "delete",         "maxRetries",
-      "retryDelay", "settlePeriod", "description"};
-  for (const auto& [key, value] : doc.items()) {
-    if (known.count(key) == 0) {
-      std::string list;
-      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-      problems.push_back(logging::json_excerpt(key) + ": unknown property (known: " + list + ")");
-    }
-  }
-  if (auto it = doc.find("type"); it != doc.end()) {
-    if (!it->is_string() || !it->get<std::string>().ends_with("LogShipper"))
-      problems.push_back("type: expected a LogShipper task type (or no type), got " +
-                         describe(*it));
-  }
+namespace {
+
+// "logExporters": a non-empty list of mappings with a unique id and a known type (Kestra's type
+// names normalized).
+void parse_exporters(const nlohmann::json& doc, ShipperConfig& config,
+                     std::vector<std::string>& problems) {
   auto exporters = doc.find("logExporters");
   if (exporters == doc.end() || exporters->is_null()) {
     problems.push_back("logExporters: required: a list of exporters, each with id and type");
   } else if (!exporters->is_array() || exporters->empty()) {
     problems.push_back("logExporters: expected a non-empty list of exporters, got " +
-                       describe(*exporters));
+                       logging::describe_json(*exporters));
   } else {
     std::set<std::string> ids;
     for (std::size_t i = 0; i < exporters->size(); ++i) {
       const std::string where = "logExporters[" + std::to_string(i) + "]";
       nlohmann::json entry = (*exporters)[i];
       if (!entry.is_object()) {
-        problems.push_back(where + ": expected a mapping with id and type, got " + describe(entry));
+        problems.push_back(where + ": expected a mapping with id and type, got " +
+                           logging::describe_json(entry));
         continue;
       }
       auto id = entry.find("id");
@@ -118,6 +100,11 @@ ShipperConfig parse_shipper_config(const nlohmann::json& doc) {
       config.exporters.push_back(std::move(entry));
     }
   }
+}
+
+// Everything else: level filter, durations, namespace, offset key, batch size, retries, delete.
+void parse_settings(const nlohmann::json& doc, ShipperConfig& config,
+                    std::vector<std::string>& problems) {
   if (auto it = doc.find("logLevelFilter"); it != doc.end() && !it->is_null()) {
     std::optional<logging::Level> level;
     if (it->is_string()) level = logging::level_from_name(it->get<std::string>());
@@ -125,7 +112,7 @@ ShipperConfig parse_shipper_config(const nlohmann::json& doc) {
       problems.push_back(
           "logLevelFilter: expected TRACE, DEBUG, INFO, WARN or ERROR (or notice, "
           "critical, alert, emergency), got " +
-          describe(*it));
+          logging::describe_json(*it));
     else
       config.min_level = *level;
   }
@@ -137,34 +124,65 @@ ShipperConfig parse_shipper_config(const nlohmann::json& doc) {
       problems.push_back(
           "namespace: expected lower-case words separated by dots (such as "
           "\"company.team\"), got " +
-          describe(*it));
+          logging::describe_json(*it));
     else
       config.namespace_name = it->get<std::string>();
   }
   if (auto it = doc.find("offsetKey"); it != doc.end() && !it->is_null()) {
     if (!it->is_string() || it->get<std::string>().empty())
-      problems.push_back("offsetKey: expected a non-empty string, got " + describe(*it));
+      problems.push_back("offsetKey: expected a non-empty string, got " +
+                         logging::describe_json(*it));
     else
       config.offset_key = it->get<std::string>();
   }
   if (auto it = doc.find("batchSize"); it != doc.end() && !it->is_null()) {
     if (!it->is_number_integer() || it->get<std::int64_t>() < 1 || it->get<std::int64_t>() > 100000)
-      problems.push_back("batchSize: expected an integer from 1 to 100000, got " + describe(*it));
+      problems.push_back("batchSize: expected an integer from 1 to 100000, got " +
+                         logging::describe_json(*it));
     else
       config.batch_size = it->get<std::size_t>();
   }
   if (auto it = doc.find("maxRetries"); it != doc.end() && !it->is_null()) {
     if (!it->is_number_integer() || it->get<std::int64_t>() < 0 || it->get<std::int64_t>() > 20)
-      problems.push_back("maxRetries: expected an integer from 0 to 20, got " + describe(*it));
+      problems.push_back("maxRetries: expected an integer from 0 to 20, got " +
+                         logging::describe_json(*it));
     else
       config.max_retries = it->get<int>();
   }
   if (auto it = doc.find("delete"); it != doc.end() && !it->is_null()) {
     if (!it->is_boolean())
-      problems.push_back("delete: expected true or false, got " + describe(*it));
+      problems.push_back("delete: expected true or false, got " + logging::describe_json(*it));
     else
       config.delete_shipped = it->get<bool>();
   }
+}
+
+}  // namespace
+
+ShipperConfig parse_shipper_config(const nlohmann::json& doc) {
+  std::vector<std::string> problems;
+  ShipperConfig config;
+  if (!doc.is_object())
+    throw ShipperConfigError(
+        {"expected a mapping with logExporters, got " + logging::describe_json(doc)});
+  static const std::set<std::string> known = {
+      "id",         "type",         "logExporters", "logLevelFilter", "lookbackPeriod",
+      "namespace",  "offsetKey",    "batchSize",    "delete",         "maxRetries",
+      "retryDelay", "settlePeriod", "description"};
+  for (const auto& [key, value] : doc.items()) {
+    if (known.count(key) == 0) {
+      std::string list;
+      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+      problems.push_back(logging::json_excerpt(key) + ": unknown property (known: " + list + ")");
+    }
+  }
+  if (auto it = doc.find("type"); it != doc.end()) {
+    if (!it->is_string() || !it->get<std::string>().ends_with("LogShipper"))
+      problems.push_back("type: expected a LogShipper task type (or no type), got " +
+                         logging::describe_json(*it));
+  }
+  parse_exporters(doc, config, problems);
+  parse_settings(doc, config, problems);
   if (!problems.empty()) throw ShipperConfigError(std::move(problems));
   return config;
 }

@@ -17,6 +17,8 @@
 // is YAML, one reader takes both.
 #pragma once
 
+#include "common/error.hpp"
+
 #include "logging/event.hpp"
 
 #include <nlohmann/json.hpp>
@@ -30,7 +32,7 @@
 
 namespace runner::shipper {
 
-class ShipperConfigError : public std::runtime_error {
+class ShipperConfigError : public Error {
  public:
   explicit ShipperConfigError(std::vector<std::string> problems);
   const std::vector<std::string>& problems() const { return problems_; }

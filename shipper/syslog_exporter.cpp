@@ -1,6 +1,7 @@
 // The `syslog` exporter: see the header.
 #include "shipper/syslog_exporter.hpp"
 
+#include "common/host_name.hpp"
 #include "shipper/exporter_io.hpp"
 
 #include <fmt/format.h>
@@ -159,7 +160,7 @@ std::unique_ptr<LogExporter> make_syslog_exporter(ExporterProperties& properties
     }
     settings.facility = *number;
   }
-  settings.hostname = properties.string_or("sourceHost", local_hostname());
+  settings.hostname = properties.string_or("sourceHost", host_name());
   settings.timeout = properties.timeout("timeout", std::chrono::seconds(30));
   return std::make_unique<SyslogExporter>(properties.id(), properties.type(), std::move(settings));
 }

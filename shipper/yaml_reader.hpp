@@ -18,6 +18,8 @@
 // casings), null (~, null), integers or decimals become those. A number out of range is an error.
 #pragma once
 
+#include "common/error.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
@@ -36,9 +38,9 @@ struct YamlLimits {
 
 // A refused document; what() names the place (a path such as "logExporters[0].type" and the line
 // and column) and the reason.
-class YamlInputError : public std::runtime_error {
+class YamlInputError : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit YamlInputError(const std::string& what) : Error(ErrorKind::invalid_config, what) {}
 };
 
 nlohmann::json read_yaml(std::string_view text, const YamlLimits& limits = {});

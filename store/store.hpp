@@ -14,6 +14,8 @@
 // job thread). Every method throws StoreError on failure, with the backend's message.
 #pragma once
 
+#include "common/error.hpp"
+
 #include "logging/event.hpp"
 
 #include <chrono>
@@ -27,9 +29,10 @@
 
 namespace runner::store {
 
-class StoreError : public std::runtime_error {
+// Of kind store_unavailable (exit 74): the store cannot be opened or read.
+class StoreError : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit StoreError(const std::string& what) : Error(ErrorKind::store_unavailable, what) {}
 };
 
 using logging::EventTime;

@@ -123,13 +123,13 @@ std::optional<std::string> StoreSink::error() const {
 }
 
 JobRecord finished_record(JobRecord job, const logging::JobSummary& summary) {
-  if (summary.status == "success")
+  if (summary.status == logging::JobStatus::success)
     job.status = std::string(kStatusSuccess);
-  else if (summary.status == "terminated")
+  else if (summary.status == logging::JobStatus::terminated)
     job.status = std::string(kStatusTerminated);
   else
     job.status = std::string(kStatusError);
-  job.error_type = summary.error_type;
+  job.error_type = std::string(logging::error_type_name(summary.error_type));
   job.message = summary.message;
   job.exit_code = summary.exit_code;
   job.container_exit_code = summary.container_exit_code;

@@ -1,5 +1,5 @@
 // CallbackSink: events, records and the summary reach the user's functions as owning copies,
-// through a real EventLog (stamping, sequence numbers, the secret filter), without Docker.
+// through a real EventLog (stamping, sequence numbers, masking), without Docker.
 #include "logging/callback_sink.hpp"
 #include "logging/event_log.hpp"
 
@@ -15,6 +15,7 @@ using runner::logging::JobSummary;
 using runner::logging::Level;
 using runner::logging::OwnedEvent;
 using runner::logging::OwnedRecord;
+using runner::secrets::MaskedText;
 
 TEST_CASE("CallbackSink hands every event over as a copy that outlives the call",
           "[logging][callback]") {
@@ -25,8 +26,8 @@ TEST_CASE("CallbackSink hands every event over as a copy that outlives the call"
   {
     std::string text = "first line";
     const nlohmann::json fields = {{"rows", 5}};
-    log.emit_scrubbed(Level::info, "stdout", text, nullptr);
-    log.emit_scrubbed(Level::warning, "gelf", "with fields", &fields);
+    log.emit(Level::info, "stdout", text, nullptr);
+    log.emit(Level::warning, "gelf", "with fields", &fields);
     text.assign(text.size(), 'x');  // the views the sink got pointed here
   }
   REQUIRE(got.size() == 2);
@@ -43,23 +44,19 @@ TEST_CASE("CallbackSink hands every event over as a copy that outlives the call"
   CHECK(got[0].time.time_since_epoch().count() > 0);
 }
 
-TEST_CASE("CallbackSink copies are already scrubbed by the event log's filter",
-          "[logging][callback]") {
+TEST_CASE("CallbackSink copies are already masked by the event log", "[logging][callback]") {
   std::vector<OwnedEvent> got;
   CallbackSink sink({.on_event = [&](OwnedEvent e) { got.push_back(std::move(e)); }});
   EventLog log("job-2");
   log.add_sink(sink);
-  log.set_text_filter([](std::string_view text) {
-    std::string out(text);
-    for (auto at = out.find("s3cret"); at != std::string::npos; at = out.find("s3cret"))
-      out.replace(at, 6, "[hidden]");
-    return out;
-  });
-  const nlohmann::json fields = {{"password", "s3cret"}};
+  log.set_masker(runner::secrets::Masker(std::vector<std::string>{"s3cret", "424242"}));
+  const nlohmann::json fields = {{"password", "s3cret"}, {"pin", 424242}, {"s3cret-key", true}};
   log.emit(Level::error, "runner", "login with s3cret failed", &fields);
   REQUIRE(got.size() == 1);
   CHECK(got[0].message == "login with [hidden] failed");
-  CHECK(got[0].fields == nlohmann::json({{"password", "[hidden]"}}));
+  // Fields are masked value by value: the structure survives, a number becomes "[hidden]".
+  CHECK(got[0].fields ==
+        nlohmann::json({{"password", "[hidden]"}, {"pin", "[hidden]"}, {"[hidden]-key", true}}));
 }
 
 TEST_CASE("CallbackSink passes records and parses their members", "[logging][callback]") {
@@ -69,9 +66,9 @@ TEST_CASE("CallbackSink passes records and parses their members", "[logging][cal
                      .on_record = [&](OwnedRecord r) { records.push_back(std::move(r)); }});
   EventLog log("job-3");
   log.add_sink(sink);
-  log.emit_scrubbed(Level::info, "stdout", "a line");
-  log.record_scrubbed("metric", R"("name":"rows","type":"counter","value":15)");
-  log.record_scrubbed("output", R"("name":"file","value":{"path":"/data/out"})");
+  log.emit(Level::info, "stdout", "a line");
+  log.record("metric", MaskedText::assume_masked(R"("name":"rows","type":"counter","value":15)"));
+  log.record("output", MaskedText::assume_masked(R"("name":"file","value":{"path":"/data/out"})"));
   REQUIRE(records.size() == 2);
   CHECK(records[0].kind == "metric");
   CHECK(records[0].sequence == 2);  // records share the events' sequence
@@ -103,16 +100,16 @@ TEST_CASE("CallbackSink reports the summary once and each flush", "[logging][cal
                          }});
   EventLog log("job-4");
   log.add_sink(sink);
-  log.emit_scrubbed(Level::info, "stdout", "one");
+  log.emit(Level::info, "stdout", "one");
   log.flush();
   JobSummary summary;
-  summary.status = "terminated";
+  summary.status = runner::logging::JobStatus::terminated;
   summary.exit_code = 143;
   summary.message = "Terminated by cancelled";
   log.finish(summary);
   REQUIRE(summaries.size() == 1);
   CHECK(summaries[0].job_id == "job-4");  // stamped by the event log
-  CHECK(summaries[0].status == "terminated");
+  CHECK(summaries[0].status == runner::logging::JobStatus::terminated);
   CHECK(summaries[0].exit_code == 143);
   CHECK(flushes == 2);
   CHECK(order == std::vector<std::string>{"event", "flush", "finish", "flush"});
@@ -122,8 +119,8 @@ TEST_CASE("CallbackSink skips callbacks that are not set", "[logging][callback]"
   CallbackSink sink({});
   EventLog log("job-5");
   log.add_sink(sink);
-  log.emit_scrubbed(Level::info, "stdout", "nobody listens");
-  log.record_scrubbed("output", R"("name":"a","value":1)");
+  log.emit(Level::info, "stdout", "nobody listens");
+  log.record("output", MaskedText::assume_masked(R"("name":"a","value":1)"));
   log.finish(JobSummary{});
   SUCCEED("no callback, no call, no throw");
 }

@@ -82,7 +82,7 @@ Kind decrypt_error_kind(const EncryptionKey& key, const std::string& ciphertext,
     decrypt_value(key, ciphertext);
   } catch (const SecretError& e) {
     message = e.what();
-    return e.kind();
+    return e.reason();
   }
   FAIL("decrypt_value did not throw");
   return Kind::Crypto;
@@ -195,7 +195,7 @@ TEST_CASE("key: base64 roundtrip and malformed keys", "[secrets][cipher]") {
     runner::secrets::key_from_base64("c2hvcnQta2V5");  // "short-key"
     FAIL("accepted a short key");
   } catch (const SecretError& e) {
-    CHECK(e.kind() == Kind::BadKey);
+    CHECK(e.reason() == Kind::BadKey);
     CHECK(std::string(e.what()).find("c2hvcnQta2V5") == std::string::npos);
   }
 }
@@ -221,7 +221,7 @@ TEST_CASE("key file: mode 0600, refuses to overwrite, parents 0700", "[secrets][
     runner::secrets::write_key_file(path, generate_key());
     FAIL("overwrote a key file");
   } catch (const SecretError& e) {
-    CHECK(e.kind() == Kind::KeyFileExists);
+    CHECK(e.reason() == Kind::KeyFileExists);
   }
   CHECK(runner::secrets::read_key_file(path).bytes == key.bytes);  // unchanged
 
@@ -246,7 +246,7 @@ TEST_CASE("key file: raw 32 bytes are accepted, other content is not", "[secrets
     runner::secrets::read_key_file(dir.path() / "bad.key");
     FAIL("accepted a bad key file");
   } catch (const SecretError& e) {
-    CHECK(e.kind() == Kind::BadKey);
+    CHECK(e.reason() == Kind::BadKey);
     CHECK(std::string(e.what()).find("not a key") == std::string::npos);
   }
   CHECK_THROWS_AS(runner::secrets::read_key_file(dir.path() / "missing.key"), SecretError);
@@ -291,7 +291,7 @@ TEST_CASE("find_key: --key-file, then RUNNER_ENCRYPTION_KEY, then $RUNNER_HOME/s
     find_key(std::nullopt, env);
     FAIL("accepted a malformed RUNNER_ENCRYPTION_KEY");
   } catch (const SecretError& e) {
-    CHECK(e.kind() == Kind::BadKey);
+    CHECK(e.reason() == Kind::BadKey);
     CHECK(std::string(e.what()).find("RUNNER_ENCRYPTION_KEY") != std::string::npos);
     CHECK(std::string(e.what()).find("bm90LWEta2V5") == std::string::npos);
   }

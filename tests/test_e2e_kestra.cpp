@@ -174,3 +174,34 @@ TEST_CASE("secrets inside outputs and metric tags are hidden", "[e2e][kestra][se
   for (const auto& rec : r.records) CHECK(rec.dump().find("Sup3rS3cret") == std::string::npos);
   CHECK(r.outputs_file.dump().find("Sup3rS3cret") == std::string::npos);
 }
+
+TEST_CASE("structured values are masked once decoded: a secret number, a secret behind an escape",
+          "[e2e][kestra][secrets]") {
+  // The two leaks of issue 12: "#pin": "12345678" used to turn the line into invalid JSON, losing
+  // `s` too; "Kestra\u0053ekrit6q" reached --events and --outputs in clear.
+  const std::string script =
+      R"(echo '::{"outputs":{"n":12345678,"s":"x"}}::'; )"
+      R"(echo '::{"outputs":{"esc":"Kestra\u0053ekrit6q"}}::'; )"
+      R"(echo '::{"metrics":[{"name":"m","type":"counter","value":1,"tags":{"t":"Kestra\u0053ekrit6q"}}]}::'; )"
+      R"(echo 'plain 12345678 KestraSekrit6q')";
+  auto r = run({{"id", "test.kestra-masking"},
+                {"image", "runner-busybox:latest"},
+                {"command", {"sh", "-c", script}},
+                {"parameters", {{"#pin", "12345678"}, {"#token", "KestraSekrit6q"}}}});
+  REQUIRE(r.exit_code == 0);
+  const json expected = {{"n", "[hidden]"}, {"s", "x"}, {"esc", "[hidden]"}};
+  CHECK(r.result["outputs"] == expected);
+  CHECK(r.outputs_file["outputs"] == expected);
+  CHECK(r.result["metrics"][0]["tags"]["t"] == "[hidden]");
+  for (const auto& rec : r.records)
+    CHECK(rec.value("source", "") != "kestra");  // no warning: every line stayed valid
+  const auto text = select(r.records, "event", "stdout");
+  REQUIRE(text.size() == 1);
+  CHECK(text[0]["message"] == "plain [hidden] [hidden]");
+  for (const auto& secret : {"12345678", "KestraSekrit6q", "ekrit6q"}) {
+    INFO(secret);
+    for (const auto& rec : r.records) CHECK(rec.dump().find(secret) == std::string::npos);
+    CHECK(r.outputs_file.dump().find(secret) == std::string::npos);
+    CHECK(r.terminal.find(secret) == std::string::npos);
+  }
+}

@@ -77,11 +77,18 @@ fs::path build_example(const TempDir& dir) {
   const fs::path prefix = install_runner(dir);
   const fs::path build = dir.path / "embed-build";
   const std::string source = std::string(RUNNER_SOURCE_DIR) + "/examples/embed";
-  auto r = run_command(std::string(RUNNER_CMAKE) + " -S " + quoted(source) + " -B " +
-                       quoted(build.string()) + " -G Ninja -DCMAKE_PREFIX_PATH=" +
-                       quoted(prefix.string()) + " -DCMAKE_CXX_COMPILER=" + quoted(RUNNER_CXX));
+  auto r = run_command(
+      std::string(RUNNER_CMAKE) + " -S " + quoted(source) + " -B " + quoted(build.string()) +
+      " -G Ninja -DCMAKE_PREFIX_PATH=" + quoted(prefix.string()) +
+      " -DCMAKE_CXX_COMPILER=" + quoted(RUNNER_CXX) + " -DCMAKE_EXPORT_COMPILE_COMMANDS=ON");
   INFO("configure: " << r.output);
   REQUIRE(r.exit_code == 0);
+  // The embedder compiles with runner's include directory only: what runner's libraries use
+  // inside (libpq, Boost, yaml-cpp, SQLite, CLI11) is linked privately.
+  const std::string commands = runner_test::read_file((build / "compile_commands.json").string());
+  INFO(commands);
+  for (const char* leaked : {"postgresql", "BOOST", "boost", "yaml", "sqlite", "CLI11"})
+    CHECK(commands.find(leaked) == std::string::npos);
   r = run_command(std::string(RUNNER_CMAKE) + " --build " + quoted(build.string()));
   INFO("build: " << r.output);
   REQUIRE(r.exit_code == 0);

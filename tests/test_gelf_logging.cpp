@@ -53,7 +53,7 @@ TEST_CASE("malformed UDP chunk sets are counted in the job's GELF counters",
       {.on_event = [&](runner::logging::OwnedEvent e) { seen.push_back(std::move(e)); }});
   events.add_sink(sink);
   {
-    runner::GelfJobServer server(settings, events, nullptr);
+    runner::GelfJobServer server(settings, events);
     server.listen("127.0.0.1");
     send_udp(server.port(),
              {

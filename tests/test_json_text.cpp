@@ -39,8 +39,8 @@ TEST_CASE("JSON Lines sink writes event and result records", "[logging][json]") 
     sink.write(e);
     JobSummary s;
     s.job_id = "job-1";
-    s.status = "error";
-    s.error_type = "user";
+    s.status = runner::logging::JobStatus::error;
+    s.error_type = runner::logging::ErrorType::user;
     s.exit_code = 1;
     s.container_exit_code = 1;
     s.message = "bad";

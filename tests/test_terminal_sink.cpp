@@ -104,7 +104,7 @@ TEST_CASE("lines written while a partial line is drawn go above it", "[logging][
   // The summary takes the row's place.
   JobSummary summary;
   summary.job_id = "job";
-  summary.status = "success";
+  summary.status = runner::logging::JobStatus::success;
   sink.finish(summary);
   const std::string done = file.text();
   CHECK(done.substr(text.size()).rfind("\r\x1b[KJob job succeeded", 0) == 0);

@@ -93,8 +93,8 @@ TEST_CASE("the terminal sink neutralises messages, fields and the summary", "[lo
     sink.write(event);
     runner::logging::JobSummary summary;
     summary.job_id = "j1";
-    summary.status = "error";
-    summary.error_type = "user";
+    summary.status = runner::logging::JobStatus::error;
+    summary.error_type = runner::logging::ErrorType::user;
     summary.message = "bad\x1b[2J\nline two";
     sink.finish(summary);
   }

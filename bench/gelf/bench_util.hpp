@@ -1,6 +1,7 @@
 // Small pieces shared by the GELF benchmark programs: an owning file descriptor (RAII), the
-// clock, the process's CPU time, "--name value" argument lookup, and the one-line "key=value" report format run.sh
-// parses. Kept here so gelf_load, gelf_sink and recvmmsg_floor measure and print the same way.
+// clock, the process's CPU time, "--name value" argument lookup, and the one-line "key=value"
+// report format run.sh parses. Kept here so gelf_load, gelf_sink and recvmmsg_floor measure and
+// print the same way.
 #pragma once
 
 #include <sys/resource.h>

@@ -145,7 +145,8 @@ class Deflater {
 // than the sender's deflate (about 10 us a message here, slower than the servers inflate).
 class PayloadMaker {
  public:
-  explicit PayloadMaker(const Options& options) : maker_(options.size), encoding_(options.encoding) {
+  explicit PayloadMaker(const Options& options)
+      : maker_(options.size), encoding_(options.encoding) {
     if (encoding_ != PayloadEncoding::plain) deflater_.emplace(encoding_);
     if (!options.precompute) return;
     if (options.count > kMaxPrecomputed) {
@@ -180,7 +181,7 @@ class PayloadMaker {
   std::optional<Deflater> deflater_;
   std::string json_;
   std::string compressed_;
-  std::string all_;                  // --precompute: every payload, back to back
+  std::string all_;                   // --precompute: every payload, back to back
   std::vector<std::size_t> offsets_;  // --precompute: payload i is [offsets_[i], offsets_[i + 1])
 };
 
@@ -348,8 +349,8 @@ Report run_tcp(const Options& options) {
   Report report;
   std::uint64_t generated = 0;
   const Clock::time_point start = Clock::now();
-  const auto limit = std::chrono::duration_cast<Clock::duration>(
-      std::chrono::duration<double>(options.seconds));
+  const auto limit =
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.seconds));
   const Clock::time_point deadline = start + limit;
   const Clock::time_point flush_deadline =
       deadline + std::chrono::duration_cast<Clock::duration>(
@@ -440,9 +441,9 @@ void read_answers(StreamConnection& connection, Report& report) {
 Report run_http(const Options& options) {
   std::vector<StreamConnection> connections = open_connections(options);
   PayloadMaker payloads(options);
-  std::string head_prefix = "POST /gelf HTTP/1.1\r\nHost: 127.0.0.1:" +
-                            std::to_string(options.port) +
-                            "\r\nContent-Type: application/json\r\n";
+  std::string head_prefix =
+      "POST /gelf HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(options.port) +
+      "\r\nContent-Type: application/json\r\n";
   if (options.encoding == PayloadEncoding::gzip) head_prefix += "Content-Encoding: gzip\r\n";
   if (options.encoding == PayloadEncoding::zlib) head_prefix += "Content-Encoding: deflate\r\n";
   head_prefix += "Content-Length: ";
@@ -560,10 +561,10 @@ int main(int argc, char** argv) {
       report = run_http(options);
     }
     const double rate =
-        report.elapsed > 0 ? static_cast<double>(options.transport == "http" ? report.acked
-                                                                            : report.sent) /
-                                 report.elapsed
-                           : 0;
+        report.elapsed > 0
+            ? static_cast<double>(options.transport == "http" ? report.acked : report.sent) /
+                  report.elapsed
+            : 0;
     std::printf(
         "load transport=%s encoding=%s sent=%llu datagrams=%llu acked=%llu rejected=%llu "
         "errors=%llu first_error=%s elapsed_s=%.3f rate=%.0f\n",

@@ -50,7 +50,8 @@ int main(int argc, char** argv) {
     const bench::Args args(argc, argv);
     const std::string transport_name = args.text("--transport", "udp");
     const int port = static_cast<int>(args.number("--port", 0));
-    const auto quiet = std::chrono::milliseconds(static_cast<long>(args.number("--quiet-ms", 1000)));
+    const auto quiet =
+        std::chrono::milliseconds(static_cast<long>(args.number("--quiet-ms", 1000)));
     const auto max_time =
         std::chrono::milliseconds(static_cast<long>(args.number("--max-seconds", 60) * 1000));
     const std::optional<gelf::GelfTransport> transport = gelf::parse_gelf_transport(transport_name);
@@ -109,8 +110,7 @@ int main(int argc, char** argv) {
         static_cast<unsigned long long>(counters.udp_datagrams),
         static_cast<unsigned long long>(counters.http_requests), elapsed,
         elapsed > 0 ? static_cast<double>(received) / elapsed : 0,
-        server.udp_receive_buffer_bytes(), cpu,
-        cpu > 0 ? static_cast<double>(received) / cpu : 0);
+        server.udp_receive_buffer_bytes(), cpu, cpu > 0 ? static_cast<double>(received) / cpu : 0);
     return 0;
   } catch (const std::exception& error) {
     std::fprintf(stderr, "gelf_sink: %s\n", error.what());

@@ -28,7 +28,8 @@ int main(int argc, char** argv) {
   try {
     const bench::Args args(argc, argv);
     const int port = static_cast<int>(args.number("--port", 0));
-    const auto quiet = std::chrono::milliseconds(static_cast<long>(args.number("--quiet-ms", 1000)));
+    const auto quiet =
+        std::chrono::milliseconds(static_cast<long>(args.number("--quiet-ms", 1000)));
     const auto max_time =
         std::chrono::milliseconds(static_cast<long>(args.number("--max-seconds", 60) * 1000));
     if (port <= 0 || port > 65535) {

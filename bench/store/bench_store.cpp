@@ -55,7 +55,7 @@ int insert(const std::string& url, std::size_t n, std::size_t per_read) {
     }
     logging::JobSummary summary;
     summary.job_id = job.id;
-    summary.status = "success";
+    summary.status = logging::JobStatus::success;
     sink.finish(summary);
     if (auto err = sink.error()) {
       std::fprintf(stderr, "store error: %s\n", err->c_str());

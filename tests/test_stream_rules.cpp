@@ -1,0 +1,236 @@
+// StreamRules: Keboola's rules for a container's streams, without Docker. Live stdout lines are
+// events as they arrive, GELF mode holds stdout for one event after the exit, stderr is always
+// one error event at the end, Kestra protocol lines on either stream become events, records and
+// results shared by the job's runs, and the kept texts are what the outcome's message needs.
+#include "runner/stream_rules.hpp"
+
+#include "logging/event_sink.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+using runner::StreamRules;
+using runner::logging::Level;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Seen {
+  std::string what;  // "event", "record", "partial"
+  Level level = Level::info;
+  std::string source;  // event source, record kind
+  std::string text;    // message, record members, partial text
+  nlohmann::json fields;
+  std::uint64_t sequence = 0;
+};
+
+class RecordingSink final : public runner::logging::EventSink {
+ public:
+  std::vector<Seen> seen;
+  void write(const runner::logging::Event& e) override {
+    seen.push_back({"event", e.level, std::string(e.source), std::string(e.message),
+                    e.fields != nullptr ? *e.fields : nlohmann::json(), e.sequence});
+  }
+  void write_record(const runner::logging::Record& r) override {
+    seen.push_back(
+        {"record", Level::info, std::string(r.kind), std::string(r.members), {}, r.sequence});
+  }
+  void show_partial(const runner::logging::PartialLine& p) override {
+    seen.push_back({"partial", p.level, std::string(p.source), std::string(p.text), {}, 0});
+  }
+  void finish(const runner::logging::JobSummary&) override {}
+  std::vector<std::string> events(std::string_view source) const {
+    std::vector<std::string> out;
+    for (const auto& s : seen)
+      if (s.what == "event" && s.source == source) out.push_back(s.text);
+    return out;
+  }
+  std::vector<std::string> records(std::string_view kind) const {
+    std::vector<std::string> out;
+    for (const auto& s : seen)
+      if (s.what == "record" && s.source == kind) out.push_back(s.text);
+    return out;
+  }
+};
+
+struct Fixture {
+  RecordingSink sink;
+  runner::logging::EventLog events{"job-1"};
+  runner::logging::KestraResults results;
+  Fixture() { events.add_sink(sink); }
+};
+
+const auto t0 = StreamRules::Clock::now();
+
+}  // namespace
+
+TEST_CASE("live stdout: each line is an info event as it arrives", "[runner][rules]") {
+  Fixture f;
+  StreamRules rules(f.events, {}, StreamRules::StdoutMode::live, f.results);
+  rules.feed_stdout("one\ntw", t0);
+  CHECK(f.sink.events("stdout") == std::vector<std::string>{"one"});
+  rules.feed_stdout("o\n", t0 + 1ms);
+  CHECK(f.sink.events("stdout") == std::vector<std::string>{"one", "two"});
+  rules.end_streams();
+  const auto texts = rules.report_held();
+  CHECK(texts.stdout_text == "one\ntwo\n");    // kept for the outcome's message
+  CHECK(f.sink.events("stdout").size() == 2);  // nothing more after the exit
+}
+
+TEST_CASE("live stdout shows a line still being written, held stdout never does",
+          "[runner][rules]") {
+  for (const auto mode : {StreamRules::StdoutMode::live, StreamRules::StdoutMode::held}) {
+    Fixture f;
+    StreamRules rules(f.events, {}, mode, f.results);
+    rules.feed_stdout("Password: ", t0);
+    rules.flush_if_due(t0 + 300ms);
+    std::vector<std::string> partials;
+    for (const auto& s : f.sink.seen)
+      if (s.what == "partial") partials.push_back(s.text);
+    if (mode == StreamRules::StdoutMode::live) {
+      CHECK(partials == std::vector<std::string>{"Password: "});
+      CHECK(rules.next_flush().has_value());
+    } else {
+      CHECK(partials.empty());
+      CHECK_FALSE(rules.next_flush().has_value());
+    }
+  }
+}
+
+TEST_CASE("GELF mode holds stdout for one info event after the exit", "[runner][rules]") {
+  Fixture f;
+  StreamRules rules(f.events, {}, StreamRules::StdoutMode::held, f.results);
+  rules.feed_stdout("started\n", t0);
+  rules.feed_stdout("done\n\n", t0 + 1s);
+  rules.flush_if_due(t0 + 1h);
+  CHECK(f.sink.events("stdout").empty());
+  rules.end_streams();
+  const auto texts = rules.report_held();
+  CHECK(f.sink.events("stdout") == std::vector<std::string>{"started\ndone"});
+  CHECK(texts.stdout_text == "started\ndone\n\n");
+}
+
+TEST_CASE("stderr is one error event after the exit, in both modes", "[runner][rules]") {
+  for (const auto mode : {StreamRules::StdoutMode::live, StreamRules::StdoutMode::held}) {
+    Fixture f;
+    StreamRules rules(f.events, {}, mode, f.results);
+    rules.feed_stderr("Traceback (most recent call last):\n", t0);
+    rules.feed_stdout("out\n", t0);
+    rules.feed_stderr("ValueError: bad", t0);  // no newline at the end
+    CHECK(f.sink.events("stderr").empty());
+    rules.end_streams();
+    const auto texts = rules.report_held();
+    REQUIRE(f.sink.events("stderr") ==
+            std::vector<std::string>{"Traceback (most recent call last):\nValueError: bad"});
+    CHECK(f.sink.seen.back().level == Level::error);
+    CHECK(texts.stderr_text == "Traceback (most recent call last):\nValueError: bad\n");
+  }
+}
+
+TEST_CASE("empty streams report nothing", "[runner][rules]") {
+  Fixture f;
+  StreamRules rules(f.events, {}, StreamRules::StdoutMode::held, f.results);
+  rules.feed_stdout("\n\n", t0);
+  rules.end_streams();
+  const auto texts = rules.report_held();
+  CHECK(f.sink.seen.empty());
+  CHECK(texts.stderr_text.empty());
+}
+
+TEST_CASE("Kestra lines on either stream become events, records and shared results",
+          "[runner][rules][kestra]") {
+  Fixture f;
+  {
+    StreamRules first(f.events, {}, StreamRules::StdoutMode::live, f.results);
+    first.feed_stdout(R"(::{"logs":[{"level":"WARN","message":"slow"}]}::)"
+                      "\n",
+                      t0);
+    first.feed_stderr(R"(::{"outputs":{"a":1,"b":"x"}}::)"
+                      "\n",
+                      t0);
+    first.feed_stdout(R"(::{"metrics":[{"name":"rows","type":"counter","value":2}]}::)"
+                      "\n",
+                      t0);
+    first.end_streams();
+    const auto texts = first.report_held();
+    CHECK(texts.stdout_text.empty());  // protocol lines are not text
+    CHECK(texts.stderr_text.empty());
+  }
+  // A second container run of the same job (a processor, a row) adds to the same results.
+  {
+    StreamRules second(f.events, {}, StreamRules::StdoutMode::live, f.results);
+    second.feed_stdout(
+        R"(::{"outputs":{"a":2},"metrics":[{"name":"rows","type":"counter","value":3}]}::)"
+        "\n",
+        t0);
+    second.end_streams();
+    second.report_held();
+  }
+  REQUIRE(f.sink.events("kestra") == std::vector<std::string>{"slow"});
+  CHECK(f.sink.seen.front().level == Level::warning);
+  CHECK(f.sink.records("output") == std::vector<std::string>{R"("name":"a","value":1)",
+                                                             R"("name":"b","value":"x")",
+                                                             R"("name":"a","value":2)"});
+  CHECK(f.sink.records("metric").size() == 2);
+  CHECK(f.results.outputs() == nlohmann::json{{"a", 2}, {"b", "x"}});
+  REQUIRE(f.results.metrics().size() == 1);
+  CHECK(f.results.metrics()[0]["value"] == 5);
+  // One event log: sequence numbers continue across the runs.
+  std::uint64_t previous = 0;
+  for (const auto& s : f.sink.seen) {
+    CHECK(s.sequence == previous + 1);
+    previous = s.sequence;
+  }
+}
+
+TEST_CASE("a bad protocol line is a warning carrying the line", "[runner][rules][kestra]") {
+  Fixture f;
+  StreamRules rules(f.events, {}, StreamRules::StdoutMode::live, f.results);
+  rules.feed_stdout(R"(::{"metrics":[{"name":"x","type":"histogram","value":1}]}::)"
+                    "\n",
+                    t0);
+  rules.end_streams();
+  rules.report_held();
+  REQUIRE(f.sink.seen.size() == 1);
+  CHECK(f.sink.seen[0].level == Level::warning);
+  CHECK(f.sink.seen[0].source == "kestra");
+  CHECK_THAT(f.sink.seen[0].text, Catch::Contains("histogram"));
+  CHECK(f.sink.seen[0].fields["line"] ==
+        R"(::{"metrics":[{"name":"x","type":"histogram","value":1}]}::)");
+}
+
+TEST_CASE("live stdout keeps 16 KiB head and tail for the message, held stdout 1 MiB",
+          "[runner][rules]") {
+  const std::string line(1000, 'x');
+  for (const auto mode : {StreamRules::StdoutMode::live, StreamRules::StdoutMode::held}) {
+    Fixture f;
+    StreamRules rules(f.events, {}, mode, f.results);
+    for (int i = 0; i < 100; ++i) rules.feed_stdout(line + "\n", t0);
+    rules.end_streams();
+    const auto texts = rules.report_held();
+    if (mode == StreamRules::StdoutMode::live) {
+      CHECK(texts.stdout_text.size() < 40 * 1024);
+      CHECK_THAT(texts.stdout_text, Catch::Contains("omitted"));
+    } else {
+      CHECK(texts.stdout_text.size() == 100 * 1001);
+    }
+  }
+}
+
+TEST_CASE("secrets never reach an event, a record or the kept texts", "[runner][rules][secrets]") {
+  Fixture f;
+  const runner::secrets::Masker masker(std::vector<std::string>{"hunter2"});
+  StreamRules rules(f.events, masker, StreamRules::StdoutMode::live, f.results);
+  rules.feed_stdout("pw=hun", t0);
+  rules.feed_stdout("ter2\n::{\"outputs\":{\"p\":\"hunter2!\"}}::\n", t0);
+  rules.feed_stderr("failed with hunter2\n", t0);
+  rules.end_streams();
+  const auto texts = rules.report_held();
+  CHECK(f.sink.events("stdout") == std::vector<std::string>{"pw=[hidden]"});
+  CHECK(f.results.outputs() == nlohmann::json{{"p", "[hidden]!"}});
+  CHECK(texts.stderr_text == "failed with [hidden]\n");
+  for (const auto& s : f.sink.seen) CHECK(s.text.find("hunter2") == std::string::npos);
+}
