@@ -8,7 +8,7 @@ using runner::FileHandling;
 using runner::resolve_file_handling;
 using runner::docker::EngineEndpoint;
 
-TEST_CASE("auto mounts for a unix socket and copies for tcp; an explicit choice wins",
+TEST_CASE("auto mounts for a unix socket and copies for tcp, an explicit choice wins",
           "[runner][copy]") {
   const auto local = EngineEndpoint::parse("unix:///run/podman/podman.sock");
   const auto remote = EngineEndpoint::parse("tcp://build-host:2375");
