@@ -284,8 +284,9 @@ void every_line_stays_whole_under_load(const QueueStore& store, int jobs, int co
                      "--max-jobs", std::to_string(jobs)});
   REQUIRE(worker.wait(std::chrono::seconds(240)) == 0);
   for (const auto& id : ids) {
-    INFO("job " << id);
-    CHECK(job(store, id)["status"] == "success");
+    const json state = job(store, id);
+    INFO("job " << id << ": " << state.dump().substr(0, 2000));
+    CHECK(state["status"] == "success");
     int expected = 1;
     int wrong = 0;
     std::string first_wrong;
