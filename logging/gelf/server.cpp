@@ -9,7 +9,11 @@
 
 #include <boost/asio.hpp>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <random>
@@ -33,6 +37,44 @@ constexpr std::size_t kDatagramBufferBytes = 65536;
 constexpr std::size_t kStreamReadBytes = 64 * 1024;
 constexpr int kDatagramsPerWakeup = 256;  // read this many ready datagrams before yielding
 constexpr std::chrono::milliseconds kChunkExpiryPeriod{250};
+
+constexpr std::size_t kSpareDescriptors = 64;  // beyond the connections: files, pipes, sockets
+constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
+
+// A server that may hold max_connections sockets needs as many descriptors, and a login shell or
+// a systemd service gets a soft limit of 1024 on Debian: raise the soft limit towards the hard
+// one (the process's own limit; nothing else is changed), so the documented cap is what holds.
+void allow_descriptors(std::size_t connections) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return;
+  const rlim_t wanted = static_cast<rlim_t>(connections + kSpareDescriptors);
+  if (limit.rlim_cur >= wanted) return;
+  limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, limit.rlim_max);
+  ::setrlimit(RLIMIT_NOFILE, &limit);
+}
+
+// One descriptor kept open in reserve: when accept() fails for want of descriptors (EMFILE),
+// closing it makes room to accept the waiting connection and close it at once, counted as
+// dropped, instead of leaving it in the backlog while the readable listener wakes the loop
+// again and again.
+class ReserveDescriptor {
+ public:
+  ReserveDescriptor() : fd_(::open("/dev/null", O_RDONLY | O_CLOEXEC)) {}
+  ~ReserveDescriptor() { release(); }
+  ReserveDescriptor(const ReserveDescriptor&) = delete;
+  ReserveDescriptor& operator=(const ReserveDescriptor&) = delete;
+  bool held() const { return fd_ >= 0; }
+  void release() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  void retake() {
+    if (fd_ < 0) fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  }
+
+ private:
+  int fd_;
+};
 
 asio::ip::address without_v4_mapping(const asio::ip::address& address) {
   if (address.is_v6() && address.to_v6().is_v4_mapped()) {
@@ -133,6 +175,7 @@ class ServerCore {
   void handle_datagram(std::size_t size);
   void schedule_chunk_expiry();
   void accept();
+  bool drop_waiting_connection();
 
   GelfServerOptions options_;
   GelfServerCallbacks callbacks_;
@@ -150,6 +193,8 @@ class ServerCore {
   Clock::time_point last_datagram_{};
   std::size_t granted_receive_buffer_ = 0;
   tcp::acceptor acceptor_{io_};
+  asio::steady_timer accept_retry_timer_{io_};
+  std::optional<ReserveDescriptor> reserve_;  // stream transports only
   std::unordered_map<std::uint64_t, std::shared_ptr<Connection>> connections_;
   std::uint64_t next_connection_id_ = 0;
   asio::ip::address address_;
@@ -436,6 +481,8 @@ bool ServerCore::open_udp(const asio::ip::address& address, std::uint16_t port, 
 }
 
 bool ServerCore::open_tcp(const asio::ip::address& address, std::uint16_t port, error_code& error) {
+  allow_descriptors(options_.max_connections);
+  if (!reserve_) reserve_.emplace();
   const tcp::endpoint endpoint(address, port);
   acceptor_.open(endpoint.protocol(), error);
   if (!error) acceptor_.set_option(tcp::acceptor::reuse_address(true), error);
@@ -497,32 +544,62 @@ void ServerCore::schedule_chunk_expiry() {
   });
 }
 
+bool ServerCore::drop_waiting_connection() {
+  if (!reserve_ || !reserve_->held()) return false;
+  reserve_->release();
+  pollfd pfd{acceptor_.native_handle(), POLLIN, 0};
+  bool dropped = false;
+  if (::poll(&pfd, 1, 0) > 0) {
+    const int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd >= 0) {
+      ::close(fd);
+      ++counters_.dropped;
+      dropped = true;
+    }
+  }
+  reserve_->retake();
+  return dropped;
+}
+
 void ServerCore::accept() {
   if (stopped_) return;
   acceptor_.async_accept([this](const error_code& error, tcp::socket socket) {
     if (stopped_ || error == asio::error::operation_aborted) return;
-    if (!error) {
-      error_code peer_error;
-      const tcp::endpoint peer = socket.remote_endpoint(peer_error);
-      if (peer_error || !peer_allowed(peer.address()) ||
-          connections_.size() >= options_.max_connections) {
-        ++counters_.dropped;
-        error_code ignored;
-        socket.close(ignored);
-      } else {
-        ++counters_.connections;
-        error_code ignored;
-        socket.set_option(tcp::no_delay(true), ignored);
-        const std::uint64_t id = next_connection_id_++;
-        std::shared_ptr<Connection> connection;
-        if (options_.transport == GelfTransport::http) {
-          connection = std::make_shared<HttpConnection>(*this, std::move(socket), id);
-        } else {
-          connection = std::make_shared<TcpConnection>(*this, std::move(socket), id);
-        }
-        connections_.emplace(id, connection);
-        connection->start();
+    if (error) {
+      // Out of descriptors: take the waiting connection off the backlog and close it (counted
+      // as dropped). Any other failure, or no reserve to make room with: try again shortly
+      // rather than at once, which would spin on a listener that stays readable.
+      if ((error == asio::error::no_descriptors || error.value() == ENFILE) &&
+          drop_waiting_connection()) {
+        accept();
+        return;
       }
+      accept_retry_timer_.expires_after(kAcceptRetryDelay);
+      accept_retry_timer_.async_wait([this](const error_code& timer_error) {
+        if (!timer_error && !stopped_) accept();
+      });
+      return;
+    }
+    error_code peer_error;
+    const tcp::endpoint peer = socket.remote_endpoint(peer_error);
+    if (peer_error || !peer_allowed(peer.address()) ||
+        connections_.size() >= options_.max_connections) {
+      ++counters_.dropped;
+      error_code ignored;
+      socket.close(ignored);
+    } else {
+      ++counters_.connections;
+      error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      const std::uint64_t id = next_connection_id_++;
+      std::shared_ptr<Connection> connection;
+      if (options_.transport == GelfTransport::http) {
+        connection = std::make_shared<HttpConnection>(*this, std::move(socket), id);
+      } else {
+        connection = std::make_shared<TcpConnection>(*this, std::move(socket), id);
+      }
+      connections_.emplace(id, connection);
+      connection->start();
     }
     accept();
   });
@@ -581,6 +658,7 @@ void ServerCore::stop() {
   error_code ignored;
   udp_socket_.close(ignored);
   acceptor_.close(ignored);
+  accept_retry_timer_.cancel(ignored);
   chunk_expiry_timer_.cancel(ignored);
   // close_for_stop() removes each from the table, so walk a copy.
   std::vector<std::shared_ptr<Connection>> open;
@@ -638,7 +716,9 @@ std::size_t GelfServer::udp_receive_buffer_bytes() const {
 void GelfServer::set_allowed_peer(const std::string& address) {
   impl_->core.set_allowed_peer(address);
 }
-std::size_t GelfServer::poll() { return impl_->core.poll(); }
+std::size_t GelfServer::poll() {
+  return impl_->core.poll();
+}
 std::size_t GelfServer::poll_for(std::chrono::milliseconds timeout) {
   return impl_->core.poll_for(timeout);
 }
