@@ -61,6 +61,22 @@ std::uint16_t unused_tcp_port() {
   return ntohs(address.sin_port);
 }
 
+const std::string& engine_host() {
+  static const std::string host = [] {
+    const char* env = std::getenv("DOCKER_HOST");
+    return std::string(env != nullptr && *env != '\0' ? env : "unix:///var/run/docker.sock");
+  }();
+  return host;
+}
+
+runner::docker::EngineEndpoint engine_endpoint() {
+  return runner::docker::EngineEndpoint::parse(engine_host());
+}
+
+runner::docker::EngineClient engine_client() {
+  return runner::docker::EngineClient(engine_endpoint());
+}
+
 std::string temp_file(const std::string& content, const std::string& suffix) {
   std::string pattern = "/tmp/runner-test-XXXXXX" + suffix;
   const int fd = mkstemps(pattern.data(), static_cast<int>(suffix.size()));
@@ -72,9 +88,11 @@ std::string temp_file(const std::string& content, const std::string& suffix) {
 }
 
 CliProcess::CliProcess(const std::vector<std::string>& args,
-                       const std::map<std::string, std::string>& env) {
+                       const std::map<std::string, std::string>& env,
+                       const std::optional<std::string>& stdin_text) {
   out_path_ = temp_file("", ".out");
   err_path_ = temp_file("", ".err");
+  in_path_ = stdin_text ? temp_file(*stdin_text, ".in") : std::string();
   std::vector<std::string> argv_store = {RUNNER_BIN};
   argv_store.insert(argv_store.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -87,7 +105,8 @@ CliProcess::CliProcess(const std::vector<std::string>& args,
     const auto eq = kv.find('=');
     if (eq != std::string::npos) merged[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
-  merged.erase("DOCKER_HOST");
+  // The same engine as the tests' own checks (engine_client()), named explicitly.
+  merged["DOCKER_HOST"] = engine_host();
   merged["NO_COLOR"] = "1";
   for (const auto& [k, v] : env) merged[k] = v;
   std::vector<std::string> env_store;
@@ -98,7 +117,8 @@ CliProcess::CliProcess(const std::vector<std::string>& args,
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 0, in_path_.empty() ? "/dev/null" : in_path_.c_str(),
+                                   O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, out_path_.c_str(), O_WRONLY | O_TRUNC, 0);
   posix_spawn_file_actions_addopen(&actions, 2, err_path_.c_str(), O_WRONLY | O_TRUNC, 0);
   const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data());
@@ -113,6 +133,7 @@ CliProcess::~CliProcess() {
   }
   std::remove(out_path_.c_str());
   std::remove(err_path_.c_str());
+  if (!in_path_.empty()) std::remove(in_path_.c_str());
 }
 
 int CliProcess::wait(std::chrono::seconds limit) {
@@ -160,8 +181,9 @@ std::string CliProcess::err() const {
 }
 
 CliResult run_cli(const std::vector<std::string>& args,
-                  const std::map<std::string, std::string>& env) {
-  CliProcess p(args, env);
+                  const std::map<std::string, std::string>& env,
+                  const std::optional<std::string>& stdin_text) {
+  CliProcess p(args, env, stdin_text);
   const int code = p.wait();
   return {code, p.out(), p.err()};
 }
