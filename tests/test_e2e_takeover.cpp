@@ -14,6 +14,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -33,9 +34,12 @@ std::string unique(const std::string& prefix) {
 struct Queue {
   std::filesystem::path dir = std::filesystem::temp_directory_path() / unique("runner-takeover-");
   std::string url;
+  // TMPDIR for the workers: the working folder a killed worker leaves goes when the test ends.
+  std::map<std::string, std::string> env;
   Queue() {
-    std::filesystem::create_directories(dir);
+    std::filesystem::create_directories(dir / "tmp");
     url = "sqlite:" + (dir / "queue.db").string();
+    env = {{"TMPDIR", (dir / "tmp").string()}};
   }
   ~Queue() { std::filesystem::remove_all(dir); }
 
@@ -83,7 +87,7 @@ std::vector<runner::docker::ContainerSummary> containers_of(const std::string& j
 // Starts a worker on `queue`, waits until the job printed `line`, then kills the worker outright
 // (SIGKILL: no cleanup, the lease left to expire).
 void kill_worker_after(const Queue& queue, const std::string& id, const std::string& line) {
-  CliProcess doomed({"worker", "--store", queue.url, "--lease", "2", "--id", "doomed"});
+  CliProcess doomed({"worker", "--store", queue.url, "--lease", "2", "--id", "doomed"}, queue.env);
   REQUIRE(eventually([&] { return queue.has_event(id, [&](auto& m) { return m == line; }); },
                      std::chrono::seconds(60)));
   doomed.signal(SIGKILL);
@@ -105,7 +109,8 @@ TEST_CASE("a dead worker's job whose container exited meanwhile ends with its ex
       },
       std::chrono::seconds(30)));
   const auto rescuer = run_cli(
-      {"worker", "--store", queue.url, "--lease", "2", "--id", "rescuer", "--max-jobs", "1"});
+      {"worker", "--store", queue.url, "--lease", "2", "--id", "rescuer", "--max-jobs", "1"},
+      queue.env);
   CHECK(rescuer.exit_code == 0);
   const json done = queue.job(id);
   CHECK(done["status"] == "error");
@@ -134,7 +139,8 @@ TEST_CASE("a dead worker's job whose container is not on this engine fails as un
   const std::string container = found[0].id;
   runner_test::engine_client().remove_container(container);
   const auto rescuer = run_cli(
-      {"worker", "--store", queue.url, "--lease", "2", "--id", "rescuer", "--max-jobs", "1"});
+      {"worker", "--store", queue.url, "--lease", "2", "--id", "rescuer", "--max-jobs", "1"},
+      queue.env);
   CHECK(rescuer.exit_code == 0);
   const json done = queue.job(id);
   CHECK(done["status"] == "error");
@@ -154,7 +160,7 @@ TEST_CASE("a second SIGTERM during the drain hands the running job back at once"
   Queue queue;
   const std::string id = queue.submit("echo begun; sleep 60");
   // The default drain timeout (25 s) would let the job run on; the second signal must not wait.
-  CliProcess worker({"worker", "--store", queue.url, "--id", "twice"});
+  CliProcess worker({"worker", "--store", queue.url, "--id", "twice"}, queue.env);
   REQUIRE(eventually([&] { return queue.has_event(id, [](auto& m) { return m == "begun"; }); },
                      std::chrono::seconds(60)));
   worker.signal(SIGTERM);
