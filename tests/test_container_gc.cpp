@@ -133,8 +133,7 @@ const runner::GcEntry* entry_of(const std::vector<runner::GcEntry>& entries,
 
 }  // namespace
 
-TEST_CASE("gc removes containers of dead runners on this host; --all removes every one",
-          "[e2e][gc]") {
+TEST_CASE("gc removes containers of dead runners on this host, and --all every one", "[e2e][gc]") {
   LabelledContainers containers;
   const std::string dead_job = unique("dead-");
   const std::string live_job = unique("live-");

@@ -244,7 +244,7 @@ TEST_CASE("an internal error exits 70 with error_type internal and creates nothi
   std::filesystem::remove(events);
 }
 
-TEST_CASE("--events - puts JSON Lines on stdout and the terminal view on stderr; -v and -q",
+TEST_CASE("run --events - puts JSON Lines on stdout and the terminal view on stderr, -v and -q",
           "[e2e][cli]") {
   const std::string file = component(
       R"(echo '::{"logs":[{"level":"DEBUG","message":"debug detail"}]}::'; echo plain line; )"
@@ -287,7 +287,7 @@ TEST_CASE("--events - puts JSON Lines on stdout and the terminal view on stderr;
   CHECK_THAT(quiet.out, Catch::Contains("succeeded in"));
 }
 
-TEST_CASE("colours on a terminal; none with NO_COLOR or --no-color", "[e2e][cli][terminal]") {
+TEST_CASE("colours on a terminal, none with NO_COLOR or --no-color", "[e2e][cli][terminal]") {
   // The component's own escape sequence is shown, never executed, also with colours on.
   const std::string file = component(R"(echo hello; printf '\033[2Jcleared\n'; exit 1)");
   const auto [code, shown] = run_on_terminal({"run", file, "--store", "none"}, {});
@@ -310,7 +310,7 @@ TEST_CASE("colours on a terminal; none with NO_COLOR or --no-color", "[e2e][cli]
   CHECK(flagged.find('\x1b') == std::string::npos);
 }
 
-TEST_CASE("--docker-host tcp:// reaches the engine over TCP", "[e2e][cli][engine]") {
+TEST_CASE("run --docker-host tcp:// reaches the engine over TCP", "[e2e][cli][engine]") {
   // The engine listens on its Unix socket only; a TCP relay in front of it is the tcp:// engine.
   runner_test::EngineProxy tcp(runner_test::EngineProxy::Listen::tcp);
   REQUIRE(tcp.docker_host().rfind("tcp://127.0.0.1:", 0) == 0);

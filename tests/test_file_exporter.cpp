@@ -102,8 +102,9 @@ enum Step : int {
 
 }  // namespace
 
-TEST_CASE("file exporter: a write failing mid-batch leaves no half line; the retry loses nothing",
-          "[shipper][exporter][file]") {
+TEST_CASE(
+    "file exporter: a write failing mid-batch leaves no half line, and the retry loses nothing",
+    "[shipper][exporter][file]") {
   std::random_device rd;
   const fs::path folder =
       fs::temp_directory_path() / ("runner-file-recovery-" + std::to_string(rd() % 1000000000));

@@ -111,7 +111,7 @@ TEST_CASE("workspace: --keep-data keeps everything but the owner file", "[runner
   CHECK_FALSE(fs::exists(root / runner::kWorkspaceOwnerFile));  // not an orphan for gc
 }
 
-TEST_CASE("workspace: --data-dir is /data; only the generated config.json and tmp/ go",
+TEST_CASE("workspace: --data-dir is /data, and only the generated config.json and tmp/ go",
           "[runner][workspace]") {
   PrivateTmp tmp;
   const fs::path data = tmp.path / "my-data";
