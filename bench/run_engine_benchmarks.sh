@@ -45,29 +45,10 @@ doc["parameters"] = {f"#secret{i}": "".join(rng.choice(alphabet) for _ in range(
 json.dump(doc, open(sys.argv[2], "w"))
 PY
 big 20000000 > "$work/big10.json"
-# Kestra: blocks of 30 lines, 27 plain and 3 protocol (a log, an output, a metric), ~83 bytes
-# each; `yes` repeats the block. The plain variant has the same lines with the markers removed.
-kestra_block() {  # $1 = prefix for protocol lines ("::" or "xx")
-  local plain i
-  plain=$(printf 'x%.0s' $(seq 1 82))
-  for i in $(seq 1 9); do printf '%s\n' "$plain"; done
-  printf '%s{"logs":[{"level":"INFO","message":"processed a batch of rows from the orders table"}]}%s\n' "$1" "$1"
-  for i in $(seq 1 9); do printf '%s\n' "$plain"; done
-  printf '%s{"outputs":{"last_partition":"2024-01-01","rows_in_last_batch":123456789012}}%s\n' "$1" "$1"
-  for i in $(seq 1 8); do printf '%s\n' "$plain"; done
-  printf '%s{"metrics":[{"name":"rows","type":"counter","value":1000,"tags":{"table":"orders"}}]}%s\n' "$1" "$1"
-  printf '%s' "$plain"
-}
-kestra_component() {  # $1 = prefix
-  python3 - "$(kestra_block "$1")" "$IMAGE" <<'PY'
-import json, sys
-block, image = sys.argv[1], sys.argv[2]
-print(json.dumps({"id": "bench.kestra", "image": image, "limits": {"timeout": 600},
-                  "command": ["sh", "-c", 'yes "$BLOCK" | head -n 2000000'], "env": {"BLOCK": block}}))
-PY
-}
-kestra_component "::" > "$work/kestra.json"
-kestra_component "xx" > "$work/kestra-plain.json"
+# Kestra: 1 in 10 protocol lines, and the same bytes as plain lines (bench/kestra/workload.sh).
+. bench/kestra/workload.sh
+kestra_component "::" "$IMAGE" > "$work/kestra.json"
+kestra_component "xx" "$IMAGE" > "$work/kestra-plain.json"
 
 echo "## Machine"
 echo

@@ -3,7 +3,7 @@
 
 #include "docker/engine_errors.hpp"
 
-#include <openssl/evp.h>
+#include "secrets/encoding.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -38,19 +38,6 @@ std::size_t read_header(char* data, std::size_t size, std::size_t count, void* u
   return size * count;
 }
 
-std::string base64url(const std::string& in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(in.data()),
-                                static_cast<int>(in.size()));
-  out.resize(static_cast<std::size_t>(n));
-  for (char& c : out) {
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string daemon_message(const std::string& body) {
@@ -61,21 +48,6 @@ std::string daemon_message(const std::string& body) {
   while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.back())))
     trimmed.pop_back();
   return trimmed.empty() ? "no message from the engine" : trimmed;
-}
-
-std::string url_encode(const std::string& text) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
 }
 
 int compare_api_versions(const std::string& a, const std::string& b) {
@@ -172,8 +144,8 @@ void EngineClient::negotiate() {
 
 std::string EngineClient::create_container(const ContainerConfig& config, const std::string& name) {
   const std::string body = config.to_create_body().dump();
-  HttpAnswer answer =
-      checked("POST", "/containers/create?name=" + url_encode(name), "create container", &body);
+  HttpAnswer answer = checked("POST", "/containers/create?name=" + secrets::url_encode(name),
+                              "create container", &body);
   auto parsed = nlohmann::json::parse(answer.body, nullptr, false);
   if (!parsed.is_object() || !parsed.contains("Id") || !parsed["Id"].is_string())
     throw EngineError("create container: the engine's answer has no container id");
@@ -186,7 +158,8 @@ void EngineClient::start_container(const std::string& id) {
 
 void EngineClient::kill_container(const std::string& id, const std::string& signal) {
   if (!negotiated_) negotiate();
-  HttpAnswer answer = call("POST", "/containers/" + id + "/kill?signal=" + url_encode(signal));
+  HttpAnswer answer =
+      call("POST", "/containers/" + id + "/kill?signal=" + secrets::url_encode(signal));
   // 409: not running; 404: already gone. Both mean there is nothing left to kill.
   if (answer.status == 409 || answer.status == 404) return;
   if (answer.status < 200 || answer.status >= 300)
@@ -239,8 +212,9 @@ ContainerState EngineClient::inspect_container(const std::string& id) {
 std::vector<ContainerSummary> EngineClient::list_containers(
     const std::vector<std::string>& labels) {
   nlohmann::json filters = {{"label", labels}};
-  HttpAnswer answer = checked("GET", "/containers/json?all=1&filters=" + url_encode(filters.dump()),
-                              "list containers");
+  HttpAnswer answer =
+      checked("GET", "/containers/json?all=1&filters=" + secrets::url_encode(filters.dump()),
+              "list containers");
   std::vector<ContainerSummary> result;
   auto parsed = nlohmann::json::parse(answer.body, nullptr, false);
   if (!parsed.is_array()) return result;
@@ -261,7 +235,8 @@ std::vector<ContainerSummary> EngineClient::list_containers(
 }
 
 std::string EngineClient::network_gateway(const std::string& network) {
-  HttpAnswer answer = checked("GET", "/networks/" + url_encode(network), "inspect network");
+  HttpAnswer answer =
+      checked("GET", "/networks/" + secrets::url_encode(network), "inspect network");
   auto parsed = nlohmann::json::parse(answer.body, nullptr, false);
   if (!parsed.is_object() || !parsed.contains("IPAM") || !parsed["IPAM"].is_object()) return "";
   const auto& ipam = parsed["IPAM"];
@@ -294,14 +269,15 @@ void EngineClient::pull_image(const std::string& image, const std::optional<Regi
   } else if (image.find('@') == std::string::npos) {
     tag = "latest";
   }
-  std::string path = "/images/create?fromImage=" + url_encode(from);
-  if (!tag.empty()) path += "&tag=" + url_encode(tag);
+  std::string path = "/images/create?fromImage=" + secrets::url_encode(from);
+  if (!tag.empty()) path += "&tag=" + secrets::url_encode(tag);
   std::vector<std::string> headers;
   if (auth) {
     nlohmann::json creds = {{"username", auth->username},
                             {"password", auth->password},
                             {"serveraddress", auth->server_address}};
-    headers.push_back("X-Registry-Auth: " + base64url(creds.dump()));
+    headers.push_back("X-Registry-Auth: " +
+                      secrets::base64_encode(creds.dump(), secrets::Base64Alphabet::UrlSafe));
   }
   if (!negotiated_) negotiate();
   HttpAnswer answer = call("POST", path, nullptr, headers, 30L * 60 * 1000);

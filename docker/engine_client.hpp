@@ -77,8 +77,6 @@ class EngineClient {
 
 // Extracts the "message" of a daemon error body, or the body itself when it is not JSON.
 std::string daemon_message(const std::string& body);
-// Percent-encodes a string for use in a query parameter.
-std::string url_encode(const std::string& text);
 // Compares dotted API versions ("1.41" < "1.9" is false). Returns <0, 0, >0.
 int compare_api_versions(const std::string& a, const std::string& b);
 

@@ -15,6 +15,7 @@ mkdir -p "$work/corpus"
 
 "$cxx" -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -I"$root" "$here/fuzz_scrubber.cpp" "$root/secrets/secret_scrubber.cpp" "$root/secrets/encoding.cpp" \
+  -lcrypto -lcurl \
   -o "$work/fuzz_scrubber"
 
 # A few seeds: secrets that overlap, a one-byte secret, and a form split across writes.

@@ -7,7 +7,7 @@
 #   ship-config  `runner ship --config`: the event-built YAML reader and the JSON reader
 # The corpus is kept in $FUZZ_WORK/TARGET-corpus (default /tmp/runner-fuzz) so later runs start
 # where earlier ones stopped. Needs the Debian packages clang, nlohmann-json3-dev, libssl-dev,
-# libyaml-cpp-dev and libfmt-dev. Exit status: libFuzzer's (0 = no crash).
+# libcurl4-openssl-dev, libsimdjson-dev, libyaml-cpp-dev and libfmt-dev. Exit status: libFuzzer's (0 = no crash).
 # Usage: fuzz/build_and_run_config.sh TARGET [SECONDS]
 set -euo pipefail
 
@@ -30,7 +30,7 @@ component)
     "$root/runner/component_syntax.cpp" "$root/runner/errors.cpp" \
     "$root/logging/json_reader.cpp" "$root/logging/kestra_namespace.cpp" "$root/logging/utf8.cpp" \
     "$root/secrets/config_cipher.cpp" "$root/secrets/secret_scrubber.cpp" \
-    "$root/secrets/encoding.cpp" -lcrypto -o "$work/fuzz_component"
+    "$root/secrets/encoding.cpp" -lcrypto -lcurl -o "$work/fuzz_component"
   long=$(printf 'a%.0s' $(seq 3000))
   seed valid '{"id":"my-org.ex","image":"runner-busybox:latest","command":["sh","-c","echo hi"],"env":{"A":"1","#T":"s3cret"},"parameters":{"#p":"x","list":[1,2.5,null,true]},"limits":{"memory":"512m","cpus":1.5,"pids":100,"timeout":60},"labels":{"team":"data"},"logging":{"type":"gelf","gelf_server_type":"udp","verbosity":{"debug":"verbose"}},"security":{"cap_add":["NET_RAW"]},"namespace":"company.team","user":"1000:1000"}'
   seed long-id "{\"id\":\"$long\",\"image\":\"x\"}"
@@ -55,8 +55,8 @@ ship-config)
   "$cxx" "${flags[@]}" "$here/fuzz_ship_config.cpp" "$root/shipper/shipper_config.cpp" \
     "$root/shipper/yaml_reader.cpp" "$root/logging/json_reader.cpp" \
     "$root/logging/kestra_namespace.cpp" "$root/logging/kestra_protocol.cpp" \
-    "$root/logging/kestra_json_scan.cpp" "$root/logging/event.cpp" "$root/logging/utf8.cpp" \
-    -lyaml-cpp -lfmt -o "$work/fuzz_ship_config"
+    "$root/logging/event.cpp" "$root/logging/utf8.cpp" \
+    -lyaml-cpp -lfmt -lsimdjson -o "$work/fuzz_ship_config"
   laughs='a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'
   prev=a
   for n in b c d e f g h i; do

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Builds the GELF fuzz target (decoder, message validation, chunk assembler, TCP framer, HTTP
-# parser) with clang's libFuzzer, AddressSanitizer and UBSan, independent of the main CMake
-# build, and runs it for SECONDS (default 30) on one core with a 512 MB RSS limit, so unbounded
-# memory fails the run. The corpus is kept in $FUZZ_WORK/gelf-corpus (default /tmp/runner-fuzz) so
-# later runs start where earlier ones stopped. Needs the Debian `clang` and `zlib1g-dev` packages
-# and nlohmann-json3-dev. Exit status: libFuzzer's (0 = no crash).
+# Builds the GELF fuzz target (decoder, message validation with simdjson against nlohmann, chunk
+# assembler, TCP framer, HTTP requests through Beast) with clang's libFuzzer, AddressSanitizer and
+# UBSan, independent of the main CMake build, and runs it for SECONDS (default 30) on one core with
+# a 512 MB RSS limit, so unbounded memory fails the run. The corpus is kept in
+# $FUZZ_WORK/gelf-corpus (default /tmp/runner-fuzz) so later runs start where earlier ones
+# stopped. Needs the Debian `clang`, `zlib1g-dev`, `libsimdjson-dev`, `libboost-dev` and
+# nlohmann-json3-dev packages. Exit status: libFuzzer's (0 = no crash).
 # Usage: fuzz/build_and_run_gelf.sh [SECONDS]
 set -euo pipefail
 
@@ -20,7 +21,7 @@ gelf="$root/logging/gelf"
 "$cxx" -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -I"$root" "$here/fuzz_gelf.cpp" "$gelf/payload_decoder.cpp" "$gelf/payload_encoder.cpp" \
   "$gelf/message.cpp" "$gelf/chunk_assembler.cpp" "$gelf/tcp_framer.cpp" \
-  "$gelf/http_request_parser.cpp" -lz -o "$work/fuzz_gelf"
+  "$gelf/http_request_reader.cpp" -lz -lsimdjson -o "$work/fuzz_gelf"
 
 # Seeds: a plain message, the same gzip and zlib compressed, a chunk record pair, an HTTP request.
 message='{"version":"1.1","host":"h","short_message":"m","level":"3","timestamp":1.605e9,"_a":{"b":[null,true]}}'

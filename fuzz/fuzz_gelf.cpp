@@ -1,11 +1,13 @@
 // libFuzzer target for the GELF protocol layer: payload decoding, message validation, chunk
-// reassembly, TCP framing and the HTTP request parser, all fed from one input. It checks that
-// nothing crashes (ASan/UBSan do the rest) and that memory stays bounded: decoded payloads never
-// exceed the decoder's limit, pending chunks never exceed the assembler's cap, the framer never
-// buffers more than its frame cap, and a compress/decode round trip gives the input back. Every
-// payload is also validated by both paths of message validation, the in-place scanner and the
-// nlohmann parser, which must agree exactly (same reason, or same fields of the same JSON types).
-// Built and run by build_and_run_gelf.sh.
+// reassembly, TCP framing and HTTP requests (Beast's parser with runner's limits), all fed from
+// one input. It checks that nothing crashes (ASan/UBSan do the rest) and that memory stays
+// bounded: decoded payloads never exceed the decoder's limit, pending chunks never exceed the
+// assembler's cap, the framer never buffers more than its frame cap, HTTP bodies stay within
+// theirs, and a compress/decode round trip gives the input back. Every payload is also validated
+// with both JSON readers, simdjson's (the one the server uses) and nlohmann's (the reference),
+// which must agree exactly (same reason, or same fields of the same JSON types); simdjson's is
+// run once on a padded copy and once in place, in a buffer whose bytes after the text are JSON
+// (it must not read them). Built and run by build_and_run_gelf.sh.
 //
 // Input use: (1) the whole input is one payload (plain, or gzip/zlib by its magic bytes);
 // (2) the input is read as datagram records for the assembler: a flags byte, a length byte, then
@@ -24,9 +26,10 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "logging/gelf/chunk_assembler.hpp"
-#include "logging/gelf/http_request_parser.hpp"
+#include "logging/gelf/http_request_reader.hpp"
 #include "logging/gelf/message.hpp"
 #include "logging/gelf/payload_decoder.hpp"
 #include "logging/gelf/payload_encoder.hpp"
@@ -86,11 +89,9 @@ bool same_json(const nlohmann::json& a, const nlohmann::json& b) {
   return a == b;
 }
 
-// The fast path (or the fallback it chose) against the nlohmann path alone.
-void check_paths_agree(std::string_view text, const std::optional<InvalidGelfMessage>& failure,
-                       const GelfMessage& message) {
-  GelfMessage reference;
-  const auto reference_failure = parse_gelf_message_into(text, reference, false);
+void require_same(const std::optional<InvalidGelfMessage>& failure, const GelfMessage& message,
+                  const std::optional<InvalidGelfMessage>& reference_failure,
+                  const GelfMessage& reference) {
   require(failure.has_value() == reference_failure.has_value(), "both paths accept or refuse");
   if (failure) {
     require(failure->reason == reference_failure->reason, "both paths give the same reason");
@@ -104,16 +105,37 @@ void check_paths_agree(std::string_view text, const std::optional<InvalidGelfMes
           "both paths give the same additional fields");
 }
 
-void check_payload(GelfPayloadDecoder& decoder, std::string_view payload) {
+// simdjson's reading (or nlohmann's where simdjson refused) against nlohmann's alone, and the
+// same text parsed in place inside a buffer that goes on after it.
+void check_readers_agree(GelfMessageParser& parser, std::string_view text,
+                         const std::optional<InvalidGelfMessage>& failure,
+                         const GelfMessage& message) {
+  GelfMessage reference;
+  const auto reference_failure = parser.parse(text, reference, 0, GelfJsonReader::nlohmann);
+  require_same(failure, message, reference_failure, reference);
+
+  std::vector<char> buffer(text.begin(), text.end());
+  const std::string_view after = "\"}]},\"x\":[1e999, tru";
+  for (std::size_t i = 0; i < kGelfJsonPadding; ++i) buffer.push_back(after[i % after.size()]);
+  GelfMessage in_place;
+  const auto in_place_failure =
+      parser.parse(std::string_view(buffer.data(), text.size()), in_place, kGelfJsonPadding);
+  require_same(in_place_failure, in_place, reference_failure, reference);
+}
+
+void check_payload(GelfPayloadDecoder& decoder, GelfMessageParser& parser,
+                   std::string_view payload) {
   const DecodeResult decoded = decoder.decode(payload);
   if (!decoded.ok()) {
     require(!decoded.reason.empty(), "a failure has a reason");
     return;
   }
   require(decoded.bytes.size() <= kMaxDecoded, "decoded size within the limit");
+  require(decoded.encoding == PayloadEncoding::plain || decoded.readable_after >= kGelfJsonPadding,
+          "inflated text keeps room for the JSON parser's read-ahead");
   GelfMessage message;
-  const auto failure = parse_gelf_message_into(decoded.bytes, message);
-  check_paths_agree(decoded.bytes, failure, message);
+  const auto failure = parser.parse(decoded.bytes, message, decoded.readable_after);
+  check_readers_agree(parser, decoded.bytes, failure, message);
   if (failure) {
     require(failure->reason.rfind("Invalid message: ", 0) == 0, "reason prefix");
     return;
@@ -137,9 +159,10 @@ GelfSender sender(bool second) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   GelfPayloadDecoder decoder(kMaxDecoded);
+  GelfMessageParser parser;  // reused between payloads, as the server does
 
   // (1) One payload, and a round trip through compression.
-  check_payload(decoder, input);
+  check_payload(decoder, parser, input);
   if (input.size() <= kMaxDecoded) {
     const std::string compressed = compress_payload(input, PayloadEncoding::zlib, 1);
     const DecodeResult round_trip = decoder.decode(compressed);
@@ -166,7 +189,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     now += std::chrono::milliseconds(900) * ((flags >> 2) & 7);
     const auto message = assembler.add(datagram, sender(flags & 0x40), now);
     require(assembler.pending_bytes() <= kMaxPendingChunks, "pending chunks within the cap");
-    if (message) check_payload(decoder, *message);
+    if (message) check_payload(decoder, parser, *message);
   }
   assembler.clear();
   require(assembler.pending_bytes() == 0 && assembler.pending_messages() == 0, "clear empties");
@@ -177,7 +200,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   GelfTcpFramer framer(
       [&](std::string_view frame) {
         require(frame.size() <= kMaxFrame, "frame within the cap");
-        check_payload(decoder, frame);
+        check_payload(decoder, parser, frame);
       },
       kMaxFrame);
   framer.feed(input.substr(0, split));
@@ -186,21 +209,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   require(framer.buffered_bytes() <= kMaxFrame, "framer buffer within the cap");
   framer.finish();
 
-  HttpRequestParser parser(HttpRequestParser::Limits{512, 1024});
+  HttpRequestReader requests(HttpRequestReader::Limits{512, 1024});
   const std::string_view reads[] = {input.substr(0, split), input.substr(split)};
   for (const std::string_view read : reads) {
-    parser.append(read);
+    requests.append(read);
     for (int guard = 0; guard < 10000; ++guard) {
-      const HttpRequestParser::Event event = parser.next();
-      if (event == HttpRequestParser::Event::need_more ||
-          event == HttpRequestParser::Event::error) {
+      const HttpRequestReader::Event event = requests.next();
+      if (event == HttpRequestReader::Event::need_more ||
+          event == HttpRequestReader::Event::error) {
         break;
       }
-      if (event == HttpRequestParser::Event::request) {
-        require(parser.request().body.size() <= 1024, "body within the cap");
-        check_payload(decoder, parser.request().body);
+      if (event == HttpRequestReader::Event::request) {
+        const std::string& body = requests.request().body;
+        require(body.size() <= 1024, "body within the cap");
+        require(body.capacity() - body.size() >= kGelfJsonPadding, "body keeps padding");
+        check_payload(decoder, parser, body);
       }
     }
+    require(requests.buffered_bytes() <= 512 + read.size(), "reader buffer bounded");
   }
   return 0;
 }

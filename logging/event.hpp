@@ -39,6 +39,18 @@ struct Event {
   const nlohmann::json* fields = nullptr;  // optional structured fields (an object), or null
 };
 
+// A line of a live stream still being written (no newline yet), for live views only: a terminal
+// may draw it and redraw it until the line completes. Not an event: no sequence number, never
+// stored, written to JSON Lines or exported; the line becomes an event when it completes. Empty
+// text: there is no such line any more (the view removes what it drew).
+struct PartialLine {
+  EventTime time;
+  std::string_view job_id;
+  Level level = Level::info;
+  std::string_view source;
+  std::string_view text;
+};
+
 // A structured record other than an event (kind "output" or "metric"), stamped like one. Its
 // own members are given as JSON text (`"name":"rows","value":5`): records come by the hundred
 // thousand from a busy component, and text is what every sink writes anyway.

@@ -47,6 +47,16 @@ void EventLog::record_scrubbed(std::string_view kind, std::string_view members) 
   for (EventSink* sink : sinks_) sink->write_record(record);
 }
 
+void EventLog::show_partial(Level level, std::string_view source, std::string_view text) {
+  PartialLine line;
+  line.time = now_utc();
+  line.job_id = job_id_;
+  line.level = level;
+  line.source = source;
+  line.text = text;
+  for (EventSink* sink : sinks_) sink->show_partial(line);
+}
+
 void EventLog::finish(JobSummary summary) {
   summary.job_id = job_id_;
   summary.message = filter(summary.message);

@@ -34,6 +34,9 @@ class EventLog {
   // A structured record (kind "output" or "metric") built from stream text that was already
   // scrubbed: stamped like an event; `members` is its own JSON object members as text.
   void record_scrubbed(std::string_view kind, std::string_view members);
+  // A line of a live stream still being written, already scrubbed on the stream path, for the
+  // sinks that show text live ("" = none any more). Not an event: no sequence number.
+  void show_partial(Level level, std::string_view source, std::string_view text);
   // Applies the text filter (identity when none is set).
   std::string filter(std::string_view text) const;
 

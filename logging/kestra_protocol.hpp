@@ -6,10 +6,11 @@
 // Almost every line is ordinary text, so the parser first looks at one byte: a line that does not
 // start with ':' or '{' goes straight to on_text, without allocation. A bare `{...}` line is
 // first checked by its first key, so JSON logs such as `{"level":"info",...}` are rejected after
-// a few bytes. A protocol payload is first read in place by KestraJsonScanner (no DOM, strings as
-// views); only when that meets something it does not handle (a bad field, invalid JSON, duplicate
-// keys, a numeric tag value, ...) is the payload parsed again with nlohmann, which decides and
-// words the warning. Both paths give the same callbacks for every payload the fast one accepts.
+// a few bytes. A protocol payload is first read by simdjson's on-demand parser (no DOM but the
+// outputs object, strings as views); only when that meets something it does not handle (a bad
+// field, invalid JSON, duplicate keys, a numeric tag value, ...) is the payload parsed again with
+// nlohmann, which decides and words the warning. Both paths give the same callbacks for every
+// payload the fast one accepts (the differential tests check it).
 //
 // Recognised forms (REFERENCE.md section 2):
 // - `::{...}::`: the whole line, no leading space (Kestra's `^::(\{.*\})::$`). The regex is
@@ -53,7 +54,9 @@
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -79,8 +82,6 @@ struct KestraCallbacks {
   std::function<void(std::string message, std::string_view original_text)> on_warning;
 };
 
-class KestraJsonScanner;
-
 class KestraLineParser {
  public:
   static constexpr std::size_t kMaxBlockBytes = 1024 * 1024;
@@ -88,6 +89,9 @@ class KestraLineParser {
 
   // `fast_path` false: every payload goes through nlohmann (tests compare the two paths).
   explicit KestraLineParser(KestraCallbacks callbacks, bool fast_path = true);
+  ~KestraLineParser();
+  KestraLineParser(const KestraLineParser&) = delete;
+  KestraLineParser& operator=(const KestraLineParser&) = delete;
 
   // One complete line, terminator removed.
   void line(std::string_view text);
@@ -97,6 +101,8 @@ class KestraLineParser {
   bool holding_block() const { return block_open_; }
   // Gives the held lines back as ordinary lines now (the block is abandoned).
   void flush_block();
+  // Payloads the fast path read itself (the others went to nlohmann); tests check it is used.
+  std::uint64_t fast_path_payloads() const { return fast_path_payloads_; }
 
  private:
   void candidate_line(std::string_view text);
@@ -107,28 +113,9 @@ class KestraLineParser {
   void parse_marked(std::string_view json_text, std::string_view original, bool is_block);
   void report(const nlohmann::json& payload, std::string_view original, bool is_block);
   void warn(std::string_view what, std::string_view original, bool is_block);
-  // The fast path: reads a fully valid payload in place and reports it; false (and nothing
+  // The fast path: reads a fully valid payload with simdjson and reports it; false (and nothing
   // reported) when the payload needs the full path.
   bool fast_report(std::string_view json_text);
-  bool fast_logs(KestraJsonScanner& scanner);
-  bool fast_metrics(KestraJsonScanner& scanner);
-
-  struct FastLog {
-    Level level;
-    std::string_view message;
-  };
-  struct FastTag {
-    std::string_view key;
-    std::string_view value;
-  };
-  struct FastMetric {
-    std::string_view name;
-    std::string_view type;  // normalised: "counter", "gauge" or "timer"
-    double value;
-    std::size_t first_tag;
-    std::size_t tag_count;
-    std::string_view description;
-  };
 
   KestraCallbacks callbacks_;
   bool fast_path_ = true;
@@ -137,12 +124,11 @@ class KestraLineParser {
   std::vector<std::size_t> block_breaks_;  // offset of each '\n' added between lines
   std::vector<std::string> problems_;      // of the current payload
   KestraMetric metric_;                    // reused for each metric
-  // Fast path state, reused line after line.
-  std::vector<std::string> decode_slots_;  // decoded escaped strings
-  std::vector<FastLog> fast_logs_;
-  std::vector<FastTag> fast_tags_;
-  std::vector<FastMetric> fast_metrics_;
-  nlohmann::json fast_outputs_;
+  // The fast path's parser and what it found, reused line after line (simdjson stays out of
+  // this header).
+  struct FastReader;
+  std::unique_ptr<FastReader> fast_reader_;
+  std::uint64_t fast_path_payloads_ = 0;
 };
 
 // Kestra / syslog level name, case-insensitive; nullopt if unknown.

@@ -3,15 +3,13 @@
 
 #include "logging/utf8.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace runner::logging {
 
-LineSplitter::LineSplitter(LineFn on_line, std::size_t max_line,
-                           std::chrono::milliseconds idle_flush)
-    : on_line_(std::move(on_line)),
-      max_line_(max_line < 4 ? 4 : max_line),
-      idle_flush_(idle_flush) {}
+LineSplitter::LineSplitter(LineFn on_line, std::size_t max_line)
+    : on_line_(std::move(on_line)), max_line_(max_line < 4 ? 4 : max_line) {}
 
 void LineSplitter::emit(std::string_view line) {
   ++lines_;
@@ -40,33 +38,21 @@ void LineSplitter::emit_complete(std::string_view line) {
   emit(line);
 }
 
-// Emits pending_ except its last `keep_tail` bytes, in max_line_ pieces.
-void LineSplitter::emit_partial(std::size_t keep_tail) {
-  std::string_view text(pending_);
-  text.remove_suffix(keep_tail);
-  if (text.empty()) return;
-  while (!text.empty()) {
-    const std::size_t cut = utf8_cut_point(text, max_line_);
-    emit(text.substr(0, cut));
-    text.remove_prefix(cut);
-  }
-  pending_.erase(0, pending_.size() - keep_tail);
-  continuing_ = true;
-}
-
 void LineSplitter::feed(std::string_view bytes, Clock::time_point now) {
   while (!bytes.empty()) {
     const void* hit = std::memchr(bytes.data(), '\n', bytes.size());
     if (hit == nullptr) {
-      if (pending_.empty()) pending_since_ = now;
+      if (pending_.size() == seen_) unseen_since_ = now;
       pending_.append(bytes);
+      quiet_since_ = now;
       // A line longer than max_line_: emit full pieces now, keep the rest pending.
       while (pending_.size() > max_line_) {
         const std::size_t cut = utf8_cut_point(pending_, max_line_);
+        clear_shown();
         emit(std::string_view(pending_).substr(0, cut));
         pending_.erase(0, cut);
         continuing_ = true;
-        pending_since_ = now;
+        unseen_since_ = now;
       }
       return;
     }
@@ -74,6 +60,7 @@ void LineSplitter::feed(std::string_view bytes, Clock::time_point now) {
     if (pending_.empty()) {
       emit_complete(bytes.substr(0, pos));
     } else {
+      clear_shown();
       pending_.append(bytes.data(), pos);
       emit_complete(pending_);
       pending_.clear();
@@ -82,24 +69,67 @@ void LineSplitter::feed(std::string_view bytes, Clock::time_point now) {
   }
 }
 
+std::size_t LineSplitter::unfinished_tail() const {
+  const std::size_t keep = incomplete_utf8_tail(pending_);
+  return keep == 0 && pending_.back() == '\r' ? 1 : keep;
+}
+
 void LineSplitter::flush_if_due(Clock::time_point now) {
-  if (pending_.empty() || now - pending_since_ < idle_flush_) return;
+  if (!live_ || pending_.empty()) return;
+  const bool deliver = now - quiet_since_ >= timing_.deliver_after;
+  const bool show =
+      on_partial_ && pending_.size() > seen_ && now - unseen_since_ >= timing_.show_after;
+  if (!deliver && !show) return;
   if (partial_filter_ && !partial_filter_(pending_)) {
-    pending_since_ = now;  // asked again after another idle period
+    seen_ = pending_.size();          // not shown; asked again when more arrives
+    if (deliver) quiet_since_ = now;  // not delivered; asked again after another quiet period
     return;
   }
-  std::size_t keep = incomplete_utf8_tail(pending_);
-  if (keep == 0 && pending_.back() == '\r') keep = 1;
-  emit_partial(keep);
-  pending_since_ = now;
+  if (deliver) {
+    deliver_pending(now);
+  } else {
+    show_pending();
+  }
+}
+
+void LineSplitter::show_pending() {
+  std::string_view text(pending_);
+  text.remove_suffix(unfinished_tail());
+  seen_ = pending_.size();
+  if (text.empty()) return;
+  showing_ = true;
+  if (is_valid_utf8(text)) {
+    on_partial_(text);
+    return;
+  }
+  scratch_.clear();
+  append_sanitized_utf8(scratch_, text);
+  on_partial_(scratch_);
+}
+
+void LineSplitter::deliver_pending(Clock::time_point now) {
+  const std::size_t keep = unfinished_tail();
+  quiet_since_ = now;  // what is kept waits for its continuation another quiet period
+  if (keep == pending_.size()) {
+    seen_ = pending_.size();  // nothing to show either
+    return;
+  }
+  clear_shown();
+  emit(std::string_view(pending_).substr(0, pending_.size() - keep));  // at most max_line_
+  pending_.erase(0, pending_.size() - keep);
+  continuing_ = true;
+  unseen_since_ = now;
 }
 
 std::optional<LineSplitter::Clock::time_point> LineSplitter::next_flush() const {
-  if (pending_.empty()) return std::nullopt;
-  return pending_since_ + idle_flush_;
+  if (!live_ || pending_.empty()) return std::nullopt;
+  Clock::time_point at = quiet_since_ + timing_.deliver_after;
+  if (on_partial_ && pending_.size() > seen_) at = std::min(at, unseen_since_ + timing_.show_after);
+  return at;
 }
 
 void LineSplitter::finish() {
+  clear_shown();
   if (pending_.empty()) return;
   std::string last = std::move(pending_);
   pending_.clear();

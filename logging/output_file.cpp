@@ -2,6 +2,7 @@
 #include "logging/output_file.hpp"
 
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -52,6 +53,12 @@ void OutputFile::flush() {
 
 bool OutputFile::is_terminal() const {
   return fd_ >= 0 && isatty(fd_) != 0;
+}
+
+std::size_t OutputFile::terminal_columns() const {
+  winsize size{};
+  if (fd_ < 0 || ::ioctl(fd_, TIOCGWINSZ, &size) != 0) return 0;
+  return size.ws_col;
 }
 
 }  // namespace runner::logging

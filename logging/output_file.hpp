@@ -5,6 +5,7 @@
 // safely once in use.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -28,6 +29,8 @@ class OutputFile {
   }
   void flush();
   bool is_terminal() const;
+  // The terminal's width in columns; 0 when not a terminal or unknown.
+  std::size_t terminal_columns() const;
 
  private:
   static constexpr std::size_t kFlushAt = 64 * 1024;

@@ -45,6 +45,14 @@ bool want_color(const OutputFile& out, bool disabled_by_flag) {
 
 void TerminalSink::write(const Event& event) {
   if (event.level < min_level_) return;
+  erase_partial_row();
+  format_line(event);
+  line_ += '\n';
+  out_.write(line_);
+}
+
+// line_ = the event as people read it: time, level, source, message and fields, no newline.
+void TerminalSink::format_line(const Event& event) {
   const std::int64_t us = event.time.time_since_epoch().count();
   const std::int64_t second = us / 1000000;
   if (second != cached_second_) {
@@ -94,8 +102,6 @@ void TerminalSink::write(const Event& event) {
     }
     if (color_) line_ += "\x1b[0m";
   }
-  line_ += '\n';
-  out_.write(line_);
 }
 
 void TerminalSink::finish(const JobSummary& summary) {
@@ -122,7 +128,52 @@ void TerminalSink::finish(const JobSummary& summary) {
   if (!s.results_summary.empty())
     text += fmt::format("{}  {}{}\n", color_ ? "\x1b[2m" : "", s.results_summary,
                         color_ ? "\x1b[0m" : "");
+  erase_partial_row();
+  partial_row_.clear();  // the job is over: nothing is drawn again
   out_.write(text);
+  out_.flush();
+}
+
+bool want_partial_lines(const OutputFile& out) {
+  const char* term = std::getenv("TERM");
+  return out.is_terminal() && (term == nullptr || std::string_view(term) != "dumb");
+}
+
+void TerminalSink::show_partial(const PartialLine& line) {
+  if (!partial_lines_ || line.level < min_level_) return;
+  if (line.text.empty()) {
+    erase_partial_row();
+    partial_row_.clear();
+    return;
+  }
+  // The prefix the line will have as an event; the view adds the text, cut to the width.
+  Event prefix;
+  prefix.time = line.time;
+  prefix.job_id = line.job_id;
+  prefix.level = line.level;
+  prefix.source = line.source;
+  format_line(prefix);
+  // "HH:MM:SS.mmm LEVEL   " and "[source] ": the prefix's columns without its colour codes.
+  const std::size_t width = 21 + (line.source == "stdout" ? 0 : line.source.size() + 3);
+  // Component text never reaches the terminal raw (terminal_text.hpp), partial or not.
+  partial_row_.set(line_, width, terminal_text(line.text));
+}
+
+void TerminalSink::erase_partial_row() {
+  if (!partial_row_.drawn()) return;
+  line_.clear();
+  partial_row_.erase(line_);
+  out_.write(line_);
+}
+
+// After each batch: the partial row, drawn again if finished lines were written over it.
+void TerminalSink::flush() {
+  if (partial_lines_) {
+    line_.clear();
+    const std::size_t columns = out_.terminal_columns();
+    partial_row_.draw(line_, columns == 0 ? 80 : columns);
+    out_.write(line_);
+  }
   out_.flush();
 }
 

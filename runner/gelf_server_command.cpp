@@ -14,6 +14,9 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -56,6 +59,7 @@ nlohmann::json counters_json(const gelf::GelfServerCounters& c, std::size_t rece
           {"connections", c.connections},
           {"http_requests", c.http_requests},
           {"http_rejected", c.http_rejected},
+          {"timed_out", c.timed_out},
           {"udp_datagrams", c.udp_datagrams},
           {"chunks_completed", c.chunks.completed},
           {"chunks_expired", c.chunks.expired},
@@ -77,10 +81,24 @@ std::string counters_text(const gelf::GelfServerCounters& c, gelf::GelfTransport
         c.chunks.duplicates, receive_buffer);
   } else {
     text += fmt::format("; {} connections", c.connections);
-    if (transport == gelf::GelfTransport::http)
-      text += fmt::format(", {} requests ({} rejected)", c.http_requests, c.http_rejected);
+    if (transport == gelf::GelfTransport::http) {
+      text += fmt::format(", {} requests ({} rejected), {} timed out", c.http_requests,
+                          c.http_rejected, c.timed_out);
+    }
   }
   return text;
+}
+
+// Each connection is a file descriptor: raise the soft limit towards the hard one so that the
+// server can hold its max_connections (a full server sheds the longest-waiting connection, and
+// does the same when descriptors run out first, so a low limit costs capacity, not availability).
+void raise_open_files_limit(std::size_t connections) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  const rlim_t wanted = static_cast<rlim_t>(connections) + 64;
+  if (limit.rlim_cur >= wanted) return;
+  limit.rlim_cur = std::min(wanted, limit.rlim_max);
+  ::setrlimit(RLIMIT_NOFILE, &limit);
 }
 
 }  // namespace
@@ -139,6 +157,8 @@ int command_gelf_server(const GelfServerArgs& args) {
   options.transport = *transport;
   options.max_message_bytes = args.max_message_bytes;
   if (!args.allow.empty()) options.allowed_peer = args.allow;
+  if (options.transport != gelf::GelfTransport::udp)
+    raise_open_files_limit(options.max_connections);
 
   nlohmann::json fields;  // reused between messages
   gelf::GelfServerCallbacks callbacks;

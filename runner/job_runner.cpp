@@ -349,8 +349,12 @@ void JobRunner::execute(logging::JobSummary& summary) {
     stderr_text.append(line);
     stderr_text.append("\n");
   };
-  OutputPipeline stdout_pipeline(matcher_, true, std::move(stdout_callbacks));
+  // Only live stdout delivers a partial line before its newline, and shows it on the terminal;
+  // GELF mode's stdout and stderr are reported once at the end, made of whole lines.
+  OutputPipeline stdout_pipeline(matcher_, !gelf_mode, std::move(stdout_callbacks));
   OutputPipeline stderr_pipeline(matcher_, false, std::move(stderr_callbacks));
+  stdout_pipeline.show_partial_lines(
+      [&](std::string_view text) { events_.show_partial(Level::info, "stdout", text); });
   std::optional<docker::AttachedContainer> attached;
   if (!already_exited) {
     attached.emplace(

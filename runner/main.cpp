@@ -110,10 +110,12 @@ int command_run(const RunArgs& args) {
   auto terminal_out = args.events == "-" ? runner::logging::OutputFile::standard_error()
                                          : runner::logging::OutputFile::standard_output();
   const bool color = runner::logging::want_color(terminal_out, args.no_color);
+  const bool partial_lines = runner::logging::want_partial_lines(terminal_out);
   runner::logging::TerminalSink terminal(std::move(terminal_out), color,
                                          args.quiet     ? runner::logging::Level::warning
                                          : args.verbose ? runner::logging::Level::debug
                                                         : runner::logging::Level::info);
+  terminal.set_partial_lines(partial_lines);
   std::unique_ptr<runner::logging::JsonLinesSink> jsonl;
   if (!args.events.empty()) {
     try {

@@ -3,7 +3,8 @@
 
 namespace runner {
 namespace {
-// A pending partial line that may be the start of a protocol line waits for its newline.
+// Text that may be the start of a Kestra protocol line (or of JSON) waits for its newline: it is
+// neither shown nor delivered in parts.
 bool may_show_partial(std::string_view pending) {
   return pending.empty() || (pending[0] != ':' && pending[0] != '{');
 }
@@ -12,10 +13,13 @@ bool may_show_partial(std::string_view pending) {
 OutputPipeline::OutputPipeline(std::shared_ptr<const secrets::SecretMatcher> matcher, bool live,
                                logging::KestraCallbacks callbacks)
     : parser_(std::move(callbacks)),
-      splitter_([this](std::string_view line) { parser_.line(line); }, 64 * 1024,
-                live ? std::chrono::milliseconds(200) : std::chrono::hours(24 * 365)) {
+      splitter_([this](std::string_view line) { parser_.line(line); }, 64 * 1024) {
   if (matcher) scrubber_.emplace(std::move(matcher));
-  splitter_.set_partial_filter(may_show_partial);
+  if (live) splitter_.make_live();
+  // Inside an open multi-line protocol block every line is protocol until the block closes.
+  splitter_.set_partial_filter([this](std::string_view pending) {
+    return !parser_.holding_block() && may_show_partial(pending);
+  });
 }
 
 void OutputPipeline::feed(std::string_view raw, Clock::time_point now) {
@@ -29,8 +33,8 @@ void OutputPipeline::feed(std::string_view raw, Clock::time_point now) {
 }
 
 void OutputPipeline::flush_if_due(Clock::time_point now) {
-  splitter_.flush_if_due(now);
   if (parser_.holding_block() && now - last_feed_ > std::chrono::seconds(1)) parser_.flush_block();
+  splitter_.flush_if_due(now);
 }
 
 void OutputPipeline::finish() {

@@ -2,8 +2,10 @@
 // the demultiplexer: secret scrubber -> line splitter -> Kestra protocol parser -> callbacks.
 //
 // The scrubber comes first so that a secret split across frames, reads or lines is still caught,
-// and everything after it (lines, protocol logs, outputs, metrics, warnings) only ever sees
-// scrubbed text. One small type so the whole stream path is testable without Docker.
+// and everything after it (lines, protocol logs, outputs, metrics, warnings, the partial-line
+// view) only ever sees scrubbed text. The parser gets whole lines only (see LineSplitter), so a
+// protocol line written in two halves is still parsed. One small type so the whole stream path
+// is testable without Docker.
 #pragma once
 
 #include "logging/kestra_protocol.hpp"
@@ -19,17 +21,25 @@ namespace runner {
 class OutputPipeline {
  public:
   using Clock = logging::LineSplitter::Clock;
+  using PartialFn = logging::LineSplitter::PartialFn;
 
-  // `matcher` may be null (no secrets). `live` streams show a partial line after 200 ms; others
-  // (stderr, reported at the end) only ever emit whole lines.
+  // `matcher` may be null (no secrets). A `live` stream (stdout in standard logging) delivers a
+  // partial line after 10 s without output and can show it earlier (show_partial_lines); other
+  // streams (stderr, and stdout in GELF mode, both reported once at the end) only ever emit whole
+  // lines.
   OutputPipeline(std::shared_ptr<const secrets::SecretMatcher> matcher, bool live,
                  logging::KestraCallbacks callbacks);
   OutputPipeline(const OutputPipeline&) = delete;  // the splitter calls back into this object
   OutputPipeline& operator=(const OutputPipeline&) = delete;
 
+  // A live stream's line still being written, for a live view (the terminal) to draw after
+  // 200 ms: "" when there is none any more. Never a line that may be Kestra protocol.
+  void show_partial_lines(PartialFn show) { splitter_.set_partial_view(std::move(show)); }
+
   void feed(std::string_view raw, Clock::time_point now = Clock::now());
-  // Shows a partial line after 200 ms, and gives back the lines of a multi-line protocol block
-  // that has not been closed after 1 s without new output (a stray "::{" must not stall output).
+  // Shows or delivers the partial line when due, and gives back the lines of a multi-line
+  // protocol block that has not been closed after 1 s without new output (a stray "::{" must not
+  // stall output).
   void flush_if_due(Clock::time_point now = Clock::now());
   std::optional<Clock::time_point> next_flush() const { return splitter_.next_flush(); }
   // End of stream: held-back bytes, the last partial line, an unclosed protocol block.

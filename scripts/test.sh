@@ -6,12 +6,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/prepare.sh
 # Short fuzzing runs of the hostile-input parsers before the suite (so ctest's summary ends the
-# output): the secret scrubber, the GELF decoder/assembler/framers, the component parser and the
-# ship config parser.
-for target in scrubber gelf component ship-config; do
+# output): the secret scrubber, the GELF decoder/assembler/framers/readers, the Kestra parser
+# (both with simdjson's reading compared with nlohmann's), the component parser and the ship
+# config parser.
+for target in scrubber gelf kestra component ship-config; do
   case "$target" in
     scrubber) fuzz=(fuzz/build_and_run.sh) ;;
     gelf) fuzz=(fuzz/build_and_run_gelf.sh) ;;
+    kestra) fuzz=(fuzz/build_and_run_kestra.sh) ;;
     *) fuzz=(fuzz/build_and_run_config.sh "$target") ;;
   esac
   echo "== fuzzing the $target for ${FUZZ_SECONDS:-15} s (log: build/fuzz-$target.log)"

@@ -1,20 +1,40 @@
-// Base64, JSON-string escaping and percent-encoding, written out by hand so the exact bytes each
-// common encoder produces can be reproduced (see encoding.hpp for why not OpenSSL's codec).
+// Base64 and percent-encoding: the plain encode/decode steps are OpenSSL's (EVP_EncodeBlock,
+// EVP_DecodeBlock) and libcurl's (curl_easy_escape); what is runner's own is the forms around
+// them that other encoders produce (the URL-safe alphabet, no padding, lower-case hex, '+' for a
+// space, characters left unescaped) and the strictness of the decoder (see encoding.hpp). JSON
+// string escaping is written out here: no linked library reproduces the dialects of other
+// languages' encoders byte for byte.
 #include "secrets/encoding.hpp"
 
-#include <array>
+#include <curl/curl.h>
+#include <openssl/evp.h>
+
 #include <cstdint>
+#include <memory>
+#include <new>
 
 namespace runner::secrets {
 namespace {
 
-constexpr std::string_view kStandardChars =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-constexpr std::string_view kUrlSafeChars =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+// The alphabets differ in their last two characters only.
+constexpr std::string_view kStandardLast = "+/";
+constexpr std::string_view kUrlSafeLast = "-_";
 
-std::string_view chars_of(Base64Alphabet alphabet) {
-  return alphabet == Base64Alphabet::Standard ? kStandardChars : kUrlSafeChars;
+void translate(std::string& text, std::string_view from, std::string_view to) {
+  for (char& c : text) {
+    if (c == from[0]) {
+      c = to[0];
+    } else if (c == from[1]) {
+      c = to[1];
+    }
+  }
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
 }
 
 // Decodes one UTF-8 sequence at `i`; returns the code point and advances `i`, or -1 if invalid
@@ -57,68 +77,41 @@ void append_u_escape(std::string& out, unsigned value, bool upper) {
 }  // namespace
 
 std::string base64_encode(std::string_view data, Base64Alphabet alphabet, bool pad) {
-  const std::string_view chars = chars_of(alphabet);
-  std::string out;
-  out.reserve((data.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  const auto at = [&](std::size_t k) {
-    return static_cast<std::uint32_t>(static_cast<unsigned char>(data[k]));
-  };
-  for (; i + 3 <= data.size(); i += 3) {
-    const std::uint32_t v = (at(i) << 16) | (at(i + 1) << 8) | at(i + 2);
-    out += chars[(v >> 18) & 63];
-    out += chars[(v >> 12) & 63];
-    out += chars[(v >> 6) & 63];
-    out += chars[v & 63];
-  }
-  const std::size_t rest = data.size() - i;
-  if (rest == 1) {
-    const std::uint32_t v = at(i) << 16;
-    out += chars[(v >> 18) & 63];
-    out += chars[(v >> 12) & 63];
-    if (pad) out += "==";
-  } else if (rest == 2) {
-    const std::uint32_t v = (at(i) << 16) | (at(i + 1) << 8);
-    out += chars[(v >> 18) & 63];
-    out += chars[(v >> 12) & 63];
-    out += chars[(v >> 6) & 63];
-    if (pad) out += '=';
+  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');  // EVP_EncodeBlock adds a NUL
+  const int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                      reinterpret_cast<const unsigned char*>(data.data()),
+                                      static_cast<int>(data.size()));
+  out.resize(static_cast<std::size_t>(written));
+  if (alphabet == Base64Alphabet::UrlSafe) translate(out, kStandardLast, kUrlSafeLast);
+  if (!pad) {
+    while (!out.empty() && out.back() == '=') out.pop_back();
   }
   return out;
 }
 
 std::optional<std::string> base64_decode(std::string_view text, Base64Alphabet alphabet,
                                          bool require_padding) {
-  std::array<int, 256> value{};
-  value.fill(-1);
-  const std::string_view chars = chars_of(alphabet);
-  for (std::size_t k = 0; k < chars.size(); ++k)
-    value[static_cast<unsigned char>(chars[k])] = static_cast<int>(k);
-
-  std::size_t body = text.size();
-  if (text.size() % 4 == 0) {
-    if (body > 0 && text[body - 1] == '=') --body;
-    if (body > 0 && text[body - 1] == '=') --body;
-  } else if (require_padding) {
-    return std::nullopt;
+  // The other alphabet's characters are not this one's (OpenSSL knows only the standard one).
+  const std::string_view foreign =
+      alphabet == Base64Alphabet::Standard ? kUrlSafeLast : kStandardLast;
+  if (text.find_first_of(foreign) != std::string_view::npos) return std::nullopt;
+  std::string standard(text);
+  if (alphabet == Base64Alphabet::UrlSafe) translate(standard, kUrlSafeLast, kStandardLast);
+  if (standard.size() % 4 != 0) {
+    if (require_padding || standard.find('=') != std::string::npos) return std::nullopt;
+    standard.append(4 - standard.size() % 4, '=');
   }
-  if (body % 4 == 1) return std::nullopt;  // one leftover character cannot encode a byte
-  std::string out;
-  out.reserve(body / 4 * 3 + 2);
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (std::size_t k = 0; k < body; ++k) {
-    const int v = value[static_cast<unsigned char>(text[k])];
-    if (v < 0) return std::nullopt;
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xFF);
-    }
-  }
-  // Canonical form only: the bits left over after the last byte must be zero.
-  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
+  std::string out(standard.size() / 4 * 3, '\0');
+  const int decoded = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                      reinterpret_cast<const unsigned char*>(standard.data()),
+                                      static_cast<int>(standard.size()));
+  if (decoded < 0) return std::nullopt;
+  std::size_t size = static_cast<std::size_t>(decoded);
+  for (std::size_t i = standard.size(); i > 0 && standard[i - 1] == '=' && size > 0; --i) --size;
+  out.resize(size);
+  // OpenSSL is lenient (spaces, '=' inside, bits after the last byte); the canonical text is the
+  // one encoding of what it decoded.
+  if (base64_encode(out, Base64Alphabet::Standard, true) != standard) return std::nullopt;
   return out;
 }
 
@@ -193,22 +186,35 @@ std::optional<std::string> json_escape(std::string_view data, const JsonEscapeSt
 
 std::string url_encode(std::string_view data, std::string_view safe, bool upper_hex,
                        bool space_as_plus) {
+  // libcurl escapes every byte but ALPHA DIGIT - . _ ~ as %XX (upper case); then the style.
+  if (data.empty()) return {};  // curl_easy_escape would take length 0 as "use strlen"
+  const auto free_curl = [](char* p) { curl_free(p); };
+  const std::unique_ptr<char, decltype(free_curl)> escaped(
+      curl_easy_escape(nullptr, data.data(), static_cast<int>(data.size())), free_curl);
+  if (!escaped) throw std::bad_alloc();
+  const std::string_view curl(escaped.get());
   const char* digits = upper_hex ? "0123456789ABCDEF" : "0123456789abcdef";
+  const auto is_safe = [safe](char c) { return c != 0 && safe.find(c) != std::string_view::npos; };
   std::string out;
-  out.reserve(data.size() * 3);
-  for (const char ch : data) {
-    const unsigned char c = static_cast<unsigned char>(ch);
-    const bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                       c == '-' || c == '.' || c == '_' ||
-                       (c != 0 && safe.find(ch) != std::string_view::npos);
-    if (plain) {
-      out += ch;
+  out.reserve(curl.size());
+  for (std::size_t i = 0; i < curl.size(); ++i) {
+    char c = curl[i];
+    if (c == '%' && i + 2 < curl.size()) {
+      c = static_cast<char>(hex_value(curl[i + 1]) * 16 + hex_value(curl[i + 2]));
+      i += 2;
+    } else if (c != '~' || is_safe(c)) {
+      out += c;  // unreserved, and kept so
+      continue;
+    }
+    if (is_safe(c)) {
+      out += c;
     } else if (c == ' ' && space_as_plus) {
       out += '+';
     } else {
+      const auto byte = static_cast<unsigned char>(c);
       out += '%';
-      out += digits[c >> 4];
-      out += digits[c & 0xF];
+      out += digits[byte >> 4];
+      out += digits[byte & 0xF];
     }
   }
   return out;

@@ -1,8 +1,9 @@
-// Text encodings shared by the scrubber (to derive the forms a secret can take in output) and the
-// config cipher (to print keys and ciphertexts): base64 in both alphabets, JSON string escaping in
-// the dialects common encoders produce, and percent-encoding. They are written here rather than
-// taken from OpenSSL's EVP_EncodeBlock because we need the URL-safe alphabet, unpadded output and a
-// strict decoder that rejects anything that is not canonical base64.
+// Text encodings shared by the scrubber (to derive the forms a secret can take in output), the
+// config cipher (to print keys and ciphertexts) and the Docker engine client (X-Registry-Auth,
+// query parameters): base64 in both alphabets, JSON string escaping in the dialects common
+// encoders produce, and percent-encoding. Base64 is OpenSSL's and percent-encoding libcurl's;
+// on top of them the URL-safe alphabet, unpadded output, the encoders' styles and a strict
+// decoder that rejects anything that is not canonical base64.
 #pragma once
 
 #include <optional>

@@ -4,12 +4,18 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -77,6 +83,17 @@ runner::docker::EngineClient engine_client() {
   return runner::docker::EngineClient(engine_endpoint());
 }
 
+std::size_t raise_open_files_limit(std::size_t wanted) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+  if (limit.rlim_cur < wanted) {
+    limit.rlim_cur = std::min<rlim_t>(wanted, limit.rlim_max);
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+    ::getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  return static_cast<std::size_t>(limit.rlim_cur);
+}
+
 std::string temp_file(const std::string& content, const std::string& suffix) {
   std::string pattern = "/tmp/runner-test-XXXXXX" + suffix;
   const int fd = mkstemps(pattern.data(), static_cast<int>(suffix.size()));
@@ -85,6 +102,23 @@ std::string temp_file(const std::string& content, const std::string& suffix) {
     throw std::runtime_error("write failed");
   ::close(fd);
   return pattern;
+}
+
+// The test's environment for a child: DOCKER_HOST set to engine_host() (the engine the tests'
+// own checks ask), no colour, plus `env`.
+std::vector<std::string> child_environment(const std::map<std::string, std::string>& env) {
+  std::map<std::string, std::string> merged;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string kv(*e);
+    const auto eq = kv.find('=');
+    if (eq != std::string::npos) merged[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  merged["DOCKER_HOST"] = engine_host();
+  merged["NO_COLOR"] = "1";
+  for (const auto& [k, v] : env) merged[k] = v;
+  std::vector<std::string> out;
+  for (const auto& [k, v] : merged) out.push_back(k + "=" + v);
+  return out;
 }
 
 CliProcess::CliProcess(const std::vector<std::string>& args,
@@ -99,18 +133,7 @@ CliProcess::CliProcess(const std::vector<std::string>& args,
   for (auto& a : argv_store) argv.push_back(a.data());
   argv.push_back(nullptr);
 
-  std::map<std::string, std::string> merged;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string kv(*e);
-    const auto eq = kv.find('=');
-    if (eq != std::string::npos) merged[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
-  // The same engine as the tests' own checks (engine_client()), named explicitly.
-  merged["DOCKER_HOST"] = engine_host();
-  merged["NO_COLOR"] = "1";
-  for (const auto& [k, v] : env) merged[k] = v;
-  std::vector<std::string> env_store;
-  for (const auto& [k, v] : merged) env_store.push_back(k + "=" + v);
+  std::vector<std::string> env_store = child_environment(env);
   std::vector<char*> envp;
   for (auto& e : env_store) envp.push_back(e.data());
   envp.push_back(nullptr);
@@ -186,6 +209,68 @@ CliResult run_cli(const std::vector<std::string>& args,
   CliProcess p(args, env, stdin_text);
   const int code = p.wait();
   return {code, p.out(), p.err()};
+}
+
+CliResult run_cli_in_terminal(const std::vector<std::string>& args, unsigned short columns,
+                              std::chrono::seconds limit) {
+  termios raw{};
+  cfmakeraw(&raw);  // no "\n" -> "\r\n" translation: the bytes are runner's own
+  winsize size{};
+  size.ws_row = 24;
+  size.ws_col = columns;
+  int master = -1;
+  int slave = -1;
+  if (::openpty(&master, &slave, nullptr, &raw, &size) != 0)
+    throw std::runtime_error("openpty failed");
+  ::fcntl(master, F_SETFD, FD_CLOEXEC);
+  const std::string err_path = temp_file("", ".err");
+  std::vector<std::string> argv_store = {RUNNER_BIN};
+  argv_store.insert(argv_store.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_store) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env_store = child_environment({{"TERM", "xterm"}});
+  std::vector<char*> envp;
+  for (auto& e : env_store) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, slave, 1);
+  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_TRUNC, 0);
+  posix_spawn_file_actions_addclose(&actions, slave);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(slave);
+  if (rc != 0) {
+    ::close(master);
+    throw std::runtime_error("cannot start " + std::string(RUNNER_BIN));
+  }
+  // Read until the child's side of the terminal is closed (EIO), or the time limit.
+  std::string out;
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  char buf[4096];
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{master, POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) continue;
+    const ssize_t n = ::read(master, buf, sizeof buf);
+    if (n > 0) {
+      out.append(buf, static_cast<std::size_t>(n));
+    } else if (n == 0 || errno != EINTR) {
+      break;
+    }
+  }
+  ::close(master);
+  int status = 0;
+  if (::waitpid(pid, &status, WNOHANG) != pid) {
+    if (std::chrono::steady_clock::now() >= deadline) ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+  }
+  const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  std::string err = read_file(err_path);
+  std::remove(err_path.c_str());
+  return {code, out, err};
 }
 
 }  // namespace runner_test

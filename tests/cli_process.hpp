@@ -6,6 +6,7 @@
 // One engine for everything: the CLI under test gets DOCKER_HOST set to engine_host(), and the
 // tests' own checks (containers left behind, inspections) use engine_client(), so a check can
 // never ask a different engine than the one runner used.
+// run_cli_in_terminal gives the child a real pseudo-terminal instead, for what people see there.
 #pragma once
 
 #include "docker/engine_client.hpp"
@@ -13,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -65,6 +67,10 @@ struct CliResult {
 CliResult run_cli(const std::vector<std::string>& args,
                   const std::map<std::string, std::string>& env = {},
                   const std::optional<std::string>& stdin_text = std::nullopt);
+// The same with stdout on a pseudo-terminal `columns` wide (TERM=xterm, raw mode, so `out` holds
+// exactly the bytes runner wrote); stderr is a file.
+CliResult run_cli_in_terminal(const std::vector<std::string>& args, unsigned short columns = 100,
+                              std::chrono::seconds limit = std::chrono::seconds(120));
 
 // Writes `content` to a new temporary file and returns its path.
 std::string temp_file(const std::string& content, const std::string& suffix = ".json");
@@ -75,5 +81,8 @@ std::vector<nlohmann::json> read_json_lines(const std::string& path);
 std::vector<nlohmann::json> complete_json_lines(const std::string& path);
 // A TCP port on 127.0.0.1 that nothing listens on now (bound to port 0, then closed).
 std::uint16_t unused_tcp_port();
+// Raises this process's soft limit on open files towards `wanted` (tests that hold many
+// connections); returns the limit now in force.
+std::size_t raise_open_files_limit(std::size_t wanted);
 
 }  // namespace runner_test

@@ -196,7 +196,8 @@ TEST_CASE("GELF: messages from anyone but the job's container are dropped and co
   CliProcess p({"run", temp_file(doc.dump()), "--events", events});
   std::string address;
   int port = 0;
-  for (int i = 0; i < 200 && port == 0; ++i) {
+  // Generous: on a loaded machine the engine may take seconds to create and start the container.
+  for (int i = 0; i < 1500 && port == 0; ++i) {
     for (const auto& e : read_json_lines(events)) {
       const std::string m = e.value("message", "");
       const auto at = m.find("listening on ");

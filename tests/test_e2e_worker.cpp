@@ -2,7 +2,7 @@
 // PostgreSQL (the server started by the test set-up; each test in its own schema) and on SQLite.
 // 3 workers x 60 jobs each run exactly once; a running job is cancelled; a worker killed with
 // SIGKILL mid-job has its job taken over (re-attached) by another; SIGTERM drains; submit never
-// stores a plain secret.
+// stores a plain secret; 48 jobs at once keep every line of their output whole.
 #include "cli_process.hpp"
 #include "docker/engine_client.hpp"
 
@@ -264,6 +264,47 @@ void killed_worker_job_is_taken_over(const QueueStore& store) {
   CHECK(second.wait(std::chrono::seconds(30)) == 0);
 }
 
+// The load under which a line used to be cut in two: many jobs at once on a 2-core machine, each
+// writing its lines the way a block-buffered program does, in 4 KiB blocks that end anywhere in a
+// line (sed's output, replayed block by block with dd), and now and then pausing between two
+// blocks, as a busy machine makes any writer do. Every stored line must be whole, in order, none
+// missing.
+void every_line_stays_whole_under_load(const QueueStore& store, int jobs, int concurrency,
+                                       int lines) {
+  const std::string file = component(
+      "seq 1 " + std::to_string(lines) +
+      " | sed s/^/line-/ >/tmp/lines; n=$(( ($(wc -c </tmp/lines) + 4095) / 4096 )); i=0; "
+      "while [ $i -lt $n ]; do dd if=/tmp/lines bs=4096 skip=$i count=1 2>/dev/null; "
+      "i=$((i+1)); if [ $((i % 16)) -eq 0 ]; then sleep 0.3; fi; done");
+  std::vector<std::string> ids;
+  for (int i = 0; i < jobs; ++i) ids.push_back(submit(store, file));
+  CliProcess worker({"worker", "--store", store.url, "--concurrency", std::to_string(concurrency),
+                     "--max-jobs", std::to_string(jobs)});
+  REQUIRE(worker.wait(std::chrono::seconds(240)) == 0);
+  for (const auto& id : ids) {
+    INFO("job " << id);
+    CHECK(job(store, id)["status"] == "success");
+    int expected = 1;
+    int wrong = 0;
+    std::string first_wrong;
+    for (const auto& e : stored_events(store, id)) {
+      if (e["source"] != "stdout") continue;
+      const std::string message = e["message"];
+      if (message == "line-" + std::to_string(expected)) {
+        ++expected;
+        continue;
+      }
+      if (++wrong == 1) first_wrong = "\"" + message + "\" where line-" + std::to_string(expected);
+      // Carry on after a whole line further on (a cut line leaves two pieces).
+      if (message.rfind("line-", 0) == 0 && message.size() > 5)
+        expected = std::atoi(message.c_str() + 5) + 1;
+    }
+    INFO("first wrong event: " << first_wrong);
+    CHECK(wrong == 0);
+    CHECK(expected == lines + 1);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("3 workers on PostgreSQL run 60 jobs, each exactly once", "[e2e][worker][postgres]") {
@@ -365,4 +406,10 @@ TEST_CASE("submit encrypts plain secrets and refuses them without a key",
   for (const auto& e : stored_events(store, id)) hidden = hidden || e["message"] == "pw=[hidden]";
   CHECK(hidden);
   std::filesystem::remove_all(no_home);
+}
+
+TEST_CASE("60 jobs, 48 at once, on SQLite: every line of every job is stored whole",
+          "[e2e][worker][sqlite][lines]") {
+  auto store = QueueStore::sqlite();
+  every_line_stays_whole_under_load(store, 60, 48, 20000);
 }

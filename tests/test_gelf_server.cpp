@@ -1,15 +1,19 @@
 // GelfServer over real sockets on 127.0.0.1: UDP (plain, zlib, gzip, chunked out of order), TCP
 // (NUL frames from two connections, a final frame at close), HTTP (202 with keep-alive, a gzip
 // body labelled "gzip,deflate", chunked bodies, 404/405/413), the peer filter, the oversize
-// report, the port range, and the counters after drain. The server runs in this thread through
-// poll_for(), as the job's loop will drive it.
+// report, the port range, the counters after drain, and holding connections open (slowloris: a
+// full server sheds the connection waiting longest; the HTTP header and idle deadlines). The server
+// runs in this thread through poll_for(), as the job's loop will drive it.
 #include <catch2/catch.hpp>
 
 #include "logging/gelf/payload_encoder.hpp"
 #include "logging/gelf/server.hpp"
 
+#include "cli_process.hpp"
+
 #include <boost/asio.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -449,4 +453,137 @@ TEST_CASE("gelf server: HTTP idle connections are closed", "[gelf]") {
       server, [&] { return server.open_connections() == 0; }, 2s));
   std::string pending;
   CHECK(read_response(server, client, pending).empty());
+}
+
+namespace {
+
+// The slowloris attack: `count` connections that each send the start of a request (or frame)
+// and then hold, while the server runs; returns them (closing them is the caller's business).
+std::vector<tcp::socket> hold_connections(asio::io_context& io, GelfServer& server,
+                                          std::size_t count, const std::string& start) {
+  std::vector<tcp::socket> held;
+  held.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    held.push_back(connect_to(io, server));
+    asio::write(held.back(), asio::buffer(start));
+    if (i % 32 == 31) server.poll();
+  }
+  const std::uint64_t accepted_or_refused = count;
+  REQUIRE(poll_until(
+      server,
+      [&] {
+        const GelfServerCounters c = server.counters();
+        return c.connections + (c.connections < count ? c.dropped : 0) >= accepted_or_refused;
+      },
+      20s));
+  return held;
+}
+
+// True when the server closed `socket` (reads EOF or a reset) while polling for `limit`.
+bool closed_by_server(GelfServer& server, tcp::socket& socket, std::chrono::milliseconds limit) {
+  socket.non_blocking(true);
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    server.poll_for(5ms);
+    char buffer[256];
+    boost::system::error_code error;
+    socket.read_some(asio::buffer(buffer), error);
+    if (error && error != asio::error::would_block) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("gelf server: 1,100 slowloris connections do not lock an HTTP client out", "[gelf]") {
+  // issue 11: all 1,024 slots held by connections that sent half a header locked real clients out
+  // until the 60 s idle deadline. A full server now sheds the connection that has waited longest.
+  std::size_t slots = 1024;
+  std::size_t attackers = 1100;
+  if (const std::size_t files = runner_test::raise_open_files_limit(2 * attackers + 64);
+      files < 2 * attackers + 64) {
+    slots = (files - 64) / 2 - 80;
+    attackers = slots + 76;
+    WARN("only " << files << " open files: " << attackers << " connections against " << slots);
+  }
+  Received received;
+  GelfServerOptions options = options_for(GelfTransport::http);
+  options.max_connections = slots;
+  GelfServer server(options, callbacks_into(received));
+  server.bind("127.0.0.1");
+  asio::io_context io;
+  std::vector<tcp::socket> held =
+      hold_connections(io, server, attackers, "POST /gelf HTTP/1.1\r\nHost: x\r\nContent-");
+  CHECK(server.open_connections() == slots);
+
+  const auto started = std::chrono::steady_clock::now();
+  tcp::socket client = connect_to(io, server);
+  std::string pending;
+  asio::write(client, asio::buffer(post(message_json("through the siege"))));
+  CHECK(starts_with(read_response(server, client, pending), "HTTP/1.1 202 Accepted\r\n"));
+  CHECK(std::chrono::steady_clock::now() - started < 2s);
+  REQUIRE(received.messages.size() == 1);
+  CHECK(received.messages[0].short_message == "through the siege");
+  // The oldest attackers made room; the newest still hold theirs.
+  CHECK(closed_by_server(server, held.front(), 500ms));
+  CHECK(!closed_by_server(server, held.back(), 100ms));
+  const GelfServerCounters counters = server.counters();
+  CHECK(counters.connections == attackers + 1);
+  CHECK(counters.dropped == attackers + 1 - slots);
+  CHECK(server.open_connections() == slots);
+}
+
+TEST_CASE("gelf server: a TCP server full of silent connections still takes a new client",
+          "[gelf]") {
+  Received received;
+  GelfServerOptions options = options_for(GelfTransport::tcp);
+  options.max_connections = 64;
+  GelfServer server(options, callbacks_into(received));
+  server.bind("127.0.0.1");
+  asio::io_context io;
+  std::vector<tcp::socket> held = hold_connections(io, server, 80, R"({"short_message":"ha)");
+  CHECK(server.open_connections() == 64);
+  tcp::socket client = connect_to(io, server);
+  asio::write(client, asio::buffer(message_json("new client") + '\0'));
+  REQUIRE(poll_until(server, [&] { return received.messages.size() == 1; }));
+  CHECK(received.messages[0].short_message == "new client");
+  CHECK(received.invalid.empty());  // a shed connection's partial frame is not passed on
+  CHECK(closed_by_server(server, held.front(), 500ms));
+  CHECK(server.counters().dropped == 80 + 1 - 64);
+  // TCP connections have no idle deadline (clients keep one open for hours): the newest wait on.
+  CHECK(!closed_by_server(server, held.back(), 300ms));
+}
+
+TEST_CASE("gelf server: an HTTP header must be complete within its deadline", "[gelf]") {
+  Received received;
+  GelfServerOptions options = options_for(GelfTransport::http);
+  options.http_header_timeout = 300ms;
+  options.http_idle_timeout = 10s;
+  GelfServer server(options, callbacks_into(received));
+  server.bind("127.0.0.1");
+  asio::io_context io;
+  // A byte every 50 ms keeps the connection from being idle, but not its header from expiring.
+  tcp::socket trickler = connect_to(io, server);
+  const std::string request = post(message_json("too slow"));
+  const auto started = std::chrono::steady_clock::now();
+  bool closed = false;
+  for (std::size_t i = 0; i < 40 && !closed; ++i) {
+    boost::system::error_code error;
+    asio::write(trickler, asio::buffer(request.substr(i, 1)), error);
+    closed = error || closed_by_server(server, trickler, 50ms);
+  }
+  CHECK(closed);
+  CHECK(std::chrono::steady_clock::now() - started < 1s);
+  CHECK(server.counters().timed_out == 1);
+  // A client that sends its header at once, waits, then sends its body is not cut off: the body
+  // has the idle deadline only.
+  tcp::socket client = connect_to(io, server);
+  const std::string body = message_json("header in time");
+  asio::write(client, asio::buffer("POST /gelf HTTP/1.1\r\nContent-Length: " +
+                                   std::to_string(body.size()) + "\r\n\r\n"));
+  CHECK(!closed_by_server(server, client, 500ms));
+  asio::write(client, asio::buffer(body));
+  std::string pending;
+  CHECK(starts_with(read_response(server, client, pending), "HTTP/1.1 202 Accepted\r\n"));
+  CHECK(received.messages.size() == 1);
 }

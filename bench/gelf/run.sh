@@ -14,10 +14,19 @@
 # is kept). With PERF=1 it records gelf_sink with `perf` during the UDP plain and zlib runs and
 # prints the top symbols.
 # Every send is bounded in count and time; a full run takes about 4 minutes.
-# Usage: bench/gelf/run.sh [--write]
+#
+# --baseline DIR: before and after in one run instead. DIR is another checkout (e.g. a
+# `git worktree` of the commit before a change); the same benchmark programs are built against
+# its GELF library too, and runner's rows (UDP plain and zlib at full rate next to the recvmmsg
+# floor, TCP on 1 and 4 connections, HTTP on 1 connection and pipelined, and the decoding cost
+# per message) run REPEAT times (default 3) for each tree, alternating which goes first. Prints a
+# table of medians with their range (min-max). About 4 minutes at REPEAT=3.
+# The machine is shared: run it under `flock /work/wt/bench.lock` when other benchmarks may run.
+#
+# Usage: bench/gelf/run.sh [--write] [--baseline DIR]
 # Env:   BENCH_WORK (default /tmp/runner-bench-gelf), JOBS (compiler jobs, default 1),
 #        PORT_BASE (default 14300), FULL_COUNT (default 2000000), ZLIB_COUNT (default 1000000),
-#        STEADY_SECONDS (default 10), PERF
+#        STEADY_SECONDS (default 10), PERF, REPEAT (with --baseline)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -27,14 +36,28 @@ npm_prefix="$work/npm"
 port="${PORT_BASE:-14300}"
 full_count="${FULL_COUNT:-2000000}"
 steady_seconds="${STEADY_SECONDS:-10}"
-write=0
-[[ "${1:-}" == "--write" ]] && write=1
+write=0 baseline=""
+while (($#)); do
+  case "$1" in
+    --write) write=1 ;;
+    --baseline) baseline="$(cd "$2" && pwd)"; shift ;;
+    *) echo "usage: $0 [--write] [--baseline DIR]" >&2; exit 64 ;;
+  esac
+  shift
+done
 mkdir -p "$work"
 
 # --- build ---------------------------------------------------------------------------------------
 cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$work/cmake.log" 2>&1 ||
   { cat "$work/cmake.log"; exit 1; }
 cmake --build "$build" -j"${JOBS:-1}" >"$work/build.log" 2>&1 || { tail -40 "$work/build.log"; exit 1; }
+if [[ -n "$baseline" ]]; then
+  cmake -S "$here" -B "$work/build-baseline" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DRUNNER_ROOT="$baseline" >"$work/cmake-baseline.log" 2>&1 ||
+    { cat "$work/cmake-baseline.log"; exit 1; }
+  cmake --build "$work/build-baseline" -j"${JOBS:-1}" --target gelf_sink gelf_decode_cost \
+    >"$work/build-baseline.log" 2>&1 || { tail -40 "$work/build-baseline.log"; exit 1; }
+fi
 if [[ ! -f "$npm_prefix/node_modules/graygelf/server.js" ]]; then
   npm install --prefix "$npm_prefix" --no-audit --no-fund graygelf@2.0.0 >"$work/npm.log" 2>&1 ||
     { cat "$work/npm.log"; exit 1; }
@@ -56,10 +79,13 @@ run_case() {
   shift 3
   port=$((port + 1))
   local sink_out="$work/$id.sink" load_out="$work/$id.load"
-  rm -f "$work/$id.perf" "$work/$id.perf.txt"
+  # Removed first: the wait below must not see a "listening" line from an earlier run's file.
+  rm -f "$work/$id.perf" "$work/$id.perf.txt" "$sink_out" "$load_out"
   local -a receive_cmd
   case "$receiver" in
     ours) receive_cmd=("$build/gelf_sink" --transport "$transport" --port "$port" --max-seconds 40) ;;
+    baseline) receive_cmd=("$work/build-baseline/gelf_sink" --transport "$transport" --port "$port"
+      --max-seconds 40) ;;
     floor) receive_cmd=("$build/recvmmsg_floor" --port "$port" --max-seconds 40) ;;
     graygelf) receive_cmd=(node "$here/graygelf_server.js" --port "$port" --max-seconds 40) ;;
   esac
@@ -103,9 +129,103 @@ run_case() {
   fi
 }
 
+# --- before / after (--baseline) -----------------------------------------------------------------
+compare_gelf() {
+  local repeat="${REPEAT:-3}" round side id test
+  local tsv="$work/compare.tsv" costs="$work/compare-costs.tsv"
+  : >"$tsv"
+  : >"$costs"
+  record() {  # SIDE TEST ID
+    echo "$1 $2 ${rate[$3]} ${per_cpu[$3]} ${sent[$3]} ${received[$3]}" >>"$tsv"
+  }
+  for ((round = 1; round <= repeat; round++)); do
+    local order=(baseline ours)
+    ((round % 2 == 0)) && order=(ours baseline)
+    run_case "floor-udp_plain-$round" floor udp "${full[@]}"
+    record floor udp_plain "floor-udp_plain-$round"
+    for side in "${order[@]}"; do
+      for test in udp_plain udp_zlib tcp_1 tcp_4 http_1 http_pipelined; do
+        id="$side-$test-$round"
+        case "$test" in
+          udp_plain) run_case "$id" "$side" udp "${full[@]}" ;;
+          udp_zlib) run_case "$id" "$side" udp "${zlib_full[@]}" ;;
+          tcp_1) run_case "$id" "$side" tcp "${full[@]}" ;;
+          tcp_4) run_case "$id" "$side" tcp --connections 4 "${full[@]}" ;;
+          http_1) run_case "$id" "$side" http --count 300000 --seconds 10 ;;
+          http_pipelined) run_case "$id" "$side" http --connections 4 --window 16 --count 1000000 --seconds 10 ;;
+        esac
+        record "$side" "$test" "$id"
+      done
+      local cost_binary="$build/gelf_decode_cost"
+      [[ "$side" == baseline ]] && cost_binary="$work/build-baseline/gelf_decode_cost"
+      taskset -c 1 "$cost_binary" --count 300000 | awk -F'|' -v side="$side" '
+        /JSON parse \+ GELF validation/ { gsub(/ /, "", $3); print side, "parse_ns", $3 }
+        /GelfPayloadDecoder::decode/ { gsub(/ /, "", $3); print side, "inflate_ns", $3 }' >>"$costs"
+    done
+  done
+  local before_rev after_rev
+  before_rev="$(git -C "$baseline" rev-parse --short HEAD 2>/dev/null || echo "$baseline")"
+  after_rev="$(git -C "$here/../.." rev-parse --short HEAD 2>/dev/null || echo after)"
+  local cpu
+  cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+  echo "Machine: $(nproc) CPUs, ${cpu:-unknown CPU}; $(uname -sr); $(g++ --version | head -1). Load average before/after: $load_before / $(cut -d' ' -f1-3 /proc/loadavg). Sender on CPU 0, receiver on CPU 1, 127.0.0.1; the same gelf_load, gelf_sink and gelf_decode_cost sources built against each tree's GELF library."
+  echo
+  python3 - "$tsv" "$costs" "$before_rev" "$after_rev" <<'PY'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+costs = [l.split() for l in open(sys.argv[2]) if l.strip()]
+before, after = sys.argv[3], sys.argv[4]
+def cell(v):
+    return f"{statistics.median(v):,.0f} ({min(v):,.0f}-{max(v):,.0f})"
+data = {}
+for side, test, rate, per_cpu, sent, received in rows:
+    d = data.setdefault((side, test), {"rate": [], "cpu": [], "lost": []})
+    d["rate"].append(float(rate)); d["cpu"].append(float(per_cpu))
+    s, r = float(sent), float(received)
+    d["lost"].append(100 * (s - r) / s if s else 0)
+n = len(data[("ours", "udp_plain")]["rate"])
+print(f"Median and range (min-max) of {n} runs per tree, alternating which tree goes first. msg/s is the rate received (HTTP: requests answered 202 per second at the client); per CPU-s is messages per second of the receiver's CPU time; lost is (sent - received) / sent.")
+print()
+print(f"| test | before ({before}) msg/s | after ({after}) msg/s | after / before | before per CPU-s | after per CPU-s | lost before / after |")
+print("|---|---:|---:|---:|---:|---:|---:|")
+names = {"udp_plain": "UDP plain, full rate", "udp_zlib": "UDP zlib, full rate",
+         "tcp_1": "TCP, 1 connection", "tcp_4": "TCP, 4 connections",
+         "http_1": "HTTP keep-alive, 1 connection, waits for each 202",
+         "http_pipelined": "HTTP keep-alive, 4 connections, 16 pipelined"}
+floor = data.get(("floor", "udp_plain"))
+if floor:
+    print(f"| UDP plain, full rate: recvmmsg floor (same run) | {cell(floor['rate'])} | | | {cell(floor['cpu'])} | | {statistics.median(floor['lost']):.2f}% |")
+for test, name in names.items():
+    b, a = data[("baseline", test)], data[("ours", test)]
+    ratio = statistics.median(a["rate"]) / statistics.median(b["rate"])
+    print(f"| {name} | {cell(b['rate'])} | {cell(a['rate'])} | {ratio:.2f} | {cell(b['cpu'])} | {cell(a['cpu'])} | {statistics.median(b['lost']):.2f}% / {statistics.median(a['lost']):.2f}% |")
+if floor:
+    a = data[("ours", "udp_plain")]; b = data[("baseline", "udp_plain")]
+    print()
+    print(f"UDP plain / floor (medians): before {statistics.median(b['rate']) / statistics.median(floor['rate']):.2f}x, after {statistics.median(a['rate']) / statistics.median(floor['rate']):.2f}x on the wall-clock rate; per CPU-s before {statistics.median(b['cpu']) / statistics.median(floor['cpu']):.2f}x, after {statistics.median(a['cpu']) / statistics.median(floor['cpu']):.2f}x.")
+cost = {}
+for side, key, ns in costs:
+    cost.setdefault((side, key), []).append(float(ns))
+print()
+print("CPU per message without sockets (gelf_decode_cost, best of three per run, the benchmark's 250-byte message):")
+print()
+print(f"| stage | before ({before}) ns | after ({after}) ns | after / before |")
+print("|---|---:|---:|---:|")
+for key, name in (("parse_ns", "JSON parse + GELF validation (what the server runs per message)"),
+                  ("inflate_ns", "zlib inflate of the same message")):
+    b, a = cost[("baseline", key)], cost[("ours", key)]
+    print(f"| {name} | {cell(b)} | {cell(a)} | {statistics.median(a) / statistics.median(b):.2f} |")
+PY
+  exit 0
+}
+
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 echo "measuring (sender on CPU 0, receiver on CPU 1; load average before: $load_before)" >&2
 full=(--count "$full_count" --seconds 10)
+zlib_full=(--encoding zlib --precompute 1 --count "${ZLIB_COUNT:-1000000}" --seconds 10)
+if [[ -n "$baseline" ]]; then
+  compare_gelf  # defined below the single-tree report helpers; exits
+fi
 # 1. UDP plain, full rate
 run_case udp-plain-full-floor floor udp "${full[@]}"
 run_case udp-plain-full-ours ours udp "${full[@]}"
@@ -113,7 +233,6 @@ run_case udp-plain-full-graygelf graygelf udp "${full[@]}"
 # 2. UDP zlib, full rate
 # (payloads deflated before the clock starts: deflate is slower than inflate, so the sender would
 # otherwise be what is measured)
-zlib_full=(--encoding zlib --precompute 1 --count "${ZLIB_COUNT:-1000000}" --seconds 10)
 run_case udp-zlib-full-ours ours udp "${zlib_full[@]}"
 run_case udp-zlib-full-graygelf graygelf udp "${zlib_full[@]}"
 # 3. UDP plain, steady rates

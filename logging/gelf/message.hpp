@@ -27,6 +27,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,16 +52,43 @@ struct InvalidGelfMessage {
 
 inline constexpr std::size_t kMaxGelfNestingDepth = 64;
 
-// Parses and validates one GELF JSON text (already decompressed). `fast_path` false skips the
-// in-place scanner (message_scan.hpp) and always uses nlohmann's parser; tests compare the two.
-std::variant<GelfMessage, InvalidGelfMessage> parse_gelf_message(std::string_view json_text,
-                                                                 bool fast_path = true);
+// simdjson reads up to this many bytes past the end of a JSON text (never their values, never
+// writing them); buffers that hold GELF texts keep this much room after them so that the text is
+// parsed where it lies instead of copied first.
+inline constexpr std::size_t kGelfJsonPadding = 64;
 
-// As above, reusing `message` (its strings keep their capacity); returns the invalid reason, or
-// nullopt when `message` now holds the parsed message.
-std::optional<InvalidGelfMessage> parse_gelf_message_into(std::string_view json_text,
-                                                          GelfMessage& message,
-                                                          bool fast_path = true);
+// Which JSON reader decides: simdjson's on-demand parser (nlohmann when simdjson refuses the text,
+// to word the error or to read what simdjson does not), or nlohmann alone (the reference the
+// differential tests and the fuzz target compare simdjson's reading with).
+enum class GelfJsonReader { simdjson, nlohmann };
+
+// Parses and validates GELF JSON texts (already decompressed), keeping simdjson's buffers
+// between messages. One per thread.
+class GelfMessageParser {
+ public:
+  GelfMessageParser();
+  ~GelfMessageParser();
+  GelfMessageParser(const GelfMessageParser&) = delete;
+  GelfMessageParser& operator=(const GelfMessageParser&) = delete;
+
+  // Fills `message` (its strings and map nodes are reused) and returns nullopt, or returns the
+  // reason and leaves `message` as it was. `readable_after`: bytes after the text that may be
+  // read; with fewer than kGelfJsonPadding the text is copied into a padded buffer first.
+  std::optional<InvalidGelfMessage> parse(std::string_view json_text, GelfMessage& message,
+                                          std::size_t readable_after = 0,
+                                          GelfJsonReader reader = GelfJsonReader::simdjson);
+  // Whether the last parse() was decided by simdjson (false: by nlohmann).
+  bool last_read_by_simdjson() const { return last_read_by_simdjson_; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  bool last_read_by_simdjson_ = false;
+};
+
+// One message with a parser of its own (tests, tools; the server keeps a GelfMessageParser).
+std::variant<GelfMessage, InvalidGelfMessage> parse_gelf_message(
+    std::string_view json_text, GelfJsonReader reader = GelfJsonReader::simdjson);
 
 // Syslog severity (clamped to 0-7) to the runner's event level: 0 emergency ... 7 debug.
 Level event_level_from_syslog(int syslog_level);

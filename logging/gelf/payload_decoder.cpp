@@ -1,6 +1,8 @@
 // GelfPayloadDecoder: see the header.
 #include "logging/gelf/payload_decoder.hpp"
 
+#include "logging/gelf/message.hpp"
+
 #include <zlib.h>
 
 #include <algorithm>
@@ -137,9 +139,12 @@ DecodeResult GelfPayloadDecoder::inflate_payload(std::string_view payload,
       return failure(DecodeStatus::truncated, encoding, name + " payload is truncated");
     }
   }
+  // Room after the text for the JSON parser's read-ahead (see kGelfJsonPadding); rarely grows.
+  if (output_.size() - produced < kGelfJsonPadding) output_.resize(produced + kGelfJsonPadding);
   DecodeResult result;
   result.encoding = encoding;
   result.bytes = std::string_view(output_.data(), produced);
+  result.readable_after = output_.size() - produced;
   return result;
 }
 

@@ -30,6 +30,9 @@ struct DecodeResult {
   // When ok: the decoded bytes. A plain payload is returned as a view of the input itself; an
   // inflated one is a view of the decoder's buffer, valid until its next decode().
   std::string_view bytes;
+  // Inflated: bytes of the decoder's buffer readable after `bytes`, at least kGelfJsonPadding
+  // (message.hpp), so the JSON parser reads the text in place. Plain: 0 (the caller knows).
+  std::size_t readable_after = 0;
   std::string reason;  // when not ok, e.g. "gzip payload is truncated"
 
   bool ok() const { return status == DecodeStatus::ok; }

@@ -1,9 +1,19 @@
 // GelfServer: see the header. The Asio parts live in this file only. Connections are owned by
 // shared_ptr (the handlers in flight hold one, the server's table holds one) so a connection
 // lives exactly as long as something can still call it; stop() closes them all.
+//
+// Holding connections open is the cheap attack on a stream server (slowloris: connect, send part
+// of a header, wait). Three rules keep it from locking clients out: an HTTP request's header must
+// be complete within http_header_timeout of its first byte; an HTTP connection that sends nothing
+// for http_idle_timeout is closed (TCP connections have no idle limit: GELF clients keep one open
+// for hours, as Graylog allows); and a full server (max_connections, or no file descriptors left)
+// closes the connection that has waited longest for its client instead of refusing the new one.
+//
+// Read buffers keep kGelfJsonPadding bytes after their end, so messages that lie whole in them
+// are parsed in place (simdjson reads ahead of a text's end).
 #include "logging/gelf/server.hpp"
 
-#include "logging/gelf/http_request_parser.hpp"
+#include "logging/gelf/http_request_reader.hpp"
 #include "logging/gelf/payload_decoder.hpp"
 #include "logging/gelf/tcp_framer.hpp"
 
@@ -16,6 +26,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <functional>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <system_error>
@@ -37,9 +50,17 @@ constexpr std::size_t kDatagramBufferBytes = 65536;
 constexpr std::size_t kStreamReadBytes = 64 * 1024;
 constexpr int kDatagramsPerWakeup = 256;  // read this many ready datagrams before yielding
 constexpr std::chrono::milliseconds kChunkExpiryPeriod{250};
+constexpr std::chrono::milliseconds kAcceptRetry{50};  // after an accept error nothing could fix
+
+// Bytes of `buffer` readable after `text` when the text lies inside it; 0 when it lies elsewhere.
+std::size_t readable_after_in(std::string_view text, const std::vector<char>& buffer) {
+  const std::less<const char*> before;
+  const char* end = buffer.data() + buffer.size();
+  if (before(text.data(), buffer.data()) || before(end, text.data() + text.size())) return 0;
+  return static_cast<std::size_t>(end - (text.data() + text.size()));
+}
 
 constexpr std::size_t kSpareDescriptors = 64;  // beyond the connections: files, pipes, sockets
-constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
 
 // A server that may hold max_connections sockets needs as many descriptors, and a login shell or
 // a systemd service gets a soft limit of 1024 on Debian: raise the soft limit towards the hard
@@ -114,7 +135,7 @@ class ServerCore {
         callbacks_(std::move(callbacks)),
         decoder_(options_.max_message_bytes),
         assembler_(options_.chunk_limits),
-        datagram_(kDatagramBufferBytes) {
+        datagram_(kDatagramBufferBytes + kGelfJsonPadding) {
     if (options_.allowed_peer) set_allowed_peer(*options_.allowed_peer);
   }
   void set_allowed_peer(const std::string& text) {
@@ -162,7 +183,8 @@ class ServerCore {
   void forget_connection(std::uint64_t id) { connections_.erase(id); }
 
   // The path every payload takes once it is whole: decode, size check, validation, callback.
-  void handle_payload(std::string_view payload);
+  // `readable_after`: bytes after the payload that may be read (the JSON parser's read-ahead).
+  void handle_payload(std::string_view payload, std::size_t readable_after);
   void report_oversize(std::string reason) {
     ++counters_.oversize;
     if (callbacks_.on_oversize) callbacks_.on_oversize(std::move(reason));
@@ -175,6 +197,11 @@ class ServerCore {
   void handle_datagram(std::size_t size);
   void schedule_chunk_expiry();
   void accept();
+  void on_accepted(tcp::socket socket);
+  // Closes the connection that has waited longest for its client; false when there is none.
+  bool shed_oldest_idle();
+  // Accepts the connection waiting in the backlog and closes it, counted as dropped; false
+  // when there is no reserve descriptor to make room with or nothing waits.
   bool drop_waiting_connection();
 
   GelfServerOptions options_;
@@ -182,6 +209,7 @@ class ServerCore {
   std::optional<asio::ip::address> allowed_peer_;
   GelfPayloadDecoder decoder_;
   GelfChunkAssembler assembler_;
+  GelfMessageParser parser_;
   GelfMessage message_;  // reused between messages
   GelfServerCounters counters_;
 
@@ -208,17 +236,27 @@ class ServerCore {
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(ServerCore& server, tcp::socket socket, std::uint64_t id)
-      : server_(server), socket_(std::move(socket)), id_(id), read_buffer_(kStreamReadBytes) {}
+      : server_(server),
+        socket_(std::move(socket)),
+        id_(id),
+        read_buffer_(kStreamReadBytes + kGelfJsonPadding),
+        last_activity_(Clock::now()) {}
   virtual ~Connection() = default;
 
   virtual void start() { read(); }
   // Closing because the server stops: pending data counts as if the client had closed.
   virtual void close_for_stop() { close(); }
+  // Closing to make room for a new connection (counted as dropped).
+  void shed() { close(); }
+
+  // The last read or completed write: a full server sheds the connection with the oldest one,
+  // which is the one waiting longest for its client (to send, or to read what it was sent).
+  Clock::time_point last_activity() const { return last_activity_; }
 
  protected:
   void read() {
     if (closed_) return;
-    socket_.async_read_some(asio::buffer(read_buffer_),
+    socket_.async_read_some(asio::buffer(read_buffer_.data(), kStreamReadBytes),
                             [self = shared_from_this()](const error_code& error, std::size_t size) {
                               self->on_read(error, size);
                             });
@@ -231,6 +269,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       close();
       return;
     }
+    last_activity_ = Clock::now();
     server_.counters().bytes += size;
     on_bytes(std::string_view(read_buffer_.data(), size));
   }
@@ -252,7 +291,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   ServerCore& server_;
   tcp::socket socket_;
   std::uint64_t id_;
-  std::vector<char> read_buffer_;
+  std::vector<char> read_buffer_;  // kStreamReadBytes, then kGelfJsonPadding never read into
+  Clock::time_point last_activity_;
   bool closed_ = false;
 };
 
@@ -294,7 +334,11 @@ class TcpConnection final : public Connection {
     }
   }
   void on_frame(std::string_view frame) {
-    if (!closed_) server_.handle_payload(frame);
+    // A frame found whole in one read lies in the read buffer; one spanning reads in the
+    // framer's own buffer, which the parser copies.
+    if (!closed_) {
+      server_.handle_payload(frame, readable_after_in(frame, read_buffer_));
+    }
   }
 
   GelfTcpFramer framer_;
@@ -306,57 +350,64 @@ class HttpConnection final : public Connection {
  public:
   HttpConnection(ServerCore& server, tcp::socket socket, std::uint64_t id)
       : Connection(server, std::move(socket), id),
-        parser_(HttpRequestParser::Limits{16 * 1024, server.options().max_http_body_bytes}),
-        idle_timer_(socket_.get_executor()) {}
+        reader_(HttpRequestReader::Limits{16 * 1024, server.options().max_http_body_bytes}),
+        deadline_timer_(socket_.get_executor()) {}
 
   void start() override {
-    touch();
-    wait_for_idle();
+    arm();
     read();
   }
 
  private:
-  void touch() { idle_deadline_ = Clock::now() + server_.options().http_idle_timeout; }
+  // The header deadline while a request's header is incomplete, else the idle one.
+  Clock::time_point deadline() const {
+    const Clock::time_point idle = last_activity_ + server_.options().http_idle_timeout;
+    if (!header_started_) return idle;
+    return std::min(idle, *header_started_ + server_.options().http_header_timeout);
+  }
 
-  // One timer per connection that re-arms itself to the latest deadline, instead of a
-  // cancel-and-rearm on every read.
-  void wait_for_idle() {
-    idle_timer_.expires_at(idle_deadline_);
-    idle_timer_.async_wait([self = shared_from_this(), this](const error_code& error) {
+  // One timer per connection. Activity moves the deadline later: the wait then fires early and
+  // re-arms itself, which is cheaper than a cancel-and-rearm on every read. A header that starts
+  // moves it earlier: then arm() replaces the wait (the replaced one ends operation_aborted).
+  void arm() {
+    deadline_timer_.expires_at(deadline());
+    deadline_timer_.async_wait([self = shared_from_this(), this](const error_code& error) {
       if (error || closed_) return;
-      if (Clock::now() >= idle_deadline_) {
+      if (Clock::now() >= deadline()) {
+        ++server_.counters().timed_out;
         close();
       } else {
-        wait_for_idle();
+        arm();
       }
     });
   }
 
   void on_bytes(std::string_view bytes) override {
-    touch();
-    parser_.append(bytes);
+    reader_.append(bytes);
     bool close_after_write = false;
     for (bool more = true; more;) {
-      switch (parser_.next()) {
-        case HttpRequestParser::Event::need_more:
+      switch (reader_.next()) {
+        case HttpRequestReader::Event::need_more:
           more = false;
           break;
-        case HttpRequestParser::Event::expect_continue:
+        case HttpRequestReader::Event::expect_continue:
+          header_started_.reset();
           output_.append("HTTP/1.1 100 Continue\r\n\r\n");
           break;
-        case HttpRequestParser::Event::request:
-          close_after_write = !answer(parser_.request());
+        case HttpRequestReader::Event::request:
+          header_started_.reset();
+          close_after_write = !answer(reader_.request());
           more = !close_after_write;
           break;
-        case HttpRequestParser::Event::error: {
-          const int status = parser_.error_status();
+        case HttpRequestReader::Event::error: {
+          const int status = reader_.error_status();
           ++server_.counters().http_requests;
           ++server_.counters().http_rejected;
           // A body refused only by the HTTP cap (Graylog's 64 KiB) is the client's 413; one over
           // the message limit is also the job's oversize message.
-          if (status == 413 && parser_.refused_body_bytes() > server_.options().max_message_bytes) {
+          if (status == 413 && reader_.refused_body_bytes() > server_.options().max_message_bytes) {
             server_.report_oversize("GELF HTTP body of " +
-                                    std::to_string(parser_.refused_body_bytes()) +
+                                    std::to_string(reader_.refused_body_bytes()) +
                                     " bytes is over the limit of " +
                                     std::to_string(server_.options().max_message_bytes) + " bytes");
           }
@@ -367,7 +418,13 @@ class HttpConnection final : public Connection {
         }
       }
     }
-    if (server_.stopped()) return;
+    if (server_.stopped() || closed_) return;
+    if (reader_.stage() != HttpRequestReader::Stage::header) {
+      header_started_.reset();
+    } else if (!header_started_) {
+      header_started_ = last_activity_;  // this read brought the header's first bytes
+      arm();
+    }
     if (output_.empty()) {
       read();
       return;
@@ -380,6 +437,7 @@ class HttpConnection final : public Connection {
             close();
             return;
           }
+          last_activity_ = Clock::now();
           read();
         });
   }
@@ -393,7 +451,7 @@ class HttpConnection final : public Connection {
     } else if (request.method != "POST") {
       status = 405;
     } else {
-      server_.handle_payload(request.body);
+      server_.handle_payload(request.body, request.body.capacity() - request.body.size());
     }
     if (status != 202) ++server_.counters().http_rejected;
     output_.append(http_response(status, !request.keep_alive, status == 405));
@@ -402,12 +460,12 @@ class HttpConnection final : public Connection {
 
   void on_closed() override {
     error_code ignored;
-    idle_timer_.cancel(ignored);
+    deadline_timer_.cancel(ignored);
   }
 
-  HttpRequestParser parser_;
-  asio::steady_timer idle_timer_;
-  Clock::time_point idle_deadline_{};
+  HttpRequestReader reader_;
+  asio::steady_timer deadline_timer_;
+  std::optional<Clock::time_point> header_started_;  // first byte of an incomplete header
   std::string output_;
 };
 
@@ -499,15 +557,16 @@ bool ServerCore::open_tcp(const asio::ip::address& address, std::uint16_t port, 
 void ServerCore::receive_datagram() {
   if (stopped_) return;
   udp_socket_.async_receive_from(
-      asio::buffer(datagram_), datagram_sender_, [this](const error_code& error, std::size_t size) {
+      asio::buffer(datagram_.data(), kDatagramBufferBytes), datagram_sender_,
+      [this](const error_code& error, std::size_t size) {
         if (stopped_ || error == asio::error::operation_aborted) return;
         if (!error) handle_datagram(size);
         // Read what else is already queued without another trip
         // through the reactor.
         for (int i = 0; i < kDatagramsPerWakeup && !stopped_; ++i) {
           error_code again;
-          const std::size_t next =
-              udp_socket_.receive_from(asio::buffer(datagram_), datagram_sender_, 0, again);
+          const std::size_t next = udp_socket_.receive_from(
+              asio::buffer(datagram_.data(), kDatagramBufferBytes), datagram_sender_, 0, again);
           if (again) break;
           handle_datagram(next);
         }
@@ -526,12 +585,12 @@ void ServerCore::handle_datagram(std::size_t size) {
   counters_.bytes += size;
   const std::string_view datagram(datagram_.data(), size);
   if (!GelfChunkAssembler::is_chunk(datagram)) {
-    handle_payload(datagram);
+    handle_payload(datagram, datagram_.size() - size);
     return;
   }
   const std::optional<std::string_view> message =
       assembler_.add(datagram, sender_of(datagram_sender_), now);
-  if (message) handle_payload(*message);
+  if (message) handle_payload(*message, 0);  // usually compressed: inflated into a padded buffer
 }
 
 void ServerCore::schedule_chunk_expiry() {
@@ -565,47 +624,62 @@ void ServerCore::accept() {
   if (stopped_) return;
   acceptor_.async_accept([this](const error_code& error, tcp::socket socket) {
     if (stopped_ || error == asio::error::operation_aborted) return;
-    if (error) {
-      // Out of descriptors: take the waiting connection off the backlog and close it (counted
-      // as dropped). Any other failure, or no reserve to make room with: try again shortly
-      // rather than at once, which would spin on a listener that stays readable.
-      if ((error == asio::error::no_descriptors || error.value() == ENFILE) &&
-          drop_waiting_connection()) {
-        accept();
-        return;
-      }
-      accept_retry_timer_.expires_after(kAcceptRetryDelay);
-      accept_retry_timer_.async_wait([this](const error_code& timer_error) {
-        if (!timer_error && !stopped_) accept();
-      });
+    if (!error) {
+      on_accepted(std::move(socket));
+      accept();
       return;
     }
-    error_code peer_error;
-    const tcp::endpoint peer = socket.remote_endpoint(peer_error);
-    if (peer_error || !peer_allowed(peer.address()) ||
-        connections_.size() >= options_.max_connections) {
-      ++counters_.dropped;
-      error_code ignored;
-      socket.close(ignored);
-    } else {
-      ++counters_.connections;
-      error_code ignored;
-      socket.set_option(tcp::no_delay(true), ignored);
-      const std::uint64_t id = next_connection_id_++;
-      std::shared_ptr<Connection> connection;
-      if (options_.transport == GelfTransport::http) {
-        connection = std::make_shared<HttpConnection>(*this, std::move(socket), id);
-      } else {
-        connection = std::make_shared<TcpConnection>(*this, std::move(socket), id);
-      }
-      connections_.emplace(id, connection);
-      connection->start();
+    // Out of file descriptors: make room by shedding, as for max_connections; with nothing to
+    // shed, take the waiting connection off the backlog with the reserve descriptor and close it.
+    // Otherwise wait a little rather than spin on a listener that stays readable.
+    if ((error == asio::error::no_descriptors || error.value() == ENFILE) &&
+        (shed_oldest_idle() || drop_waiting_connection())) {
+      accept();
+      return;
     }
-    accept();
+    accept_retry_timer_.expires_after(kAcceptRetry);
+    accept_retry_timer_.async_wait([this](const error_code& timer_error) {
+      if (!timer_error && !stopped_) accept();
+    });
   });
 }
 
-void ServerCore::handle_payload(std::string_view payload) {
+void ServerCore::on_accepted(tcp::socket socket) {
+  error_code peer_error;
+  const tcp::endpoint peer = socket.remote_endpoint(peer_error);
+  if (peer_error || !peer_allowed(peer.address()) ||
+      (connections_.size() >= options_.max_connections && !shed_oldest_idle())) {
+    ++counters_.dropped;
+    error_code ignored;
+    socket.close(ignored);
+    return;
+  }
+  ++counters_.connections;
+  error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  const std::uint64_t id = next_connection_id_++;
+  std::shared_ptr<Connection> connection;
+  if (options_.transport == GelfTransport::http) {
+    connection = std::make_shared<HttpConnection>(*this, std::move(socket), id);
+  } else {
+    connection = std::make_shared<TcpConnection>(*this, std::move(socket), id);
+  }
+  connections_.emplace(id, connection);
+  connection->start();
+}
+
+bool ServerCore::shed_oldest_idle() {
+  std::shared_ptr<Connection> oldest;
+  for (const auto& [id, connection] : connections_) {
+    if (!oldest || connection->last_activity() < oldest->last_activity()) oldest = connection;
+  }
+  if (!oldest) return false;
+  ++counters_.dropped;
+  oldest->shed();
+  return true;
+}
+
+void ServerCore::handle_payload(std::string_view payload, std::size_t readable_after) {
   const DecodeResult decoded = decoder_.decode(payload);
   if (decoded.status == DecodeStatus::too_large) {
     report_oversize("GELF message over the limit of " + std::to_string(options_.max_message_bytes) +
@@ -617,8 +691,10 @@ void ServerCore::handle_payload(std::string_view payload) {
     if (callbacks_.on_invalid) callbacks_.on_invalid("Invalid message: " + decoded.reason);
     return;
   }
+  const std::size_t readable =
+      decoded.encoding == PayloadEncoding::plain ? readable_after : decoded.readable_after;
   if (std::optional<InvalidGelfMessage> failure =
-          parse_gelf_message_into(decoded.bytes, message_)) {
+          parser_.parse(decoded.bytes, message_, readable)) {
     ++counters_.invalid;
     if (callbacks_.on_invalid) callbacks_.on_invalid(std::move(failure->reason));
     return;

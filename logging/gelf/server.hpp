@@ -40,12 +40,18 @@ struct GelfServerOptions {
   // when it is also over max_message_bytes). A job that wants HTTP clients to reach the 200 KB
   // message limit raises it.
   std::size_t max_http_body_bytes = 64 * 1024;
+  // An HTTP connection that sends nothing for this long is closed (Graylog: 60 s), and so is one
+  // whose request header is not complete this long after its first byte (slowloris).
   std::chrono::milliseconds http_idle_timeout{60'000};
+  std::chrono::milliseconds http_header_timeout{10'000};
   std::size_t udp_receive_buffer_bytes = 8 * 1024 * 1024;  // requested; the kernel may grant less
   GelfChunkAssembler::Limits chunk_limits{};
   // When set, only this address may send (IPv4 or IPv6 text, e.g. "172.17.0.2").
   std::optional<std::string> allowed_peer;
-  std::size_t max_connections = 1024;  // TCP/HTTP; further connections are closed and counted
+  // TCP/HTTP. A new connection past it (or past the process's file descriptors) closes the one
+  // that has waited longest for its client (counted as dropped), so holding connections open
+  // cannot lock clients out.
+  std::size_t max_connections = 1024;
   // port 0 in bind() picks a free port at random in this range.
   std::uint16_t random_port_first = 12202;
   std::uint16_t random_port_last = 13202;
@@ -62,10 +68,11 @@ struct GelfServerCallbacks {
 struct GelfServerCounters {
   std::uint64_t received = 0;       // valid messages delivered to on_message
   std::uint64_t invalid = 0;        // payloads refused as undecodable or not valid GELF
-  std::uint64_t dropped = 0;        // from a peer not allowed; also connections over the maximum
+  std::uint64_t dropped = 0;        // from a peer not allowed; also connections shed when full
   std::uint64_t bytes = 0;          // bytes read from allowed peers (datagrams, streams, requests)
   std::uint64_t oversize = 0;       // messages over max_message_bytes (and TCP frames over the cap)
   std::uint64_t connections = 0;    // TCP/HTTP connections accepted
+  std::uint64_t timed_out = 0;      // HTTP connections closed by the header or idle deadline
   std::uint64_t http_requests = 0;  // HTTP requests answered, whatever the status
   std::uint64_t http_rejected = 0;  // HTTP requests answered 4xx/5xx
   std::uint64_t udp_datagrams = 0;  // datagrams from allowed peers
