@@ -5,6 +5,7 @@
 
 #include "cli_process.hpp"
 #include "docker/engine_client.hpp"
+#include "secrets/encoding.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -77,7 +78,7 @@ std::string scoped_list_target(const std::string& target, const std::string& lab
   } else {
     filters["label"].push_back(label);
   }
-  params.push_back("filters=" + runner::docker::url_encode(filters.dump()));
+  params.push_back("filters=" + runner::secrets::url_encode(filters.dump()));
   std::string out = path + "?";
   for (std::size_t i = 0; i < params.size(); ++i) out += (i ? "&" : "") + params[i];
   return out;

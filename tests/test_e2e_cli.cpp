@@ -8,6 +8,7 @@
 #include "cli_process.hpp"
 #include "engine_proxy.hpp"
 #include "secrets/config_cipher.hpp"
+#include "secrets/encoding.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -410,7 +411,7 @@ TEST_CASE("pull_policy always pulls first, sending the registry credentials", "[
   REQUIRE(pulls.size() == 1);
   CHECK_THAT(pulls[0].target,
              Catch::Contains("fromImage=" +
-                             runner::docker::url_encode(registry + "/runner-test/private")) &&
+                             runner::secrets::url_encode(registry + "/runner-test/private")) &&
                  Catch::Contains("tag=1.0"));
   REQUIRE(pulls[0].headers.count("x-registry-auth") == 1);
   const json auth = json::parse(base64url_decode(pulls[0].headers.at("x-registry-auth")));
