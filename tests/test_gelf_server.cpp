@@ -79,7 +79,7 @@ tcp::socket connect_to(asio::io_context& io, const GelfServer& server) {
 // meanwhile; returns "" when the connection closed first. `pending` keeps bytes read past it.
 std::string read_response(GelfServer& server, tcp::socket& socket, std::string& pending) {
   socket.non_blocking(true);
-  const auto deadline = std::chrono::steady_clock::now() + 3s;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;  // well inside any 60 s deadline
   for (;;) {
     const std::size_t end = pending.find("\r\n\r\n");
     if (end != std::string::npos) {
@@ -516,12 +516,13 @@ TEST_CASE("gelf server: 1,100 slowloris connections do not lock an HTTP client o
       hold_connections(io, server, attackers, "POST /gelf HTTP/1.1\r\nHost: x\r\nContent-");
   CHECK(server.open_connections() == slots);
 
-  const auto started = std::chrono::steady_clock::now();
+  // Answered while every attacker is far from its 60 s idle deadline (read_response gives up
+  // after 20 s): a server that refused the new connection would leave the client unanswered. No
+  // stopwatch beyond that: the machine's load must not decide the result.
   tcp::socket client = connect_to(io, server);
   std::string pending;
   asio::write(client, asio::buffer(post(message_json("through the siege"))));
   CHECK(starts_with(read_response(server, client, pending), "HTTP/1.1 202 Accepted\r\n"));
-  CHECK(std::chrono::steady_clock::now() - started < 2s);
   REQUIRE(received.messages.size() == 1);
   CHECK(received.messages[0].short_message == "through the siege");
   // The oldest attackers made room; the newest still hold theirs.
