@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 using runner::docker::EngineEndpoint;
 
@@ -58,7 +59,7 @@ TEST_CASE("API versions compare numerically", "[docker][endpoint]") {
 
 TEST_CASE("tcp:// as the docker CLI reads it: default ports, TLS files that exist",
           "[docker][endpoint]") {
-  ::unsetenv("DOCKER_TLS_VERIFY");
+  std::optional<runner_test::ScopedEnv> tls(std::in_place, "DOCKER_TLS_VERIFY", std::nullopt);
   auto ep = EngineEndpoint::parse("tcp://build-host");
   CHECK(ep.base_url == "http://build-host:2375");
   CHECK(ep.display == "tcp://build-host:2375");
@@ -74,16 +75,14 @@ TEST_CASE("tcp:// as the docker CLI reads it: default ports, TLS files that exis
   const std::string certs = "/tmp/runner-endpoint-certs-" + std::to_string(::getpid());
   std::filesystem::create_directories(certs);
   std::ofstream(certs + "/ca.pem") << "x";
-  ::setenv("DOCKER_TLS_VERIFY", "1", 1);
-  ::setenv("DOCKER_CERT_PATH", certs.c_str(), 1);
+  tls.emplace("DOCKER_TLS_VERIFY", "1");
+  const runner_test::ScopedEnv cert_path("DOCKER_CERT_PATH", certs);
   ep = EngineEndpoint::parse("tcp://build-host");
   CHECK(ep.tls);
   CHECK(ep.base_url == "https://build-host:2376");
   CHECK(ep.ca_file == certs + "/ca.pem");
   CHECK(ep.cert_file.empty());  // absent files are not offered
   CHECK(ep.key_file.empty());
-  ::unsetenv("DOCKER_TLS_VERIFY");
-  ::unsetenv("DOCKER_CERT_PATH");
   std::filesystem::remove_all(certs);
 }
 
