@@ -9,6 +9,7 @@
 // there; and a certificate problem is a clear exit 69.
 #include "cli_process.hpp"
 #include "docker/engine_client.hpp"
+#include "exporter_test_support.hpp"
 
 #include <sys/stat.h>
 
@@ -62,10 +63,19 @@ std::map<std::string, std::string> remote_env() {
       {"DOCKER_CERT_PATH", env_or("RUNNER_DIND_DIR", "/var/lib/runner-dind") + "/certs/client"}};
 }
 
-// This process's own engine calls (engine()) go to the remote engine too.
-void use_remote_engine() {
-  for (const auto& [k, v] : remote_env()) ::setenv(k.c_str(), v.c_str(), 1);
-}
+// Points this process's own engine calls (engine()) at the remote engine until the test ends.
+class RemoteEngine {
+ public:
+  RemoteEngine()
+      : host_("DOCKER_HOST", remote_env().at("DOCKER_HOST")),
+        tls_("DOCKER_TLS_VERIFY", std::string("1")),
+        certs_("DOCKER_CERT_PATH", remote_env().at("DOCKER_CERT_PATH")) {}
+
+ private:
+  runner_test::ScopedEnv host_;
+  runner_test::ScopedEnv tls_;
+  runner_test::ScopedEnv certs_;
+};
 
 std::map<std::string, std::string> remote_env_with(const std::map<std::string, std::string>& o) {
   auto env = remote_env();
@@ -108,7 +118,7 @@ unsigned mode_of(const fs::path& p) {
 }  // namespace
 
 TEST_CASE("remote engine: inputs and config go in by copy, outputs come back", "[.][remote]") {
-  use_remote_engine();
+  const RemoteEngine remote;
   const fs::path data = fs::temp_directory_path() / ("runner-remote-data-" + random_suffix());
   fs::create_directories(data / "in" / "tables");
   fs::create_directories(data / "in" / "files");
@@ -154,7 +164,7 @@ TEST_CASE("remote engine: inputs and config go in by copy, outputs come back", "
 
 TEST_CASE("remote engine: a failing copy-out fails the job, a failing job keeps its exit code",
           "[.][remote]") {
-  use_remote_engine();
+  const RemoteEngine remote;
   // A component that removes its out/ folder: nothing to copy back is an error the job shows.
   const Run gone = run_job({{"id", "test.remote-no-out"},
                             {"image", "runner-busybox:latest"},
@@ -171,7 +181,7 @@ TEST_CASE("remote engine: a failing copy-out fails the job, a failing job keeps 
 }
 
 TEST_CASE("remote engine: GELF over TCP reaches the job's server at --gelf-bind", "[.][remote]") {
-  use_remote_engine();
+  const RemoteEngine remote;
   const json message = {{"version", "1.1"},
                         {"host", "remote"},
                         {"short_message", "hello from the remote engine"},
@@ -211,7 +221,7 @@ TEST_CASE("remote engine: GELF over TCP reaches the job's server at --gelf-bind"
 }
 
 TEST_CASE("remote engine: a worker on this machine runs queued jobs there", "[.][remote]") {
-  use_remote_engine();
+  const RemoteEngine remote;
   const fs::path dir = fs::temp_directory_path() / ("runner-remote-queue-" + random_suffix());
   fs::create_directories(dir);
   const std::string store = "sqlite:" + (dir / "queue.db").string();
@@ -244,7 +254,7 @@ TEST_CASE("remote engine: a worker on this machine runs queued jobs there", "[.]
 }
 
 TEST_CASE("remote engine: certificate problems are exit 69 saying what to fix", "[.][remote]") {
-  use_remote_engine();
+  const RemoteEngine remote;
   const std::string certs = remote_env().at("DOCKER_CERT_PATH");
   const json doc = {
       {"id", "test.remote-tls"}, {"image", "runner-busybox:latest"}, {"command", {"true"}}};

@@ -1,6 +1,7 @@
 // DOCKER_HOST / --docker-host parsing.
 #include "docker/engine_client.hpp"
 #include "docker/engine_endpoint.hpp"
+#include "exporter_test_support.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -8,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 using runner::docker::EngineEndpoint;
 
@@ -24,12 +26,25 @@ TEST_CASE("unix and tcp hosts", "[docker][endpoint]") {
 }
 
 TEST_CASE("the override wins over DOCKER_HOST", "[docker][endpoint]") {
-  ::setenv("DOCKER_HOST", "unix:///from/env.sock", 1);
-  CHECK(EngineEndpoint::from_environment(std::nullopt).unix_socket == "/from/env.sock");
-  CHECK(EngineEndpoint::from_environment(std::string("unix:///flag.sock")).unix_socket ==
-        "/flag.sock");
-  ::unsetenv("DOCKER_HOST");
-  CHECK(EngineEndpoint::from_environment(std::nullopt).unix_socket == "/var/run/docker.sock");
+  const char* before = std::getenv("DOCKER_HOST");
+  const std::optional<std::string> original =
+      before != nullptr ? std::optional<std::string>(before) : std::nullopt;
+  {
+    const runner_test::ScopedEnv env("DOCKER_HOST", "unix:///from/env.sock");
+    CHECK(EngineEndpoint::from_environment(std::nullopt).unix_socket == "/from/env.sock");
+    CHECK(EngineEndpoint::from_environment(std::string("unix:///flag.sock")).unix_socket ==
+          "/flag.sock");
+  }
+  {
+    const runner_test::ScopedEnv env("DOCKER_HOST", std::nullopt);
+    CHECK(EngineEndpoint::from_environment(std::nullopt).unix_socket == "/var/run/docker.sock");
+    CHECK(EngineEndpoint::from_environment(std::string("tcp://10.0.0.5:2375")).base_url ==
+          "http://10.0.0.5:2375");
+  }
+  // Whatever the test process was given (an engine elsewhere, or none) is back for the tests
+  // that run after this one in the same process.
+  const char* after = std::getenv("DOCKER_HOST");
+  CHECK((after != nullptr ? std::optional<std::string>(after) : std::nullopt) == original);
 }
 
 TEST_CASE("API versions compare numerically", "[docker][endpoint]") {
@@ -44,7 +59,7 @@ TEST_CASE("API versions compare numerically", "[docker][endpoint]") {
 
 TEST_CASE("tcp:// as the docker CLI reads it: default ports, TLS files that exist",
           "[docker][endpoint]") {
-  ::unsetenv("DOCKER_TLS_VERIFY");
+  std::optional<runner_test::ScopedEnv> tls(std::in_place, "DOCKER_TLS_VERIFY", std::nullopt);
   auto ep = EngineEndpoint::parse("tcp://build-host");
   CHECK(ep.base_url == "http://build-host:2375");
   CHECK(ep.display == "tcp://build-host:2375");
@@ -60,16 +75,14 @@ TEST_CASE("tcp:// as the docker CLI reads it: default ports, TLS files that exis
   const std::string certs = "/tmp/runner-endpoint-certs-" + std::to_string(::getpid());
   std::filesystem::create_directories(certs);
   std::ofstream(certs + "/ca.pem") << "x";
-  ::setenv("DOCKER_TLS_VERIFY", "1", 1);
-  ::setenv("DOCKER_CERT_PATH", certs.c_str(), 1);
+  tls.emplace("DOCKER_TLS_VERIFY", "1");
+  const runner_test::ScopedEnv cert_path("DOCKER_CERT_PATH", certs);
   ep = EngineEndpoint::parse("tcp://build-host");
   CHECK(ep.tls);
   CHECK(ep.base_url == "https://build-host:2376");
   CHECK(ep.ca_file == certs + "/ca.pem");
   CHECK(ep.cert_file.empty());  // absent files are not offered
   CHECK(ep.key_file.empty());
-  ::unsetenv("DOCKER_TLS_VERIFY");
-  ::unsetenv("DOCKER_CERT_PATH");
   std::filesystem::remove_all(certs);
 }
 
