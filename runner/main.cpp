@@ -297,7 +297,9 @@ CLI::App* add_gc_command(CLI::App& app, GcArgs& gc) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+// Registering the commands throws only on a programming error (CLI11: a name given twice), which
+// may end the process; every error of a command is classified in the catch at the end.
+int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   std::signal(SIGPIPE, SIG_IGN);
   curl_global_init(CURL_GLOBAL_DEFAULT);
   CLI::App app{"runner: run Keboola-style components in containers through the Docker Engine API"};
