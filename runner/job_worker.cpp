@@ -67,11 +67,13 @@ bool decide_without_running(const WorkerOptions& options, const store::JobRecord
   summary.status = logging::JobStatus::error;
   summary.error_type = logging::ErrorType::internal;
   summary.exit_code = kExitInternal;
+  // job.worker_id is this worker's own id by now (the claim wrote it): the one that died is
+  // known only by its attempt.
   summary.message = fmt::format(
-      "The worker running this job ({}) stopped, and the job's container {} is not on the "
-      "engine of worker {}: whether the component finished is unknown",
-      job.worker_id.empty() ? "unknown" : job.worker_id,
-      job.container_id.empty() ? "(unknown)" : job.container_id.substr(0, 12), options.worker_id);
+      "The worker that ran this job before (attempt {}) stopped, and the job's container {} is "
+      "not on the engine of worker {}: whether the component finished is unknown",
+      job.attempts - 1, job.container_id.empty() ? "(unknown)" : job.container_id.substr(0, 12),
+      options.worker_id);
   return true;
 }
 

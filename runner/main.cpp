@@ -127,6 +127,16 @@ int command_run(const RunArgs& args) {
       throw runner::UsageError(std::string("--events: ") + e.what());
     }
   }
+  // Opened before the run, like --events: a path that cannot be written is a usage error now,
+  // not an internal one after the whole job ran and its outputs were lost.
+  std::optional<runner::logging::OutputFile> outputs_file;
+  if (!args.outputs.empty()) {
+    try {
+      outputs_file.emplace(runner::logging::OutputFile::open(args.outputs));
+    } catch (const std::exception& e) {
+      throw runner::UsageError(std::string("--outputs: ") + e.what());
+    }
+  }
   runner::logging::EventLog events(runner::new_job_id());
   events.add_sink(terminal);
   if (jsonl) events.add_sink(*jsonl);
@@ -147,11 +157,11 @@ int command_run(const RunArgs& args) {
     if (auto problem = stored->error())
       std::fprintf(stderr, "runner: warning: %s\n", problem->c_str());
   }
-  if (!args.outputs.empty()) {
+  if (outputs_file) {
     // Written whatever the outcome: Kestra returns the outputs of failed tasks too.
     const nlohmann::json doc = {{"outputs", summary.outputs}, {"metrics", summary.metrics}};
-    auto out = runner::logging::OutputFile::open(args.outputs);
-    out.write(doc.dump(2) + "\n");
+    outputs_file->write(doc.dump(2) + "\n");
+    outputs_file->flush();
   }
   return summary.exit_code;
 }

@@ -33,11 +33,18 @@ std::chrono::microseconds parse_every(const std::string& text) {
   return std::chrono::microseconds(static_cast<std::int64_t>(seconds * 1e6));
 }
 
-// Waits `d` or until a stop signal; true when the time passed.
-bool sleep_unless_stopped(StopSource& stop, std::chrono::microseconds d) {
+// Waits `d` or until a stop signal; true when the time passed. The signal is taken (a signal
+// left pending would be delivered when the mask is restored on the way out, and kill the process
+// with 143 after a clean stop), and `stopped` keeps every later wait from waiting.
+bool sleep_unless_stopped(StopSource& stop, bool& stopped, std::chrono::microseconds d) {
+  if (stopped) return false;
   pollfd pfd{stop.fd(), POLLIN, 0};
   const int ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
-  return ::poll(&pfd, 1, ms) == 0;
+  if (::poll(&pfd, 1, ms) == 0) return true;
+  stopped = true;
+  while (stop.take()) {
+  }
+  return false;
 }
 
 }  // namespace
@@ -100,12 +107,15 @@ int command_ship(const ShipArgs& args) {
   }
 
   SignalStopSource stop;
+  bool stopped = false;
   shipper::ShipOptions options;
   options.on_retry = [](const std::string& id, int attempt, const std::string& error) {
     std::fprintf(stderr, "runner ship: exporter \"%s\" failed (attempt %d), retrying: %s\n",
                  id.c_str(), attempt, error.c_str());
   };
-  options.sleep = [&](std::chrono::microseconds d) { return sleep_unless_stopped(stop, d); };
+  options.sleep = [&](std::chrono::microseconds d) {
+    return sleep_unless_stopped(stop, stopped, d);
+  };
 
   int status = 0;
   for (;;) {
@@ -133,7 +143,10 @@ int command_ship(const ShipArgs& args) {
       status = kExitStoreUnavailable;
     }
     if (!repeat) break;
-    if (!sleep_unless_stopped(stop, every)) break;
+    if (!sleep_unless_stopped(stop, stopped, every)) break;
+  }
+  // A signal during the last pass stops nothing more: the pass is done, its status stands.
+  while (stop.take()) {
   }
   return status;
 }

@@ -67,6 +67,22 @@ std::uint16_t unused_tcp_port() {
   return ntohs(address.sin_port);
 }
 
+const std::string& engine_host() {
+  static const std::string host = [] {
+    const char* env = std::getenv("DOCKER_HOST");
+    return std::string(env != nullptr && *env != '\0' ? env : "unix:///var/run/docker.sock");
+  }();
+  return host;
+}
+
+runner::docker::EngineEndpoint engine_endpoint() {
+  return runner::docker::EngineEndpoint::parse(engine_host());
+}
+
+runner::docker::EngineClient engine_client() {
+  return runner::docker::EngineClient(engine_endpoint());
+}
+
 std::size_t raise_open_files_limit(std::size_t wanted) {
   rlimit limit{};
   if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
@@ -88,7 +104,8 @@ std::string temp_file(const std::string& content, const std::string& suffix) {
   return pattern;
 }
 
-// The test's environment for a child: no DOCKER_HOST (the default engine), no colour, plus `env`.
+// The test's environment for a child: DOCKER_HOST set to engine_host() (the engine the tests'
+// own checks ask), no colour, plus `env`.
 std::vector<std::string> child_environment(const std::map<std::string, std::string>& env) {
   std::map<std::string, std::string> merged;
   for (char** e = environ; *e != nullptr; ++e) {
@@ -96,7 +113,7 @@ std::vector<std::string> child_environment(const std::map<std::string, std::stri
     const auto eq = kv.find('=');
     if (eq != std::string::npos) merged[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
-  merged.erase("DOCKER_HOST");
+  merged["DOCKER_HOST"] = engine_host();
   merged["NO_COLOR"] = "1";
   for (const auto& [k, v] : env) merged[k] = v;
   std::vector<std::string> out;
@@ -105,9 +122,11 @@ std::vector<std::string> child_environment(const std::map<std::string, std::stri
 }
 
 CliProcess::CliProcess(const std::vector<std::string>& args,
-                       const std::map<std::string, std::string>& env) {
+                       const std::map<std::string, std::string>& env,
+                       const std::optional<std::string>& stdin_text) {
   out_path_ = temp_file("", ".out");
   err_path_ = temp_file("", ".err");
+  in_path_ = stdin_text ? temp_file(*stdin_text, ".in") : std::string();
   std::vector<std::string> argv_store = {RUNNER_BIN};
   argv_store.insert(argv_store.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -121,7 +140,8 @@ CliProcess::CliProcess(const std::vector<std::string>& args,
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 0, in_path_.empty() ? "/dev/null" : in_path_.c_str(),
+                                   O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, out_path_.c_str(), O_WRONLY | O_TRUNC, 0);
   posix_spawn_file_actions_addopen(&actions, 2, err_path_.c_str(), O_WRONLY | O_TRUNC, 0);
   const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data());
@@ -136,6 +156,7 @@ CliProcess::~CliProcess() {
   }
   std::remove(out_path_.c_str());
   std::remove(err_path_.c_str());
+  if (!in_path_.empty()) std::remove(in_path_.c_str());
 }
 
 int CliProcess::wait(std::chrono::seconds limit) {
@@ -183,8 +204,9 @@ std::string CliProcess::err() const {
 }
 
 CliResult run_cli(const std::vector<std::string>& args,
-                  const std::map<std::string, std::string>& env) {
-  CliProcess p(args, env);
+                  const std::map<std::string, std::string>& env,
+                  const std::optional<std::string>& stdin_text) {
+  CliProcess p(args, env, stdin_text);
   const int code = p.wait();
   return {code, p.out(), p.err()};
 }

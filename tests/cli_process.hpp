@@ -2,8 +2,14 @@
 //
 // posix_spawn with stdout and stderr redirected to files (no pipes to drain, no threads); the
 // test can wait for a line to appear, send a signal, and wait for the exit with a time limit.
+//
+// One engine for everything: the CLI under test gets DOCKER_HOST set to engine_host(), and the
+// tests' own checks (containers left behind, inspections) use engine_client(), so a check can
+// never ask a different engine than the one runner used.
 // run_cli_in_terminal gives the child a real pseudo-terminal instead, for what people see there.
 #pragma once
+
+#include "docker/engine_client.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -11,15 +17,24 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace runner_test {
 
+// The engine the tests use: $DOCKER_HOST of the test process when set, else the default socket.
+const std::string& engine_host();
+runner::docker::EngineEndpoint engine_endpoint();
+runner::docker::EngineClient engine_client();
+
 class CliProcess {
  public:
+  // `env` entries override the inherited environment (NO_COLOR=1 and DOCKER_HOST=engine_host()
+  // by default); `stdin_text`, when given, is what the process reads on stdin (else /dev/null).
   explicit CliProcess(const std::vector<std::string>& args,
-                      const std::map<std::string, std::string>& env = {});
+                      const std::map<std::string, std::string>& env = {},
+                      const std::optional<std::string>& stdin_text = std::nullopt);
   ~CliProcess();
   CliProcess(const CliProcess&) = delete;
   CliProcess& operator=(const CliProcess&) = delete;
@@ -40,6 +55,7 @@ class CliProcess {
   bool exited_ = false;
   std::string out_path_;
   std::string err_path_;
+  std::string in_path_;
 };
 
 // Runs to completion and returns {exit code, stdout, stderr}.
@@ -49,7 +65,8 @@ struct CliResult {
   std::string err;
 };
 CliResult run_cli(const std::vector<std::string>& args,
-                  const std::map<std::string, std::string>& env = {});
+                  const std::map<std::string, std::string>& env = {},
+                  const std::optional<std::string>& stdin_text = std::nullopt);
 // The same with stdout on a pseudo-terminal `columns` wide (TERM=xterm, raw mode, so `out` holds
 // exactly the bytes runner wrote); stderr is a file.
 CliResult run_cli_in_terminal(const std::vector<std::string>& args, unsigned short columns = 100,

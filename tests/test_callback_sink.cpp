@@ -116,13 +116,24 @@ TEST_CASE("CallbackSink reports the summary once and each flush", "[logging][cal
 }
 
 TEST_CASE("CallbackSink skips callbacks that are not set", "[logging][callback]") {
-  CallbackSink sink({});
+  // A sink with nothing set, and one with only on_finish: neither throws, the set callback is
+  // called, and the other sinks of the log still get everything.
+  CallbackSink empty({});
+  int finishes = 0;
+  CallbackSink finish_only({.on_finish = [&](const JobSummary&) { ++finishes; }});
+  std::vector<std::string> seen;
+  CallbackSink events_only(
+      {.on_event = [&](runner::logging::OwnedEvent e) { seen.push_back(e.message); }});
   EventLog log("job-5");
-  log.add_sink(sink);
-  log.emit(Level::info, "stdout", "nobody listens");
-  log.record("output", MaskedText::assume_masked(R"("name":"a","value":1)"));
-  log.finish(JobSummary{});
-  SUCCEED("no callback, no call, no throw");
+  log.add_sink(empty);
+  log.add_sink(finish_only);
+  log.add_sink(events_only);
+  CHECK_NOTHROW(log.emit(Level::info, "stdout", "nobody listens"));
+  CHECK_NOTHROW(log.record("output", MaskedText::assume_masked(R"("name":"a","value":1)")));
+  CHECK_NOTHROW(log.flush());
+  CHECK_NOTHROW(log.finish(JobSummary{}));
+  CHECK(finishes == 1);
+  CHECK(seen == std::vector<std::string>{"nobody listens"});
 }
 
 TEST_CASE("OwnedEvent view points into the copy", "[logging][callback]") {

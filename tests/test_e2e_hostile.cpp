@@ -6,20 +6,14 @@
 // `runner gc`.
 #include "cli_process.hpp"
 #include "docker/engine_client.hpp"
+#include "engine_proxy.hpp"
 #include "store/store.hpp"
-
-#include <fcntl.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include <signal.h>
 
-#include <atomic>
 #include <filesystem>
 #include <random>
 #include <thread>
@@ -37,8 +31,7 @@ std::string unique(const std::string& prefix) {
 }
 
 runner::docker::EngineClient engine() {
-  return runner::docker::EngineClient(
-      runner::docker::EngineEndpoint::from_environment(std::nullopt));
+  return runner_test::engine_client();
 }
 
 std::size_t containers_of_component(const std::string& component_id) {
@@ -78,11 +71,13 @@ TEST_CASE("hostile component files: runner run and runner submit exit 65 naming 
   const auto dir = std::filesystem::temp_directory_path() / unique("runner-hostile-");
   std::filesystem::create_directories(dir);
   const std::string store = "sqlite:" + (dir / "queue.db").string();
+  runner_test::EngineProxy proxy;  // shows what runner asked the engine for
   for (const auto& [text, expected] : hostile_components(id)) {
     const std::string file = temp_file(text);
     INFO(text.substr(0, 100));
     for (const std::vector<std::string>& args :
-         {std::vector<std::string>{"run", file, "--store", "none"},
+         {std::vector<std::string>{"run", file, "--store", "none", "--docker-host",
+                                   proxy.docker_host()},
           std::vector<std::string>{"submit", file, "--store", store}}) {
       const auto r = run_cli(args);
       CHECK(r.exit_code == 65);
@@ -92,7 +87,8 @@ TEST_CASE("hostile component files: runner run and runner submit exit 65 naming 
     }
     std::filesystem::remove(file);
   }
-  CHECK(containers_of_component(id) == 0);
+  CHECK(proxy.count("POST", "/containers/create") == 0);
+  CHECK(proxy.requests().empty());  // refused before the engine was even asked
   const auto db = runner::store::open_store(store);
   CHECK(db->list_jobs({}).empty());  // nothing was queued
   std::filesystem::remove_all(dir);
@@ -152,17 +148,25 @@ TEST_CASE("a poison spec in the queue ends as an error job and the worker lives 
 TEST_CASE("more CPUs than the engine's host has is exit 65 before a container exists",
           "[e2e][hostile]") {
   const std::string id = unique("test.cpus-");
+  const auto data = std::filesystem::temp_directory_path() / unique("runner-cpus-");
+  std::filesystem::create_directories(data);
+  runner_test::EngineProxy proxy;
   const auto r = run_cli({"run",
                           temp_file(json{{"id", id},
                                          {"image", "runner-busybox:latest"},
                                          {"limits", {{"cpus", 1000}}},
-                                         {"command", {"true"}}}
+                                         {"command", {"sh", "-c", "touch /data/out/ran"}}}
                                         .dump()),
-                          "--store", "none"});
+                          "--store", "none", "--data-dir", data.string(), "--docker-host",
+                          proxy.docker_host()});
   CHECK(r.exit_code == 65);
   CHECK_THAT(r.out, Catch::Contains("$.limits.cpus: expected at most") &&
                         Catch::Contains("(the CPUs of the engine's host), got 1000"));
-  CHECK(containers_of_component(id) == 0);
+  // The engine was asked how many CPUs its host has, and for nothing else to be made.
+  CHECK(proxy.count("GET", "/info") == 1);
+  CHECK(proxy.count("POST", "/containers/create") == 0);
+  CHECK(std::filesystem::is_empty(data));
+  std::filesystem::remove_all(data);
 }
 
 TEST_CASE("component text cannot drive the operator's terminal", "[e2e][hostile][terminal]") {
@@ -219,114 +223,11 @@ TEST_CASE("a secret in the component id is refused before any record is written"
   std::filesystem::remove_all(dir);
 }
 
-namespace {
-
-// A Unix-socket relay between runner and the shared engine that the test can cut, so the engine
-// "goes away" for runner only (the real dockerd is shared with other tests and is never
-// stopped). One thread polls the listener and every connection pair; the reason for the thread
-// is that runner's calls must be served while the test waits on the runner process.
-class EngineRelay {
- public:
-  explicit EngineRelay(std::string engine_socket) : engine_(std::move(engine_socket)) {
-    path_ = (std::filesystem::temp_directory_path() / unique("runner-relay-")).string() + ".sock";
-    listener_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    REQUIRE(listener_ >= 0);
-    sockaddr_un addr = address(path_);
-    REQUIRE(::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    REQUIRE(::listen(listener_, 64) == 0);
-    REQUIRE(::pipe2(wake_, O_CLOEXEC) == 0);
-    thread_ = std::thread([this] { loop(); });
-  }
-  ~EngineRelay() {
-    cut();
-    thread_.join();
-    ::close(wake_[0]);
-    ::close(wake_[1]);
-  }
-  EngineRelay(const EngineRelay&) = delete;
-  EngineRelay& operator=(const EngineRelay&) = delete;
-
-  std::string docker_host() const { return "unix://" + path_; }
-  // Closes every connection and the listener: from now on runner finds no engine there.
-  void cut() {
-    if (cut_.exchange(true)) return;
-    const char byte = 1;
-    (void)!::write(wake_[1], &byte, 1);
-  }
-
- private:
-  static sockaddr_un address(const std::string& path) {
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
-    return addr;
-  }
-
-  void loop() {
-    std::vector<std::pair<int, int>> pairs;  // client, engine
-    auto close_pair = [](std::pair<int, int>& p) {
-      ::close(p.first);
-      ::close(p.second);
-      p = {-1, -1};
-    };
-    while (!cut_) {
-      std::vector<pollfd> fds = {{wake_[0], POLLIN, 0}, {listener_, POLLIN, 0}};
-      for (const auto& [a, b] : pairs) {
-        fds.push_back({a, POLLIN, 0});
-        fds.push_back({b, POLLIN, 0});
-      }
-      if (::poll(fds.data(), fds.size(), 1000) < 0) continue;
-      if (fds[0].revents != 0) break;
-      if (fds[1].revents & POLLIN) {
-        const int client = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
-        const int upstream = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_un addr = address(engine_);
-        if (client >= 0 && upstream >= 0 &&
-            ::connect(upstream, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-          pairs.emplace_back(client, upstream);
-        } else {
-          if (client >= 0) ::close(client);
-          if (upstream >= 0) ::close(upstream);
-        }
-      }
-      for (std::size_t i = 0; i < (fds.size() - 2) / 2; ++i) {
-        auto& pair = pairs[i];
-        for (int side = 0; side < 2 && pair.first >= 0; ++side) {
-          if (fds[2 + 2 * i + side].revents == 0) continue;
-          const int from = side == 0 ? pair.first : pair.second;
-          const int to = side == 0 ? pair.second : pair.first;
-          char buffer[65536];
-          const ssize_t n = ::read(from, buffer, sizeof buffer);
-          bool ok = n > 0;
-          for (ssize_t done = 0; ok && done < n;) {
-            const ssize_t w = ::write(to, buffer + done, static_cast<std::size_t>(n - done));
-            ok = w > 0;
-            done += w > 0 ? w : 0;
-          }
-          if (!ok) close_pair(pair);
-        }
-      }
-      std::erase_if(pairs, [](const auto& p) { return p.first < 0; });
-    }
-    for (auto& p : pairs) close_pair(p);
-    ::close(listener_);
-    ::unlink(path_.c_str());
-  }
-
-  std::string engine_;
-  std::string path_;
-  int listener_ = -1;
-  int wake_[2] = {-1, -1};
-  std::atomic<bool> cut_{false};
-  std::thread thread_;
-};
-
-}  // namespace
-
 TEST_CASE("an engine going away mid-job: exit 69, and the container and runner gc are named",
           "[e2e][hostile][engine]") {
   const std::string id = unique("test.engine-gone-");
-  EngineRelay relay("/var/run/docker.sock");
+  // The engine "goes away" for runner only: the real dockerd is shared and never stopped.
+  runner_test::EngineProxy relay;
   CliProcess run({"run",
                   temp_file(json{{"id", id},
                                  {"image", "runner-busybox:latest"},

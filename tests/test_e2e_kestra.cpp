@@ -1,11 +1,13 @@
 // End-to-end Kestra protocol: the real @kestra-io/libs (npm) inside runner-node:latest (mmdebstrap
 // bookworm + nodejs, scripts/build-images.sh), and a shell component echoing the seed documents'
-// examples. Checks events, output/metric records, the result and --outputs.
+// examples. Checks events, output/metric records, the result and --outputs; a block left open
+// is given back after 1 s idle; the protocol in GELF logging mode.
 #include "cli_process.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 
@@ -204,4 +206,73 @@ TEST_CASE("structured values are masked once decoded: a secret number, a secret 
     CHECK(r.outputs_file.dump().find(secret) == std::string::npos);
     CHECK(r.terminal.find(secret) == std::string::npos);
   }
+}
+
+namespace {
+
+double epoch_seconds(const json& record) {
+  const std::string t = record["time"];
+  std::tm tm{};
+  REQUIRE(strptime(t.c_str(), "%Y-%m-%dT%H:%M:%S", &tm) != nullptr);
+  return static_cast<double>(timegm(&tm)) + std::stod(t.substr(19, 7));
+}
+
+}  // namespace
+
+TEST_CASE("an unclosed multi-line block is given back as ordinary lines after 1 s idle",
+          "[e2e][kestra]") {
+  // A stray "::{" must not stall the output until the next line or the end of the stream.
+  const std::string script = R"(
+echo '::{'
+echo '  "logs": ['
+sleep 3
+echo 'after the pause'
+)";
+  auto r = run({{"id", "test.kestra-idle"},
+                {"image", "runner-busybox:latest"},
+                {"command", {"sh", "-c", script}}});
+  REQUIRE(r.exit_code == 0);
+  const auto lines = select(r.records, "event", "stdout");
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[0]["message"] == "::{");
+  CHECK(lines[1]["message"] == R"(  "logs": [)");
+  CHECK(lines[2]["message"] == "after the pause");
+  // Given back while the component slept, not when its next line came.
+  CHECK(epoch_seconds(lines[2]) - epoch_seconds(lines[1]) > 1.0);
+  CHECK(select(r.records, "event", "kestra").empty());  // nothing was taken for protocol
+  CHECK(r.result["outputs"] == json::object());
+}
+
+TEST_CASE("the Kestra protocol works in GELF mode too", "[e2e][kestra][gelf]") {
+  const std::string gelf = R"({"version":"1.1","host":"c","short_message":"over gelf","level":6})";
+  const std::string script =
+      R"(echo '::{"outputs":{"rows":5}}::'; )"
+      R"(echo '::{"logs":[{"level":"WARN","message":"from the protocol"}]}::'; )"
+      R"(echo '::{"metrics":[{"name":"n","type":"counter","value":2}]}::' >&2; )"
+      "echo plain; printf '" +
+      gelf + R"(\0' | nc $KBC_LOGGER_ADDR $KBC_LOGGER_PORT)";
+  auto r = run({{"id", "test.kestra-gelf"},
+                {"image", "runner-busybox:latest"},
+                {"logging", {{"type", "gelf"}}},
+                {"command", {"sh", "-c", script}}});
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.result["outputs"] == json{{"rows", 5}});
+  REQUIRE(r.result["metrics"].size() == 1);
+  CHECK(r.result["metrics"][0]["name"] == "n");
+  CHECK(r.outputs_file["outputs"] == json{{"rows", 5}});
+  const auto kestra = select(r.records, "event", "kestra");
+  REQUIRE(kestra.size() == 1);
+  CHECK(kestra[0]["message"] == "from the protocol");
+  CHECK(kestra[0]["level"] == "warning");
+  // stdout is reported once after the exit (GELF mode), without the protocol lines.
+  const auto out = select(r.records, "event", "stdout");
+  REQUIRE(out.size() == 1);
+  CHECK(out[0]["message"] == "plain");
+  CHECK(out[0]["seq"].get<int>() > kestra[0]["seq"].get<int>());  // the protocol was live
+  CHECK(select(r.records, "event", "stderr").empty());
+  const auto gelf_events = select(r.records, "event", "gelf");
+  REQUIRE(gelf_events.size() == 1);
+  CHECK(gelf_events[0]["message"] == "over gelf");
+  CHECK(select(r.records, "output").size() == 1);
+  CHECK(select(r.records, "metric").size() == 1);
 }

@@ -2,6 +2,7 @@
 // terminal output, the JSON Lines file or the result, however slowly the component prints it.
 #include "cli_process.hpp"
 #include "docker/engine_client.hpp"
+#include "engine_proxy.hpp"
 #include "secrets/config_cipher.hpp"
 
 #include <catch2/catch.hpp>
@@ -164,12 +165,18 @@ TEST_CASE("a wrong key, a tampered value or no key: exit 65, no value shown, no 
       {c.substr(0, 30), {"--key-file", dir + "/a.key"}, "$.parameters.#db.#password:"},
       {c, {}, "no encryption key found"},
   };
+  // Nothing runs: the component would leave /data/out/ran in --data-dir, and the proxy in front
+  // of the engine shows runner never asked for a container.
+  runner_test::EngineProxy engine;
   for (const auto& k : cases) {
     const json doc = {{"id", "test.e2e-wrong-key"},
                       {"image", "runner-busybox:latest"},
-                      {"command", {"true"}},
+                      {"command", {"sh", "-c", "touch /data/out/ran"}},
                       {"parameters", {{"#db", {{"#password", k.value}}}}}};
-    std::vector<std::string> args = {"run", temp_file(doc.dump())};
+    const std::string data = dir + "/data";
+    std::filesystem::create_directories(data);
+    std::vector<std::string> args = {"run", temp_file(doc.dump()), "--data-dir",
+                                     data,  "--docker-host",       engine.docker_host()};
     args.insert(args.end(), k.args.begin(), k.args.end());
     auto r = run_cli(args, {{"RUNNER_HOME", dir + "/empty-home"}});
     INFO(r.err);
@@ -178,10 +185,10 @@ TEST_CASE("a wrong key, a tampered value or no key: exit 65, no value shown, no 
     CHECK(r.err.find(secret) == std::string::npos);
     CHECK(r.err.find(k.value.substr(13)) == std::string::npos);
     CHECK(r.out.find(secret) == std::string::npos);
+    CHECK(std::filesystem::is_empty(data));  // no marker, no config.json
   }
-  runner::docker::EngineClient client(
-      runner::docker::EngineEndpoint::from_environment(std::nullopt));
-  CHECK(client.list_containers({"io.runner.component-id=test.e2e-wrong-key"}).empty());
+  CHECK(engine.count("POST", "/containers/create") == 0);
+  CHECK(engine.requests().empty());
 
   // The key can also come from RUNNER_ENCRYPTION_KEY or $RUNNER_HOME/secret.key.
   const json ok_doc = {{"id", "test.e2e-key-env"},
@@ -206,10 +213,42 @@ TEST_CASE("the plaintext configuration lives only in the private working folder"
           "[e2e][secrets]") {
   const json doc = {{"id", "test.e2e-keep"},
                     {"image", "runner-busybox:latest"},
-                    {"command", {"true"}},
+                    {"command", {"sh", "-c", "echo ready; sleep 1"}},
                     {"parameters", {{"#password", "plain-secret-value"}}}};
+  const std::string file = temp_file(doc.dump());
+  // A TMPDIR of its own: the job's private folder is the only thing made there.
+  const std::filesystem::path tmp =
+      std::filesystem::temp_directory_path() / ("runner-e2e-plain-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(tmp);
+  std::filesystem::create_directories(tmp);
+  auto check_private = [](const std::filesystem::path& folder) {
+    struct stat st {};
+    REQUIRE(::stat(folder.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0700);
+    REQUIRE(::stat((folder / "data/config.json").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    CHECK(read_file(folder / "data/config.json").find("plain-secret-value") != std::string::npos);
+  };
+  auto entries = [&] {
+    std::vector<std::filesystem::path> out;
+    for (const auto& e : std::filesystem::directory_iterator(tmp)) out.push_back(e.path());
+    return out;
+  };
+  {
+    // Without --keep-data: the decrypted configuration exists while the job runs, then the
+    // folder is gone.
+    runner_test::CliProcess run({"run", file, "--store", "none"}, {{"TMPDIR", tmp.string()}});
+    REQUIRE(run.wait_for_output("ready"));
+    const auto during = entries();
+    REQUIRE(during.size() == 1);
+    check_private(during[0]);
+    CHECK(run.wait() == 0);
+    CHECK(entries().empty());
+    CHECK(run.out().find("plain-secret-value") == std::string::npos);
+  }
   const std::string events_path = temp_file("", ".jsonl");
-  auto r = run_cli({"run", temp_file(doc.dump()), "--keep-data", "--events", events_path});
+  auto r = run_cli({"run", file, "--keep-data", "--events", events_path, "--store", "none"},
+                   {{"TMPDIR", tmp.string()}});
   REQUIRE(r.exit_code == 0);
   std::string folder;
   for (const auto& e : runner_test::read_json_lines(events_path)) {
@@ -219,13 +258,13 @@ TEST_CASE("the plaintext configuration lives only in the private working folder"
     if (at != std::string::npos) folder = m.substr(at + 15, m.find(' ', at + 15) - at - 15);
   }
   REQUIRE(!folder.empty());
-  struct stat st {};
-  REQUIRE(::stat(folder.c_str(), &st) == 0);
-  CHECK((st.st_mode & 0777) == 0700);
-  REQUIRE(::stat((folder + "/data/config.json").c_str(), &st) == 0);
-  CHECK((st.st_mode & 0777) == 0600);
-  CHECK(read_file(folder + "/data/config.json").find("plain-secret-value") != std::string::npos);
-  std::filesystem::remove_all(folder);
+  const auto kept = entries();
+  REQUIRE(kept.size() == 1);
+  CHECK(kept[0] == folder);
+  check_private(folder);
+  // Kept on purpose: no owner file, so `runner gc` leaves it alone.
+  CHECK_FALSE(std::filesystem::exists(std::filesystem::path(folder) / "owner.pid"));
+  std::filesystem::remove_all(tmp);
   std::filesystem::remove(events_path);
 }
 

@@ -3,6 +3,7 @@
 // --follow on a running job) and `runner show` read them back; only scrubbed text is stored;
 // `runner ship` sends what was stored to a file exporter, and a second pass sends nothing new.
 #include "cli_process.hpp"
+#include "engine_proxy.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -10,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -232,9 +234,17 @@ TEST_CASE("runner ship sends stored events to files and a second pass sends noth
     if (e["source"] == "stdout") ++stdout_lines;
   }
   CHECK(stdout_lines == 6);
+  auto files = [&] {
+    std::map<std::string, std::string> out;
+    for (const auto& entry : std::filesystem::directory_iterator(out_dir))
+      out[entry.path().filename().string()] = file_bytes(entry.path());
+    return out;
+  };
+  const auto after_first = files();
   auto second = run_cli({"ship", "--config", config, "--store", store});
   REQUIRE(second.exit_code == 0);
   CHECK_THAT(second.out, Catch::Contains("shipped 0 event(s)"));
+  CHECK(files() == after_first);  // no new file, no line added to an old one
 }
 
 TEST_CASE("a bad shipper config names the property and exits 65", "[e2e][shipper]") {
@@ -246,7 +256,19 @@ TEST_CASE("a bad shipper config names the property and exits 65", "[e2e][shipper
 }
 
 TEST_CASE("an explicit store that cannot be opened is a usage error", "[e2e][store]") {
-  auto r = run_cli({"run", component("echo hi", "default"), "--store", "mysql://nope"});
+  // A well-formed URL whose database cannot be opened: its folder would have to be made inside
+  // a regular file.
+  TempDir dir;
+  const std::string not_a_folder = (dir.path / "file").string();
+  std::ofstream(not_a_folder) << "x";
+  runner_test::EngineProxy engine;
+  auto r =
+      run_cli({"run", component("echo hi", "default"), "--store",
+               "sqlite:" + not_a_folder + "/runner.db", "--docker-host", engine.docker_host()});
   CHECK(r.exit_code == 64);
-  CHECK_THAT(r.err, Catch::Contains("--store"));
+  CHECK_THAT(r.err, Catch::Contains("--store") && Catch::Contains(not_a_folder + "/runner.db"));
+  CHECK(engine.count("POST", "/containers/create") == 0);  // refused before anything ran
+  auto scheme = run_cli({"run", component("echo hi", "default"), "--store", "mysql://nope"});
+  CHECK(scheme.exit_code == 64);
+  CHECK_THAT(scheme.err, Catch::Contains("--store"));
 }

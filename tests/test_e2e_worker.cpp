@@ -140,9 +140,7 @@ bool is_final(const json& j) {
 }
 
 std::size_t containers_of(const std::string& job_id) {
-  runner::docker::EngineClient client(
-      runner::docker::EngineEndpoint::from_environment(std::nullopt));
-  return client.list_containers({"io.runner.job-id=" + job_id}).size();
+  return runner_test::engine_client().list_containers({"io.runner.job-id=" + job_id}).size();
 }
 
 std::vector<json> stored_events(const QueueStore& store, const std::string& id) {

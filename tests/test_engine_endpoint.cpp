@@ -1,6 +1,7 @@
 // DOCKER_HOST / --docker-host parsing.
 #include "docker/engine_client.hpp"
 #include "docker/engine_endpoint.hpp"
+#include "exporter_test_support.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -19,12 +20,25 @@ TEST_CASE("unix and tcp hosts", "[docker][endpoint]") {
 }
 
 TEST_CASE("the override wins over DOCKER_HOST", "[docker][endpoint]") {
-  ::setenv("DOCKER_HOST", "unix:///from/env.sock", 1);
-  CHECK(EngineEndpoint::from_environment(std::nullopt).unix_socket == "/from/env.sock");
-  CHECK(EngineEndpoint::from_environment(std::string("unix:///flag.sock")).unix_socket ==
-        "/flag.sock");
-  ::unsetenv("DOCKER_HOST");
-  CHECK(EngineEndpoint::from_environment(std::nullopt).unix_socket == "/var/run/docker.sock");
+  const char* before = std::getenv("DOCKER_HOST");
+  const std::optional<std::string> original =
+      before != nullptr ? std::optional<std::string>(before) : std::nullopt;
+  {
+    const runner_test::ScopedEnv env("DOCKER_HOST", "unix:///from/env.sock");
+    CHECK(EngineEndpoint::from_environment(std::nullopt).unix_socket == "/from/env.sock");
+    CHECK(EngineEndpoint::from_environment(std::string("unix:///flag.sock")).unix_socket ==
+          "/flag.sock");
+  }
+  {
+    const runner_test::ScopedEnv env("DOCKER_HOST", std::nullopt);
+    CHECK(EngineEndpoint::from_environment(std::nullopt).unix_socket == "/var/run/docker.sock");
+    CHECK(EngineEndpoint::from_environment(std::string("tcp://10.0.0.5:2375")).base_url ==
+          "http://10.0.0.5:2375");
+  }
+  // Whatever the test process was given (an engine elsewhere, or none) is back for the tests
+  // that run after this one in the same process.
+  const char* after = std::getenv("DOCKER_HOST");
+  CHECK((after != nullptr ? std::optional<std::string>(after) : std::nullopt) == original);
 }
 
 TEST_CASE("API versions compare numerically", "[docker][endpoint]") {

@@ -22,7 +22,11 @@
 
 #include <boost/asio.hpp>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -58,6 +62,43 @@ std::size_t readable_after_in(std::string_view text, const std::vector<char>& bu
   if (before(text.data(), buffer.data()) || before(end, text.data() + text.size())) return 0;
   return static_cast<std::size_t>(end - (text.data() + text.size()));
 }
+
+constexpr std::size_t kSpareDescriptors = 64;  // beyond the connections: files, pipes, sockets
+
+// A server that may hold max_connections sockets needs as many descriptors, and a login shell or
+// a systemd service gets a soft limit of 1024 on Debian: raise the soft limit towards the hard
+// one (the process's own limit; nothing else is changed), so the documented cap is what holds.
+void allow_descriptors(std::size_t connections) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return;
+  const rlim_t wanted = static_cast<rlim_t>(connections + kSpareDescriptors);
+  if (limit.rlim_cur >= wanted) return;
+  limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, limit.rlim_max);
+  ::setrlimit(RLIMIT_NOFILE, &limit);
+}
+
+// One descriptor kept open in reserve: when accept() fails for want of descriptors (EMFILE),
+// closing it makes room to accept the waiting connection and close it at once, counted as
+// dropped, instead of leaving it in the backlog while the readable listener wakes the loop
+// again and again.
+class ReserveDescriptor {
+ public:
+  ReserveDescriptor() : fd_(::open("/dev/null", O_RDONLY | O_CLOEXEC)) {}
+  ~ReserveDescriptor() { release(); }
+  ReserveDescriptor(const ReserveDescriptor&) = delete;
+  ReserveDescriptor& operator=(const ReserveDescriptor&) = delete;
+  bool held() const { return fd_ >= 0; }
+  void release() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  void retake() {
+    if (fd_ < 0) fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  }
+
+ private:
+  int fd_;
+};
 
 asio::ip::address without_v4_mapping(const asio::ip::address& address) {
   if (address.is_v6() && address.to_v6().is_v4_mapped()) {
@@ -162,6 +203,9 @@ class ServerCore {
   void on_accepted(tcp::socket socket);
   // Closes the connection that has waited longest for its client; false when there is none.
   bool shed_oldest_idle();
+  // Accepts the connection waiting in the backlog and closes it, counted as dropped; false
+  // when there is no reserve descriptor to make room with or nothing waits.
+  bool drop_waiting_connection();
 
   GelfServerOptions options_;
   GelfServerCallbacks callbacks_;
@@ -181,6 +225,7 @@ class ServerCore {
   std::size_t granted_receive_buffer_ = 0;
   tcp::acceptor acceptor_{io_};
   asio::steady_timer accept_retry_timer_{io_};
+  std::optional<ReserveDescriptor> reserve_;  // stream transports only
   std::unordered_map<std::uint64_t, std::shared_ptr<Connection>> connections_;
   std::uint64_t next_connection_id_ = 0;
   asio::ip::address address_;
@@ -497,6 +542,8 @@ bool ServerCore::open_udp(const asio::ip::address& address, std::uint16_t port, 
 }
 
 bool ServerCore::open_tcp(const asio::ip::address& address, std::uint16_t port, error_code& error) {
+  allow_descriptors(options_.max_connections);
+  if (!reserve_) reserve_.emplace();
   const tcp::endpoint endpoint(address, port);
   acceptor_.open(endpoint.protocol(), error);
   if (!error) acceptor_.set_option(tcp::acceptor::reuse_address(true), error);
@@ -559,6 +606,23 @@ void ServerCore::schedule_chunk_expiry() {
   });
 }
 
+bool ServerCore::drop_waiting_connection() {
+  if (!reserve_ || !reserve_->held()) return false;
+  reserve_->release();
+  pollfd pfd{acceptor_.native_handle(), POLLIN, 0};
+  bool dropped = false;
+  if (::poll(&pfd, 1, 0) > 0) {
+    const int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd >= 0) {
+      ::close(fd);
+      ++counters_.dropped;
+      dropped = true;
+    }
+  }
+  reserve_->retake();
+  return dropped;
+}
+
 void ServerCore::accept() {
   if (stopped_) return;
   acceptor_.async_accept([this](const error_code& error, tcp::socket socket) {
@@ -568,15 +632,17 @@ void ServerCore::accept() {
       accept();
       return;
     }
-    // Out of file descriptors: make room by shedding, as for max_connections. Otherwise (or with
-    // nothing to shed) wait a little rather than spin on an error that persists.
-    if ((error == asio::error::no_descriptors || error.value() == ENFILE) && shed_oldest_idle()) {
+    // Out of file descriptors: make room by shedding, as for max_connections; with nothing to
+    // shed, take the waiting connection off the backlog with the reserve descriptor and close it.
+    // Otherwise wait a little rather than spin on a listener that stays readable.
+    if ((error == asio::error::no_descriptors || error.value() == ENFILE) &&
+        (shed_oldest_idle() || drop_waiting_connection())) {
       accept();
       return;
     }
     accept_retry_timer_.expires_after(kAcceptRetry);
     accept_retry_timer_.async_wait([this](const error_code& timer_error) {
-      if (!timer_error) accept();
+      if (!timer_error && !stopped_) accept();
     });
   });
 }
