@@ -27,6 +27,7 @@ seed() { printf '%s' "$2" >"$corpus/seed-$1"; }
 case "$target" in
 component)
   "$cxx" "${flags[@]}" "$here/fuzz_component.cpp" "$root/runner/component.cpp" \
+    "$root/runner/component_fields.cpp" "$root/runner/component_limits.cpp" \
     "$root/runner/component_syntax.cpp" "$root/runner/errors.cpp" \
     "$root/logging/json_reader.cpp" "$root/logging/kestra_namespace.cpp" "$root/common/utf8.cpp" \
     "$root/secrets/config_cipher.cpp" "$root/secrets/secret_scrubber.cpp" \
