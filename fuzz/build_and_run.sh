@@ -15,6 +15,7 @@ mkdir -p "$work/corpus"
 
 "$cxx" -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -I"$root" "$here/fuzz_scrubber.cpp" "$root/secrets/secret_scrubber.cpp" "$root/secrets/encoding.cpp" \
+  "$root/common/utf8.cpp" \
   -lcrypto -lcurl \
   -o "$work/fuzz_scrubber"
 

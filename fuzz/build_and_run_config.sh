@@ -27,8 +27,9 @@ seed() { printf '%s' "$2" >"$corpus/seed-$1"; }
 case "$target" in
 component)
   "$cxx" "${flags[@]}" "$here/fuzz_component.cpp" "$root/runner/component.cpp" \
+    "$root/runner/component_fields.cpp" "$root/runner/component_limits.cpp" \
     "$root/runner/component_syntax.cpp" "$root/runner/errors.cpp" \
-    "$root/logging/json_reader.cpp" "$root/logging/kestra_namespace.cpp" "$root/logging/utf8.cpp" \
+    "$root/logging/json_reader.cpp" "$root/logging/kestra_namespace.cpp" "$root/common/utf8.cpp" \
     "$root/secrets/config_cipher.cpp" "$root/secrets/secret_scrubber.cpp" \
     "$root/secrets/encoding.cpp" -lcrypto -lcurl -o "$work/fuzz_component"
   long=$(printf 'a%.0s' $(seq 3000))
@@ -55,7 +56,7 @@ ship-config)
   "$cxx" "${flags[@]}" "$here/fuzz_ship_config.cpp" "$root/shipper/shipper_config.cpp" \
     "$root/shipper/yaml_reader.cpp" "$root/logging/json_reader.cpp" \
     "$root/logging/kestra_namespace.cpp" "$root/logging/kestra_protocol.cpp" \
-    "$root/logging/event.cpp" "$root/logging/utf8.cpp" \
+    "$root/logging/event.cpp" "$root/common/utf8.cpp" \
     -lyaml-cpp -lfmt -lsimdjson -o "$work/fuzz_ship_config"
   laughs='a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'
   prev=a

@@ -21,7 +21,7 @@ gelf="$root/logging/gelf"
 "$cxx" -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -I"$root" "$here/fuzz_gelf.cpp" "$gelf/payload_decoder.cpp" "$gelf/payload_encoder.cpp" \
   "$gelf/message.cpp" "$gelf/chunk_assembler.cpp" "$gelf/tcp_framer.cpp" \
-  "$gelf/http_request_reader.cpp" -lz -lsimdjson -o "$work/fuzz_gelf"
+  "$gelf/http_request_reader.cpp" "$root/common/utf8.cpp" -lz -lsimdjson -o "$work/fuzz_gelf"
 
 # Seeds: a plain message, the same gzip and zlib compressed, a chunk record pair, an HTTP request.
 message='{"version":"1.1","host":"h","short_message":"m","level":"3","timestamp":1.605e9,"_a":{"b":[null,true]}}'

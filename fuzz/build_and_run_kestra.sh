@@ -16,7 +16,7 @@ corpus="$work/kestra-corpus"
 mkdir -p "$corpus"
 
 "$cxx" -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  -I"$root" "$here/fuzz_kestra.cpp" "$root/logging/kestra_protocol.cpp" "$root/logging/utf8.cpp" \
+  -I"$root" "$here/fuzz_kestra.cpp" "$root/logging/kestra_protocol.cpp" "$root/common/utf8.cpp" \
   "$root/logging/event.cpp" -lsimdjson -lfmt -o "$work/fuzz_kestra"
 
 # Seeds: the three kinds of payload as @kestra-io/libs prints them, a bare line and a block.

@@ -1,7 +1,7 @@
 // HeadTailBuffer: see the header. The tail is a string trimmed in amortised O(1) per byte.
 #include "logging/head_tail_buffer.hpp"
 
-#include "logging/utf8.hpp"
+#include "common/utf8.hpp"
 
 #include <algorithm>
 

@@ -3,7 +3,7 @@
 // the parse at once, so a hostile document costs at most the bytes read up to the refusal.
 #include "logging/json_reader.hpp"
 
-#include "logging/utf8.hpp"
+#include "common/utf8.hpp"
 
 #include <cmath>
 #include <utility>

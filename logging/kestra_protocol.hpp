@@ -70,7 +70,7 @@
 
 namespace runner::logging {
 
-struct KestraMetric {
+struct KestraMetric {  // NOLINT(bugprone-exception-escape): implicit members, nlohmann json
   std::string name;
   std::string type;     // counter, gauge or timer
   double value = 0;     // a timer's value is seconds
@@ -121,6 +121,10 @@ class KestraLineParser {
   // Parses `json_text` (the payload between the "::" markers) and reports it.
   void parse_marked(std::string_view json_text, std::string_view original, bool is_block);
   void report(const nlohmann::json& payload, std::string_view original, bool is_block);
+  void report_logs(const nlohmann::json& payload);
+  void report_outputs(const nlohmann::json& payload);
+  void report_metrics(const nlohmann::json& payload);
+  void read_metric_entry(const nlohmann::json& entry, std::size_t i);
   void warn(std::string_view what, std::string_view original, bool is_block);
   // The fast path: reads a fully valid payload with simdjson and reports it; false (and nothing
   // reported) when the payload needs the full path.

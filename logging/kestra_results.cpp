@@ -1,8 +1,8 @@
 // KestraResults: see the header.
 #include "logging/kestra_results.hpp"
 
+#include "common/utf8.hpp"
 #include "logging/json_text.hpp"
-#include "logging/utf8.hpp"
 
 #include <fmt/format.h>
 

@@ -1,7 +1,7 @@
 // LineSplitter: see the header.
 #include "logging/line_splitter.hpp"
 
-#include "logging/utf8.hpp"
+#include "common/utf8.hpp"
 
 #include <algorithm>
 #include <cstring>

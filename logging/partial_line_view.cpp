@@ -1,6 +1,8 @@
 // PartialLineView: see the header.
 #include "logging/partial_line_view.hpp"
 
+#include "common/utf8.hpp"
+
 #include <array>
 #include <cstdint>
 #include <utility>
@@ -15,14 +17,10 @@ bool is_continuation(char c) {
   return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
 }
 
-// The code point starting at text[i] (valid UTF-8).
+// The code point starting at text[i] (valid UTF-8: the view sees sanitized text).
 std::uint32_t code_point_at(std::string_view text, std::size_t i) {
-  const auto b0 = static_cast<unsigned char>(text[i]);
-  if (b0 < 0x80) return b0;
-  const int extra = b0 >= 0xF0 ? 3 : b0 >= 0xE0 ? 2 : 1;
-  std::uint32_t cp = b0 & (0x3F >> extra);
-  for (int k = 1; k <= extra && i + k < text.size(); ++k)
-    cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
+  std::uint32_t cp = static_cast<unsigned char>(text[i]);
+  decode_utf8(text, i, cp);  // leaves cp alone when the sequence is not valid
   return cp;
 }
 

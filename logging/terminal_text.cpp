@@ -2,7 +2,7 @@
 // in bulk; every other byte is decoded (UTF-8) and either copied or replaced.
 #include "logging/terminal_text.hpp"
 
-#include "logging/utf8.hpp"
+#include "common/utf8.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -41,37 +41,6 @@ std::size_t plain_run_end(std::string_view text, std::size_t i) {
     while (i < stop && plain_ascii(static_cast<unsigned char>(text[i]))) ++i;
     if (i < stop || i >= text.size()) return i;
   }
-}
-
-// Length of the valid UTF-8 sequence at `text[i]` (a byte >= 0x80) and its code point, or 0.
-std::size_t decode(std::string_view text, std::size_t i, std::uint32_t& code_point) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[i + k]); };
-  const unsigned char lead = byte(0);
-  std::size_t length = 0;
-  std::uint32_t min = 0;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-    code_point = lead & 0x1F;
-    min = 0x80;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    code_point = lead & 0x0F;
-    min = 0x800;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    code_point = lead & 0x07;
-    min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + length > text.size()) return 0;
-  for (std::size_t k = 1; k < length; ++k) {
-    if ((byte(k) & 0xC0) != 0x80) return 0;
-    code_point = (code_point << 6) | (byte(k) & 0x3F);
-  }
-  if (code_point < min || code_point > 0x10FFFF || (code_point >= 0xD800 && code_point <= 0xDFFF))
-    return 0;
-  return length;
 }
 
 bool shown_as_escape(std::uint32_t cp) {
@@ -113,7 +82,7 @@ void append_terminal_text(std::string& out, std::string_view text,
       ++i;
     } else {
       std::uint32_t cp = 0;
-      const std::size_t length = decode(text, i, cp);
+      const std::size_t length = decode_utf8(text, i, cp);
       if (length == 0) {
         out += "\\x";
         out += kHex[c >> 4];

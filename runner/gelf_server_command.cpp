@@ -130,6 +130,39 @@ CLI::App* add_gelf_server_command(CLI::App& app, GelfServerArgs& args) {
   return cmd;
 }
 
+namespace {
+
+// Binds --bind:--port; a bad address or a taken port is a usage error that says which.
+void bind_server(gelf::GelfServer& server, const GelfServerArgs& args) {
+  try {
+    server.bind(args.bind, args.port);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(std::string("--bind: ") + e.what());
+  } catch (const std::system_error& e) {
+    throw UsageError(fmt::format("{} ({})", e.what(),
+                                 e.code() == std::errc::address_in_use
+                                     ? "the port is taken: try another --port"
+                                     : "is --bind an address of this host?"));
+  }
+}
+
+// Serves until SIGINT/SIGTERM, flushing the sinks whenever new events were emitted.
+StopRequest serve_until_stopped(gelf::GelfServer& server, logging::EventLog& events,
+                                SignalStopSource& signals) {
+  std::optional<StopRequest> stop;
+  std::uint64_t flushed = 0;
+  while (!(stop = signals.take())) {
+    server.poll_for(kPollPeriod);
+    if (events.events_emitted() != flushed) {
+      events.flush();
+      flushed = events.events_emitted();
+    }
+  }
+  return *stop;
+}
+
+}  // namespace
+
 int command_gelf_server(const GelfServerArgs& args) {
   const std::optional<gelf::GelfTransport> transport = gelf::parse_gelf_transport(args.transport);
   if (!transport) throw UsageError("--transport: expected udp, tcp or http, got " + args.transport);
@@ -180,35 +213,18 @@ int command_gelf_server(const GelfServerArgs& args) {
   } catch (const std::invalid_argument& e) {
     throw UsageError(std::string("--allow: ") + e.what());
   }
-  try {
-    server->bind(args.bind, args.port);
-  } catch (const std::invalid_argument& e) {
-    throw UsageError(std::string("--bind: ") + e.what());
-  } catch (const std::system_error& e) {
-    throw UsageError(fmt::format("{} ({})", e.what(),
-                                 e.code() == std::errc::address_in_use
-                                     ? "the port is taken: try another --port"
-                                     : "is --bind an address of this host?"));
-  }
+  bind_server(*server, args);
   std::fprintf(stderr, "Listening for GELF over %s on %s\n",
                std::string(gelf::gelf_transport_name(*transport)).c_str(),
                host_port(server->address(), server->port()).c_str());
   std::fflush(stderr);
 
-  std::optional<StopRequest> stop;
-  std::uint64_t flushed = 0;
-  while (!(stop = signals.take())) {
-    server->poll_for(kPollPeriod);
-    if (events.events_emitted() != flushed) {
-      events.flush();
-      flushed = events.events_emitted();
-    }
-  }
+  const StopRequest stop = serve_until_stopped(*server, events, signals);
   server->drain(kDrainQuiet, kDrainLimit);
 
   const gelf::GelfServerCounters counters = server->counters();
   const std::size_t receive_buffer = server->udp_receive_buffer_bytes();
-  const std::string text = fmt::format("GELF server stopped by {}: {}", stop->reason,
+  const std::string text = fmt::format("GELF server stopped by {}: {}", stop.reason,
                                        counters_text(counters, *transport, receive_buffer));
   const nlohmann::json counter_fields = counters_json(counters, receive_buffer);
   events.emit(logging::Level::info, "runner", text, &counter_fields);

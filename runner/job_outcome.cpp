@@ -1,7 +1,7 @@
 // classify_exit and classify: see the header.
 #include "runner/job_outcome.hpp"
 
-#include "logging/utf8.hpp"
+#include "common/utf8.hpp"
 #include "runner/errors.hpp"
 
 #include <cctype>
@@ -19,11 +19,11 @@ std::string_view trim(std::string_view text) {
 
 std::string cut_message(std::string_view text, std::size_t max_chars) {
   text = trim(text);
-  const std::size_t length = logging::utf8_length(text);
+  const std::size_t length = runner::utf8_length(text);
   if (length <= max_chars) return std::string(text);
   const std::size_t half = max_chars / 2;
-  const std::size_t head_end = logging::utf8_offset(text, half);
-  const std::size_t tail_start = logging::utf8_offset(text, length - half);
+  const std::size_t head_end = runner::utf8_offset(text, half);
+  const std::size_t tail_start = runner::utf8_offset(text, length - half);
   std::string out(text.substr(0, head_end));
   out += " ... ";
   out.append(text.substr(tail_start));

@@ -44,6 +44,39 @@ std::optional<std::string> find_job_container(const RunOptions& run, const std::
   return found.front().id;
 }
 
+// A job whose outcome is known without running it: its component is invalid, or it was taken
+// over from a worker that stopped and its container is gone (then whether it finished is
+// unknown). A taken-over job whose container is still there is re-attached through `run`.
+bool decide_without_running(const WorkerOptions& options, const store::JobRecord& job,
+                            const std::optional<JobOutcome>& invalid, RunOptions& run,
+                            logging::JobSummary& summary) {
+  if (invalid) {
+    summary.status = invalid->status;
+    summary.error_type = invalid->error_type;
+    summary.exit_code = invalid->exit_code;
+    summary.message = invalid->message;
+    return true;
+  }
+  // Claimed again after a lease expired (the store clears a job handed back on purpose).
+  if (job.attempts <= 1 && job.container_id.empty() && !job.started_at) return false;
+  if (const auto container = find_job_container(options.run, job.id)) {
+    run.reattach_container_id = *container;
+    return false;
+  }
+  if (job.container_id.empty() && !job.started_at) return false;
+  summary.status = logging::JobStatus::error;
+  summary.error_type = logging::ErrorType::internal;
+  summary.exit_code = kExitInternal;
+  // job.worker_id is this worker's own id by now (the claim wrote it): the one that died is
+  // known only by its attempt.
+  summary.message = fmt::format(
+      "The worker that ran this job before (attempt {}) stopped, and the job's container {} is "
+      "not on the engine of worker {}: whether the component finished is unknown",
+      job.attempts - 1, job.container_id.empty() ? "(unknown)" : job.container_id.substr(0, 12),
+      options.worker_id);
+  return true;
+}
+
 // Runs one claimed job to its end on the calling (job) thread; every outcome ends up in the
 // store through the StoreSink, except a hand-back, which the worker records.
 void run_claimed_job(const WorkerOptions& options, store::JobRecord job, RunningJob& running,
@@ -79,36 +112,10 @@ void run_claimed_job(const WorkerOptions& options, store::JobRecord job, Running
       control->mark_started(job.id, logging::now_utc());
     };
 
+    // The job's outcome may be known without running it.
     logging::JobSummary summary;
-    bool decided = false;  // the job's outcome is known without running it
+    const bool decided = decide_without_running(options, job, invalid, run, summary);
     bool ran = false;
-    if (invalid) {
-      decided = true;
-      summary.status = invalid->status;
-      summary.error_type = invalid->error_type;
-      summary.exit_code = invalid->exit_code;
-      summary.message = invalid->message;
-    } else if (job.attempts > 1 || !job.container_id.empty() || job.started_at) {
-      // Claimed again after a lease expired (the store clears a job handed back on purpose).
-      // A job taken over from a worker that stopped heartbeating.
-      const auto container = find_job_container(options.run, job.id);
-      if (container) {
-        run.reattach_container_id = *container;
-      } else if (!job.container_id.empty() || job.started_at) {
-        decided = true;
-        summary.status = logging::JobStatus::error;
-        summary.error_type = logging::ErrorType::internal;
-        summary.exit_code = kExitInternal;
-        // job.worker_id is this worker's own id by now (the claim wrote it): the one that died
-        // is known only by its attempt.
-        summary.message = fmt::format(
-            "The worker that ran this job before (attempt {}) stopped, and the job's container {} "
-            "is not on the engine of worker {}: whether the component finished is unknown",
-            job.attempts - 1,
-            job.container_id.empty() ? "(unknown)" : job.container_id.substr(0, 12),
-            options.worker_id);
-      }
-    }
     if (decided) {
       summary.job_id = job.id;
       summary.component_id = job.component_id;
@@ -145,6 +152,168 @@ std::string default_worker_id() {
   return fmt::format("{}:{}:{:04x}", host_name(), ::getpid(), rd() & 0xffff);
 }
 
+namespace {
+
+// The worker's loop over its running jobs, one named step per rule: reap ended jobs, take
+// signals (drain, then hand back), the heartbeat (leases, cancel requests), claim while there is
+// room, wait. The job threads only touch their RunningJob's atomics and the wake eventfd.
+class WorkerLoop {
+ public:
+  WorkerLoop(const WorkerOptions& options, StopSource& stop, store::Store& db)
+      : options_(options), report_(options.report), stop_(stop), db_(db) {}
+
+  int run() {
+    next_heartbeat_ = Clock::now() + options_.lease / 3;
+    for (;;) {
+      reap();
+      if (options_.max_jobs > 0 && finished_jobs_ >= options_.max_jobs && running_.empty()) break;
+      if (draining_ && running_.empty()) break;
+      take_signals();
+      if (Clock::now() >= next_heartbeat_ && !running_.empty()) heartbeat();
+      const bool room = has_room();
+      if (!draining_ && room && claim()) continue;  // maybe more room
+      wait(!draining_ && room);
+    }
+    report_(fmt::format("worker {} stopped after {} job(s)", options_.worker_id, finished_jobs_));
+    return 0;
+  }
+
+ private:
+  void reap() {
+    for (auto it = running_.begin(); it != running_.end();) {
+      if (!it->finished.load()) {
+        ++it;
+        continue;
+      }
+      it->thread.join();
+      report_(fmt::format("job {} ({}): {}", it->id, it->component_id, it->outcome));
+      ++finished_jobs_;
+      it = running_.erase(it);
+    }
+  }
+
+  void hand_back_all() {
+    for (auto& job : running_) {
+      if (job.handed_back.exchange(true)) continue;
+      job.stop.request_stop();
+    }
+  }
+
+  // Signals: the first drains, a second hands the running jobs back at once; so does the end of
+  // the drain timeout.
+  void take_signals() {
+    pollfd pfd{stop_.fd(), POLLIN, 0};
+    if (::poll(&pfd, 1, 0) > 0) {
+      if (auto request = stop_.take()) {
+        if (!draining_) {
+          draining_ = true;
+          drain_deadline_ = Clock::now() + options_.drain_timeout;
+          report_(fmt::format("{}: draining: no new jobs; {} running job(s) get {} ms to finish",
+                              request->reason, running_.size(), options_.drain_timeout.count()));
+        } else {
+          report_(
+              fmt::format("{} again: handing the running jobs back to the queue", request->reason));
+          hand_back_all();
+        }
+      }
+    }
+    if (draining_ && Clock::now() >= drain_deadline_) {
+      report_("drain timeout: handing the running jobs back to the queue");
+      hand_back_all();
+      drain_deadline_ = Clock::time_point::max();
+    }
+  }
+
+  // Heartbeat: extend the leases, pass cancel requests on.
+  void heartbeat() {
+    std::vector<std::string> ids;
+    for (const auto& job : running_)
+      if (!job.finished.load()) ids.push_back(job.id);
+    try {
+      const auto beat = db_.heartbeat(options_.worker_id, ids, options_.lease);
+      for (const auto& id : beat.cancel_requested) {
+        for (auto& job : running_) {
+          if (job.id != id || job.cancel_sent) continue;
+          job.cancel_sent = true;
+          report_(fmt::format("job {}: cancel requested, stopping its container", id));
+          job.stop.request_stop();
+        }
+      }
+      for (const auto& id : beat.lost)
+        report_(
+            fmt::format("warning: job {}: the lease was lost (another worker or a cancel took "
+                        "it over)",
+                        id));
+    } catch (const std::exception& e) {
+      report_(std::string("warning: heartbeat failed: ") + e.what());
+    }
+    next_heartbeat_ = Clock::now() + options_.lease / 3;
+  }
+
+  bool has_room() const {
+    const int running = static_cast<int>(running_.size());
+    return running < options_.concurrency &&
+           (options_.max_jobs == 0 || finished_jobs_ + running < options_.max_jobs);
+  }
+
+  // Claims one queued job and starts its thread; false when there was none (or claiming failed).
+  bool claim() {
+    std::optional<store::JobRecord> job;
+    try {
+      job = db_.claim_job(options_.worker_id, options_.lease);
+    } catch (const std::exception& e) {
+      report_(std::string("warning: claiming failed: ") + e.what());
+    }
+    if (!job) return false;
+    auto& slot = running_.emplace_back();
+    slot.id = job->id;
+    slot.component_id = job->component_id;
+    report_(fmt::format("job {} ({}, namespace {}, priority {}): {}", job->id, job->component_id,
+                        job->namespace_name, job->priority,
+                        job->attempts > 1 ? fmt::format("claimed (attempt {})", job->attempts)
+                                          : std::string("claimed")));
+    // A thread per job: a job blocks on its container's streams for its whole life.
+    slot.thread = std::thread(run_claimed_job, std::cref(options_), std::move(*job), std::ref(slot),
+                              std::ref(wake_));
+    return true;
+  }
+
+  // Wait for a job to be queued, a job to end, a signal, or the next heartbeat.
+  void wait(bool for_jobs) {
+    const auto until_heartbeat =
+        std::chrono::duration_cast<std::chrono::milliseconds>(next_heartbeat_ - Clock::now());
+    auto wait =
+        std::clamp(until_heartbeat, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
+    if (for_jobs) {
+      // The store's wait returns on NOTIFY (PostgreSQL) or after a short poll (SQLite), and at
+      // once when a job thread ends (the eventfd); a signal is seen within `wait` (<= 1 s).
+      try {
+        db_.wait_for_jobs(wait, wake_.fd());
+      } catch (const std::exception& e) {
+        report_(std::string("warning: waiting for jobs failed: ") + e.what());
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      }
+    } else {
+      std::array<pollfd, 2> fds{pollfd{wake_.fd(), POLLIN, 0}, pollfd{stop_.fd(), POLLIN, 0}};
+      ::poll(fds.data(), fds.size(), static_cast<int>(wait.count()));
+    }
+    (void)wake_.take();
+  }
+
+  const WorkerOptions& options_;
+  const std::function<void(const std::string&)> report_;
+  StopSource& stop_;
+  store::Store& db_;
+  EventStopSource wake_;  // job threads trigger this eventfd as they end, so wait() wakes at once
+  std::list<RunningJob> running_;
+  int finished_jobs_ = 0;
+  bool draining_ = false;
+  Clock::time_point drain_deadline_ = Clock::time_point::max();
+  Clock::time_point next_heartbeat_;
+};
+
+}  // namespace
+
 int run_worker(WorkerOptions options, StopSource& stop) {
   if (options.worker_id.empty()) options.worker_id = default_worker_id();
   if (!options.report)
@@ -159,137 +328,10 @@ int run_worker(WorkerOptions options, StopSource& stop) {
   } catch (const std::exception& e) {
     throw StoreUnavailableError(e.what());
   }
-  const auto report = options.report;
-  report(fmt::format("worker {} on {}: up to {} job(s) at once, lease {} ms", options.worker_id,
-                     db->describe(), options.concurrency, options.lease.count()));
-
-  // Job threads trigger this eventfd as they end, so the wait below wakes at once.
-  EventStopSource wake;
-  std::list<RunningJob> running;
-  int finished_jobs = 0;
-  bool draining = false;
-  Clock::time_point drain_deadline = Clock::time_point::max();
-  Clock::time_point next_heartbeat = Clock::now() + options.lease / 3;
-
-  auto reap = [&] {
-    for (auto it = running.begin(); it != running.end();) {
-      if (!it->finished.load()) {
-        ++it;
-        continue;
-      }
-      it->thread.join();
-      report(fmt::format("job {} ({}): {}", it->id, it->component_id, it->outcome));
-      ++finished_jobs;
-      it = running.erase(it);
-    }
-  };
-  auto hand_back_all = [&] {
-    for (auto& job : running) {
-      if (job.handed_back.exchange(true)) continue;
-      job.stop.request_stop();
-    }
-  };
-
-  for (;;) {
-    reap();
-    if (options.max_jobs > 0 && finished_jobs >= options.max_jobs && running.empty()) break;
-    if (draining && running.empty()) break;
-
-    // Signals: the first drains, a second hands the running jobs back at once.
-    pollfd pfd{stop.fd(), POLLIN, 0};
-    if (::poll(&pfd, 1, 0) > 0) {
-      if (auto request = stop.take()) {
-        if (!draining) {
-          draining = true;
-          drain_deadline = Clock::now() + options.drain_timeout;
-          report(fmt::format("{}: draining: no new jobs; {} running job(s) get {} ms to finish",
-                             request->reason, running.size(), options.drain_timeout.count()));
-        } else {
-          report(
-              fmt::format("{} again: handing the running jobs back to the queue", request->reason));
-          hand_back_all();
-        }
-      }
-    }
-    if (draining && Clock::now() >= drain_deadline) {
-      report("drain timeout: handing the running jobs back to the queue");
-      hand_back_all();
-      drain_deadline = Clock::time_point::max();
-    }
-
-    // Heartbeat: extend the leases, pass cancel requests on.
-    if (Clock::now() >= next_heartbeat && !running.empty()) {
-      std::vector<std::string> ids;
-      for (const auto& job : running)
-        if (!job.finished.load()) ids.push_back(job.id);
-      try {
-        const auto beat = db->heartbeat(options.worker_id, ids, options.lease);
-        for (const auto& id : beat.cancel_requested) {
-          for (auto& job : running) {
-            if (job.id != id || job.cancel_sent) continue;
-            job.cancel_sent = true;
-            report(fmt::format("job {}: cancel requested, stopping its container", id));
-            job.stop.request_stop();
-          }
-        }
-        for (const auto& id : beat.lost)
-          report(
-              fmt::format("warning: job {}: the lease was lost (another worker or a cancel took "
-                          "it over)",
-                          id));
-      } catch (const std::exception& e) {
-        report(std::string("warning: heartbeat failed: ") + e.what());
-      }
-      next_heartbeat = Clock::now() + options.lease / 3;
-    }
-
-    // Claim while there is room.
-    const bool room = static_cast<int>(running.size()) < options.concurrency &&
-                      (options.max_jobs == 0 ||
-                       finished_jobs + static_cast<int>(running.size()) < options.max_jobs);
-    if (!draining && room) {
-      std::optional<store::JobRecord> job;
-      try {
-        job = db->claim_job(options.worker_id, options.lease);
-      } catch (const std::exception& e) {
-        report(std::string("warning: claiming failed: ") + e.what());
-      }
-      if (job) {
-        auto& slot = running.emplace_back();
-        slot.id = job->id;
-        slot.component_id = job->component_id;
-        report(fmt::format("job {} ({}, namespace {}, priority {}): {}", job->id, job->component_id,
-                           job->namespace_name, job->priority,
-                           job->attempts > 1 ? fmt::format("claimed (attempt {})", job->attempts)
-                                             : std::string("claimed")));
-        slot.thread = std::thread(run_claimed_job, std::cref(options), std::move(*job),
-                                  std::ref(slot), std::ref(wake));
-        continue;  // maybe more room
-      }
-    }
-
-    // Wait for a job to be queued, a job to end, a signal, or the next heartbeat.
-    const auto until_heartbeat =
-        std::chrono::duration_cast<std::chrono::milliseconds>(next_heartbeat - Clock::now());
-    auto wait =
-        std::clamp(until_heartbeat, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
-    if (!draining && room) {
-      // The store's wait returns on NOTIFY (PostgreSQL) or after a short poll (SQLite), and at
-      // once when a job thread ends (the eventfd); a signal is seen within `wait` (<= 1 s).
-      try {
-        db->wait_for_jobs(wait, wake.fd());
-      } catch (const std::exception& e) {
-        report(std::string("warning: waiting for jobs failed: ") + e.what());
-        std::this_thread::sleep_for(std::chrono::milliseconds(500));
-      }
-    } else {
-      std::array<pollfd, 2> fds{pollfd{wake.fd(), POLLIN, 0}, pollfd{stop.fd(), POLLIN, 0}};
-      ::poll(fds.data(), fds.size(), static_cast<int>(wait.count()));
-    }
-    (void)wake.take();
-  }
-  report(fmt::format("worker {} stopped after {} job(s)", options.worker_id, finished_jobs));
-  return 0;
+  options.report(fmt::format("worker {} on {}: up to {} job(s) at once, lease {} ms",
+                             options.worker_id, db->describe(), options.concurrency,
+                             options.lease.count()));
+  return WorkerLoop(options, stop, *db).run();
 }
 
 }  // namespace runner

@@ -236,16 +236,8 @@ int command_gc(const GcArgs& args) {
   return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  std::signal(SIGPIPE, SIG_IGN);
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  CLI::App app{"runner: run Keboola-style components in containers through the Docker Engine API"};
-  app.require_subcommand(1);
-  app.set_version_flag("--version", runner::runner_version());
-
-  RunArgs run;
+// `runner run` and its options.
+CLI::App* add_run_command(CLI::App& app, RunArgs& run) {
   CLI::App* run_cmd = app.add_subcommand("run", "Run a component (component.json) in a container");
   run_cmd->add_option("component", run.component, "Path to component.json")
       ->required()
@@ -280,23 +272,33 @@ int main(int argc, char** argv) {
   run_cmd->add_option(
       "--key-file", run.key_file,
       "Key for encrypted values (else RUNNER_ENCRYPTION_KEY, else $RUNNER_HOME/secret.key)");
+  return run_cmd;
+}
 
-  KeyArgs keygen;
+struct KeyCommands {
+  CLI::App* keygen;
+  CLI::App* encrypt;
+};
+
+// `runner keygen` and `runner encrypt`.
+KeyCommands add_key_commands(CLI::App& app, KeyArgs& keygen, KeyArgs& encrypt) {
   CLI::App* keygen_cmd = app.add_subcommand(
       "keygen", "Create a new random 256-bit encryption key (mode 0600; never overwrites)");
   keygen_cmd->add_option(
       "--key-file", keygen.key_file,
       "Where to write it (default $RUNNER_HOME/secret.key, RUNNER_HOME defaulting to ~/.runner)");
 
-  KeyArgs encrypt;
   CLI::App* encrypt_cmd = app.add_subcommand(
       "encrypt", "Encrypt a value for component.json (reads stdin without VALUE)");
   encrypt_cmd->add_option("--key-file", encrypt.key_file,
                           "Key to use (else RUNNER_ENCRYPTION_KEY, else $RUNNER_HOME/secret.key)");
   encrypt_cmd->add_option("value", encrypt.value,
                           "The value; omit it to read stdin (it then stays out of shell history)");
+  return {keygen_cmd, encrypt_cmd};
+}
 
-  GcArgs gc;
+// `runner gc`.
+CLI::App* add_gc_command(CLI::App& app, GcArgs& gc) {
   CLI::App* gc_cmd =
       app.add_subcommand("gc", "Remove containers left behind by runners that were killed");
   gc_cmd->add_flag("--all", gc.all,
@@ -304,6 +306,29 @@ int main(int argc, char** argv) {
   gc_cmd->add_flag("--dry-run", gc.dry_run, "Only list what would be removed");
   gc_cmd->add_option("--docker-host", gc.docker_host,
                      "Engine address; default $DOCKER_HOST or /var/run/docker.sock");
+  return gc_cmd;
+}
+
+}  // namespace
+
+// Registering the commands throws only on a programming error (CLI11: a name given twice), which
+// may end the process; every error of a command is classified in the catch at the end.
+int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
+  std::signal(SIGPIPE, SIG_IGN);
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  CLI::App app{"runner: run Keboola-style components in containers through the Docker Engine API"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", runner::runner_version());
+
+  RunArgs run;
+  CLI::App* run_cmd = add_run_command(app, run);
+  KeyArgs keygen;
+  KeyArgs encrypt;
+  const KeyCommands key_cmds = add_key_commands(app, keygen, encrypt);
+  CLI::App* keygen_cmd = key_cmds.keygen;
+  CLI::App* encrypt_cmd = key_cmds.encrypt;
+  GcArgs gc;
+  CLI::App* gc_cmd = add_gc_command(app, gc);
 
   runner::GelfServerArgs gelf_server;
   CLI::App* gelf_server_cmd = runner::add_gelf_server_command(app, gelf_server);

@@ -70,7 +70,7 @@ logging::KestraCallbacks OutputPipeline::parser_callbacks() {
   };
   // The message quotes values the payload filter masked; the line is raw, and a secret may be
   // spelt in it with an escape.
-  c.on_warning = [this](std::string message, std::string_view line) {
+  c.on_warning = [this](const std::string& message, std::string_view line) {
     drain_text();
     if (!callbacks_.on_warning) return;
     if (!masker_.empty() && masker_.may_hold_secret(line)) {

@@ -23,7 +23,7 @@ const char* kStoreHelp =
     "sqlite:$RUNNER_HOME/runner.db)";
 
 std::string store_url(const std::string& option) {
-  const std::string url = option.empty() ? store::default_store_url() : option;
+  std::string url = option.empty() ? store::default_store_url() : option;
   if (url == "none") throw UsageError("--store none: the queue needs a store");
   return url;
 }

@@ -6,6 +6,8 @@
 // languages' encoders byte for byte.
 #include "secrets/encoding.hpp"
 
+#include "common/utf8.hpp"
+
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
@@ -40,32 +42,11 @@ int hex_value(char c) {
 // Decodes one UTF-8 sequence at `i`; returns the code point and advances `i`, or -1 if invalid
 // (overlong forms, surrogates and values above U+10FFFF are invalid).
 long next_code_point(std::string_view s, std::size_t& i) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char b0 = byte(i);
-  if (b0 < 0x80) {
-    ++i;
-    return b0;
-  }
-  std::size_t len = 0;
-  long cp = 0;
-  long min = 0;
-  if ((b0 & 0xE0) == 0xC0) {
-    len = 2, cp = b0 & 0x1F, min = 0x80;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    len = 3, cp = b0 & 0x0F, min = 0x800;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    len = 4, cp = b0 & 0x07, min = 0x10000;
-  } else {
-    return -1;
-  }
-  if (i + len > s.size()) return -1;
-  for (std::size_t k = 1; k < len; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return -1;
-    cp = (cp << 6) | (byte(i + k) & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return -1;
+  std::uint32_t cp = 0;
+  const std::size_t len = decode_utf8(s, i, cp);  // the one codec (common/utf8)
+  if (len == 0) return -1;
   i += len;
-  return cp;
+  return static_cast<long>(cp);
 }
 
 void append_u_escape(std::string& out, unsigned value, bool upper) {

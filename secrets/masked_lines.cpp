@@ -58,9 +58,8 @@ void MaskedLineStream::mask_batch() {
 void MaskedLineStream::hand_on_lines() {
   std::size_t start = 0;
   for (;;) {
-    const void* hit = std::memchr(pending_.data() + start, '\n', pending_.size() - start);
-    if (hit == nullptr) break;
-    const std::size_t end = static_cast<const char*>(hit) - pending_.data();
+    const std::size_t end = pending_.find('\n', start);  // memchr underneath
+    if (end == std::string::npos) break;
     std::string_view line(pending_.data() + start, end - start);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     // A lone break after a piece only closes the line already handed on.

@@ -2,6 +2,8 @@
 // streaming scrubber. The design and the exact semantics are explained in secret_scrubber.hpp.
 #include "secrets/secret_scrubber.hpp"
 
+#include "common/utf8.hpp"
+
 #include <algorithm>
 #include <bit>
 #include <cstring>
@@ -118,23 +120,8 @@ std::vector<std::string> short_secrets(const std::vector<std::string>& secrets) 
   std::vector<std::string> result;
   for (const auto& s : secrets) {
     if (s.empty()) continue;
-    std::size_t chars = 0;
-    for (std::size_t i = 0; i < s.size() && chars <= 2; ++chars) {
-      const unsigned char c = static_cast<unsigned char>(s[i]);
-      std::size_t len = c < 0x80             ? 1
-                        : (c & 0xE0) == 0xC0 ? 2
-                        : (c & 0xF0) == 0xE0 ? 3
-                        : (c & 0xF8) == 0xF0 ? 4
-                                             : 1;
-      // A truncated or malformed sequence counts byte by byte.
-      for (std::size_t k = 1; k < len; ++k) {
-        if (i + k >= s.size() || (static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) {
-          len = 1;
-          break;
-        }
-      }
-      i += len;
-    }
+    // In characters by the one UTF-8 codec; a malformed byte counts as one.
+    const std::size_t chars = utf8_length(s);
     if (chars <= 2 && std::find(result.begin(), result.end(), s) == result.end())
       result.push_back(s);
   }

@@ -137,7 +137,7 @@ class JsonFromYamlEvents final : public YAML::EventHandler {
     std::optional<std::string> key;  // a mapping's key waiting for its value
     YAML::Mark mark;
   };
-  struct Anchored {
+  struct Anchored {  // NOLINT(bugprone-exception-escape): implicit members, nlohmann json
     json value;
     std::size_t nodes = 0;
     std::size_t bytes = 0;

@@ -106,7 +106,7 @@ struct JobGelf {
     runner::LoggingSettings settings;
     settings.type = "gelf";
     settings.gelf_server_type = transport;
-    server.emplace(settings, events, nullptr);
+    server.emplace(settings, events);
     server->listen("127.0.0.1");
   }
   std::vector<std::string> messages() const {

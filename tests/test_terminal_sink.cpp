@@ -144,7 +144,7 @@ TEST_CASE("terminal sink: colours when asked, and component text never raw",
 TEST_CASE("terminal sink: the summary lines", "[logging][terminal]") {
   JobSummary ok;
   ok.job_id = "job-1";
-  ok.status = "success";
+  ok.status = runner::logging::JobStatus::success;
   ok.duration_seconds = 1.234;
   ok.container_exit_code = 0;
   ok.results_summary = "outputs: rows=3";
@@ -156,8 +156,8 @@ TEST_CASE("terminal sink: the summary lines", "[logging][terminal]") {
 
   JobSummary failed;
   failed.job_id = "job-2";
-  failed.status = "error";
-  failed.error_type = "user";
+  failed.status = runner::logging::JobStatus::error;
+  failed.error_type = runner::logging::ErrorType::user;
   failed.duration_seconds = 0.5;
   failed.container_exit_code = 1;
   failed.message = "Table orders\nnot found \x1b[1A";
@@ -168,7 +168,7 @@ TEST_CASE("terminal sink: the summary lines", "[logging][terminal]") {
 
   JobSummary stopped;
   stopped.job_id = "job-3";
-  stopped.status = "terminated";
+  stopped.status = runner::logging::JobStatus::terminated;
   stopped.duration_seconds = 2;
   stopped.message = "Terminated by SIGTERM";
   CHECK(shown(false, Level::info, {}, stopped) ==

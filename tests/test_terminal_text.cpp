@@ -1,8 +1,8 @@
 // Terminal text: component text can never move the cursor, clear lines, set titles or reach
 // the clipboard; it is shown, made visible.
+#include "common/utf8.hpp"
 #include "logging/terminal_sink.hpp"
 #include "logging/terminal_text.hpp"
-#include "logging/utf8.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -139,7 +139,7 @@ TEST_CASE("any bytes at all come out as valid UTF-8 without control bytes", "[lo
     INFO(nlohmann::json(out).dump());
     REQUIRE_FALSE(has_control_bytes(out));
     REQUIRE(out.find('\n') == std::string::npos);
-    REQUIRE(runner::logging::is_valid_utf8(out));
+    REQUIRE(runner::is_valid_utf8(out));
     // Plain printable ASCII passes unchanged, wherever it sits.
     std::string plain;
     for (const char c : text)

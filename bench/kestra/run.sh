@@ -35,7 +35,7 @@ mkdir -p "$work"
 build() {  # TREE OUTPUT: bench_kestra.cpp of this tree, the parser of TREE
   local tree=$1
   "$cxx" -O2 -DNDEBUG -std=c++20 -I"$tree" "$here/bench_kestra.cpp" "$tree"/logging/kestra_*.cpp \
-    "$tree/logging/line_splitter.cpp" "$tree/logging/utf8.cpp" "$tree/logging/event.cpp" \
+    "$tree/logging/line_splitter.cpp" "$(if [ -f "$tree/common/utf8.cpp" ]; then echo "$tree/common/utf8.cpp"; else echo "$tree/logging/utf8.cpp"; fi)" "$tree/logging/event.cpp" \
     "$tree/logging/json_text.cpp" -lfmt -lsimdjson -o "$2"
 }
 build "$root" "$work/bench_kestra"

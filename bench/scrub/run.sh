@@ -19,7 +19,7 @@ cxx="${CXX:-g++}"
 mkdir -p "$work"
 
 "$cxx" -O2 -std=c++20 -I"$root" "$here/bench_scrub.cpp" "$root/secrets/secret_scrubber.cpp" \
-  "$root/secrets/encoding.cpp" -lcrypto -lcurl -o "$work/bench_scrub"
+  "$root/secrets/encoding.cpp" "$root/common/utf8.cpp" -lcrypto -lcurl -o "$work/bench_scrub"
 
 data="$work/log-$bytes.txt"
 if [[ ! -s "$data" ]]; then

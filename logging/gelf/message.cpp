@@ -8,6 +8,8 @@
 // can only differ in how they read JSON; the differential tests and the fuzz target check that.
 #include "logging/gelf/message.hpp"
 
+#include "common/utf8.hpp"
+
 #include "logging/simdjson_values.hpp"
 
 #include <algorithm>
@@ -37,11 +39,7 @@ InvalidGelfMessage invalid(std::string_view reason) {
 // and escaped as JSON.
 std::string quoted_name(std::string_view name) {
   constexpr std::size_t kMaxShown = 64;
-  if (name.size() > kMaxShown) {
-    std::size_t cut = kMaxShown;
-    while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80) --cut;
-    name = name.substr(0, cut);
-  }
+  if (name.size() > kMaxShown) name = name.substr(0, utf8_cut_point(name, kMaxShown));
   return json(std::string(name)).dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -99,6 +97,7 @@ int standard_field_index(std::string_view key) {
 }
 
 // One top-level field as a reader found it. Views stay valid until the reader's next text.
+// NOLINTNEXTLINE(bugprone-exception-escape): its implicit moves are nlohmann's, which are noexcept
 struct Field {
   std::string_view key;
   bool is_string = false;
@@ -377,6 +376,7 @@ std::optional<InvalidGelfMessage> read_with_nlohmann(std::string_view text, json
 
 }  // namespace
 
+// NOLINTNEXTLINE(bugprone-exception-escape): as Field's, the implicit members are nlohmann's
 struct GelfMessageParser::Impl {
   ondemand::parser parser;
   simdjson_values::PaddedCopy padded;

@@ -1,6 +1,9 @@
 // GelfServer: see the header. The Asio parts live in this file only. Connections are owned by
 // shared_ptr (the handlers in flight hold one, the server's table holds one) so a connection
 // lives exactly as long as something can still call it; stop() closes them all.
+// Over 600 lines on purpose: it is the one file that includes Asio, so the three transports'
+// connection types, their deadlines and the shedding rule stay together and out of every other
+// translation unit's compile time.
 //
 // Holding connections open is the cheap attack on a stream server (slowloris: connect, send part
 // of a header, wait). Three rules keep it from locking clients out: an HTTP request's header must

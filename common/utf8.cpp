@@ -1,11 +1,11 @@
 // UTF-8 helpers: see the header. Decoding follows RFC 3629 (no overlongs, no surrogates, max
 // U+10FFFF), the same rules a JSON consumer downstream will apply.
-#include "logging/utf8.hpp"
+#include "common/utf8.hpp"
 
 #include <cstdint>
 #include <cstring>
 
-namespace runner::logging {
+namespace runner {
 namespace {
 
 // Length of the valid sequence starting at text[i], or 0 if invalid or truncated.
@@ -49,6 +49,20 @@ bool all_ascii(const char* p, std::size_t n) {
 }
 
 }  // namespace
+
+std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
+  return sequence_length(text, i);
+}
+
+std::size_t decode_utf8(std::string_view text, std::size_t i, std::uint32_t& code_point) {
+  const std::size_t len = sequence_length(text, i);
+  if (len == 0) return 0;
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[i + k]); };
+  static constexpr unsigned char kLeadMask[] = {0, 0x7F, 0x1F, 0x0F, 0x07};
+  code_point = byte(0) & kLeadMask[len];
+  for (std::size_t k = 1; k < len; ++k) code_point = (code_point << 6) | (byte(k) & 0x3F);
+  return len;
+}
 
 bool is_valid_utf8(std::string_view text) {
   if (all_ascii(text.data(), text.size())) return true;
@@ -123,4 +137,4 @@ std::size_t utf8_offset(std::string_view text, std::size_t index) {
   return i;
 }
 
-}  // namespace runner::logging
+}  // namespace runner
