@@ -31,7 +31,7 @@ check_one() {
   echo "$key $file" >>build/lint-clean
 }
 export -f check_one
-if ! xargs -P "$(nproc)" -L 1 bash -c 'check_one "$0" "$1"' <"$todo"; then
+if ! xargs -r -P "$(nproc)" -L 1 bash -c 'check_one "$0" "$1"' <"$todo"; then
   echo "lint: clang-tidy found problems (above)" >&2
   exit 1
 fi
