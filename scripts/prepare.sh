@@ -1,15 +1,14 @@
 #!/usr/bin/env bash
-# What both set-up commands need first: Debian packages, a running Docker engine and Podman
-# service, a running PostgreSQL (store tests), the images examples and tests run (in both
-# engines' stores), the TLS Docker-in-Docker engine of the remote-engine tests, and a build of
-# runner in build/ (docs/engines.md).
+# What both set-up commands need first: Debian packages, a running Docker engine, a running
+# PostgreSQL (store tests, and the shared store to try), the images examples and tests run (also
+# loaded into Podman's store), and a build of runner in build/. The engines only the tests use
+# (the Podman service, the TLS Docker-in-Docker engine: docs/engines.md) are started by
+# scripts/test.sh, so the first command does not wait for them.
 # Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/start-docker.sh
-scripts/start-podman.sh >/dev/null  # the Podman half of the e2e suite (prints its socket's URL)
 scripts/start-postgres.sh >/dev/null  # the PostgreSQL store tests' server (prints its URL)
 scripts/build-images.sh
-scripts/start-dind.sh >/dev/null  # the remote-engine tests' engine (prints its variables)
 scripts/build.sh

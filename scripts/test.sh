@@ -1,13 +1,28 @@
 #!/usr/bin/env bash
-# The one test command: everything setup.sh installs and builds, lint (scripts/lint.sh:
-# clang-format and clang-tidy over every folder; a finding fails the run), short fuzzing runs, then
-# the whole suite (unit and end-to-end tests against the real engine) through ctest, whose summary
-# line ends the output.
+# The one test command: everything setup.sh installs and builds, the engines only tests use
+# (Podman's service, the TLS Docker-in-Docker engine), lint (scripts/lint.sh: clang-format and
+# clang-tidy over every folder; a finding fails the run), short fuzzing runs, then the whole suite
+# (unit and end-to-end tests against the real engines) through ctest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/prepare.sh
-echo "== lint (scripts/lint.sh)"
-scripts/lint.sh
+scripts/start-podman.sh >/dev/null  # the Podman half of the e2e suite (prints its socket's URL)
+scripts/start-dind.sh >/dev/null    # the remote-engine tests' engine (prints its variables)
+# clang-tidy parses every translation unit again (minutes on two cores), and the end-to-end tests
+# mostly wait on the engines: lint runs alongside the fuzzing and the suite, at the lowest CPU
+# priority so the tests' timing is not its to spend, and its verdict is awaited at the end.
+echo "== lint (scripts/lint.sh) alongside the rest (log: build/lint.log)"
+nice -n 19 scripts/lint.sh >build/lint.log 2>&1 &
+lint_pid=$!
+lint_verdict() {
+  if wait "$lint_pid"; then
+    tail -1 build/lint.log
+  else
+    cat build/lint.log
+    echo "lint found problems (above; log: build/lint.log)" >&2
+    return 1
+  fi
+}
 # Short fuzzing runs of the hostile-input parsers before the suite (so ctest's summary ends the
 # output): the secret scrubber, the GELF decoder/assembler/framers/readers, the Kestra parser
 # (both with simdjson's reading compared with nlohmann's), the component parser and the ship
@@ -23,6 +38,7 @@ for target in scrubber gelf kestra component ship-config; do
   if ! FUZZ_WORK="build/fuzz-$target" "${fuzz[@]}" "${FUZZ_SECONDS:-15}" >"build/fuzz-$target.log" 2>&1; then
     tail -40 "build/fuzz-$target.log"
     echo "fuzzing the $target found a problem: see build/fuzz-$target.log and build/fuzz-$target/" >&2
+    lint_verdict || true
     exit 1
   fi
   grep -E '^(stat::number_of_executed_units|Done)' "build/fuzz-$target.log" || true
@@ -33,4 +49,7 @@ if [ -z "${RUNNER_TEST_POSTGRES_URL:-}" ]; then
   RUNNER_TEST_POSTGRES_URL=$(scripts/start-postgres.sh)
   export RUNNER_TEST_POSTGRES_URL
 fi
-ctest --test-dir build --output-on-failure -j2 "$@"
+status=0
+ctest --test-dir build --output-on-failure -j2 "$@" || status=$?
+lint_verdict || status=1
+exit "$status"
