@@ -43,7 +43,7 @@ TEST_CASE("a stop request terminates, then kills after the grace period", "[runn
   CHECK_FALSE(schedule.timed_out());
 }
 
-TEST_CASE("a second stop request kills at once; the first one's reason stays", "[runner][stop]") {
+TEST_CASE("a second stop request kills at once, the first one's reason stays", "[runner][stop]") {
   StopSchedule schedule(t0 + 3600s, 30s);
   CHECK(schedule.on_stop_request(sigint, t0 + 5s) == Signal::terminate);
   CHECK(schedule.on_stop_request(sigterm, t0 + 6s) == Signal::kill);
