@@ -16,7 +16,7 @@ seconds="${2:-30}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 work="${FUZZ_WORK:-/tmp/runner-fuzz}"
-cxx="${CLANGXX:-clang++}"
+cxx="$here/cached_clang.sh"  # clang++ (CLANGXX), skipped when no input changed
 corpus="$work/$target-corpus"
 mkdir -p "$corpus"
 flags=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined

@@ -12,8 +12,11 @@ scripts/start-dind.sh >/dev/null    # the remote-engine tests' engine (prints it
 # mostly wait on the engines: lint runs alongside the fuzzing and the suite, at the lowest CPU
 # priority so the tests' timing is not its to spend, and its verdict is awaited at the end.
 echo "== lint (scripts/lint.sh) alongside the rest (log: build/lint.log)"
-nice -n 19 scripts/lint.sh >build/lint.log 2>&1 &
+setsid nice -n 19 scripts/lint.sh >build/lint.log 2>&1 &
 lint_pid=$!
+# lint runs in a session of its own so that an interrupted or failed test run also ends it and
+# every clang-tidy it started.
+trap 'kill -- -"$lint_pid" 2>/dev/null || true' EXIT
 lint_verdict() {
   if wait "$lint_pid"; then
     tail -1 build/lint.log
