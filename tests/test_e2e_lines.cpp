@@ -84,7 +84,7 @@ TEST_CASE("a line written in two halves a second apart is one event", "[e2e][lin
         std::vector<std::string>{"first half, second half", "next"});
   // The terminal here is a file: it shows the line once, whole.
   CHECK(count(r.terminal, "first half") == 1);
-  CHECK_THAT(r.terminal, Catch::Contains("INFO    first half, second half\n"));
+  CHECK_THAT(r.terminal, Catch::Contains("INFO      first half, second half\n"));
 }
 
 TEST_CASE("a JSON log line written in two halves is one parseable event", "[e2e][lines]") {
@@ -119,7 +119,7 @@ TEST_CASE("a prompt without a newline is delivered when the component exits", "[
   auto r = run("printf 'Password: '; sleep 3; exit 1");
   CHECK(r.exit_code == 1);
   CHECK(messages(events_of(r.records, "stdout")) == std::vector<std::string>{"Password: "});
-  CHECK(count(r.terminal, "INFO    Password: ") == 1);
+  CHECK(count(r.terminal, "INFO      Password: ") == 1);
 }
 
 TEST_CASE("a partial line becomes an event after 10 s of quiet, the rest a new one",
@@ -163,11 +163,11 @@ TEST_CASE("on a terminal a partial line is shown live and redrawn whole when it 
         std::vector<std::string>{"Password: ok", "after"});
   // Drawn without a newline while the component waits, erased (CR, erase line) when the line
   // completes, then written whole as one line.
-  const auto shown = r.out.find("INFO    Password: \r\x1b[K");
+  const auto shown = r.out.find("INFO      Password: \r\x1b[K");
   REQUIRE(shown != std::string::npos);
-  const auto whole = r.out.find("INFO    Password: ok\n");
+  const auto whole = r.out.find("INFO      Password: ok\n");
   REQUIRE(whole != std::string::npos);
   CHECK(shown < whole);
-  CHECK(r.out.find("INFO    ok") == std::string::npos);
-  CHECK(r.out.find("INFO    Password: \n") == std::string::npos);
+  CHECK(r.out.find("INFO      ok") == std::string::npos);
+  CHECK(r.out.find("INFO      Password: \n") == std::string::npos);
 }

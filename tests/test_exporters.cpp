@@ -307,7 +307,7 @@ TEST_CASE("file exporter writes one JSON object per event and reads back the sam
     CHECK(line["source"] == "stdout");
     CHECK(line["message"] == e.message);
     CHECK(line["job_id"] == e.job_id);
-    CHECK(line["sequence"] == e.sequence);
+    CHECK(line["seq"] == e.sequence);
     CHECK(line["namespace"] == "team.data");
     CHECK(line["component_id"] == "keboola.ex-db");
     if (e.fields.empty()) {
@@ -356,7 +356,7 @@ TEST_CASE("file exporter rolls files at maxLinesPerFile and starts a new file ea
                          std::regex("runner-\\d{8}T\\d{6}-" + std::to_string(f + 1) + "\\.jsonl")));
     const auto lines = lines_of(files[f]);
     CHECK(lines.size() == sizes[f]);
-    for (const json& line : lines) CHECK(line["sequence"] == expected_sequence++);
+    for (const json& line : lines) CHECK(line["seq"] == expected_sequence++);
   }
   CHECK(expected_sequence == 29);
 }

@@ -130,6 +130,43 @@ TEST_CASE("stderr is one error event after the exit, in both modes", "[runner][r
   }
 }
 
+// The 64 KiB split is for live lines only: the final stderr event (and held stdout) keeps the
+// bytes as sent, with and without secrets to mask (two paths through the pipeline).
+TEST_CASE("a 300,000-byte stderr line without newlines comes back byte for byte",
+          "[runner][rules]") {
+  std::string sent;
+  for (std::size_t i = 0; i < 300000; ++i) sent += static_cast<char>('a' + i % 26);
+  for (const bool with_secrets : {false, true}) {
+    INFO(with_secrets);
+    Fixture f;
+    const runner::secrets::Masker masker =
+        with_secrets ? runner::secrets::Masker({"Sup3rS3cret"}) : runner::secrets::Masker();
+    StreamRules rules(f.events, masker, StreamRules::StdoutMode::held, f.results);
+    for (std::size_t at = 0; at < sent.size(); at += 4096)
+      rules.feed_stderr(std::string_view(sent).substr(at, 4096), t0);
+    rules.feed_stdout(sent, t0);
+    rules.end_streams();
+    const auto texts = rules.report_held();
+    REQUIRE(f.sink.events("stderr").size() == 1);
+    CHECK(f.sink.events("stderr")[0].size() == sent.size());
+    CHECK(f.sink.events("stderr")[0] == sent);
+    CHECK(texts.stderr_text == sent + "\n");
+    CHECK(f.sink.events("stdout") == std::vector<std::string>{sent});
+  }
+  // Live stdout: the pieces are events of their own, and the kept text is still whole.
+  Fixture f;
+  StreamRules rules(f.events, {}, StreamRules::StdoutMode::live, f.results);
+  rules.feed_stdout(sent + "\nnext\n", t0);
+  rules.end_streams();
+  const auto texts = rules.report_held();
+  const auto events = f.sink.events("stdout");
+  REQUIRE(events.size() == 6);  // 4 full 64 KiB pieces, the rest, and "next"
+  CHECK(events[0].size() == 64 * 1024);
+  CHECK(events[5] == "next");
+  // The tail kept for the message (16 KiB) runs from the long line into the next, unbroken.
+  CHECK_THAT(texts.stdout_text, Catch::EndsWith(sent.substr(sent.size() - 1000) + "\nnext\n"));
+}
+
 TEST_CASE("empty streams report nothing", "[runner][rules]") {
   Fixture f;
   StreamRules rules(f.events, {}, StreamRules::StdoutMode::held, f.results);
