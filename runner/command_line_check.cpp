@@ -88,10 +88,13 @@ std::optional<std::string> check_command_line(const CLI::App& app,
     if (word.size() > 1 && word[0] == '-') {
       option_seen = true;
       const CLI::Option* opt = option_named(*at, word);
-      if (opt == nullptr) {
+      if (opt == nullptr && word[1] != '-' && word.size() > 2) {
+        // -n5 (a short option with its value glued on) or -vq (flags together).
+        const CLI::Option* short_opt = option_named(*at, word.substr(0, 2));
+        if (short_opt != nullptr && short_opt->get_items_expected_min() > 0) continue;
         if (is_flag_cluster(*at, word)) continue;
-        return unknown_option(*at, word);
       }
+      if (opt == nullptr) return unknown_option(*at, word);
       // Its value is the next word unless given with '=' (or glued to a short name: -n5).
       const bool glued = word.find('=') != std::string::npos || (word[1] != '-' && word.size() > 2);
       if (opt->get_items_expected_min() > 0 && !glued) ++i;
@@ -109,7 +112,7 @@ std::optional<std::string> check_command_line(const CLI::App& app,
                        did_you_mean(word, command_names(*at)), command_path(*at));
   }
   if (at == &app && !option_seen)
-    return fmt::format("a command is required: {} (see runner --help)",
+    return fmt::format("runner: a command is required: {} (see runner --help)",
                        fmt::join(command_names(app), ", "));
   return std::nullopt;
 }

@@ -20,7 +20,8 @@ class App;
 namespace runner {
 
 // The message for the first unknown command or option in `args` (argv without the program
-// name), or nullopt when every command and option is known.
+// name), starting with the command it concerns ("runner run: ..."), or nullopt when every
+// command and option is known.
 std::optional<std::string> check_command_line(const CLI::App& app,
                                               const std::vector<std::string>& args);
 

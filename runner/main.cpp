@@ -370,7 +370,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   // A mistyped command or option is named, with the nearest known one, before CLI11 parses.
   if (const auto problem =
           runner::check_command_line(app, std::vector<std::string>(argv + 1, argv + argc))) {
-    std::fprintf(stderr, "runner: %s\n", problem->c_str());
+    std::fprintf(stderr, "%s\n", problem->c_str());  // "runner run: unknown option ..."
     return runner::kExitUsage;
   }
   try {

@@ -276,3 +276,36 @@ TEST_CASE("the Kestra protocol works in GELF mode too", "[e2e][kestra][gelf]") {
   CHECK(select(r.records, "output").size() == 1);
   CHECK(select(r.records, "metric").size() == 1);
 }
+
+// Issue 15: the current @kestra-io/libs (2.x) has Kestra.assets(); it and the library's other
+// calls (the timer's callback form, logger().trace) against the parser, through the real library.
+TEST_CASE("Kestra.assets() and the rest of @kestra-io/libs reach the result", "[e2e][kestra]") {
+  const std::string script = R"(
+const Kestra = require('@kestra-io/libs');
+Kestra.assets([{id: 'orders', type: 'io.kestra.plugin.ee.assets.Table', metadata: {rows: 42}}]);
+Kestra.assets({id: 'vm-1', type: 'vm'});
+Kestra.timer('callback', (done) => done());
+Kestra.logger().trace('trace message');
+)";
+  auto r = run({{"id", "test.kestra-assets"},
+                {"image", "runner-node:latest"},
+                {"command", {"node", "-e", script}}});
+  REQUIRE(r.exit_code == 0);
+  const json expected = json::array({{{"id", "orders"},
+                                      {"type", "io.kestra.plugin.ee.assets.Table"},
+                                      {"metadata", {{"rows", 42}}}},
+                                     {{"id", "vm-1"}, {"type", "vm"}}});
+  CHECK(r.result["assets"] == expected);
+  CHECK(r.outputs_file["assets"] == expected);
+  for (const auto& e : select(r.records, "event", "kestra"))
+    CHECK_THAT(e["message"].get<std::string>(), !Catch::Contains("unknown key"));
+  REQUIRE(r.result["metrics"].size() == 1);
+  CHECK(r.result["metrics"][0]["name"] == "callback");
+  CHECK(r.result["metrics"][0]["type"] == "timer");
+  // logger().trace() goes through console.trace, which prints "Trace: " before the line and a
+  // stack after it on stderr: no protocol line (nor in Kestra, whose pattern is anchored), so
+  // it is stderr text.
+  const auto errors = select(r.records, "event", "stderr");
+  REQUIRE(errors.size() == 1);
+  CHECK_THAT(errors[0]["message"].get<std::string>(), Catch::StartsWith("Trace: ::{"));
+}

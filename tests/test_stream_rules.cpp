@@ -239,6 +239,67 @@ TEST_CASE("a bad protocol line is a warning carrying the line", "[runner][rules]
         R"(::{"metrics":[{"name":"x","type":"histogram","value":1}]}::)");
 }
 
+// Issue 15: text that only looks like a protocol block comes back as the stdout events it was.
+TEST_CASE("a block that is not protocol gives its lines back as events, after one warning",
+          "[runner][rules][kestra]") {
+  Fixture f;
+  StreamRules rules(f.events, {}, StreamRules::StdoutMode::live, f.results);
+  std::string text = "before\n::{ this starts like a block\n";
+  for (int i = 1; i <= 8; ++i) text += "ordinary line " + std::to_string(i) + "\n";
+  rules.feed_stdout(text, t0);
+  rules.flush_if_due(t0 + 2s);  // 1 s without output: the block is given back
+  rules.feed_stdout("after\n", t0 + 3s);
+  rules.end_streams();
+  rules.report_held();
+  std::vector<std::string> expected = {"before", "::{ this starts like a block"};
+  for (int i = 1; i <= 8; ++i) expected.push_back("ordinary line " + std::to_string(i));
+  expected.push_back("after");
+  CHECK(f.sink.events("stdout") == expected);
+  const auto warnings = f.sink.events("kestra");
+  REQUIRE(warnings.size() == 1);
+  CHECK_THAT(warnings[0], Catch::StartsWith("Invalid Kestra protocol block (9 lines)"));
+}
+
+TEST_CASE("bare JSON that is not valid protocol is plain text, without a warning",
+          "[runner][rules][kestra]") {
+  Fixture f;
+  StreamRules rules(f.events, {}, StreamRules::StdoutMode::live, f.results);
+  rules.feed_stdout("{\"metrics\":{\"cpu\":0.5}}\n", t0);
+  rules.end_streams();
+  rules.report_held();
+  CHECK(f.sink.events("stdout") == std::vector<std::string>{R"({"metrics":{"cpu":0.5}})"});
+  CHECK(f.sink.events("kestra").empty());
+}
+
+TEST_CASE("with the protocol turned off, protocol lines are ordinary output",
+          "[runner][rules][kestra]") {
+  Fixture f;
+  StreamRules rules(f.events, {}, StreamRules::StdoutMode::live, f.results);
+  rules.disable_protocol();
+  rules.feed_stdout("::{\"outputs\":{\"a\":1}}::\n::{\n", t0);
+  rules.end_streams();
+  rules.report_held();
+  CHECK(f.sink.events("stdout") == std::vector<std::string>{R"(::{"outputs":{"a":1}}::)", "::{"});
+  CHECK(f.results.outputs().empty());
+  CHECK(f.sink.events("kestra").empty());
+}
+
+TEST_CASE("Kestra.assets() are kept in the results", "[runner][rules][kestra]") {
+  Fixture f;
+  StreamRules rules(f.events, runner::secrets::Masker({"Sup3rS3cret"}),
+                    StreamRules::StdoutMode::live, f.results);
+  rules.feed_stdout(
+      R"(::{"assets":[{"id":"orders","type":"io.kestra.plugin.ee.assets.Table","metadata":{"pw":"Sup3rS3cret"}}]}::)"
+      "\n",
+      t0);
+  rules.end_streams();
+  rules.report_held();
+  REQUIRE(f.results.assets().size() == 1);
+  CHECK(f.results.assets()[0]["id"] == "orders");
+  CHECK(f.results.assets()[0]["metadata"]["pw"] == "[hidden]");
+  CHECK(f.sink.events("kestra").empty());
+}
+
 TEST_CASE("live stdout keeps 16 KiB head and tail for the message, held stdout 1 MiB",
           "[runner][rules]") {
   const std::string line(1000, 'x');
