@@ -84,7 +84,11 @@ TEST_CASE("a table of single lines and their exact parse", "[kestra]") {
       {"{", {"text {"}},
       {" ::{\"logs\":[{\"level\":\"INFO\",\"message\":\"x\"}]}::",
        {"text  ::{\"logs\":[{\"level\":\"INFO\",\"message\":\"x\"}]}::"}},
-      {"::{\"outputs\":{\"a\":1}}:: ", {"text ::{\"outputs\":{\"a\":1}}:: "}},
+      // A trailing space: it opens a block that never closes; given back with one warning.
+      {"::{\"outputs\":{\"a\":1}}:: ",
+       {"warning Invalid Kestra protocol block (1 lines): not closed by a line ending with "
+        "\"}::\"; its lines are logged as ordinary output | ::{\"outputs\":{\"a\":1}}:: ",
+        "text ::{\"outputs\":{\"a\":1}}:: "}},
       // Kestra's Node client (compact JSON).
       {R"(::{"logs":[{"level":"INFO","message":"hello from node"}]}::)",
        {"log info hello from node"}},
