@@ -134,9 +134,7 @@ std::optional<CronSchedule::TimePoint> CronSchedule::next(TimePoint after) const
     const std::time_t when = std::chrono::system_clock::to_time_t(t);
     std::tm tm{};
     localtime_r(&when, &tm);
-    if (!months_.test(static_cast<std::size_t>(tm.tm_mon + 1))) {
-      continue;
-    }
+    if (!months_.test(static_cast<std::size_t>(tm.tm_mon) + 1)) continue;
     const bool day = days_.test(static_cast<std::size_t>(tm.tm_mday));
     const bool weekday = weekdays_.test(static_cast<std::size_t>(tm.tm_wday));
     const bool day_ok = any_day_ && any_weekday_ ? true
