@@ -314,3 +314,27 @@ Kestra.logger().trace('trace message');
   REQUIRE(errors.size() == 1);
   CHECK_THAT(errors[0]["message"].get<std::string>(), Catch::StartsWith("Trace: ::{"));
 }
+
+// Issue 15: a component that prints such JSON of its own turns the protocol off in its file.
+TEST_CASE("logging.kestra_protocol false makes protocol lines ordinary output", "[e2e][kestra]") {
+  auto r = run(
+      {{"id", "test.kestra-off"},
+       {"image", "runner-busybox:latest"},
+       {"logging", {{"kestra_protocol", false}}},
+       {"command", {"sh", "-c", R"(echo '::{"outputs":{"a":1}}::'; echo '{"outputs":{"b":2}}')"}}});
+  REQUIRE(r.exit_code == 0);
+  const auto lines = select(r.records, "event", "stdout");
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0]["message"] == R"(::{"outputs":{"a":1}}::)");
+  CHECK(lines[1]["message"] == R"({"outputs":{"b":2}})");
+  CHECK(r.result["outputs"] == json::object());
+  CHECK(select(r.records, "event", "kestra").empty());
+  // Anything but a boolean is refused, naming the field.
+  const auto bad = run_cli({"run", temp_file(json{{"id", "test.kestra-off"},
+                                                  {"image", "runner-busybox:latest"},
+                                                  {"logging", {{"kestra_protocol", "no"}}}}
+                                                 .dump())});
+  CHECK(bad.exit_code == 65);
+  CHECK_THAT(bad.err,
+             Catch::Contains("$.logging.kestra_protocol") && Catch::Contains("true or false"));
+}
