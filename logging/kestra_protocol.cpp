@@ -695,8 +695,9 @@ void KestraLineParser::report(const json& payload, std::string_view original, bo
 
 void KestraLineParser::warn(std::string_view what, std::string_view original, bool is_block) {
   if (!callbacks_.on_warning) return;
-  std::string message = is_block ? fmt::format("Invalid Kestra protocol block ({} lines): {}",
-                                               block_breaks_.size() + 1, what)
+  const std::size_t lines = block_breaks_.size() + 1;
+  std::string message = is_block ? fmt::format("Invalid Kestra protocol block ({} line{}): {}",
+                                               lines, lines == 1 ? "" : "s", what)
                                  : fmt::format("Invalid Kestra protocol line: {}", what);
   callbacks_.on_warning(std::move(message), original);
 }

@@ -86,7 +86,7 @@ TEST_CASE("a table of single lines and their exact parse", "[kestra]") {
        {"text  ::{\"logs\":[{\"level\":\"INFO\",\"message\":\"x\"}]}::"}},
       // A trailing space: it opens a block that never closes; given back with one warning.
       {"::{\"outputs\":{\"a\":1}}:: ",
-       {"warning Invalid Kestra protocol block (1 lines): not closed by a line ending with "
+       {"warning Invalid Kestra protocol block (1 line): not closed by a line ending with "
         "\"}::\"; its lines are logged as ordinary output | ::{\"outputs\":{\"a\":1}}:: ",
         "text ::{\"outputs\":{\"a\":1}}:: "}},
       // Kestra's Node client (compact JSON).
