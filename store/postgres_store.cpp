@@ -505,8 +505,10 @@ std::optional<JobRecord> PostgresStore::find_job(std::string_view id_or_prefix) 
         "SELECT id FROM jobs WHERE starts_with(id, $1) ORDER BY id LIMIT " + limit;
     r = exec(what, scan, Params().text(id_or_prefix));
   }
+  const int rows = PQntuples(r.get());
   std::vector<std::string> found;
-  for (int row = 0; row < PQntuples(r.get()); ++row) found.push_back(cell(r.get(), row, 0));
+  found.reserve(static_cast<std::size_t>(rows));
+  for (int row = 0; row < rows; ++row) found.push_back(cell(r.get(), row, 0));
   if (found.empty()) return std::nullopt;
   if (found.size() > 1 || id_or_prefix.size() < schema::kMinIdPrefix)
     throw JobIdPrefixError(id_or_prefix, std::move(found));
