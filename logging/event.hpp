@@ -75,6 +75,7 @@ struct JobSummary {
   std::string message;
   nlohmann::json outputs = nlohmann::json::object();  // Kestra protocol outputs, merged
   nlohmann::json metrics = nlohmann::json::array();   // Kestra protocol metrics, aggregated
+  nlohmann::json assets = nlohmann::json::array();    // Kestra protocol assets, as reported
   std::string results_summary;  // one line about outputs and metrics for people, or empty
 };
 

@@ -87,7 +87,7 @@ bool is_json_space(char c) {
 }
 
 bool is_protocol_key(std::string_view key) {
-  return key == "logs" || key == "outputs" || key == "metrics";
+  return key == "logs" || key == "outputs" || key == "metrics" || key == "assets";
 }
 
 // Cheap filter for bare `{...}` lines: false when the first key is plainly not a protocol key
@@ -314,7 +314,7 @@ void KestraLineParser::line(std::string_view text) {
     return;
   }
   // The hot path: an ordinary line is decided by its first byte.
-  if (text.size() < 2 || (text[0] != ':' && text[0] != '{')) {
+  if (text.size() < 2 || (text[0] != ':' && text[0] != '{') || !enabled_) {
     if (callbacks_.on_text) callbacks_.on_text(text);
     return;
   }
@@ -347,13 +347,23 @@ void KestraLineParser::candidate_line(std::string_view text) {
           break;
         }
       }
-      if (only_protocol_keys) {
+      // A bare line with any problem is someone's own JSON: text, without a warning.
+      if (only_protocol_keys && reports_cleanly(payload)) {
         report(payload, text, false);
         return;
       }
     }
   }
   if (callbacks_.on_text) callbacks_.on_text(text);
+}
+
+// Whether report() would find no problem in `payload` (run with no callbacks: nothing is
+// reported). Only bare lines that the fast path declined come here.
+bool KestraLineParser::reports_cleanly(const json& payload) {
+  KestraCallbacks saved = std::exchange(callbacks_, KestraCallbacks{});
+  report(payload, {}, false);
+  callbacks_ = std::move(saved);
+  return problems_.empty();
 }
 
 void KestraLineParser::open_block(std::string_view text) {
@@ -371,7 +381,8 @@ void KestraLineParser::continue_block(std::string_view text) {
                        block_breaks_.size() + 2 > kMaxBlockLines;
   // A line starting "::{" never continues valid JSON: the block was not one, start afresh.
   if (too_big || starts_with_marker(text)) {
-    flush_block();
+    give_back_block(too_big ? "longer than 1 MiB or 10,000 lines before it closed"
+                            : "a line starting \"::{\" came before it closed");
     line(text);
     return;
   }
@@ -383,7 +394,13 @@ void KestraLineParser::continue_block(std::string_view text) {
 
 void KestraLineParser::close_block() {
   const std::string_view text(block_text_);
+  not_protocol_.clear();
   parse_marked(text.substr(2, text.size() - 4), text, true);
+  if (!not_protocol_.empty()) {
+    // Not JSON at all: the lines were ordinary output after all.
+    give_back_block(not_protocol_);
+    return;
+  }
   block_open_ = false;
   block_text_.clear();
   block_breaks_.clear();
@@ -392,9 +409,17 @@ void KestraLineParser::close_block() {
 
 void KestraLineParser::flush_block() {
   if (!block_open_) return;
+  give_back_block("not closed by a line ending with \"}::\"");
+}
+
+// One warning, then the block's lines as the ordinary lines they were, in order.
+void KestraLineParser::give_back_block(std::string_view why) {
+  const std::string_view text(block_text_);
+  const std::size_t first_end = block_breaks_.empty() ? text.size() : block_breaks_.front();
+  warn(fmt::format("{}; its lines are logged as ordinary output", why), text.substr(0, first_end),
+       true);
   block_open_ = false;
   if (callbacks_.on_text) {
-    const std::string_view text(block_text_);
     std::size_t start = 0;
     for (const std::size_t line_break : block_breaks_) {
       callbacks_.on_text(text.substr(start, line_break - start));
@@ -450,14 +475,17 @@ void KestraLineParser::parse_marked(std::string_view json_text, std::string_view
   }
   const std::string reason = shortened(parse_error_reason(error), kMaxParseReason);
   if (!error_byte) {
-    warn(fmt::format("invalid JSON: {}", reason), original, is_block);
+    if (is_block)
+      not_protocol_ = fmt::format("invalid JSON: {}", reason);
+    else
+      warn(fmt::format("invalid JSON: {}", reason), original, false);
     return;
   }
   const std::size_t index = 2 + (*error_byte > 0 ? *error_byte - 1 : 0);
   const auto [line_number, column] = line_and_column(original, index);
   if (is_block) {
-    warn(fmt::format("invalid JSON at line {}, column {}: {}", line_number, column, reason),
-         original, true);
+    not_protocol_ =
+        fmt::format("invalid JSON at line {}, column {}: {}", line_number, column, reason);
   } else {
     warn(fmt::format("invalid JSON at column {}: {}", column, reason), original, false);
   }
@@ -515,6 +543,28 @@ void KestraLineParser::report_outputs(const json& payload) {
     } else if (callbacks_.on_outputs) {
       callbacks_.on_outputs(*outputs);
     }
+  }
+}
+
+// "assets" (Kestra.assets() of @kestra-io/libs 2.x): an asset object or an array of them, each
+// given to the callback; anything else is a problem.
+void KestraLineParser::report_assets(const json& payload) {
+  const auto assets = payload.find("assets");
+  if (assets == payload.end() || assets->is_null()) return;
+  if (assets->is_object()) {
+    if (callbacks_.on_asset) callbacks_.on_asset(*assets);
+    return;
+  }
+  if (!assets->is_array()) {
+    problems_.push_back("assets: expected an array of objects, " + got(*assets));
+    return;
+  }
+  for (std::size_t i = 0; i < assets->size(); ++i) {
+    const json& entry = (*assets)[i];
+    if (!entry.is_object())
+      problems_.push_back(fmt::format("assets[{}]: expected an object, {}", i, got(entry)));
+    else if (callbacks_.on_asset)
+      callbacks_.on_asset(entry);
   }
 }
 
@@ -622,10 +672,12 @@ void KestraLineParser::report(const json& payload, std::string_view original, bo
   report_logs(payload);
   report_outputs(payload);
   report_metrics(payload);
+  report_assets(payload);
   for (const auto& item : payload.items()) {
     if (!is_protocol_key(item.key())) {
-      problems_.push_back(fmt::format("unknown key \"{}\" (expected logs, outputs or metrics)",
-                                      shortened(item.key(), kMaxShownValue)));
+      problems_.push_back(
+          fmt::format("unknown key \"{}\" (expected logs, outputs, metrics or assets)",
+                      shortened(item.key(), kMaxShownValue)));
     }
   }
 
@@ -643,8 +695,9 @@ void KestraLineParser::report(const json& payload, std::string_view original, bo
 
 void KestraLineParser::warn(std::string_view what, std::string_view original, bool is_block) {
   if (!callbacks_.on_warning) return;
-  std::string message = is_block ? fmt::format("Invalid Kestra protocol block ({} lines): {}",
-                                               block_breaks_.size() + 1, what)
+  const std::size_t lines = block_breaks_.size() + 1;
+  std::string message = is_block ? fmt::format("Invalid Kestra protocol block ({} line{}): {}",
+                                               lines, lines == 1 ? "" : "s", what)
                                  : fmt::format("Invalid Kestra protocol line: {}", what);
   callbacks_.on_warning(std::move(message), original);
 }

@@ -19,12 +19,15 @@
 //   until one ends with `}::`, and the text joined with '\n' is parsed. If that is not valid JSON
 //   but the text joined without separators is, the latter is used: a single line longer than the
 //   splitter's 64 KiB arrives as several pieces and is put back together that way. A block holds
-//   at most 1 MiB (joined text) and 10,000 lines; a line that would pass either bound, a line
-//   starting `::{` (it can never continue valid JSON, so it starts afresh), finish() and
-//   flush_block() give the gathered lines back as ordinary lines, in order, and the line that
-//   arrived is then handled on its own.
-// - Bare `{...}` on one line whose top-level keys are only among logs, outputs and metrics (at
-//   least one). Any other JSON, or invalid JSON, in a bare line is ordinary text, no warning.
+//   at most 1 MiB (joined text) and 10,000 lines; a block whose text is not JSON at all, a line
+//   that would pass either bound, a line starting `::{` (it can never continue valid JSON, so it
+//   starts afresh), finish() and flush_block() give the gathered lines back as the ordinary
+//   lines they were, in order, after ONE warning saying why (the warning carries the block's
+//   first line only: the lines themselves follow), and the line that arrived is then handled on
+//   its own. A block that is JSON but breaks a payload rule is protocol and warns as a line does.
+// - Bare `{...}` on one line whose top-level keys are only among logs, outputs, metrics and
+//   assets (at least one). Any other JSON, or invalid JSON, in a bare line is ordinary text, no
+//   warning.
 //
 // Payload rules and decisions:
 // - logs: array of {level, message}. Levels are case-insensitive: TRACE and DEBUG -> debug,
@@ -32,7 +35,11 @@
 //   plus notice, alert, emergency/emerg. A missing or null level is info; an unknown or
 //   non-string level is info and reported. An entry without a string message is dropped and
 //   reported. Other fields of an entry are ignored.
-// - outputs: an object, handed on whole. null means absent for logs, outputs and metrics.
+// - outputs: an object, handed on whole. null means absent for logs, outputs, metrics, assets.
+// - assets (Kestra.assets() of @kestra-io/libs 2.x, Kestra's asset lineage): an object or an
+//   array of objects, each handed on as it is (Kestra's server reads id, type, namespace,
+//   displayName, description, metadata; runner keeps whatever the object holds). Payloads with
+//   assets take the reference path (rare: one line per task).
 // - metrics: array of {name, type, value, tags, description}. name: non-empty string; type:
 //   counter, gauge or timer (case-insensitive, reported in lowercase); value: finite number or
 //   numeric string, for a timer also an ISO-8601 duration (seconds); tags: object whose string,
@@ -46,7 +53,9 @@
 // - A payload nested deeper than 128 levels is refused with a warning (outputs are dumped
 //   recursively downstream); a bare line that deep is ordinary text.
 // - `::{}::` (valid, empty) is consumed without any callback, as in Kestra.
-// - A bare line that qualifies by its keys is a protocol line and warns like a marked one.
+// - A bare line that qualifies by its keys is a protocol line only when it breaks no payload
+//   rule; otherwise (`{"metrics":{"cpu":0.5}}`, a component's own JSON) it is ordinary text,
+//   without a warning: warnings are for `::{...}::` lines and blocks only.
 //
 // Secrets (set_payload_filter): a protocol payload is read from the line's raw text, so that a
 // secret in it does not break its JSON; the filter gives, for a payload that may hold a secret,
@@ -85,6 +94,7 @@ struct KestraCallbacks {
   std::function<void(Level level, std::string_view message)> on_log;
   std::function<void(const nlohmann::json& outputs)> on_outputs;  // an object
   std::function<void(const KestraMetric& metric)> on_metric;
+  std::function<void(const nlohmann::json& asset)> on_asset;  // an object
   std::function<void(std::string message, std::string_view original_text)> on_warning;
 };
 
@@ -101,6 +111,9 @@ class KestraLineParser {
 
   // One complete line, terminator removed.
   void line(std::string_view text);
+  // Off (the component's logging.kestra_protocol: false): every line is ordinary text.
+  void set_enabled(bool enabled) { enabled_ = enabled; }
+  bool enabled() const { return enabled_; }
   // End of stream: an unclosed block is given back as ordinary lines. The parser can be reused.
   void finish();
   // True while lines of an unclosed multi-line block are held back (for an idle-timeout flush).
@@ -117,13 +130,16 @@ class KestraLineParser {
   void candidate_line(std::string_view text);
   void continue_block(std::string_view text);
   void close_block();
+  void give_back_block(std::string_view why);
   void open_block(std::string_view text);
+  bool reports_cleanly(const nlohmann::json& payload);
   // Parses `json_text` (the payload between the "::" markers) and reports it.
   void parse_marked(std::string_view json_text, std::string_view original, bool is_block);
   void report(const nlohmann::json& payload, std::string_view original, bool is_block);
   void report_logs(const nlohmann::json& payload);
   void report_outputs(const nlohmann::json& payload);
   void report_metrics(const nlohmann::json& payload);
+  void report_assets(const nlohmann::json& payload);
   void read_metric_entry(const nlohmann::json& entry, std::size_t i);
   void warn(std::string_view what, std::string_view original, bool is_block);
   // The fast path: reads a fully valid payload with simdjson and reports it; false (and nothing
@@ -134,10 +150,12 @@ class KestraLineParser {
   PayloadFilter payload_filter_;
   std::string filtered_;  // the filter's replacement payload
   bool fast_path_ = true;
+  bool enabled_ = true;
   bool block_open_ = false;
   std::string block_text_;                 // gathered lines joined with '\n'
   std::vector<std::size_t> block_breaks_;  // offset of each '\n' added between lines
   std::vector<std::string> problems_;      // of the current payload
+  std::string not_protocol_;               // why a closed block is not JSON: given back
   KestraMetric metric_;                    // reused for each metric
   // The fast path's parser and what it found, reused line after line (simdjson stays out of
   // this header).

@@ -150,8 +150,12 @@ json KestraResults::metrics() const {
   return list;
 }
 
+void KestraResults::add_asset(const json& asset) {
+  assets_.push_back(asset);
+}
+
 json KestraResults::to_json() const {
-  return {{"outputs", outputs()}, {"metrics", metrics()}};
+  return {{"outputs", outputs()}, {"metrics", metrics()}, {"assets", assets_}};
 }
 
 std::string KestraResults::summary(std::size_t max_bytes) const {

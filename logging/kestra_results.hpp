@@ -30,13 +30,17 @@ class KestraResults {
   // Merges the members of `outputs` (an object; anything else is ignored).
   void add_outputs(const nlohmann::json& outputs);
   void add_metric(const KestraMetric& metric);
+  // Kestra.assets(): each asset object, in the order reported.
+  void add_asset(const nlohmann::json& asset);
 
-  bool empty() const { return outputs_.empty() && metrics_.empty(); }
+  bool empty() const { return outputs_.empty() && metrics_.empty() && assets_.empty(); }
   // {"key": value, ...}
   nlohmann::json outputs() const;
   // [{"name", "type", "value", "tags", "description" (only when set)}, ...], first-seen order.
   nlohmann::json metrics() const;
-  // {"outputs": {...}, "metrics": [...]}
+  // [{...}, ...]: the assets as reported.
+  const nlohmann::json& assets() const { return assets_; }
+  // {"outputs": {...}, "metrics": [...], "assets": [...]}
   nlohmann::json to_json() const;
   // One line for the terminal, e.g.
   //   outputs: a=1, b="x"; metrics: rows{p=a} (counter)=15, duration (timer)=2.5s
@@ -47,6 +51,7 @@ class KestraResults {
  private:
   nlohmann::json outputs_ = nlohmann::json::object();
   std::vector<KestraMetric> metrics_;
+  nlohmann::json assets_ = nlohmann::json::array();
   std::unordered_map<std::string, std::size_t> metric_index_;  // series key -> metrics_ index
   std::string key_scratch_;
 };

@@ -28,9 +28,11 @@ std::string_view level_color(Level level) {
   }
 }
 
+// Full words, padded to the longest (EMERGENCY) so messages start in one column.
 std::string_view level_label(Level level) {
-  static constexpr std::array<std::string_view, 8> labels = {
-      "DEBUG  ", "INFO   ", "NOTICE ", "WARNING", "ERROR  ", "CRITIC ", "ALERT  ", "EMERG  "};
+  static constexpr std::array<std::string_view, 8> labels = {"DEBUG    ", "INFO     ", "NOTICE   ",
+                                                             "WARNING  ", "ERROR    ", "CRITICAL ",
+                                                             "ALERT    ", "EMERGENCY"};
   return labels[static_cast<std::size_t>(level)];
 }
 
@@ -44,7 +46,9 @@ bool want_color(const OutputFile& out, bool disabled_by_flag) {
 }
 
 void TerminalSink::write(const Event& event) {
-  if (event.level < min_level_) return;
+  const bool asked_for = event.level == Level::debug && min_level_ <= Level::info &&
+                         !debug_source_.empty() && event.source == debug_source_;
+  if (event.level < min_level_ && !asked_for) return;
   erase_partial_row();
   format_line(event);
   line_ += '\n';
@@ -86,7 +90,7 @@ void TerminalSink::format_line(const Event& event) {
   }
   // Continuation lines of a multi-line message are indented under the first; component text
   // never reaches the terminal raw (terminal_text.hpp).
-  append_terminal_text(line_, event.message, "\n                     ");
+  append_terminal_text(line_, event.message, "\n                       ");
   if (event.fields != nullptr && event.fields->is_object() && !event.fields->empty()) {
     if (color_) line_ += "\x1b[2m";
     for (const auto& [key, value] : event.fields->items()) {
@@ -153,8 +157,8 @@ void TerminalSink::show_partial(const PartialLine& line) {
   prefix.level = line.level;
   prefix.source = line.source;
   format_line(prefix);
-  // "HH:MM:SS.mmm LEVEL   " and "[source] ": the prefix's columns without its colour codes.
-  const std::size_t width = 21 + (line.source == "stdout" ? 0 : line.source.size() + 3);
+  // "HH:MM:SS.mmm LEVEL     " and "[source] ": the prefix's columns without its colour codes.
+  const std::size_t width = 23 + (line.source == "stdout" ? 0 : line.source.size() + 3);
   // Component text never reaches the terminal raw (terminal_text.hpp), partial or not.
   partial_row_.set(line_, width, terminal_text(line.text));
 }

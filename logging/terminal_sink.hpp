@@ -25,6 +25,10 @@ class TerminalSink final : public EventSink {
   // Draws partial lines (off by default: only a terminal can redraw a row).
   void set_partial_lines(bool shown) { partial_lines_ = shown; }
   void show_partial(const PartialLine& line) override;
+  // Shows debug events from `source` even when the level filter is info: the component's
+  // logging.verbosity asked for its debug messages (GELF), a choice the terminal's default does
+  // not override. Quiet mode (warning and above) still hides them.
+  void show_debug_from(std::string source) { debug_source_ = std::move(source); }
 
  private:
   void format_line(const Event& event);
@@ -33,6 +37,7 @@ class TerminalSink final : public EventSink {
   OutputFile out_;
   bool color_;
   Level min_level_;
+  std::string debug_source_;
   std::string line_;
   std::int64_t cached_second_ = -1;
   std::string cached_clock_;  // "HH:MM:SS."

@@ -140,7 +140,8 @@ void parse_logging(const json& doc, ComponentSpec& spec, ProblemList& problems) 
     return;
   }
   check_keys(logging, "$.logging",
-             {"type", "gelf_server_type", "verbosity", "no_application_errors"}, problems);
+             {"type", "gelf_server_type", "verbosity", "no_application_errors", "kestra_protocol"},
+             problems);
   if (logging.contains("type")) {
     const json& t = logging.at("type");
     if (!t.is_string() || (t.get<std::string>() != "standard" && t.get<std::string>() != "gelf"))
@@ -163,6 +164,13 @@ void parse_logging(const json& doc, ComponentSpec& spec, ProblemList& problems) 
       problems.expected("$.logging.no_application_errors", "true or false", v);
     else
       spec.logging.no_application_errors = v.get<bool>();
+  }
+  if (logging.contains("kestra_protocol")) {
+    const json& v = logging.at("kestra_protocol");
+    if (!v.is_boolean())
+      problems.expected("$.logging.kestra_protocol", "true or false", v);
+    else
+      spec.logging.kestra_protocol = v.get<bool>();
   }
 }
 

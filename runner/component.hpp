@@ -53,6 +53,7 @@ struct LoggingSettings {
       Visibility::none,   Visibility::normal,     Visibility::normal,     Visibility::normal,
       Visibility::normal, Visibility::camouflage, Visibility::camouflage, Visibility::camouflage};
   bool no_application_errors = false;
+  bool kestra_protocol = true;  // false: Kestra protocol lines are ordinary output
 };
 
 // Isolation between jobs: every container runs without NET_RAW (no raw sockets, so no forged

@@ -130,6 +130,7 @@ ContainerRun::ContainerRun(RunEnvironment& env, ContainerSource source,
       rules_(env.events, env.masker,
              gelf_mode_ ? StreamRules::StdoutMode::held : StreamRules::StdoutMode::live,
              env.results) {
+  if (!logging.kestra_protocol) rules_.disable_protocol();
   // GELF mode: the server listens before the container exists, where the container reaches us.
   // A taken-over container was told the address of its first worker's server, which is gone.
   if (gelf_mode_ && std::holds_alternative<NewContainer>(source_))

@@ -77,27 +77,30 @@ void GelfJobServer::finish() {
                            {"hidden", hidden_},
                            {"chunks_expired", c.chunks.expired},
                            {"transport", transport_}};
-  std::string chunk_text;
   if (transport_ == "udp") {
     fields["udp_receive_buffer"] = server_.udp_receive_buffer_bytes();
     // Malformed chunk sets (over 128 chunks, sequence >= count, count 0, a count that changes)
-    // are counted, as the standalone server counts them, and named when there were any.
+    // are counted, as the standalone server counts them.
     fields["chunks_completed"] = c.chunks.completed;
     fields["chunks_rejected"] = c.chunks.rejected;
     fields["chunks_evicted"] = c.chunks.evicted;
     fields["chunks_duplicates"] = c.chunks.duplicates;
-    if (c.chunks.rejected + c.chunks.expired + c.chunks.evicted > 0)
-      chunk_text = fmt::format(
-          "; chunked messages: {} malformed chunks rejected, {} incomplete "
-          "sets expired, {} evicted",
-          c.chunks.rejected, c.chunks.expired, c.chunks.evicted);
   }
-  events_.emit(logging::Level::info, "runner",
-               fmt::format("GELF server ({} on {}:{}): {} messages received, {} invalid, {} "
-                           "dropped, {} bytes{}",
-                           transport_, address_, server_.port(), c.received, c.invalid, c.dropped,
-                           c.bytes, chunk_text),
-               &fields);
+  // The counters are the fields; the text says only what went wrong, if anything did: a job that
+  // lost nothing gets a debug event, one that lost messages a warning naming what was lost.
+  std::string lost;
+  for (const char* name :
+       {"invalid", "dropped", "oversize", "chunks_rejected", "chunks_expired", "chunks_evicted"}) {
+    if (fields.contains(name) && fields[name].get<std::uint64_t>() > 0)
+      lost += (lost.empty() ? "" : ", ") + std::string(name);
+  }
+  const std::string server =
+      fmt::format("GELF server ({} on {}:{})", transport_, address_, server_.port());
+  if (lost.empty())
+    events_.emit(logging::Level::debug, "runner", server + ": closed", &fields);
+  else
+    events_.emit(logging::Level::warning, "runner",
+                 server + ": some messages were not logged (" + lost + ")", &fields);
 }
 
 }  // namespace runner

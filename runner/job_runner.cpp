@@ -203,6 +203,7 @@ logging::JobSummary JobRunner::run() {
     summary.message = events_.mask(summary.message);
     events_.masker().mask_in_place(summary.outputs);
     events_.masker().mask_in_place(summary.metrics);
+    events_.masker().mask_in_place(summary.assets);
     summary.job_id = events_.job_id();
   }
   return summary;
@@ -235,6 +236,7 @@ void JobRunner::execute(logging::JobSummary& summary) {
   }
   summary.outputs = results.outputs();
   summary.metrics = results.metrics();
+  summary.assets = results.assets();
   summary.results_summary = results.summary();
   judge(report, spec_, events_, summary);
 }

@@ -6,6 +6,8 @@
 #include "logging/event_log.hpp"
 #include "logging/jsonl_sink.hpp"
 #include "logging/terminal_sink.hpp"
+#include "runner/cli_command.hpp"
+#include "runner/command_line_check.hpp"
 #include "runner/component.hpp"
 #include "runner/container_gc.hpp"
 #include "runner/engine_options.hpp"
@@ -31,6 +33,8 @@
 #include <iostream>
 #include <memory>
 #include <sstream>
+#include <string>
+#include <vector>
 
 namespace {
 
@@ -120,6 +124,12 @@ int command_run(const RunArgs& args) {
                                          : args.verbose ? runner::logging::Level::debug
                                                         : runner::logging::Level::info);
   terminal.set_partial_lines(partial_lines);
+  // logging.verbosity showing GELF debug messages is the user's choice: shown without -v.
+  const runner::Visibility debug_visibility =
+      spec.logging.verbosity[static_cast<std::size_t>(runner::logging::Level::debug)];
+  if (debug_visibility == runner::Visibility::normal ||
+      debug_visibility == runner::Visibility::verbose)
+    terminal.show_debug_from("gelf");
   std::unique_ptr<runner::logging::JsonLinesSink> jsonl;
   if (!args.events.empty()) {
     try {
@@ -162,7 +172,8 @@ int command_run(const RunArgs& args) {
   }
   if (outputs_file) {
     // Written whatever the outcome: Kestra returns the outputs of failed tasks too.
-    const nlohmann::json doc = {{"outputs", summary.outputs}, {"metrics", summary.metrics}};
+    const nlohmann::json doc = {
+        {"outputs", summary.outputs}, {"metrics", summary.metrics}, {"assets", summary.assets}};
     outputs_file->write(doc.dump(2) + "\n");
     outputs_file->flush();
   }
@@ -318,34 +329,50 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   curl_global_init(CURL_GLOBAL_DEFAULT);
   CLI::App app{"runner: run Keboola-style components in containers through the Docker Engine API"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", runner::runner_version());
+  const std::string version = std::string("runner ") + runner::runner_version();
+  app.set_version_flag("-V,--version", version, "Print runner's version");
 
+  // Every command, one line each (runner/cli_command.hpp); the one parsed runs.
+  std::vector<runner::CliCommand> commands;
   RunArgs run;
-  CLI::App* run_cmd = add_run_command(app, run);
+  commands.push_back({add_run_command(app, run), [&] { return command_run(run); }});
   KeyArgs keygen;
   KeyArgs encrypt;
   const KeyCommands key_cmds = add_key_commands(app, keygen, encrypt);
-  CLI::App* keygen_cmd = key_cmds.keygen;
-  CLI::App* encrypt_cmd = key_cmds.encrypt;
+  commands.push_back({key_cmds.keygen, [&] { return command_keygen(keygen); }});
+  commands.push_back({key_cmds.encrypt, [&, cmd = key_cmds.encrypt] {
+                        encrypt.value_given = cmd->count("value") > 0;
+                        return command_encrypt(encrypt);
+                      }});
   GcArgs gc;
-  CLI::App* gc_cmd = add_gc_command(app, gc);
-
+  commands.push_back({add_gc_command(app, gc), [&] { return command_gc(gc); }});
   runner::GelfServerArgs gelf_server;
-  CLI::App* gelf_server_cmd = runner::add_gelf_server_command(app, gelf_server);
-
+  commands.push_back({runner::add_gelf_server_command(app, gelf_server),
+                      [&] { return runner::command_gelf_server(gelf_server); }});
   runner::StoreCommandArgs jobs_args, logs_args, show_args;
   const runner::StoreCommands store_cmds =
       runner::add_store_commands(app, jobs_args, logs_args, show_args);
-
+  commands.push_back({store_cmds.jobs, [&] { return runner::command_jobs(jobs_args); }});
+  commands.push_back({store_cmds.logs, [&] { return runner::command_logs(logs_args); }});
+  commands.push_back({store_cmds.show, [&] { return runner::command_show(show_args); }});
   runner::QueueArgs submit_args, cancel_args, worker_args;
   const runner::QueueCommands queue_cmds =
       runner::add_queue_commands(app, submit_args, cancel_args, worker_args);
-
+  commands.push_back({queue_cmds.submit, [&] { return runner::command_submit(submit_args); }});
+  commands.push_back({queue_cmds.cancel, [&] { return runner::command_cancel(cancel_args); }});
+  commands.push_back({queue_cmds.worker, [&] { return runner::command_worker(worker_args); }});
   runner::ShipArgs ship;
-  CLI::App* ship_cmd = runner::add_ship_command(app, ship);
+  commands.push_back(
+      {runner::add_ship_command(app, ship), [&] { return runner::command_ship(ship); }});
+  commands.push_back({app.add_subcommand("version", "Print runner's version (as --version, -V)"),
+                      [&] { return std::printf("%s\n", version.c_str()) < 0 ? 1 : 0; }});
 
-  app.add_subcommand("version", "Print runner's version");
-
+  // A mistyped command or option is named, with the nearest known one, before CLI11 parses.
+  if (const auto problem =
+          runner::check_command_line(app, std::vector<std::string>(argv + 1, argv + argc))) {
+    std::fprintf(stderr, "%s\n", problem->c_str());  // "runner run: unknown option ..."
+    return runner::kExitUsage;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -360,23 +387,9 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   }
 
   try {
-    if (run_cmd->parsed()) return command_run(run);
-    if (gc_cmd->parsed()) return command_gc(gc);
-    if (gelf_server_cmd->parsed()) return runner::command_gelf_server(gelf_server);
-    if (store_cmds.jobs->parsed()) return runner::command_jobs(jobs_args);
-    if (store_cmds.logs->parsed()) return runner::command_logs(logs_args);
-    if (store_cmds.show->parsed()) return runner::command_show(show_args);
-    if (ship_cmd->parsed()) return runner::command_ship(ship);
-    if (queue_cmds.submit->parsed()) return runner::command_submit(submit_args);
-    if (queue_cmds.cancel->parsed()) return runner::command_cancel(cancel_args);
-    if (queue_cmds.worker->parsed()) return runner::command_worker(worker_args);
-    if (keygen_cmd->parsed()) return command_keygen(keygen);
-    if (encrypt_cmd->parsed()) {
-      encrypt.value_given = encrypt_cmd->count("value") > 0;
-      return command_encrypt(encrypt);
-    }
-    std::printf("runner %s\n", runner::runner_version());
-    return 0;
+    for (const auto& command : commands)
+      if (command.app->parsed()) return command.run();
+    return runner::kExitUsage;
   } catch (...) {
     const runner::JobOutcome failure = runner::classify(std::current_exception());
     std::fprintf(stderr, "runner: %s\n", failure.message.c_str());

@@ -3,6 +3,7 @@
 // every other line goes to the parser, whose text lines come back through to_text().
 #include "runner/output_pipeline.hpp"
 
+#include "logging/carriage_return.hpp"
 #include "logging/kestra_results.hpp"
 
 namespace runner {
@@ -28,8 +29,8 @@ OutputPipeline::OutputPipeline(secrets::Masker masker, bool live, Callbacks call
       parser_(parser_callbacks()),
       splitter_([this](std::string_view line) { on_line(line); }, 64 * 1024) {
   if (!masker_.empty()) {
-    text_.emplace(masker_.matcher(), [this](MaskedText line) {
-      if (callbacks_.on_text) callbacks_.on_text(line);
+    text_.emplace(masker_.matcher(), [this](MaskedText line, bool continues) {
+      if (callbacks_.on_text) callbacks_.on_text(line, continues);
     });
     parser_.set_payload_filter([this](std::string_view payload, std::string& masked) {
       return masker_.mask_payload(payload, masked);
@@ -38,7 +39,8 @@ OutputPipeline::OutputPipeline(secrets::Masker masker, bool live, Callbacks call
   if (live) splitter_.make_live();
   // Inside an open multi-line protocol block every line is protocol until the block closes.
   splitter_.set_partial_filter([this](std::string_view pending) {
-    return !assembling_ && !parser_.holding_block() && may_show_partial(pending);
+    return !parser_.enabled() ||
+           (!assembling_ && !parser_.holding_block() && may_show_partial(pending));
   });
   splitter_.set_close_view([this] { on_close(); });
   if (live && callbacks_.on_partial)
@@ -67,6 +69,10 @@ logging::KestraCallbacks OutputPipeline::parser_callbacks() {
   c.on_metric = [this](const logging::KestraMetric& metric) {
     drain_text();
     if (callbacks_.on_metric) masked_metric(metric);
+  };
+  c.on_asset = [this](const nlohmann::json& asset) {
+    drain_text();
+    if (callbacks_.on_asset) callbacks_.on_asset(masker_.mask(asset, json_scratch_));
   };
   // The message quotes values the payload filter masked; the line is raw, and a secret may be
   // spelt in it with an escape.
@@ -123,7 +129,7 @@ void OutputPipeline::on_line(std::string_view line) {
     return;
   }
   if (end == LineEnd::piece) {
-    if (parser_.holding_block() || looks_like_protocol(line)) {
+    if (parser_.enabled() && (parser_.holding_block() || looks_like_protocol(line))) {
       assembling_ = true;
       assembly_.assign(line);
       return;
@@ -139,7 +145,10 @@ void OutputPipeline::on_close() {
     finish_assembly(LineEnd::newline);
   } else if (text_continues_) {
     text_continues_ = false;
-    if (text_) text_->close_line();
+    if (text_)
+      text_->close_line();
+    else if (callbacks_.on_text)
+      callbacks_.on_text(MaskedText(), false);  // the line's (empty) last part
   }
 }
 
@@ -171,9 +180,12 @@ void OutputPipeline::spill_assembly() {
   text_continues_ = true;
 }
 
+// A line redrawn with '\r' (a progress bar) is text in its final state (carriage_return.hpp):
+// one event per line, not one per redraw. Raw text is redrawn, then masked.
 void OutputPipeline::to_text(std::string_view line, LineEnd end) {
+  line = logging::redrawn_line(line, redrawn_);
   if (!text_) {
-    if (callbacks_.on_text) callbacks_.on_text(masker_.mask(line, scratch_));
+    if (callbacks_.on_text) callbacks_.on_text(masker_.mask(line, scratch_), end == LineEnd::piece);
     return;
   }
   if (end == LineEnd::piece) {
@@ -183,7 +195,10 @@ void OutputPipeline::to_text(std::string_view line, LineEnd end) {
   }
 }
 
+// The live view draws the line's current state: a progress bar moves in place after runner's
+// prefix (the terminal never gets the '\r').
 void OutputPipeline::show(std::string_view pending) {
+  pending = logging::redrawn_line(pending, redrawn_);
   if (pending.empty() || !text_) {
     callbacks_.on_partial(masker_.mask(pending, scratch_));
     return;
@@ -192,6 +207,10 @@ void OutputPipeline::show(std::string_view pending) {
   if (text_->holding()) return;
   const MaskedText shown = masker_.mask_prefix(pending, scratch_);
   if (!shown.empty()) callbacks_.on_partial(shown);
+}
+
+void OutputPipeline::disable_protocol() {
+  parser_.set_enabled(false);
 }
 
 void OutputPipeline::feed(std::string_view raw, Clock::time_point now) {
@@ -209,6 +228,7 @@ void OutputPipeline::flush_if_due(Clock::time_point now) {
 void OutputPipeline::finish() {
   splitter_.finish();
   if (assembling_) finish_assembly(LineEnd::end);
+  if (text_continues_) on_close();  // the stream ended right after a piece
   parser_.finish();
   if (text_) text_->finish();
 }

@@ -34,10 +34,14 @@ class OutputPipeline {
   // What the stream said, masked. Views are valid during the call only; unset members are
   // skipped.
   struct Callbacks {
-    std::function<void(MaskedText line)> on_text = {};
+    // `continues`: a piece of a longer line (over 64 KiB, or delivered after a quiet period)
+    // whose next part comes in the next call; its last part has `continues` false (and is
+    // empty when the newline came alone), so the parts joined give the line's bytes back.
+    std::function<void(MaskedText line, bool continues)> on_text = {};
     std::function<void(logging::Level level, MaskedText message)> on_log = {};
     std::function<void(const secrets::MaskedJson& outputs)> on_outputs = {};  // an object
     std::function<void(const logging::KestraMetric& metric)> on_metric = {};  // masked
+    std::function<void(const secrets::MaskedJson& asset)> on_asset = {};      // an object
     std::function<void(MaskedText message, MaskedText line)> on_warning = {};
     // A live stream's line still being written, for a live view (the terminal) to draw after
     // 200 ms: empty when there is none any more. Never a line that may be Kestra protocol.
@@ -50,6 +54,9 @@ class OutputPipeline {
   OutputPipeline(secrets::Masker masker, bool live, Callbacks callbacks);
   OutputPipeline(const OutputPipeline&) = delete;  // the splitter calls back into this object
   OutputPipeline& operator=(const OutputPipeline&) = delete;
+
+  // The component turned the Kestra protocol off: every line is text, none is held back.
+  void disable_protocol();
 
   void feed(std::string_view raw, Clock::time_point now = Clock::now());
   // Shows or delivers the partial line when due, and gives back the lines of a multi-line
@@ -86,6 +93,7 @@ class OutputPipeline {
   std::string assembly_;
   bool text_continues_ = false;  // the next line continues a text line handed on in pieces
   std::string scratch_, scratch2_;
+  std::string redrawn_;  // a text line redrawn with '\r', in its final state
   nlohmann::json json_scratch_;
   logging::KestraMetric metric_;
 };

@@ -5,14 +5,18 @@
 #include "runner/errors.hpp"
 #include "runner/stop_request.hpp"
 #include "secrets/config_cipher.hpp"
+#include "shipper/cron_schedule.hpp"
 #include "shipper/log_shipper.hpp"
 #include "store/store.hpp"
 
 #include <poll.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
+#include <optional>
 
 namespace runner {
 
@@ -38,9 +42,16 @@ std::chrono::microseconds parse_every(const std::string& text) {
 // with 143 after a clean stop), and `stopped` keeps every later wait from waiting.
 bool sleep_unless_stopped(StopSource& stop, bool& stopped, std::chrono::microseconds d) {
   if (stopped) return false;
-  pollfd pfd{stop.fd(), POLLIN, 0};
-  const int ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
-  if (::poll(&pfd, 1, ms) == 0) return true;
+  // In waits of at most an hour: a cron's next time may be months away (poll takes an int).
+  const auto deadline = std::chrono::steady_clock::now() + d;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return true;
+    pollfd pfd{stop.fd(), POLLIN, 0};
+    const auto ms = std::min<std::int64_t>(left.count(), 3600 * 1000);
+    if (::poll(&pfd, 1, static_cast<int>(ms)) != 0) break;
+  }
   stopped = true;
   while (stop.take()) {
   }
@@ -61,6 +72,9 @@ CLI::App* add_ship_command(CLI::App& app, ShipArgs& args) {
   cmd->add_option("--every", args.every,
                   "Repeat a pass every DURATION (ISO-8601 such as PT1M, or seconds) until "
                   "SIGINT/SIGTERM");
+  cmd->add_flag("--schedule", args.schedule,
+                "Repeat a pass at each time of the Schedule trigger's cron in a Kestra flow file "
+                "(local time) until SIGINT/SIGTERM");
   cmd->add_option("--key-file", args.key_file,
                   "Key for RUNNER::ENC:: credentials (else RUNNER_ENCRYPTION_KEY, else "
                   "$RUNNER_HOME/secret.key)");
@@ -76,9 +90,28 @@ int command_ship(const ShipArgs& args) {
       std::fprintf(stderr, "%s: %s\n", args.config.c_str(), line.c_str());
     return kExitInvalidComponent;
   }
-  const bool repeat = !args.every.empty();
+  if (args.schedule && !args.every.empty())
+    throw UsageError("--schedule and --every: give one of them");
+  std::optional<shipper::CronSchedule> schedule;
+  if (args.schedule) {
+    if (!config.schedule_cron)
+      throw UsageError("--schedule: " + args.config +
+                       " has no Schedule trigger with a cron (a Kestra flow's triggers); use "
+                       "--every DURATION");
+    std::string problem;
+    schedule = shipper::CronSchedule::parse(*config.schedule_cron, problem);
+  }
+  const bool repeat = !args.every.empty() || schedule.has_value();
   const std::chrono::microseconds every =
-      repeat ? parse_every(args.every) : std::chrono::microseconds(0);
+      args.every.empty() ? std::chrono::microseconds(0) : parse_every(args.every);
+  // The wait before the next pass: --every, or until the cron's next time.
+  auto wait_for_next = [&]() -> std::optional<std::chrono::microseconds> {
+    if (!schedule) return every;
+    const auto now = std::chrono::system_clock::now();
+    const auto next = schedule->next(now);
+    if (!next) return std::nullopt;
+    return std::chrono::duration_cast<std::chrono::microseconds>(*next - now);
+  };
 
   const shipper::KeyLookup key = [&]() -> std::optional<secrets::EncryptionKey> {
     return secrets::find_key(
@@ -143,7 +176,12 @@ int command_ship(const ShipArgs& args) {
       status = kExitStoreUnavailable;
     }
     if (!repeat) break;
-    if (!sleep_unless_stopped(stop, stopped, every)) break;
+    const auto wait = wait_for_next();
+    if (!wait) {
+      std::fprintf(stderr, "runner ship: the schedule's cron has no time in the next 366 days\n");
+      break;
+    }
+    if (!sleep_unless_stopped(stop, stopped, *wait)) break;
   }
   // A signal during the last pass stops nothing more: the pass is done, its status stands.
   while (stop.take()) {

@@ -15,7 +15,8 @@ namespace runner {
 struct ShipArgs {
   std::string config;
   std::string store;
-  std::string every;  // ISO-8601 or seconds; empty: one pass
+  std::string every;      // ISO-8601 or seconds; empty: one pass
+  bool schedule = false;  // repeat on the flow file's Schedule trigger (its cron)
   std::string key_file;
 };
 

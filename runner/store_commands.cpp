@@ -32,12 +32,8 @@ std::unique_ptr<store::Store> open_for_reading(const std::string& option) {
 }
 
 store::JobRecord find_job_or_throw(store::Store& db, const std::string& id) {
-  std::optional<store::JobRecord> job;
-  try {
-    job = db.find_job(id);
-  } catch (const store::StoreError& e) {
-    throw UsageError(e.what());  // an ambiguous or too short prefix
-  }
+  // An ambiguous or too short prefix throws store::JobIdPrefixError (exit 64).
+  const std::optional<store::JobRecord> job = db.find_job(id);
   if (!job) throw NotFoundError("no job " + id + " in " + db.describe());
   return *job;
 }
@@ -61,13 +57,16 @@ nlohmann::ordered_json job_to_json(const store::JobRecord& job) {
     auto value = logging::read_json_or_discarded(text);
     return value.is_discarded() ? nlohmann::json(text) : value;
   };
+  // The job object of docs/events.md's schema, shared with the --events result record: the same
+  // names (job_id, duration), and null, never "", for a value that is not there.
   nlohmann::ordered_json out;
-  out["id"] = job.id;
+  out["job_id"] = job.id;
   out["component_id"] = job.component_id;
   out["namespace"] = job.namespace_name;
   out["status"] = job.status;
   out["priority"] = job.priority;
-  out["error_type"] = job.error_type;
+  out["error_type"] =
+      job.error_type.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(job.error_type);
   out["message"] = job.message;
   out["exit_code"] = job.exit_code ? nlohmann::json(*job.exit_code) : nlohmann::json();
   out["container_exit_code"] =
@@ -77,8 +76,9 @@ nlohmann::ordered_json job_to_json(const store::JobRecord& job) {
       job.started_at ? nlohmann::json(logging::format_time(*job.started_at)) : nlohmann::json();
   out["finished_at"] =
       job.finished_at ? nlohmann::json(logging::format_time(*job.finished_at)) : nlohmann::json();
-  if (job.started_at && job.finished_at)
-    out["duration_seconds"] = seconds_between(*job.started_at, *job.finished_at);
+  out["duration"] = job.started_at && job.finished_at
+                        ? nlohmann::ordered_json(seconds_between(*job.started_at, *job.finished_at))
+                        : nlohmann::ordered_json();
   out["outputs"] = parse_or_text(job.outputs);
   out["metrics"] = parse_or_text(job.metrics);
   out["events_stored"] = job.events_stored;
@@ -86,6 +86,34 @@ nlohmann::ordered_json job_to_json(const store::JobRecord& job) {
   if (job.attempts > 0) out["attempts"] = job.attempts;
   if (job.cancel_requested) out["cancel_requested"] = true;
   return out;
+}
+
+// "2/137": runner's exit code and the container's, "-" for one not known.
+std::string exit_codes_text(const store::JobRecord& job) {
+  return fmt::format("{}/{}", job.exit_code ? std::to_string(*job.exit_code) : "-",
+                     job.container_exit_code ? std::to_string(*job.container_exit_code) : "-");
+}
+
+// The line `runner logs --follow` ends with once the job has finished: the summary line
+// `runner run` prints, from the stored job.
+void print_final_status(logging::TerminalSink& terminal, const store::JobRecord& job) {
+  const auto status = logging::job_status_from_name(job.status);
+  if (status == logging::JobStatus::cancelled) {
+    std::printf("Job %s cancelled before it started\n", job.id.c_str());
+    return;
+  }
+  logging::JobSummary summary;
+  summary.job_id = job.id;
+  summary.component_id = job.component_id;
+  summary.status = status.value_or(logging::JobStatus::error);
+  summary.error_type =
+      logging::error_type_from_name(job.error_type).value_or(logging::ErrorType::none);
+  summary.exit_code = job.exit_code.value_or(0);
+  summary.container_exit_code = job.container_exit_code;
+  if (job.started_at && job.finished_at)
+    summary.duration_seconds = seconds_between(*job.started_at, *job.finished_at);
+  summary.message = job.message;
+  terminal.finish(summary);
 }
 
 // One stored event as a JSON line: the --events format plus the event's unique id.
@@ -169,13 +197,14 @@ int command_jobs(const StoreCommandArgs& args) {
     std::printf("no jobs in %s\n", db->describe().c_str());
     return 0;
   }
+  // EXIT: runner's exit code (README) and the container's, e.g. "1/137" for an OOM kill.
   std::printf("%-36s  %-11s  %-24s  %-16s  %-27s  %8s  %s\n", "JOB", "STATUS", "COMPONENT",
-              "NAMESPACE", "CREATED", "DURATION", "EXIT");
+              "NAMESPACE", "CREATED", "DURATION", "EXIT(RUNNER/CONTAINER)");
   for (const auto& job : jobs) {
     std::printf("%-36s  %-11s  %-24s  %-16s  %-27s  %8s  %s\n", job.id.c_str(), job.status.c_str(),
                 job.component_id.c_str(), job.namespace_name.c_str(),
                 logging::format_time(job.created_at).c_str(), duration_text(job).c_str(),
-                job.exit_code ? std::to_string(*job.exit_code).c_str() : "-");
+                exit_codes_text(job).c_str());
   }
   return 0;
 }
@@ -221,7 +250,11 @@ int command_logs(const StoreCommandArgs& args) {
       out.flush();
       terminal.flush();
     }
-    if (!args.follow || finished_before_read) break;
+    if (!args.follow) break;
+    if (finished_before_read) {
+      if (!args.json) print_final_status(terminal, job);
+      break;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
     job = find_job_or_throw(*db, job.id);
   }

@@ -27,7 +27,9 @@ StreamRules::StreamRules(logging::EventLog& events, const secrets::Masker& maske
       stdout_(masker, mode == StdoutMode::live,
               [this, mode] {
                 OutputPipeline::Callbacks c = protocol_callbacks();
-                c.on_text = [this](secrets::MaskedText line) { keep_stdout(line); };
+                c.on_text = [this](secrets::MaskedText line, bool continues) {
+                  keep_stdout(line, continues);
+                };
                 // Only live stdout shows a line before its newline.
                 if (mode == StdoutMode::live)
                   c.on_partial = [this](secrets::MaskedText text) {
@@ -37,7 +39,9 @@ StreamRules::StreamRules(logging::EventLog& events, const secrets::Masker& maske
               }()),
       stderr_(masker, false, [this] {
         OutputPipeline::Callbacks c = protocol_callbacks();
-        c.on_text = [this](secrets::MaskedText line) { keep_stderr(line); };
+        c.on_text = [this](secrets::MaskedText line, bool continues) {
+          keep_stderr(line, continues);
+        };
         return c;
       }()) {}
 
@@ -61,6 +65,7 @@ OutputPipeline::Callbacks StreamRules::protocol_callbacks() {
     logging::append_metric_members(members_, metric);
     events_.record("metric", secrets::MaskedText::assume_masked(members_));
   };
+  c.on_asset = [this](const secrets::MaskedJson& asset) { results_.add_asset(asset.json()); };
   c.on_warning = [this](secrets::MaskedText message, secrets::MaskedText line) {
     const nlohmann::json fields = {{"line", std::string(line.view())}};
     events_.emit(Level::warning, "kestra", message.view(), &fields);
@@ -68,15 +73,26 @@ OutputPipeline::Callbacks StreamRules::protocol_callbacks() {
   return c;
 }
 
-void StreamRules::keep_stdout(secrets::MaskedText line) {
-  if (mode_ == StdoutMode::live) events_.emit(Level::info, "stdout", line);
+// Live, each part of a long line is an event of its own (the empty part that only closes a line
+// is none); the kept text joins the parts as they were written, with no break between them.
+void StreamRules::keep_stdout(secrets::MaskedText line, bool continues) {
+  const bool closing_part = line.empty() && stdout_in_pieces_;
+  stdout_in_pieces_ = continues;
+  if (mode_ == StdoutMode::live && !closing_part) events_.emit(Level::info, "stdout", line);
   stdout_text_.append(line.view());
-  stdout_text_.append("\n");
+  if (!continues) stdout_text_.append("\n");
 }
 
-void StreamRules::keep_stderr(secrets::MaskedText line) {
+// The final stderr event keeps the bytes as sent: a line over 64 KiB is not broken where the
+// splitter cut it.
+void StreamRules::keep_stderr(secrets::MaskedText line, bool continues) {
   stderr_text_.append(line.view());
-  stderr_text_.append("\n");
+  if (!continues) stderr_text_.append("\n");
+}
+
+void StreamRules::disable_protocol() {
+  stdout_.disable_protocol();
+  stderr_.disable_protocol();
 }
 
 void StreamRules::feed_stdout(std::string_view bytes, Clock::time_point now) {

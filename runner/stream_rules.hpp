@@ -42,6 +42,8 @@ class StreamRules {
   StreamRules(const StreamRules&) = delete;  // the pipelines call back into this object
   StreamRules& operator=(const StreamRules&) = delete;
 
+  // logging.kestra_protocol false: both streams are text only (before the first byte is fed).
+  void disable_protocol();
   void feed_stdout(std::string_view bytes, Clock::time_point now = Clock::now());
   void feed_stderr(std::string_view bytes, Clock::time_point now = Clock::now());
   // Timed work of the pipelines (partial lines, stalled protocol blocks); next_flush says when.
@@ -55,15 +57,16 @@ class StreamRules {
 
  private:
   OutputPipeline::Callbacks protocol_callbacks();
-  void keep_stdout(secrets::MaskedText line);
-  void keep_stderr(secrets::MaskedText line);
+  void keep_stdout(secrets::MaskedText line, bool continues);
+  void keep_stderr(secrets::MaskedText line, bool continues);
 
   logging::EventLog& events_;
   StdoutMode mode_;
   logging::KestraResults& results_;
   logging::HeadTailBuffer stdout_text_;
   logging::HeadTailBuffer stderr_text_;
-  std::string members_;  // scratch for output and metric records
+  std::string members_;            // scratch for output and metric records
+  bool stdout_in_pieces_ = false;  // the last stdout part was a piece of a longer line
   OutputPipeline stdout_;
   OutputPipeline stderr_;
 };

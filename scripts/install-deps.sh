@@ -39,4 +39,5 @@ fi
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# -q, not -qq: apt prints each package as it fetches and sets it up (progress on the longest step).
+apt-get install -y -q -o Dpkg::Use-Pty=0 --no-install-recommends "${missing[@]}"

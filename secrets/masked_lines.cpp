@@ -17,7 +17,7 @@ void MaskedLineStream::piece(std::string_view text) {
   batch_.append(text);
   mask_batch();
   hand_on_lines();
-  if (!pending_.empty()) on_line_(MaskedText(pending_));
+  if (!pending_.empty()) on_line_(MaskedText(pending_), true);
   pending_.clear();
   after_piece_ = true;
 }
@@ -38,7 +38,7 @@ void MaskedLineStream::finish() {
   scrubber_.flush(out_);
   pending_.append(out_);
   hand_on_lines();
-  if (!pending_.empty()) on_line_(MaskedText(pending_));
+  if (!pending_.empty() || after_piece_) on_line_(MaskedText(pending_), false);
   pending_.clear();
   after_piece_ = false;
 }
@@ -62,8 +62,8 @@ void MaskedLineStream::hand_on_lines() {
     if (end == std::string::npos) break;
     std::string_view line(pending_.data() + start, end - start);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    // A lone break after a piece only closes the line already handed on.
-    if (!(line.empty() && after_piece_)) on_line_(MaskedText(line));
+    // A lone break after a piece closes the line already handed on: an empty last part.
+    on_line_(MaskedText(line), false);
     after_piece_ = false;
     start = end + 1;
   }

@@ -25,7 +25,11 @@ namespace runner::secrets {
 
 class MaskedLineStream {
  public:
-  using LineFn = std::function<void(MaskedText line)>;
+  // `continues`: the line is a piece and the line goes on in the next call (joined without a
+  // break, the calls give the stream's bytes back). A line handed on in pieces always ends with
+  // a call whose `continues` is false, empty when its newline came with nothing after the last
+  // piece.
+  using LineFn = std::function<void(MaskedText line, bool continues)>;
 
   // `matcher` must not be null.
   MaskedLineStream(std::shared_ptr<const SecretMatcher> matcher, LineFn on_line);

@@ -420,7 +420,7 @@ void append_job_members(std::string& out, const ShippedEvent& shipped,
   };
   key("job_id");
   logging::append_json_string(out, shipped.event.job_id);
-  key("sequence");
+  key("seq");  // the name --events and `runner logs --json` use (docs/events.md, schema)
   append_uint(out, shipped.event.sequence);
   key("namespace");
   logging::append_json_string(out, shipped.namespace_name);

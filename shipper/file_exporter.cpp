@@ -4,6 +4,7 @@
 #include "shipper/file_exporter.hpp"
 
 #include "logging/json_text.hpp"
+#include "secrets/config_cipher.hpp"
 #include "shipper/exporter_io.hpp"
 
 #include <fmt/format.h>
@@ -171,7 +172,15 @@ class FileExporter final : public ExporterBase {
 
 std::unique_ptr<LogExporter> make_file_exporter(ExporterProperties& properties) {
   FileSettings settings;
-  settings.folder = properties.required_string("path");
+  // Kestra's FileLogExporter has no `path` (it writes to Kestra's storage): without one, files go
+  // to $RUNNER_HOME/logs (~/.runner/logs), so a Kestra task can be pasted as it is.
+  if (const auto path = properties.string("path")) {
+    settings.folder = *path;
+  } else if (const auto home = secrets::runner_home()) {
+    settings.folder = *home / "logs";
+  } else {
+    settings.folder = properties.required_string("path");  // neither RUNNER_HOME nor HOME
+  }
   const std::string prefix_name = properties.pick({"filePrefix", "logFilePrefix"});  // Kestra's
   settings.prefix = properties.string_or(prefix_name, "logs");
   if (settings.prefix.find('/') != std::string::npos || settings.prefix == "." ||

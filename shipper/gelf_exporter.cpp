@@ -22,7 +22,7 @@ constexpr std::size_t kChunkHeaderBytes = logging::gelf::GelfChunkAssembler::kHe
 constexpr std::size_t kMaxChunks = logging::gelf::GelfChunkAssembler::kMaxChunks;
 constexpr std::size_t kShortMessageBytes = 250;
 
-constexpr std::string_view kOwnFields[] = {"event_id",     "job_id", "sequence",  "namespace",
+constexpr std::string_view kOwnFields[] = {"event_id",     "job_id", "seq",       "namespace",
                                            "component_id", "source", "truncated", "id"};
 
 struct GelfSettings {

@@ -133,7 +133,7 @@ class LokiExporter final : public HttpExporterBase {
     logging::append_json_string(line_, e.job_id);
     line_ += R"(,"component_id":)";
     logging::append_json_string(line_, shipped.component_id);
-    line_ += R"(,"sequence":)";
+    line_ += R"(,"seq":)";
     append_uint(line_, e.sequence);
     if (auto fields = parse_fields(e.fields)) {
       line_ += R"(,"fields":)";

@@ -1,6 +1,8 @@
 // ShipperConfig parsing: see shipper_config.hpp.
 #include "shipper/shipper_config.hpp"
 
+#include "shipper/cron_schedule.hpp"
+
 #include "logging/json_reader.hpp"
 #include "logging/kestra_namespace.hpp"
 #include "logging/kestra_protocol.hpp"
@@ -159,7 +161,73 @@ void parse_settings(const nlohmann::json& doc, ShipperConfig& config,
 
 }  // namespace
 
-ShipperConfig parse_shipper_config(const nlohmann::json& doc) {
+namespace {
+
+bool type_ends_with(const nlohmann::json& item, std::string_view suffix) {
+  if (!item.is_object()) return false;
+  const auto type = item.find("type");
+  return type != item.end() && type->is_string() && type->get<std::string>().ends_with(suffix);
+}
+
+// The cron of a flow's Schedule trigger (the first one that has a cron), if any.
+std::optional<std::string> schedule_cron_of(const nlohmann::json& flow,
+                                            std::vector<std::string>& problems) {
+  const auto triggers = flow.find("triggers");
+  if (triggers == flow.end() || triggers->is_null()) return std::nullopt;
+  if (!triggers->is_array()) {
+    problems.push_back("triggers: expected a list of triggers, got " +
+                       logging::describe_json(*triggers));
+    return std::nullopt;
+  }
+  for (std::size_t i = 0; i < triggers->size(); ++i) {
+    const nlohmann::json& trigger = (*triggers)[i];
+    if (!type_ends_with(trigger, ".Schedule")) continue;
+    const auto cron = trigger.find("cron");
+    std::string problem;
+    if (cron == trigger.end() || !cron->is_string() ||
+        !CronSchedule::parse(cron->get<std::string>(), problem)) {
+      problems.push_back(
+          "triggers[" + std::to_string(i) + "].cron: " +
+          (problem.empty() ? "required: a cron expression such as \"0 * * * *\"" : problem));
+      return std::nullopt;
+    }
+    return cron->get<std::string>();
+  }
+  return std::nullopt;
+}
+
+// A flow's one LogShipper task, or an empty object with a problem.
+nlohmann::json log_shipper_task_of(const nlohmann::json& flow, std::vector<std::string>& problems) {
+  const nlohmann::json& tasks = flow.at("tasks");
+  std::vector<std::size_t> found;
+  std::string types;
+  if (tasks.is_array()) {
+    for (std::size_t i = 0; i < tasks.size(); ++i) {
+      if (type_ends_with(tasks[i], "LogShipper")) found.push_back(i);
+      if (tasks[i].is_object() && tasks[i].contains("type"))
+        types += (types.empty() ? "" : ", ") + logging::describe_json(tasks[i]["type"]);
+    }
+  }
+  if (!tasks.is_array()) {
+    problems.push_back("tasks: expected a list of tasks, got " + logging::describe_json(tasks));
+  } else if (found.empty()) {
+    problems.push_back("tasks: no task of type io.kestra.plugin.ee.core.log.LogShipper (found: " +
+                       (types.empty() ? std::string("none") : types) + ")");
+  } else if (found.size() > 1) {
+    problems.push_back("tasks: " + std::to_string(found.size()) +
+                       " LogShipper tasks; runner ship runs one: keep one in the file");
+  } else {
+    return tasks[found.front()];
+  }
+  return nlohmann::json::object();
+}
+
+}  // namespace
+
+namespace {
+
+// One LogShipper task's properties (or a shipper.yaml).
+ShipperConfig parse_task_config(const nlohmann::json& doc) {
   std::vector<std::string> problems;
   ShipperConfig config;
   if (!doc.is_object())
@@ -185,6 +253,27 @@ ShipperConfig parse_shipper_config(const nlohmann::json& doc) {
   parse_settings(doc, config, problems);
   if (!problems.empty()) throw ShipperConfigError(std::move(problems));
   return config;
+}
+
+}  // namespace
+
+ShipperConfig parse_shipper_config(const nlohmann::json& doc) {
+  if (!doc.is_object() || !doc.contains("tasks")) return parse_task_config(doc);
+  // A whole flow file: its LogShipper task, read once (a task holding "tasks" is no flow).
+  std::vector<std::string> problems;
+  const std::optional<std::string> cron = schedule_cron_of(doc, problems);
+  const nlohmann::json task = log_shipper_task_of(doc, problems);
+  if (!problems.empty()) throw ShipperConfigError(std::move(problems));
+  try {
+    ShipperConfig config = parse_task_config(task);
+    config.schedule_cron = cron;
+    return config;
+  } catch (const ShipperConfigError& e) {
+    // Name the task's properties as the flow file has them.
+    std::vector<std::string> within;
+    for (const auto& p : e.problems()) within.push_back("tasks (LogShipper): " + p);
+    throw ShipperConfigError(std::move(within));
+  }
 }
 
 nlohmann::json yaml_to_json(const std::string& text) {

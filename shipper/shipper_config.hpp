@@ -11,7 +11,11 @@
 // settlePeriod (PT2S: events younger than this are left for the next pass, so that a block a
 // running job's writer is still committing is never skipped). A Kestra task YAML can be pasted:
 // `id` and a `type` ending in LogShipper are accepted, and Kestra's exporter class names map to
-// runner's types (see normalize_exporter_type).
+// runner's types (see normalize_exporter_type). So can a whole Kestra flow file (`id`,
+// `namespace`, `tasks`, `triggers`, ...): its one task whose type ends in LogShipper is the
+// configuration (the flow's own namespace is where the flow lives, not a filter, and its other
+// properties are Kestra's business), and the `cron` of its Schedule trigger (a type ending in
+// `.Schedule`) is kept for `runner ship --schedule`.
 //
 // Every error names the property and what was expected. YAML is read with yaml-cpp; since JSON
 // is YAML, one reader takes both.
@@ -52,6 +56,8 @@ struct ShipperConfig {
   int max_retries = 3;
   std::chrono::microseconds retry_delay = std::chrono::seconds(1);
   std::chrono::microseconds settle = std::chrono::seconds(2);
+  // A whole Kestra flow file: the cron of its Schedule trigger, for `runner ship --schedule`.
+  std::optional<std::string> schedule_cron;
 
   // The key-value key the offset is kept under: offsetKey, or offsetKey:namespace.
   std::string state_key() const;

@@ -494,21 +494,26 @@ std::optional<JobRecord> PostgresStore::find_job(std::string_view id_or_prefix) 
       fmt::format("SELECT {} FROM jobs WHERE id = $1", schema::kJobColumns);
   auto r = exec(what, exact, Params().text(id_or_prefix));
   if (PQntuples(r.get()) > 0) return job_from(r.get(), 0);
-  if (id_or_prefix.size() < schema::kMinIdPrefix) return std::nullopt;
+  // The ids starting with the prefix (one more than are shown, to say "and more").
+  const std::string limit = std::to_string(JobIdPrefixError::kPrefixCandidates + 1);
   if (const auto upper = schema::prefix_upper_bound(id_or_prefix)) {
-    static const std::string range = fmt::format(
-        "SELECT {} FROM jobs WHERE id >= $1 AND id < $2 ORDER BY id LIMIT 2", schema::kJobColumns);
+    static const std::string range =
+        "SELECT id FROM jobs WHERE id >= $1 AND id < $2 ORDER BY id LIMIT " + limit;
     r = exec(what, range, Params().text(id_or_prefix).text(*upper));
   } else {
-    static const std::string scan = fmt::format(
-        "SELECT {} FROM jobs WHERE starts_with(id, $1) ORDER BY id LIMIT 2", schema::kJobColumns);
+    static const std::string scan =
+        "SELECT id FROM jobs WHERE starts_with(id, $1) ORDER BY id LIMIT " + limit;
     r = exec(what, scan, Params().text(id_or_prefix));
   }
-  const int n = PQntuples(r.get());
-  if (n == 0) return std::nullopt;
-  if (n > 1)
-    throw StoreError(fmt::format("job id prefix {} is ambiguous: it matches {}, {} and maybe more",
-                                 id_or_prefix, cell(r.get(), 0, 0), cell(r.get(), 1, 0)));
+  const int rows = PQntuples(r.get());
+  std::vector<std::string> found;
+  found.reserve(static_cast<std::size_t>(rows));
+  for (int row = 0; row < rows; ++row) found.push_back(cell(r.get(), row, 0));
+  if (found.empty()) return std::nullopt;
+  if (found.size() > 1 || id_or_prefix.size() < schema::kMinIdPrefix)
+    throw JobIdPrefixError(id_or_prefix, std::move(found));
+  r = exec(what, exact, Params().text(found.front()));
+  if (PQntuples(r.get()) == 0) return std::nullopt;  // removed in between
   return job_from(r.get(), 0);
 }
 

@@ -422,27 +422,29 @@ std::optional<JobRecord> SqliteStore::find_job(std::string_view id_or_prefix) {
     q.bind(1, id_or_prefix);
     if (q.step()) return job_from(q);
   }
-  if (id_or_prefix.size() < schema::kMinIdPrefix) return std::nullopt;
-  std::vector<JobRecord> found;
+  // The ids starting with the prefix (one more than are shown, to say "and more").
+  std::vector<std::string> found;
+  const std::string limit = std::to_string(JobIdPrefixError::kPrefixCandidates + 1);
   if (const auto upper = schema::prefix_upper_bound(id_or_prefix)) {
-    static const std::string range = fmt::format(
-        "SELECT {} FROM jobs WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 2", schema::kJobColumns);
+    static const std::string range =
+        "SELECT id FROM jobs WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT " + limit;
     auto q = query(range, what);
     q.bind(1, id_or_prefix).bind(2, *upper);
-    while (q.step()) found.push_back(job_from(q));
+    while (q.step()) found.push_back(q.text(0));
   } else {
     static const std::string scan =
-        fmt::format("SELECT {} FROM jobs WHERE substr(id, 1, length(?1)) = ?1 ORDER BY id LIMIT 2",
-                    schema::kJobColumns);
+        "SELECT id FROM jobs WHERE substr(id, 1, length(?1)) = ?1 ORDER BY id LIMIT " + limit;
     auto q = query(scan, what);
     q.bind(1, id_or_prefix);
-    while (q.step()) found.push_back(job_from(q));
+    while (q.step()) found.push_back(q.text(0));
   }
   if (found.empty()) return std::nullopt;
-  if (found.size() > 1)
-    throw StoreError(fmt::format("job id prefix {} is ambiguous: it matches {}, {} and maybe more",
-                                 id_or_prefix, found[0].id, found[1].id));
-  return std::move(found.front());
+  if (found.size() > 1 || id_or_prefix.size() < schema::kMinIdPrefix)
+    throw JobIdPrefixError(id_or_prefix, std::move(found));
+  auto q = query(exact, what);
+  q.bind(1, found.front());
+  if (q.step()) return job_from(q);
+  return std::nullopt;  // removed in between
 }
 
 std::vector<JobRecord> SqliteStore::list_jobs(const JobFilter& filter) {

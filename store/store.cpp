@@ -3,10 +3,12 @@
 
 #include "secrets/config_cipher.hpp"
 #include "store/postgres_store.hpp"
+#include "store/schema.hpp"
 #include "store/sqlite_store.hpp"
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdlib>
 
@@ -18,6 +20,27 @@ bool is_final_status(std::string_view status) {
   for (const auto f : kFinal)
     if (status == f) return true;
   return false;
+}
+
+namespace {
+std::string prefix_problem(std::string_view prefix, const std::vector<std::string>& matches) {
+  const std::size_t shown = std::min(matches.size(), JobIdPrefixError::kPrefixCandidates);
+  std::string list;
+  for (std::size_t i = 0; i < shown; ++i) list += (i == 0 ? "" : ", ") + matches[i];
+  const std::string more = matches.size() > shown ? " and more" : "";
+  if (prefix.size() < schema::kMinIdPrefix)
+    return fmt::format(
+        "job id prefix '{}' is too short: give at least {} characters (or the whole id); it "
+        "matches {}{}",
+        prefix, schema::kMinIdPrefix, list, more);
+  return fmt::format("job id prefix '{}' is ambiguous: it matches {}{}; give more characters",
+                     prefix, list, more);
+}
+}  // namespace
+
+JobIdPrefixError::JobIdPrefixError(std::string_view prefix, std::vector<std::string> matches)
+    : Error(ErrorKind::usage, prefix_problem(prefix, matches)), candidates_(std::move(matches)) {
+  if (candidates_.size() > kPrefixCandidates) candidates_.resize(kPrefixCandidates);
 }
 
 std::string StoredEvent::id() const {

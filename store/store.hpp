@@ -35,6 +35,19 @@ class StoreError : public Error {
   explicit StoreError(const std::string& what) : Error(ErrorKind::store_unavailable, what) {}
 };
 
+// Of kind usage (exit 64): a job id prefix shorter than 8 characters, or one that matches more
+// than one job. Names the jobs it matches, up to kPrefixCandidates of them.
+class JobIdPrefixError : public Error {
+ public:
+  static constexpr std::size_t kPrefixCandidates = 5;
+  // `matches`: the ids found, up to kPrefixCandidates + 1 (one more says "and more").
+  JobIdPrefixError(std::string_view prefix, std::vector<std::string> matches);
+  const std::vector<std::string>& candidates() const { return candidates_; }
+
+ private:
+  std::vector<std::string> candidates_;
+};
+
 using logging::EventTime;
 
 // One event as stored and as read back.

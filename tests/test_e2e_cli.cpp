@@ -271,20 +271,20 @@ TEST_CASE("run --events - puts JSON Lines on stdout and the terminal view on std
   CHECK(debug_event);  // the JSON Lines keep every level
   CHECK(plain_event);
   // The terminal view went to stderr, at the default level (info).
-  CHECK_THAT(both.err, Catch::Contains("INFO    plain line") && Catch::Contains("succeeded"));
+  CHECK_THAT(both.err, Catch::Contains("INFO      plain line") && Catch::Contains("succeeded"));
   CHECK(both.err.find("debug detail") == std::string::npos);
   CHECK(both.err.find("{\"kind\"") == std::string::npos);
 
   const auto verbose = run_cli({"run", file, "-v", "--store", "none"});
   REQUIRE(verbose.exit_code == 0);
-  CHECK_THAT(verbose.out, Catch::Contains("DEBUG   [kestra] debug detail"));
-  CHECK_THAT(verbose.out, Catch::Contains("INFO    plain line"));
+  CHECK_THAT(verbose.out, Catch::Contains("DEBUG     [kestra] debug detail"));
+  CHECK_THAT(verbose.out, Catch::Contains("INFO      plain line"));
 
   const auto quiet = run_cli({"run", file, "-q", "--store", "none"});
   REQUIRE(quiet.exit_code == 0);
   CHECK(quiet.out.find("plain line") == std::string::npos);
   CHECK(quiet.out.find("debug detail") == std::string::npos);
-  CHECK_THAT(quiet.out, Catch::Contains("ERROR   [stderr] a warning"));  // errors still show
+  CHECK_THAT(quiet.out, Catch::Contains("ERROR     [stderr] a warning"));  // errors still show
   CHECK_THAT(quiet.out, Catch::Contains("succeeded in"));
 }
 
@@ -293,8 +293,8 @@ TEST_CASE("colours on a terminal, none with NO_COLOR or --no-color", "[e2e][cli]
   const std::string file = component(R"(echo hello; printf '\033[2Jcleared\n'; exit 1)");
   const auto [code, shown] = run_on_terminal({"run", file, "--store", "none"}, {});
   CHECK(code == 1);
-  CHECK_THAT(shown, Catch::Contains("\x1b[32mINFO   \x1b[0m"));  // the level, in green
-  CHECK_THAT(shown, Catch::Contains("\x1b[1;31mJob "));          // the failed summary, in red
+  CHECK_THAT(shown, Catch::Contains("\x1b[32mINFO     \x1b[0m"));  // the level, in green
+  CHECK_THAT(shown, Catch::Contains("\x1b[1;31mJob "));            // the failed summary, in red
   CHECK_THAT(shown, Catch::Contains("hello"));
   CHECK_THAT(shown, Catch::Contains("\xe2\x90\x9b[2Jcleared"));  // ␛[2J, not ESC [2J
   CHECK(shown.find("\x1b[2J") == std::string::npos);
@@ -302,12 +302,12 @@ TEST_CASE("colours on a terminal, none with NO_COLOR or --no-color", "[e2e][cli]
   const auto [code2, plain] =
       run_on_terminal({"run", file, "--store", "none"}, {{"NO_COLOR", "1"}});
   CHECK(code2 == 1);
-  CHECK_THAT(plain, Catch::Contains("INFO    hello"));
+  CHECK_THAT(plain, Catch::Contains("INFO      hello"));
   CHECK(plain.find('\x1b') == std::string::npos);
 
   const auto [code3, flagged] = run_on_terminal({"run", file, "--store", "none", "--no-color"}, {});
   CHECK(code3 == 1);
-  CHECK_THAT(flagged, Catch::Contains("INFO    hello"));
+  CHECK_THAT(flagged, Catch::Contains("INFO      hello"));
   CHECK(flagged.find('\x1b') == std::string::npos);
 }
 
@@ -318,7 +318,7 @@ TEST_CASE("run --docker-host tcp:// reaches the engine over TCP", "[e2e][cli][en
   const auto r = run_cli(
       {"run", component("echo over tcp"), "--docker-host", tcp.docker_host(), "--store", "none"});
   CHECK(r.exit_code == 0);
-  CHECK_THAT(r.out, Catch::Contains("INFO    over tcp"));
+  CHECK_THAT(r.out, Catch::Contains("INFO      over tcp"));
   // Every call went this way (DOCKER_HOST names the Unix socket: the flag won).
   CHECK(tcp.count("GET", "/_ping") >= 1);
   CHECK(tcp.count("POST", "/containers/create") == 1);
@@ -340,7 +340,7 @@ TEST_CASE("a default store that cannot be opened only warns", "[e2e][cli][store]
       run_cli({"run", component("echo still runs")},
               {{"RUNNER_HOME", (dir.path / "file" / "home").string()}, {"RUNNER_STORE", ""}});
   CHECK(r.exit_code == 0);
-  CHECK_THAT(r.out, Catch::Contains("INFO    still runs"));
+  CHECK_THAT(r.out, Catch::Contains("INFO      still runs"));
   CHECK_THAT(r.err, Catch::Contains("runner: warning: events are not kept: cannot open sqlite:") &&
                         Catch::Contains("(use --store none to silence this)"));
   // --store none silences it.

@@ -143,6 +143,32 @@ TEST_CASE("logs, show and cancel exit 66 for a job that is not in the store",
   }
 }
 
+TEST_CASE("logs --follow ends with the job's status line; jobs shows both exit codes",
+          "[e2e][commands][store]") {
+  TempDir dir;
+  const std::string store = "sqlite:" + (dir.path / "runner.db").string();
+  const auto r = run_cli({"run", component("echo working; exit 3", "team.f"), "--store", store});
+  REQUIRE(r.exit_code == 2);  // an application error: runner's 2, the container's 3
+  const auto at = r.out.find("Job ");
+  REQUIRE(at != std::string::npos);
+  const std::string job = r.out.substr(at + 4, 36);
+
+  const auto followed = run_cli({"logs", job, "--store", store, "--follow"});
+  CHECK(followed.exit_code == 0);
+  CHECK_THAT(followed.out, Catch::Contains("working"));
+  const std::string last_line =
+      followed.out.substr(followed.out.rfind('\n', followed.out.size() - 2) + 1);
+  CHECK_THAT(last_line, Catch::StartsWith("Job " + job + " failed (application error)") &&
+                            Catch::Contains("container exit code 3"));
+  // Without --follow, or as JSON, no status line is added.
+  CHECK_THAT(run_cli({"logs", job, "--store", store}).out, !Catch::Contains("Job " + job));
+  CHECK_THAT(run_cli({"logs", job, "--store", store, "--follow", "--json"}).out,
+             !Catch::Contains("failed (application"));
+
+  const auto listed = run_cli({"jobs", "--store", store});
+  CHECK_THAT(listed.out, Catch::Contains("EXIT(RUNNER/CONTAINER)") && Catch::Contains(" 2/3\n"));
+}
+
 TEST_CASE("submit --namespace and jobs --status", "[e2e][commands][queue]") {
   TempDir dir;
   const std::string store = "sqlite:" + (dir.path / "queue.db").string();
@@ -166,7 +192,7 @@ TEST_CASE("submit --namespace and jobs --status", "[e2e][commands][queue]") {
     const auto r = run_cli(args);
     REQUIRE(r.exit_code == 0);
     std::vector<std::string> out;
-    for (const auto& j : json_lines(r.out)) out.push_back(j["id"]);
+    for (const auto& j : json_lines(r.out)) out.push_back(j["job_id"]);
     return out;
   };
   CHECK(ids({"--status", "waiting"}) == std::vector<std::string>{moved});

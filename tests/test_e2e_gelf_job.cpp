@@ -45,11 +45,17 @@ std::vector<json> from(const std::vector<json>& events, const std::string& sourc
   return out;
 }
 
-json counters(const std::vector<json>& events) {
+// The per-job counters event: debug when nothing was lost, a warning naming what was lost.
+json counters_event(const std::vector<json>& events) {
   for (const auto& e : from(events, "runner"))
     if (e["message"].get<std::string>().rfind("GELF server (", 0) == 0 && e.contains("fields"))
-      return e["fields"];
+      return e;
   return json();
+}
+
+json counters(const std::vector<json>& events) {
+  const json e = counters_event(events);
+  return e.is_null() ? e : e["fields"];
 }
 
 // A busybox component that sends NUL-terminated GELF messages over TCP with nc.
@@ -115,6 +121,26 @@ TEST_CASE("GELF over TCP: levels, Keboola's visibility rules and scrubbed fields
   CHECK(c["hidden"] == 1);
   CHECK(c["invalid"] == 0);
   CHECK(c["transport"] == "tcp");
+  // Nothing lost: a debug event whose text repeats none of its counters.
+  const json counted = counters_event(r.events);
+  CHECK(counted["level"] == "debug");
+  CHECK_THAT(counted["message"].get<std::string>(),
+             !Catch::Contains("bytes") && !Catch::Contains("received") && Catch::Contains("tcp"));
+  CHECK(r.terminal.find("): closed") == std::string::npos);  // not shown without -v
+}
+
+TEST_CASE("GELF: logging.verbosity showing debug wins over the terminal's default",
+          "[e2e][gelf][terminal]") {
+  for (const std::string setting : {"normal", "verbose", "none"}) {
+    INFO(setting);
+    json doc = tcp_component({{{"short_message", "a debug detail"}, {"level", 7}}});
+    doc["logging"]["verbosity"] = {{"debug", setting}};
+    auto r = run_job(doc);  // no -v
+    REQUIRE(r.exit_code == 0);
+    const bool shown = r.terminal.find("DEBUG     [gelf] a debug detail") != std::string::npos;
+    CHECK(shown == (setting != "none"));
+    CHECK(r.terminal.find("): closed") == std::string::npos);  // runner's own debug: -v only
+  }
 }
 
 TEST_CASE("GELF: the last error message is the user error when the component printed nothing",
@@ -225,6 +251,11 @@ TEST_CASE("GELF: messages from anyone but the job's container are dropped and co
   REQUIRE(gelf.size() == 1);
   CHECK(gelf[0]["message"] == "from the container");
   CHECK(counters(all)["dropped"].get<int>() >= 1);
+  const json counted = counters_event(all);
+  CHECK(counted["level"] == "warning");
+  CHECK_THAT(counted["message"].get<std::string>(), Catch::Contains("dropped") &&
+                                                        !Catch::Contains("invalid") &&
+                                                        !Catch::Contains("bytes"));
   std::filesystem::remove(events);
 }
 

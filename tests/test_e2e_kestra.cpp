@@ -239,7 +239,12 @@ echo 'after the pause'
   CHECK(lines[2]["message"] == "after the pause");
   // Given back while the component slept, not when its next line came.
   CHECK(epoch_seconds(lines[2]) - epoch_seconds(lines[1]) > 1.0);
-  CHECK(select(r.records, "event", "kestra").empty());  // nothing was taken for protocol
+  // Nothing was taken for protocol: one warning says the lines were given back (issue 15).
+  const auto warnings = select(r.records, "event", "kestra");
+  REQUIRE(warnings.size() == 1);
+  CHECK(warnings[0]["level"] == "warning");
+  CHECK_THAT(warnings[0]["message"].get<std::string>(),
+             Catch::StartsWith("Invalid Kestra protocol block (2 lines): not closed"));
   CHECK(r.result["outputs"] == json::object());
 }
 
@@ -275,4 +280,61 @@ TEST_CASE("the Kestra protocol works in GELF mode too", "[e2e][kestra][gelf]") {
   CHECK(gelf_events[0]["message"] == "over gelf");
   CHECK(select(r.records, "output").size() == 1);
   CHECK(select(r.records, "metric").size() == 1);
+}
+
+// Issue 15: the current @kestra-io/libs (2.x) has Kestra.assets(); it and the library's other
+// calls (the timer's callback form, logger().trace) against the parser, through the real library.
+TEST_CASE("Kestra.assets() and the rest of @kestra-io/libs reach the result", "[e2e][kestra]") {
+  const std::string script = R"(
+const Kestra = require('@kestra-io/libs');
+Kestra.assets([{id: 'orders', type: 'io.kestra.plugin.ee.assets.Table', metadata: {rows: 42}}]);
+Kestra.assets({id: 'vm-1', type: 'vm'});
+Kestra.timer('callback', (done) => done());
+Kestra.logger().trace('trace message');
+)";
+  auto r = run({{"id", "test.kestra-assets"},
+                {"image", "runner-node:latest"},
+                {"command", {"node", "-e", script}}});
+  REQUIRE(r.exit_code == 0);
+  const json expected = json::array({{{"id", "orders"},
+                                      {"type", "io.kestra.plugin.ee.assets.Table"},
+                                      {"metadata", {{"rows", 42}}}},
+                                     {{"id", "vm-1"}, {"type", "vm"}}});
+  CHECK(r.result["assets"] == expected);
+  CHECK(r.outputs_file["assets"] == expected);
+  for (const auto& e : select(r.records, "event", "kestra"))
+    CHECK_THAT(e["message"].get<std::string>(), !Catch::Contains("unknown key"));
+  REQUIRE(r.result["metrics"].size() == 1);
+  CHECK(r.result["metrics"][0]["name"] == "callback");
+  CHECK(r.result["metrics"][0]["type"] == "timer");
+  // logger().trace() goes through console.trace, which prints "Trace: " before the line and a
+  // stack after it on stderr: no protocol line (nor in Kestra, whose pattern is anchored), so
+  // it is stderr text.
+  const auto errors = select(r.records, "event", "stderr");
+  REQUIRE(errors.size() == 1);
+  CHECK_THAT(errors[0]["message"].get<std::string>(), Catch::StartsWith("Trace: ::{"));
+}
+
+// Issue 15: a component that prints such JSON of its own turns the protocol off in its file.
+TEST_CASE("logging.kestra_protocol false makes protocol lines ordinary output", "[e2e][kestra]") {
+  auto r = run(
+      {{"id", "test.kestra-off"},
+       {"image", "runner-busybox:latest"},
+       {"logging", {{"kestra_protocol", false}}},
+       {"command", {"sh", "-c", R"(echo '::{"outputs":{"a":1}}::'; echo '{"outputs":{"b":2}}')"}}});
+  REQUIRE(r.exit_code == 0);
+  const auto lines = select(r.records, "event", "stdout");
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0]["message"] == R"(::{"outputs":{"a":1}}::)");
+  CHECK(lines[1]["message"] == R"({"outputs":{"b":2}})");
+  CHECK(r.result["outputs"] == json::object());
+  CHECK(select(r.records, "event", "kestra").empty());
+  // Anything but a boolean is refused, naming the field.
+  const auto bad = run_cli({"run", temp_file(json{{"id", "test.kestra-off"},
+                                                  {"image", "runner-busybox:latest"},
+                                                  {"logging", {{"kestra_protocol", "no"}}}}
+                                                 .dump())});
+  CHECK(bad.exit_code == 65);
+  CHECK_THAT(bad.err,
+             Catch::Contains("$.logging.kestra_protocol") && Catch::Contains("true or false"));
 }

@@ -84,7 +84,7 @@ TEST_CASE("a line written in two halves a second apart is one event", "[e2e][lin
         std::vector<std::string>{"first half, second half", "next"});
   // The terminal here is a file: it shows the line once, whole.
   CHECK(count(r.terminal, "first half") == 1);
-  CHECK_THAT(r.terminal, Catch::Contains("INFO    first half, second half\n"));
+  CHECK_THAT(r.terminal, Catch::Contains("INFO      first half, second half\n"));
 }
 
 TEST_CASE("a JSON log line written in two halves is one parseable event", "[e2e][lines]") {
@@ -119,7 +119,7 @@ TEST_CASE("a prompt without a newline is delivered when the component exits", "[
   auto r = run("printf 'Password: '; sleep 3; exit 1");
   CHECK(r.exit_code == 1);
   CHECK(messages(events_of(r.records, "stdout")) == std::vector<std::string>{"Password: "});
-  CHECK(count(r.terminal, "INFO    Password: ") == 1);
+  CHECK(count(r.terminal, "INFO      Password: ") == 1);
 }
 
 TEST_CASE("a partial line becomes an event after 10 s of quiet, the rest a new one",
@@ -163,11 +163,43 @@ TEST_CASE("on a terminal a partial line is shown live and redrawn whole when it 
         std::vector<std::string>{"Password: ok", "after"});
   // Drawn without a newline while the component waits, erased (CR, erase line) when the line
   // completes, then written whole as one line.
-  const auto shown = r.out.find("INFO    Password: \r\x1b[K");
+  const auto shown = r.out.find("INFO      Password: \r\x1b[K");
   REQUIRE(shown != std::string::npos);
-  const auto whole = r.out.find("INFO    Password: ok\n");
+  const auto whole = r.out.find("INFO      Password: ok\n");
   REQUIRE(whole != std::string::npos);
   CHECK(shown < whole);
-  CHECK(r.out.find("INFO    ok") == std::string::npos);
-  CHECK(r.out.find("INFO    Password: \n") == std::string::npos);
+  CHECK(r.out.find("INFO      ok") == std::string::npos);
+  CHECK(r.out.find("INFO      Password: \n") == std::string::npos);
+}
+
+// Issue 15: the 64 KiB cut is for live lines; the final stderr event keeps the bytes as sent.
+TEST_CASE("a 300,000-byte stderr without newlines is one error event, byte for byte",
+          "[e2e][lines]") {
+  const auto r = run("head -c 300000 /dev/zero | tr '\\0' 'e' >&2; exit 1");
+  CHECK(r.exit_code == 1);
+  const auto errors = events_of(r.records, "stderr");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0]["message"] == std::string(300000, 'e'));
+}
+
+// Issue 15: a progress bar redrawn with '\r' is stored in its final state, one event.
+TEST_CASE("a progress bar redrawn with \\r is one event in its final state", "[e2e][lines][cr]") {
+  const auto r =
+      run("for p in 25 50 75 100; do printf '\\rprogress %3d%%' $p; sleep 0.3; done; echo; "
+          "echo next");
+  REQUIRE(r.exit_code == 0);
+  CHECK(messages(events_of(r.records, "stdout")) ==
+        std::vector<std::string>{"progress 100%", "next"});
+  // On a real terminal the row shows the states in place after the prefix: no raw '\r' from
+  // the component reaches it, only runner's own redraws ("\r\x1b[K" before its prefix).
+  const auto t = runner_test::run_cli_in_terminal(
+      {"run",
+       component_file("for p in 25 50 100; do printf '\\rprogress %3d%%' $p; sleep 0.5; "
+                      "done; echo"),
+       "--store", "none"});
+  REQUIRE(t.exit_code == 0);
+  CHECK_THAT(t.out, Catch::Contains("INFO      progress  50%"));
+  CHECK_THAT(t.out, Catch::Contains("INFO      progress 100%\n"));
+  for (std::size_t at = t.out.find('\r'); at != std::string::npos; at = t.out.find('\r', at + 1))
+    CHECK(t.out.compare(at, 4, "\r\x1b[K") == 0);
 }

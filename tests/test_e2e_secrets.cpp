@@ -200,7 +200,7 @@ TEST_CASE("a wrong key, a tampered value or no key: exit 65, no value shown, no 
   std::filesystem::copy_file(dir + "/a.key", dir + "/home/secret.key");
   auto via_home = run_cli({"run", ok_file}, {{"RUNNER_HOME", dir + "/home"}});
   CHECK(via_home.exit_code == 0);
-  CHECK_THAT(via_home.out, Catch::Contains("INFO    1"));
+  CHECK_THAT(via_home.out, Catch::Contains("INFO      1"));
   std::string key_b64 = read_file(dir + "/a.key");
   key_b64 = key_b64.substr(0, key_b64.find('\n'));
   auto via_env = run_cli(

@@ -92,7 +92,7 @@ void check_store_round_trip(const std::string& store) {
   REQUIRE(jobs.exit_code == 0);
   const auto listed = json_lines(jobs.out);
   REQUIRE(listed.size() == 1);
-  CHECK(listed[0]["id"] == job);
+  CHECK(listed[0]["job_id"] == job);
   CHECK(listed[0]["status"] == "error");
   CHECK(listed[0]["error_type"] == "user");
   CHECK(listed[0]["exit_code"] == 1);
@@ -190,7 +190,7 @@ TEST_CASE("runner logs --follow streams a running job until it ends", "[e2e][sto
     auto jobs = run_cli({"jobs", "--store", store, "--namespace", ns, "--json"});
     const auto listed = json_lines(jobs.out);
     if (!listed.empty())
-      job = listed[0]["id"];
+      job = listed[0]["job_id"];
     else
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }

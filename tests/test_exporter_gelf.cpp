@@ -145,7 +145,7 @@ void check_sample(const std::vector<json>& events, const std::vector<ShippedEven
   const json& f = first["fields"];
   CHECK(f["host"] == "exporter-test-host");
   CHECK(f["job_id"] == "0190c2a4-job-g");
-  CHECK(f["sequence"] == 1);
+  CHECK(f["seq"] == 1);
   CHECK(f["namespace"] == "team.data");
   CHECK(f["component_id"] == "keboola.ex-db");
   CHECK(f["source"] == "stderr");

@@ -144,7 +144,7 @@ TEST_CASE("elasticsearch exporter sends bulk pairs with the event id as _id",
     CHECK(doc["source"] == e.source);
     CHECK(doc["event_id"] == e.id());
     CHECK(doc["job_id"] == e.job_id);
-    CHECK(doc["sequence"] == e.sequence);
+    CHECK(doc["seq"] == e.sequence);
     CHECK(doc["namespace"] == batch[i].namespace_name);
     CHECK(doc["component_id"] == "keboola.ex-db");
     CHECK(doc.contains("fields") == !e.fields.empty());
@@ -353,7 +353,7 @@ TEST_CASE("datadog exporter posts logs with DD-API-KEY and splits at 1000 logs",
     CHECK(log["timestamp"] == e.time.time_since_epoch().count() / 1000);  // milliseconds
     CHECK(log["runner"]["event_id"] == e.id());
     CHECK(log["runner"]["job_id"] == e.job_id);
-    CHECK(log["runner"]["sequence"] == e.sequence);
+    CHECK(log["runner"]["seq"] == e.sequence);
     CHECK(log["runner"]["namespace"] == batch[i].namespace_name);
     CHECK(log["runner"]["component_id"] == "keboola.ex-db");
     CHECK(log["runner"]["source"] == e.source);
@@ -370,7 +370,7 @@ TEST_CASE("datadog exporter posts logs with DD-API-KEY and splits at 1000 logs",
   for (std::size_t i = 1; i < 4; ++i) {
     const json part = json::parse(requests[i].body);
     sizes.push_back(part.size());
-    for (const json& log : part) CHECK(log["runner"]["sequence"] == next++);
+    for (const json& log : part) CHECK(log["runner"]["seq"] == next++);
   }
   CHECK(sizes == std::vector<std::size_t>{1000, 1000, 500});
   CHECK(intake.connections() == 1);
@@ -394,7 +394,7 @@ TEST_CASE("datadog exporter keeps requests under 5 MB and logs under 1 MB", "[sh
     CHECK(r.body.size() <= 5'000'000);
     for (const json& log : json::parse(r.body)) {
       CHECK(log.dump().size() <= 1'000'000);
-      CHECK(log["runner"]["sequence"] == next++);
+      CHECK(log["runner"]["seq"] == next++);
     }
   }
   CHECK(next == 14);
@@ -501,7 +501,7 @@ TEST_CASE("loki exporter pushes streams with low-cardinality labels and ordered 
       CHECK(line["message"] == it->event.message);
       CHECK(line["job_id"] == it->event.job_id);
       CHECK(line["component_id"] == "keboola.ex-db");
-      CHECK(line["sequence"] == it->event.sequence);
+      CHECK(line["seq"] == it->event.sequence);
       CHECK(labels["namespace"] == it->namespace_name);
       CHECK(labels["level"] == std::string(runner::logging::level_name(it->event.level)));
       CHECK(labels["source"] == it->event.source);

@@ -125,6 +125,20 @@ TEST_CASE("make_exporter builds every exporter type from valid properties", "[sh
   CHECK_FALSE(fs::exists("/tmp/runner-never-written"));
 }
 
+// Issue 15: Kestra's FileLogExporter has no path; without one the files go to $RUNNER_HOME/logs.
+TEST_CASE("the file exporter without a path writes to $RUNNER_HOME/logs", "[shipper][exporter]") {
+  TempDir home;
+  const ScopedEnv env("RUNNER_HOME", home.path().string());
+  const auto exporter = make_exporter({{"id", "f"}, {"type", "file"}}, "logExporters[0]", kNoKey);
+  exporter->send(events(1, 3));
+  exporter->close();
+  const auto files = files_in(home.path() / "logs");
+  REQUIRE(files.size() == 1);
+  const auto lines = lines_of(files[0]);
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[0]["seq"] == 1);
+}
+
 TEST_CASE("make_exporter errors name the entry, the property and what was expected",
           "[shipper][exporter]") {
   struct Case {
@@ -136,7 +150,6 @@ TEST_CASE("make_exporter errors name the entry, the property and what was expect
       {{{"type", "file"}}, {"logExporters[2].id", "non-empty string"}},
       {{{"id", "x"}, {"type", "kafka"}},
        {"logExporters[2].type", "exporter \"x\"", "file, elasticsearch", "\"kafka\""}},
-      {{{"id", "x"}, {"type", "file"}}, {"logExporters[2].path", "exporter \"x\"", "required"}},
       {{{"id", "x"}, {"type", "file"}, {"path", "/tmp/a"}, {"maxLinesPerFile", 0}},
        {"logExporters[2].maxLinesPerFile", "an integer from 1"}},
       {{{"id", "x"}, {"type", "file"}, {"path", "/tmp/a"}, {"filePrefix", "a/b"}},
@@ -307,7 +320,7 @@ TEST_CASE("file exporter writes one JSON object per event and reads back the sam
     CHECK(line["source"] == "stdout");
     CHECK(line["message"] == e.message);
     CHECK(line["job_id"] == e.job_id);
-    CHECK(line["sequence"] == e.sequence);
+    CHECK(line["seq"] == e.sequence);
     CHECK(line["namespace"] == "team.data");
     CHECK(line["component_id"] == "keboola.ex-db");
     if (e.fields.empty()) {
@@ -356,7 +369,7 @@ TEST_CASE("file exporter rolls files at maxLinesPerFile and starts a new file ea
                          std::regex("runner-\\d{8}T\\d{6}-" + std::to_string(f + 1) + "\\.jsonl")));
     const auto lines = lines_of(files[f]);
     CHECK(lines.size() == sizes[f]);
-    for (const json& line : lines) CHECK(line["sequence"] == expected_sequence++);
+    for (const json& line : lines) CHECK(line["seq"] == expected_sequence++);
   }
   CHECK(expected_sequence == 29);
 }

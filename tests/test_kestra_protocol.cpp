@@ -48,6 +48,8 @@ struct Recorder {
                                                 m.tags.dump(),
                                                 m.description.empty() ? "" : " " + m.description));
                     },
+                .on_asset =
+                    [this](const nlohmann::json& asset) { got.push_back("asset " + asset.dump()); },
                 .on_warning =
                     [this](std::string message, std::string_view original) {
                       got.push_back("warning " + message + " | " + std::string(original));
@@ -82,7 +84,11 @@ TEST_CASE("a table of single lines and their exact parse", "[kestra]") {
       {"{", {"text {"}},
       {" ::{\"logs\":[{\"level\":\"INFO\",\"message\":\"x\"}]}::",
        {"text  ::{\"logs\":[{\"level\":\"INFO\",\"message\":\"x\"}]}::"}},
-      {"::{\"outputs\":{\"a\":1}}:: ", {"text ::{\"outputs\":{\"a\":1}}:: "}},
+      // A trailing space: it opens a block that never closes; given back with one warning.
+      {"::{\"outputs\":{\"a\":1}}:: ",
+       {"warning Invalid Kestra protocol block (1 line): not closed by a line ending with "
+        "\"}::\"; its lines are logged as ordinary output | ::{\"outputs\":{\"a\":1}}:: ",
+        "text ::{\"outputs\":{\"a\":1}}:: "}},
       // Kestra's Node client (compact JSON).
       {R"(::{"logs":[{"level":"INFO","message":"hello from node"}]}::)",
        {"log info hello from node"}},
@@ -142,9 +148,16 @@ TEST_CASE("a table of single lines and their exact parse", "[kestra]") {
       {R"({"outputs": {"a": 1}, })", {R"(text {"outputs": {"a": 1}, })"}},
       {"{}", {"text {}"}},
       {R"({"\u006cogs":[{"level":"INFO","message":"escaped key"}]})", {"log info escaped key"}},
-      // A bare protocol line with a wrong type warns like a marked one.
-      {R"({"outputs":[1]})",
-       {R"(warning Invalid Kestra protocol line: outputs: expected an object, got an array | {"outputs":[1]})"}},
+      // A bare line that breaks a payload rule is someone's own JSON: text, no warning (a
+      // Keboola component printing its metrics its own way).
+      {R"({"outputs":[1]})", {R"(text {"outputs":[1]})"}},
+      {R"({"metrics":{"cpu":0.5}})", {R"(text {"metrics":{"cpu":0.5}})"}},
+      {R"({"logs":[{"level":"INFO"}]})", {R"(text {"logs":[{"level":"INFO"}]})"}},
+      // Kestra.assets() of @kestra-io/libs 2.x: an array of asset objects, or one object.
+      {R"(::{"assets":[{"id":"orders","type":"io.kestra.plugin.ee.assets.Table"}]}::)",
+       {R"(asset {"id":"orders","type":"io.kestra.plugin.ee.assets.Table"})"}},
+      {R"(::{"assets":{"id":"vm-1"}}::)", {R"(asset {"id":"vm-1"})"}},
+      {R"({"assets":[{"id":"a"},{"id":"b"}]})", {R"(asset {"id":"a"})", R"(asset {"id":"b"})"}},
   };
   for (const Row& row : table) {
     Recorder recorder;
@@ -158,43 +171,47 @@ TEST_CASE("bad protocol lines give one warning carrying the whole line", "[kestr
     std::string line;
     Records expected;
   };
-  const std::vector<Row>
-      table =
-          {
-              // Invalid JSON inside the markers; the column counts from the start of the line.
-              {R"(::{"logs":[}::)",
-               {R"(warning Invalid Kestra protocol line: invalid JSON at column 12: syntax error while parsing value - unexpected '}'; expected '[', '{', or a literal | ::{"logs":[}::)"}},
-              {R"(::{"metrics":[{"name":"c","type":"counter","value":1e999}]}::)",
-               {R"(warning Invalid Kestra protocol line: invalid JSON: number overflow parsing '1e999' | ::{"metrics":[{"name":"c","type":"counter","value":1e999}]}::)"}},
-              // Two markers on one line: Kestra's greedy regex takes the whole line, the JSON is
-              // invalid.
-              {R"(::{"a":1}::  ::{"b":2}::)",
-               {R"(warning Invalid Kestra protocol line: invalid JSON at column 10: syntax error while parsing value - unexpected ':'; expected end of input | ::{"a":1}::  ::{"b":2}::)"}},
-              // Wrong types.
-              {R"(::{"logs":"hello"}::)",
-               {R"(warning Invalid Kestra protocol line: logs: expected an array, got "hello" | ::{"logs":"hello"}::)"}},
-              {R"(::{"logs":[{"level":"INFO","message":42}]}::)",
-               {R"(warning Invalid Kestra protocol line: logs[0].message: expected a string, got 42 | ::{"logs":[{"level":"INFO","message":42}]}::)"}},
-              {R"(::{"logs":["just text"]}::)",
-               {R"(warning Invalid Kestra protocol line: logs[0]: expected an object, got "just text" | ::{"logs":["just text"]}::)"}},
-              {R"(::{"outputs":"x"}::)",
-               {R"(warning Invalid Kestra protocol line: outputs: expected an object, got "x" | ::{"outputs":"x"}::)"}},
-              {R"(::{"metrics":[{"name":"ok","type":"counter","value":true}]}::)",
-               {R"(warning Invalid Kestra protocol line: metrics[0].value: expected a number or numeric string, got true | ::{"metrics":[{"name":"ok","type":"counter","value":true}]}::)"}},
-              {R"(::{"metrics":[{"name":"h","type":"histogram","value":1}]}::)",
-               {R"(warning Invalid Kestra protocol line: metrics[0].type: expected counter, gauge or timer, got "histogram" | ::{"metrics":[{"name":"h","type":"histogram","value":1}]}::)"}},
-              {R"(::{"metrics":[{"type":"timer","value":"soon"}]}::)",
-               {R"(warning Invalid Kestra protocol line: metrics[0].name: expected a non-empty string, missing; metrics[0].value: expected seconds (a number, numeric string or ISO-8601 duration), got "soon" | ::{"metrics":[{"type":"timer","value":"soon"}]}::)"}},
-              {R"(::{"metrics":[{"name":"c","type":"counter","value":"PT1S"}]}::)",
-               {R"(warning Invalid Kestra protocol line: metrics[0].value: expected a number or numeric string, got "PT1S" | ::{"metrics":[{"name":"c","type":"counter","value":"PT1S"}]}::)"}},
-              {R"(::{"metrics":[{"name":"c","type":"counter","value":1,"tags":{"a":{"b":1}}}]}::)",
-               {R"(warning Invalid Kestra protocol line: metrics[0].tags.a: expected a string, got an object | ::{"metrics":[{"name":"c","type":"counter","value":1,"tags":{"a":{"b":1}}}]}::)"}},
-              {R"(::{"output":{"a":1}}::)",
-               {R"(warning Invalid Kestra protocol line: unknown key "output" (expected logs, outputs or metrics) | ::{"output":{"a":1}}::)"}},
-              // Partly bad: the good parts are emitted, then one warning lists every problem.
-              {R"(::{"logs":[{"level":"INFO","message":"kept"},{"level":"INFO"},{"level":"VERBOSE","message":"as info"}],"metrics":[{"name":"r","type":"counter","value":2},{"name":"h","type":"histogram","value":1}]}::)",
-               {"log info kept", "log info as info", "metric counter r 2 {}", R"(warning Invalid Kestra protocol line: logs[1].message: missing; logs[2].level: unknown level "VERBOSE"; used INFO; metrics[1].type: expected counter, gauge or timer, got "histogram" | ::{"logs":[{"level":"INFO","message":"kept"},{"level":"INFO"},{"level":"VERBOSE","message":"as info"}],"metrics":[{"name":"r","type":"counter","value":2},{"name":"h","type":"histogram","value":1}]}::)"}},
-          };
+  const std::vector<Row> table =
+      {
+          // Invalid JSON inside the markers; the column counts from the start of the line.
+          {R"(::{"logs":[}::)",
+           {R"(warning Invalid Kestra protocol line: invalid JSON at column 12: syntax error while parsing value - unexpected '}'; expected '[', '{', or a literal | ::{"logs":[}::)"}},
+          {R"(::{"metrics":[{"name":"c","type":"counter","value":1e999}]}::)",
+           {R"(warning Invalid Kestra protocol line: invalid JSON: number overflow parsing '1e999' | ::{"metrics":[{"name":"c","type":"counter","value":1e999}]}::)"}},
+          // Two markers on one line: Kestra's greedy regex takes the whole line, the JSON is
+          // invalid.
+          {R"(::{"a":1}::  ::{"b":2}::)",
+           {R"(warning Invalid Kestra protocol line: invalid JSON at column 10: syntax error while parsing value - unexpected ':'; expected end of input | ::{"a":1}::  ::{"b":2}::)"}},
+          // Wrong types.
+          {R"(::{"logs":"hello"}::)",
+           {R"(warning Invalid Kestra protocol line: logs: expected an array, got "hello" | ::{"logs":"hello"}::)"}},
+          {R"(::{"logs":[{"level":"INFO","message":42}]}::)",
+           {R"(warning Invalid Kestra protocol line: logs[0].message: expected a string, got 42 | ::{"logs":[{"level":"INFO","message":42}]}::)"}},
+          {R"(::{"logs":["just text"]}::)",
+           {R"(warning Invalid Kestra protocol line: logs[0]: expected an object, got "just text" | ::{"logs":["just text"]}::)"}},
+          {R"(::{"outputs":"x"}::)",
+           {R"(warning Invalid Kestra protocol line: outputs: expected an object, got "x" | ::{"outputs":"x"}::)"}},
+          {R"(::{"metrics":[{"name":"ok","type":"counter","value":true}]}::)",
+           {R"(warning Invalid Kestra protocol line: metrics[0].value: expected a number or numeric string, got true | ::{"metrics":[{"name":"ok","type":"counter","value":true}]}::)"}},
+          {R"(::{"metrics":[{"name":"h","type":"histogram","value":1}]}::)",
+           {R"(warning Invalid Kestra protocol line: metrics[0].type: expected counter, gauge or timer, got "histogram" | ::{"metrics":[{"name":"h","type":"histogram","value":1}]}::)"}},
+          {R"(::{"metrics":[{"type":"timer","value":"soon"}]}::)",
+           {R"(warning Invalid Kestra protocol line: metrics[0].name: expected a non-empty string, missing; metrics[0].value: expected seconds (a number, numeric string or ISO-8601 duration), got "soon" | ::{"metrics":[{"type":"timer","value":"soon"}]}::)"}},
+          {R"(::{"metrics":[{"name":"c","type":"counter","value":"PT1S"}]}::)",
+           {R"(warning Invalid Kestra protocol line: metrics[0].value: expected a number or numeric string, got "PT1S" | ::{"metrics":[{"name":"c","type":"counter","value":"PT1S"}]}::)"}},
+          {R"(::{"metrics":[{"name":"c","type":"counter","value":1,"tags":{"a":{"b":1}}}]}::)",
+           {R"(warning Invalid Kestra protocol line: metrics[0].tags.a: expected a string, got an object | ::{"metrics":[{"name":"c","type":"counter","value":1,"tags":{"a":{"b":1}}}]}::)"}},
+          {R"(::{"output":{"a":1}}::)",
+           {R"(warning Invalid Kestra protocol line: unknown key "output" (expected logs, outputs, metrics or assets) | ::{"output":{"a":1}}::)"}},
+          {R"(::{"assets":"orders"}::)",
+           {R"(warning Invalid Kestra protocol line: assets: expected an array of objects, got "orders" | ::{"assets":"orders"}::)"}},
+          {R"(::{"assets":[{"id":"a"},2]}::)",
+           {R"(asset {"id":"a"})",
+            R"(warning Invalid Kestra protocol line: assets[1]: expected an object, got 2 | ::{"assets":[{"id":"a"},2]}::)"}},
+          // Partly bad: the good parts are emitted, then one warning lists every problem.
+          {R"(::{"logs":[{"level":"INFO","message":"kept"},{"level":"INFO"},{"level":"VERBOSE","message":"as info"}],"metrics":[{"name":"r","type":"counter","value":2},{"name":"h","type":"histogram","value":1}]}::)",
+           {"log info kept", "log info as info", "metric counter r 2 {}", R"(warning Invalid Kestra protocol line: logs[1].message: missing; logs[2].level: unknown level "VERBOSE"; used INFO; metrics[1].type: expected counter, gauge or timer, got "histogram" | ::{"logs":[{"level":"INFO","message":"kept"},{"level":"INFO"},{"level":"VERBOSE","message":"as info"}],"metrics":[{"name":"r","type":"counter","value":2},{"name":"h","type":"histogram","value":1}]}::)"}},
+      };
   for (const Row& row : table) {
     Recorder recorder;
     INFO("line: " << row.line);
@@ -232,10 +249,12 @@ TEST_CASE("a multi-line block is gathered and parsed", "[kestra]") {
                         R"(    {"level": "INFO", "message": "Hello World!"})", "  ]", "}::",
                         "after"}) == Records{"text before", "log debug Hello World from logs!",
                                              "log info Hello World!", "text after"});
+  // Not JSON: one warning (quoting the first line), then the lines as they were, in order.
   CHECK(recorder.parse({R"(::{"outputs": {)", R"("a": 1,)", R"("b": "two"}})", R"(}::)"}) ==
         Records{"warning Invalid Kestra protocol block (4 lines): invalid JSON at line 4, "
                 "column 1: syntax error while parsing value - unexpected '}'; expected end of "
-                "input | ::{\"outputs\": {\n\"a\": 1,\n\"b\": \"two\"}}\n}::"});
+                "input; its lines are logged as ordinary output | ::{\"outputs\": {",
+                R"(text ::{"outputs": {)", R"(text "a": 1,)", R"(text "b": "two"}})", "text }::"});
   CHECK(recorder.parse({R"(::{"outputs": {)", R"("a": 1}}::)"}) == Records{R"(outputs {"a":1})"});
 }
 
@@ -251,7 +270,10 @@ TEST_CASE("a line longer than the splitter's piece size is put back together", "
 TEST_CASE("an unclosed block is given back as text at finish()", "[kestra]") {
   Recorder recorder;
   CHECK(recorder.parse({"one", "::{\"logs\": [", "two", "three"}) ==
-        Records{"text one", "text ::{\"logs\": [", "text two", "text three"});
+        Records{"text one",
+                "warning Invalid Kestra protocol block (3 lines): not closed by a line ending "
+                "with \"}::\"; its lines are logged as ordinary output | ::{\"logs\": [",
+                "text ::{\"logs\": [", "text two", "text three"});
   // flush_block() does the same on demand; holding_block() tells whether lines are held.
   recorder.got.clear();
   recorder.parser.line("::{");
@@ -259,13 +281,16 @@ TEST_CASE("an unclosed block is given back as text at finish()", "[kestra]") {
   CHECK(recorder.got.empty());
   recorder.parser.flush_block();
   CHECK_FALSE(recorder.parser.holding_block());
-  CHECK(recorder.got == Records{"text ::{"});
+  REQUIRE(recorder.got.size() == 2);
+  CHECK(recorder.got[1] == "text ::{");
 }
 
 TEST_CASE("a marker line inside a block starts afresh", "[kestra]") {
   Recorder recorder;
   CHECK(recorder.parse({"::{ oops", "plain", R"(::{"outputs":{"a":1}}::)", "tail"}) ==
-        Records{"text ::{ oops", "text plain", R"(outputs {"a":1})", "text tail"});
+        Records{"warning Invalid Kestra protocol block (2 lines): a line starting \"::{\" came "
+                "before it closed; its lines are logged as ordinary output | ::{ oops",
+                "text ::{ oops", "text plain", R"(outputs {"a":1})", "text tail"});
 }
 
 TEST_CASE("a block past 10,000 lines or 1 MiB is given back as text", "[kestra]") {
@@ -274,8 +299,9 @@ TEST_CASE("a block past 10,000 lines or 1 MiB is given back as text", "[kestra]"
   for (int i = 0; i < 10000; ++i) lines.push_back(fmt::format("line {}", i));
   lines.push_back("]}::");
   const Records got = recorder.parse(lines);
-  REQUIRE(got.size() == lines.size());
-  for (std::size_t i = 0; i < lines.size(); ++i) REQUIRE(got[i] == "text " + lines[i]);
+  REQUIRE(got.size() == lines.size() + 1);  // one warning first
+  CHECK(got[0].starts_with("warning Invalid Kestra protocol block (10000 lines): longer than"));
+  for (std::size_t i = 0; i < lines.size(); ++i) REQUIRE(got[i + 1] == "text " + lines[i]);
 
   // 10,000 lines including opener and closer still parse.
   std::vector<std::string> fits = {"::{\"outputs\": {\"n\": ["};
@@ -292,9 +318,40 @@ TEST_CASE("a block past 10,000 lines or 1 MiB is given back as text", "[kestra]"
   for (int i = 0; i < 20; ++i) big.push_back(std::string(60000, 'a'));
   big.push_back("\"}}::");
   const Records big_got = recorder.parse(big);
-  REQUIRE(big_got.size() == big.size());
-  CHECK(big_got.front() == "text " + big.front());
+  REQUIRE(big_got.size() == big.size() + 1);
+  CHECK(big_got[1] == "text " + big.front());
   CHECK(big_got.back() == "text " + big.back());
+}
+
+// The issue's case: a line that only starts like a block, then ordinary lines, gives them all
+// back in order after one warning, and nothing is folded into it.
+TEST_CASE("text that only looks like a block comes back as the lines it was", "[kestra]") {
+  Recorder recorder;
+  std::vector<std::string> lines = {"::{ this starts like a block"};
+  for (int i = 1; i <= 8; ++i) lines.push_back(fmt::format("ordinary line {}", i));
+  const Records got = recorder.parse(lines);
+  REQUIRE(got.size() == 1 + lines.size());
+  CHECK(got[0] ==
+        "warning Invalid Kestra protocol block (9 lines): not closed by a line ending with "
+        "\"}::\"; its lines are logged as ordinary output | ::{ this starts like a block");
+  for (std::size_t i = 0; i < lines.size(); ++i) CHECK(got[i + 1] == "text " + lines[i]);
+  // The same block closed by a "}::" that does not make it JSON: lines back, one warning.
+  lines.push_back("the end }::");
+  const Records closed = recorder.parse(lines);
+  REQUIRE(closed.size() == 1 + lines.size());
+  CHECK(closed[0].starts_with("warning Invalid Kestra protocol block (10 lines): invalid JSON"));
+  CHECK(closed.back() == "text the end }::");
+}
+
+TEST_CASE("with the protocol turned off every line is text", "[kestra]") {
+  Recorder recorder;
+  recorder.parser.set_enabled(false);
+  const std::vector<std::string> lines = {R"(::{"outputs":{"a":1}}::)", R"({"outputs":{"b":2}})",
+                                          "::{", R"("logs": []})", "}::"};
+  Records expected;
+  for (const auto& line : lines) expected.push_back("text " + line);
+  CHECK(recorder.parse(lines) == expected);
+  CHECK_FALSE(recorder.parser.holding_block());
 }
 
 TEST_CASE("a payload nested too deep is refused, not a crash", "[kestra]") {

@@ -57,7 +57,8 @@ TEST_CASE("metrics aggregate per type, name and tags", "[kestra]") {
       {{"name", "untagged"}, {"type", "counter"}, {"value", 2.0}, {"tags", json::object()}},
   });
   CHECK(results.metrics() == expected);
-  CHECK(results.to_json() == json{{"outputs", json::object()}, {"metrics", expected}});
+  CHECK(results.to_json() ==
+        json{{"outputs", json::object()}, {"metrics", expected}, {"assets", json::array()}});
 }
 
 TEST_CASE("the summary lists outputs and metrics briefly", "[kestra]") {

@@ -96,12 +96,15 @@ TEST_CASE("JSON-looking text: escaped literals decoded and masked, the rest as t
 }
 
 namespace {
+// What the stream handed on; a part that continues in the next one is marked with a final '+'.
 struct Lines {
   std::vector<std::string> got;
   MaskedLineStream stream;
   explicit Lines(std::vector<std::string> secrets)
       : stream(std::make_shared<const runner::secrets::SecretMatcher>(secrets),
-               [this](MaskedText line) { got.emplace_back(line.view()); }) {}
+               [this](MaskedText line, bool continues) {
+                 got.push_back(std::string(line.view()) + (continues ? "+" : ""));
+               }) {}
 };
 }  // namespace
 
@@ -137,22 +140,28 @@ TEST_CASE("masked lines: pieces are lines of their own, a secret across the cut 
           "[secrets][masker][lines]") {
   Lines l({"hunter2"});
   l.stream.piece("aaa hun");
-  CHECK(l.got == std::vector<std::string>{"aaa "});
+  CHECK(l.got == std::vector<std::string>{"aaa +"});
   l.stream.line("ter2 bbb");
   l.stream.drain();
-  CHECK(l.got == std::vector<std::string>{"aaa ", "[hidden] bbb"});
-  // A piece closed by a lone newline: only what was held back of it follows.
+  CHECK(l.got == std::vector<std::string>{"aaa +", "[hidden] bbb"});
+  // A piece closed by a lone newline: what was held back of it (or nothing) ends the line.
   l.stream.piece("ccc");
   l.stream.close_line();
+  l.stream.drain();
   l.stream.piece("ddd hu");
   l.stream.close_line();
   l.stream.finish();
-  CHECK(l.got == std::vector<std::string>{"aaa ", "[hidden] bbb", "ccc", "ddd ", "hu"});
+  CHECK(l.got == std::vector<std::string>{"aaa +", "[hidden] bbb", "ccc+", "", "ddd +", "hu"});
 }
 
 TEST_CASE("masked lines: finish hands on what was held back", "[secrets][masker][lines]") {
   Lines l({"hunter2"});
   l.stream.piece("end hunt");
   l.stream.finish();
-  CHECK(l.got == std::vector<std::string>{"end ", "hunt"});
+  CHECK(l.got == std::vector<std::string>{"end +", "hunt"});
+  // A line that ended with its last piece is closed at the end of the stream.
+  Lines ended({"hunter2"});
+  ended.stream.piece("all of it");
+  ended.stream.finish();
+  CHECK(ended.got == std::vector<std::string>{"all of it+", ""});
 }

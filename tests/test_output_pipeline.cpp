@@ -20,6 +20,8 @@ namespace {
 
 struct Collected {
   std::vector<std::string> text;
+  std::string joined;
+  bool in_pieces = false;
   std::vector<std::string> views;
   std::vector<std::string> logs;
   nlohmann::json outputs = nlohmann::json::object();
@@ -28,7 +30,14 @@ struct Collected {
   std::vector<std::string> warning_lines;
   OutputPipeline::Callbacks callbacks(bool with_view = true) {
     OutputPipeline::Callbacks c;
-    c.on_text = [this](runner::secrets::MaskedText line) { text.emplace_back(line.view()); };
+    // `text`: each part as an event would show it (the empty part that only closes a line
+    // handed on in pieces is none); `joined`: the parts as the kept stream text joins them.
+    c.on_text = [this](runner::secrets::MaskedText line, bool continues) {
+      if (!(line.empty() && in_pieces)) text.emplace_back(line.view());
+      in_pieces = continues;
+      joined.append(line.view());
+      if (!continues) joined += '\n';
+    };
     c.on_log = [this](runner::logging::Level, runner::secrets::MaskedText m) {
       logs.emplace_back(m.view());
     };
@@ -308,4 +317,37 @@ TEST_CASE("property: random splits and pauses never let a secret through",
     const Collected c = run_split(cuts, true, step);
     check_masked(c);
   }
+}
+
+TEST_CASE("a progress bar redrawn with \\r is one line in its final state, shown in place",
+          "[runner][pipeline][cr]") {
+  for (const bool with_secrets : {false, true}) {
+    INFO(with_secrets);
+    Collected c;
+    OutputPipeline pipeline(with_secrets ? masker_of({"Sup3rS3cret"}) : masker_of({}), true,
+                            c.callbacks());
+    pipeline.feed("\rprogress  25% [##      ]", t0);
+    pipeline.flush_if_due(t0 + 300ms);
+    pipeline.feed("\rprogress  50% [####    ]", t0 + 300ms);
+    pipeline.flush_if_due(t0 + 600ms);
+    pipeline.feed("\rprogress 100% [########]\n", t0 + 600ms);
+    pipeline.finish();
+    CHECK(c.text == std::vector<std::string>{"progress 100% [########]"});
+    // The live view got each state, never a '\r' (which would overwrite runner's prefix).
+    REQUIRE(c.views.size() >= 2);
+    CHECK(c.views[0] == "progress  25% [##      ]");
+    CHECK(c.views[1] == "progress  50% [####    ]");
+    for (const auto& v : c.views) CHECK(v.find('\r') == std::string::npos);
+  }
+}
+
+TEST_CASE("a secret spelt by redrawing over it is still hidden",
+          "[runner][pipeline][cr][secrets]") {
+  Collected c;
+  OutputPipeline pipeline(masker_of({"Sup3rS3cret"}), true, c.callbacks());
+  // Written as "XXX3rS3cret" then "Sup" over its start: the final state is the secret.
+  pipeline.feed("XXX3rS3cret\rSup\n", t0);
+  pipeline.finish();
+  CHECK(c.text == std::vector<std::string>{"[hidden]"});
+  CHECK(c.all().find("Sup3rS3cret") == std::string::npos);
 }

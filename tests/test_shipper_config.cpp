@@ -109,3 +109,82 @@ TEST_CASE("shipper config files in JSON and YAML", "[shipper][config]") {
       "logExporters:\n  - {id: f, type: file, path: /tmp}\nbatchSize: 9\n", ".yaml");
   CHECK(load_shipper_config(yaml_path).batch_size == 9);
 }
+
+// Issue 15: a whole Kestra flow file, as Kestra's documentation shows it, is accepted.
+TEST_CASE("shipper config takes the LogShipper task of a whole Kestra flow file",
+          "[shipper][config][flow]") {
+  const auto config = parse_shipper_config(yaml_to_json(R"(
+id: log_shipper
+namespace: company.ops
+description: ship every hour
+tasks:
+  - id: log
+    type: io.kestra.plugin.core.log.Log
+    message: starting
+  - id: ship
+    type: io.kestra.plugin.ee.core.log.LogShipper
+    logLevelFilter: WARN
+    namespace: company.team
+    logExporters:
+      - id: file
+        type: io.kestra.plugin.ee.core.log.FileLogExporter
+triggers:
+  - id: webhook
+    type: io.kestra.plugin.core.trigger.Webhook
+    key: abc
+  - id: hourly
+    type: io.kestra.plugin.core.trigger.Schedule
+    cron: "0 * * * *"
+)"));
+  REQUIRE(config.exporters.size() == 1);
+  CHECK(config.exporters[0]["type"] == "file");
+  CHECK(config.min_level == runner::logging::Level::warning);
+  CHECK(config.namespace_name == "company.team");  // the task's filter, not the flow's namespace
+  CHECK(config.schedule_cron == "0 * * * *");
+
+  // No Schedule trigger: no cron; a task file alone has none either.
+  CHECK_FALSE(parse_shipper_config(yaml_to_json(R"(
+id: f
+namespace: a
+tasks:
+  - id: ship
+    type: io.kestra.plugin.ee.core.log.LogShipper
+    logExporters: [{id: f, type: file, path: /tmp/x}]
+)"))
+                  .schedule_cron);
+}
+
+TEST_CASE("a flow file without exactly one LogShipper task, or with a bad cron, says so",
+          "[shipper][config][flow]") {
+  auto problems_of = [](const std::string& yaml) {
+    try {
+      (void)parse_shipper_config(yaml_to_json(yaml));
+    } catch (const ShipperConfigError& e) {
+      return e.problems();
+    }
+    return std::vector<std::string>{};
+  };
+  auto none = problems_of(
+      "id: f\nnamespace: a\ntasks:\n  - id: l\n    type: io.kestra.plugin.core.log.Log\n");
+  REQUIRE(none.size() == 1);
+  CHECK_THAT(none[0], Catch::Contains("tasks: no task of type") &&
+                          Catch::Contains("io.kestra.plugin.core.log.Log"));
+  const std::string shipper_task =
+      "  - id: s\n    type: io.kestra.plugin.ee.core.log.LogShipper\n"
+      "    logExporters: [{id: f, type: file, path: /tmp/x}]\n";
+  auto two = problems_of("id: f\nnamespace: a\ntasks:\n" + shipper_task + shipper_task);
+  REQUIRE(two.size() == 1);
+  CHECK_THAT(two[0], Catch::Contains("2 LogShipper tasks"));
+  auto bad_cron =
+      problems_of("id: f\nnamespace: a\ntasks:\n" + shipper_task +
+                  "triggers:\n  - id: t\n    type: io.kestra.plugin.core.trigger.Schedule\n"
+                  "    cron: \"61 * * * *\"\n");
+  REQUIRE(bad_cron.size() == 1);
+  CHECK_THAT(bad_cron[0], Catch::StartsWith("triggers[0].cron: minute: \"61\""));
+  auto inner = problems_of(
+      "id: f\nnamespace: a\ntasks:\n  - id: s\n    type: "
+      "io.kestra.plugin.ee.core.log.LogShipper\n    batchSize: 0\n"
+      "    logExporters: [{id: f, type: file}]\n");
+  REQUIRE(inner.size() == 1);
+  CHECK_THAT(inner[0], Catch::StartsWith("tasks (LogShipper): batchSize:"));
+}

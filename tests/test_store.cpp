@@ -365,14 +365,27 @@ void jobs_case(Backend& backend) {
   CHECK(plain->outputs == "{}");
   CHECK(plain->metrics == "[]");
 
-  // Prefixes: unique ones find the job, ambiguous ones say so, short ones find nothing.
+  // Prefixes: unique ones find the job; ambiguous and too short ones (exit 64) say so, naming
+  // the jobs they match; a short one that matches nothing finds nothing.
   CHECK(store->find_job("0190bbbb")->id == job_id(3, "0190bbbb"));
   CHECK(store->find_job("0190cccc-0000")->id == job_id(4, "0190cccc"));
   CHECK(store->find_job(job_id(3, "0190bbbb").substr(0, 20))->id == job_id(3, "0190bbbb"));
-  REQUIRE_THROWS_WITH(store->find_job("0190aaaa"), Catch::Contains("ambiguous"));
-  CHECK_FALSE(store->find_job("0190bbb"));
+  REQUIRE_THROWS_WITH(store->find_job("0190aaaa"),
+                      Catch::Contains("ambiguous") && Catch::Contains(job_id(1)) &&
+                          Catch::Contains(job_id(2)) && !Catch::Contains("and more"));
+  try {
+    (void)store->find_job("0190a");
+    FAIL("a 5-character prefix was accepted");
+  } catch (const runner::store::JobIdPrefixError& e) {
+    CHECK(e.exit_code() == runner::kExitUsage);
+    CHECK(e.candidates() == std::vector<std::string>{job_id(1), job_id(2)});
+    CHECK_THAT(std::string(e.what()), Catch::Contains("too short") && Catch::Contains("8"));
+  }
+  REQUIRE_THROWS_WITH(store->find_job("0190bbb"),
+                      Catch::Contains("too short") && Catch::Contains(job_id(3, "0190bbbb")));
+  REQUIRE_THROWS_AS(store->find_job(""), runner::store::JobIdPrefixError);
+  CHECK_FALSE(store->find_job("0190ddd"));
   CHECK_FALSE(store->find_job("0190dddd"));
-  CHECK_FALSE(store->find_job(""));
 
   // Newest first, filters, limit.
   CHECK(ids_of(store->list_jobs({})) == std::vector<std::string>{job_id(4, "0190cccc"),
@@ -426,6 +439,26 @@ void jobs_case(Backend& backend) {
   CHECK_THROWS_AS(store->set_container(job_id(99), "x"), StoreError);
 }
 STORE_CASE("jobs are inserted, found by id or prefix, listed with filters and finished", jobs_case)
+
+// A prefix many jobs share names the first five (in id order) and says there are more.
+void prefix_candidates_case(Backend& backend) {
+  auto store = backend.open();
+  for (int n = 1; n <= 7; ++n) store->insert_job(make_job(job_id(n, "0190eeee")));
+  try {
+    (void)store->find_job("0190eeee-0000");
+    FAIL("an ambiguous prefix was accepted");
+  } catch (const runner::store::JobIdPrefixError& e) {
+    CHECK(e.candidates().size() == 5);
+    CHECK(e.candidates().front() == job_id(1, "0190eeee"));
+    CHECK(e.candidates().back() == job_id(5, "0190eeee"));
+    CHECK_THAT(std::string(e.what()),
+               Catch::Contains("ambiguous") && Catch::Contains(job_id(5, "0190eeee")) &&
+                   !Catch::Contains(job_id(6, "0190eeee")) && Catch::Contains("and more"));
+  }
+  CHECK(store->find_job(job_id(7, "0190eeee"))->id == job_id(7, "0190eeee"));
+}
+STORE_CASE("an ambiguous job id prefix names up to five of the jobs it matches",
+           prefix_candidates_case)
 
 // --- events -------------------------------------------------------------------------------------
 

@@ -130,6 +130,43 @@ TEST_CASE("stderr is one error event after the exit, in both modes", "[runner][r
   }
 }
 
+// The 64 KiB split is for live lines only: the final stderr event (and held stdout) keeps the
+// bytes as sent, with and without secrets to mask (two paths through the pipeline).
+TEST_CASE("a 300,000-byte stderr line without newlines comes back byte for byte",
+          "[runner][rules]") {
+  std::string sent;
+  for (std::size_t i = 0; i < 300000; ++i) sent += static_cast<char>('a' + i % 26);
+  for (const bool with_secrets : {false, true}) {
+    INFO(with_secrets);
+    Fixture f;
+    const runner::secrets::Masker masker =
+        with_secrets ? runner::secrets::Masker({"Sup3rS3cret"}) : runner::secrets::Masker();
+    StreamRules rules(f.events, masker, StreamRules::StdoutMode::held, f.results);
+    for (std::size_t at = 0; at < sent.size(); at += 4096)
+      rules.feed_stderr(std::string_view(sent).substr(at, 4096), t0);
+    rules.feed_stdout(sent, t0);
+    rules.end_streams();
+    const auto texts = rules.report_held();
+    REQUIRE(f.sink.events("stderr").size() == 1);
+    CHECK(f.sink.events("stderr")[0].size() == sent.size());
+    CHECK(f.sink.events("stderr")[0] == sent);
+    CHECK(texts.stderr_text == sent + "\n");
+    CHECK(f.sink.events("stdout") == std::vector<std::string>{sent});
+  }
+  // Live stdout: the pieces are events of their own, and the kept text is still whole.
+  Fixture f;
+  StreamRules rules(f.events, {}, StreamRules::StdoutMode::live, f.results);
+  rules.feed_stdout(sent + "\nnext\n", t0);
+  rules.end_streams();
+  const auto texts = rules.report_held();
+  const auto events = f.sink.events("stdout");
+  REQUIRE(events.size() == 6);  // 4 full 64 KiB pieces, the rest, and "next"
+  CHECK(events[0].size() == 64 * 1024);
+  CHECK(events[5] == "next");
+  // The tail kept for the message (16 KiB) runs from the long line into the next, unbroken.
+  CHECK_THAT(texts.stdout_text, Catch::EndsWith(sent.substr(sent.size() - 1000) + "\nnext\n"));
+}
+
 TEST_CASE("empty streams report nothing", "[runner][rules]") {
   Fixture f;
   StreamRules rules(f.events, {}, StreamRules::StdoutMode::held, f.results);
@@ -200,6 +237,67 @@ TEST_CASE("a bad protocol line is a warning carrying the line", "[runner][rules]
   CHECK_THAT(f.sink.seen[0].text, Catch::Contains("histogram"));
   CHECK(f.sink.seen[0].fields["line"] ==
         R"(::{"metrics":[{"name":"x","type":"histogram","value":1}]}::)");
+}
+
+// Issue 15: text that only looks like a protocol block comes back as the stdout events it was.
+TEST_CASE("a block that is not protocol gives its lines back as events, after one warning",
+          "[runner][rules][kestra]") {
+  Fixture f;
+  StreamRules rules(f.events, {}, StreamRules::StdoutMode::live, f.results);
+  std::string text = "before\n::{ this starts like a block\n";
+  for (int i = 1; i <= 8; ++i) text += "ordinary line " + std::to_string(i) + "\n";
+  rules.feed_stdout(text, t0);
+  rules.flush_if_due(t0 + 2s);  // 1 s without output: the block is given back
+  rules.feed_stdout("after\n", t0 + 3s);
+  rules.end_streams();
+  rules.report_held();
+  std::vector<std::string> expected = {"before", "::{ this starts like a block"};
+  for (int i = 1; i <= 8; ++i) expected.push_back("ordinary line " + std::to_string(i));
+  expected.push_back("after");
+  CHECK(f.sink.events("stdout") == expected);
+  const auto warnings = f.sink.events("kestra");
+  REQUIRE(warnings.size() == 1);
+  CHECK_THAT(warnings[0], Catch::StartsWith("Invalid Kestra protocol block (9 lines)"));
+}
+
+TEST_CASE("bare JSON that is not valid protocol is plain text, without a warning",
+          "[runner][rules][kestra]") {
+  Fixture f;
+  StreamRules rules(f.events, {}, StreamRules::StdoutMode::live, f.results);
+  rules.feed_stdout("{\"metrics\":{\"cpu\":0.5}}\n", t0);
+  rules.end_streams();
+  rules.report_held();
+  CHECK(f.sink.events("stdout") == std::vector<std::string>{R"({"metrics":{"cpu":0.5}})"});
+  CHECK(f.sink.events("kestra").empty());
+}
+
+TEST_CASE("with the protocol turned off, protocol lines are ordinary output",
+          "[runner][rules][kestra]") {
+  Fixture f;
+  StreamRules rules(f.events, {}, StreamRules::StdoutMode::live, f.results);
+  rules.disable_protocol();
+  rules.feed_stdout("::{\"outputs\":{\"a\":1}}::\n::{\n", t0);
+  rules.end_streams();
+  rules.report_held();
+  CHECK(f.sink.events("stdout") == std::vector<std::string>{R"(::{"outputs":{"a":1}}::)", "::{"});
+  CHECK(f.results.outputs().empty());
+  CHECK(f.sink.events("kestra").empty());
+}
+
+TEST_CASE("Kestra.assets() are kept in the results", "[runner][rules][kestra]") {
+  Fixture f;
+  StreamRules rules(f.events, runner::secrets::Masker({"Sup3rS3cret"}),
+                    StreamRules::StdoutMode::live, f.results);
+  rules.feed_stdout(
+      R"(::{"assets":[{"id":"orders","type":"io.kestra.plugin.ee.assets.Table","metadata":{"pw":"Sup3rS3cret"}}]}::)"
+      "\n",
+      t0);
+  rules.end_streams();
+  rules.report_held();
+  REQUIRE(f.results.assets().size() == 1);
+  CHECK(f.results.assets()[0]["id"] == "orders");
+  CHECK(f.results.assets()[0]["metadata"]["pw"] == "[hidden]");
+  CHECK(f.sink.events("kestra").empty());
 }
 
 TEST_CASE("live stdout keeps 16 KiB head and tail for the message, held stdout 1 MiB",

@@ -91,6 +91,7 @@ std::string shown(bool color, Level min_level, const std::vector<Event>& events,
 
 }  // namespace
 
+// Level labels are full words (CRITICAL, EMERGENCY), padded so every message starts in one column.
 TEST_CASE("terminal sink: time, level, source and message", "[logging][terminal]") {
   const nlohmann::json fields = {
       {"type", "warn"}, {"rows", 12}, {"table", "orders"}, {"internal", {{"secret", "not shown"}}}};
@@ -98,13 +99,15 @@ TEST_CASE("terminal sink: time, level, source and message", "[logging][terminal]
                                  {event(Level::info, "stdout", "plain line"),
                                   event(Level::warning, "gelf", "careful", &fields, 1000),
                                   event(Level::error, "stderr", "first\nsecond", nullptr, 2000),
+                                  event(Level::critical, "gelf", "disk", nullptr, 3000),
                                   event(Level::emergency, "runner", "down", nullptr, 999000)});
   CHECK(text ==
-        "11:54:14.123 INFO    plain line\n"
-        "11:54:14.124 WARNING [gelf] careful rows=12 table=orders\n"
-        "11:54:14.125 ERROR   [stderr] first\n"
-        "                     second\n"
-        "11:54:15.122 EMERG   [runner] down\n");
+        "11:54:14.123 INFO      plain line\n"
+        "11:54:14.124 WARNING   [gelf] careful rows=12 table=orders\n"
+        "11:54:14.125 ERROR     [stderr] first\n"
+        "                       second\n"
+        "11:54:14.126 CRITICAL  [gelf] disk\n"
+        "11:54:15.122 EMERGENCY [runner] down\n");
 }
 
 TEST_CASE("terminal sink: the level filter behind -q and -v", "[logging][terminal]") {
@@ -123,6 +126,28 @@ TEST_CASE("terminal sink: the level filter behind -q and -v", "[logging][termina
   CHECK(levels(Level::warning) == "we");   // -q
 }
 
+TEST_CASE("terminal sink: debug from a source logging.verbosity asked for shows without -v",
+          "[logging][terminal]") {
+  auto letters_of = [](Level min) {
+    const UtcZone utc;
+    Screen screen;
+    {
+      TerminalSink sink(OutputFile::open(screen.path.string()), false, min);
+      sink.show_debug_from("gelf");
+      for (const auto& e : {event(Level::debug, "gelf", "g"), event(Level::debug, "runner", "r"),
+                            event(Level::info, "stdout", "i"), event(Level::error, "gelf", "e")})
+        sink.write(e);
+    }
+    std::string letters;
+    std::istringstream in(screen.text());
+    for (std::string line; std::getline(in, line);) letters += line.back();
+    return letters;
+  };
+  CHECK(letters_of(Level::info) == "gie");    // the default: GELF debug, not runner's
+  CHECK(letters_of(Level::debug) == "grie");  // -v: everything
+  CHECK(letters_of(Level::warning) == "e");   // -q still wins
+}
+
 TEST_CASE("terminal sink: colours when asked, and component text never raw",
           "[logging][terminal]") {
   const std::string hostile = "\x1b[2J\x1b]0;title\x07ok\r";
@@ -131,14 +156,14 @@ TEST_CASE("terminal sink: colours when asked, and component text never raw",
       shown(true, Level::debug,
             {event(Level::info, "stdout", hostile), event(Level::error, "gelf", "x", &fields)});
   CHECK(coloured ==
-        "\x1b[2m11:54:14.123 \x1b[0m\x1b[32mINFO   \x1b[0m "
+        "\x1b[2m11:54:14.123 \x1b[0m\x1b[32mINFO     \x1b[0m "
         "\xe2\x90\x9b[2J\xe2\x90\x9b]0;title\xe2\x90\x87ok\xe2\x90\x8d\n"
-        "\x1b[2m11:54:14.123 \x1b[0m\x1b[31mERROR  \x1b[0m \x1b[2m[gelf] \x1b[0mx\x1b[2m "
+        "\x1b[2m11:54:14.123 \x1b[0m\x1b[31mERROR    \x1b[0m \x1b[2m[gelf] \x1b[0mx\x1b[2m "
         "k\xe2\x90\x9b[1m=v\xe2\x90\x9b[0m\x1b[0m\n");
   const std::string plain = shown(false, Level::debug, {event(Level::info, "stdout", hostile)});
   CHECK(plain.find('\x1b') == std::string::npos);
   CHECK(plain ==
-        "11:54:14.123 INFO    \xe2\x90\x9b[2J\xe2\x90\x9b]0;title\xe2\x90\x87ok\xe2\x90\x8d\n");
+        "11:54:14.123 INFO      \xe2\x90\x9b[2J\xe2\x90\x9b]0;title\xe2\x90\x87ok\xe2\x90\x8d\n");
 }
 
 TEST_CASE("terminal sink: the summary lines", "[logging][terminal]") {
@@ -262,14 +287,14 @@ TEST_CASE("a partial line is drawn, then replaced by its whole line", "[logging]
   sink.show_partial(partial("Password: "));
   sink.flush();
   const std::string drawn = file.text();
-  CHECK(drawn.size() == 21 + 10);  // "HH:MM:SS.mmm INFO    " and the text, no newline
-  CHECK(drawn.substr(12) == " INFO    Password: ");
+  CHECK(drawn.size() == 23 + 10);  // "HH:MM:SS.mmm INFO      " and the text, no newline
+  CHECK(drawn.substr(12) == " INFO      Password: ");
   sink.show_partial(partial(""));
   sink.write(now_event("stdout", Level::info, "Password: ok"));
   sink.flush();
   const std::string after = file.text().substr(drawn.size());
   CHECK(after.rfind("\r\x1b[K", 0) == 0);
-  CHECK(after.substr(4 + 12) == " INFO    Password: ok\n");
+  CHECK(after.substr(4 + 12) == " INFO      Password: ok\n");
 }
 
 TEST_CASE("lines written while a partial line is drawn go above it", "[logging][terminal]") {
@@ -286,11 +311,11 @@ TEST_CASE("lines written while a partial line is drawn go above it", "[logging][
   CHECK(count(text, "Loading") == 2);
   CHECK(count(text, "\r\x1b[K") == 1);
   const auto erased = text.find("\r\x1b[K");
-  const auto warning = text.find("WARNING [kestra] disk almost full\n");
+  const auto warning = text.find("WARNING   [kestra] disk almost full\n");
   const auto runner_line = text.find("[runner] still here\n");
   CHECK(erased < warning);
   CHECK(warning < runner_line);
-  CHECK(text.rfind("INFO    Loading") > runner_line);
+  CHECK(text.rfind("INFO      Loading") > runner_line);
   CHECK(text.back() == 'g');  // the row stays without a newline
   // The summary takes the row's place.
   JobSummary summary;
@@ -338,7 +363,7 @@ TEST_CASE("partial lines are not drawn on a file or pipe, or in quiet mode",
     sink.write(now_event("stdout", Level::info, "Password: ok"));
     sink.flush();
   }
-  CHECK(file.text().substr(12) == " INFO    Password: ok\n");
+  CHECK(file.text().substr(12) == " INFO      Password: ok\n");
   SinkFile quiet_file;
   {
     TerminalSink quiet(OutputFile::open(quiet_file.path), false, Level::warning);
