@@ -76,6 +76,9 @@ struct JobSummary {
   nlohmann::json outputs = nlohmann::json::object();  // Kestra protocol outputs, merged
   nlohmann::json metrics = nlohmann::json::array();   // Kestra protocol metrics, aggregated
   std::string results_summary;  // one line about outputs and metrics for people, or empty
+  // Keboola's usage file (out/usage.json, validated), when the component wrote one.
+  std::optional<nlohmann::json> usage;
+  std::string state_change;  // "saved" or "removed" when the run changed its state, else empty
 };
 
 }  // namespace runner::logging

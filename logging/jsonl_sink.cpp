@@ -77,6 +77,8 @@ nlohmann::ordered_json summary_to_json(const JobSummary& s) {
                                                    : nlohmann::ordered_json();
   j["outputs"] = s.outputs;
   j["metrics"] = s.metrics;
+  if (s.usage) j["usage"] = *s.usage;
+  if (!s.state_change.empty()) j["state"] = s.state_change;
   return j;
 }
 
