@@ -15,6 +15,7 @@
 #include "runner/component_limits.hpp"
 #include "runner/component_syntax.hpp"
 #include "runner/errors.hpp"
+#include "runner/keboola_env.hpp"
 #include "secrets/config_cipher.hpp"
 #include "secrets/secret_scrubber.hpp"
 
@@ -52,7 +53,8 @@ void parse_env(const json& doc, ComponentSpec& spec, ProblemList& problems) {
                        " characters (optionally prefixed with '#' to mark a secret)");
       continue;
     }
-    if (std::find(reserved.begin(), reserved.end(), name) != reserved.end()) {
+    if (std::find(reserved.begin(), reserved.end(), name) != reserved.end() ||
+        is_keboola_env_name(name)) {
       problems.add(path, "reserved: runner sets " + name + " itself");
       continue;
     }
@@ -317,6 +319,9 @@ void parse_container_settings(const json& doc, ComponentSpec& spec, ProblemList&
   }
 }
 
+// Top-level keys of Keboola's interface beyond logging (issue 13).
+const std::set<std::string> kKeboolaKeys = {"storage", "config_version", "data_type_support"};
+
 // "config_version" and "data_type_support": what Keboola tells a component about its
 // configuration through the environment.
 void parse_keboola_settings(const json& doc, ComponentSpec& spec, ProblemList& problems) {
@@ -372,8 +377,7 @@ const std::vector<std::string>& reserved_env_names() {
       "KBC_DATADIR",     "KBC_RUNID",         "KBC_PROJECTID",
       "KBC_CONFIGID",    "KBC_CONFIGVERSION", "KBC_COMPONENTID",
       "KBC_STACKID",     "KBC_BRANCHID",      "KBC_COMPONENT_RUN_MODE",
-      "KBC_LOGGER_ADDR", "KBC_LOGGER_PORT", "KBC_CONFIGROWID",
-      "KBC_STAGING_FILE_PROVIDER", "KBC_PROJECT_FEATURE_GATES", "KBC_DATA_TYPE_SUPPORT"};
+      "KBC_LOGGER_ADDR", "KBC_LOGGER_PORT"};
   return names;
 }
 
@@ -388,9 +392,8 @@ ComponentSpec parse_component(const json& doc) {
                         "env",     "parameters", "image_parameters", "authorization",
                         "action",  "config_id",  "limits",           "network",
                         "user",    "labels",     "pull_policy",      "auth",
-                        "logging", "namespace",  "security",         "file_handling",
-                        "storage", "config_version", "data_type_support"},
-             problems);
+                        "logging", "namespace",  "security",         "file_handling"},
+             problems, kKeboolaKeys);
 
   parse_identity(doc, spec, problems);
   spec.command = read_string_array(doc, "command", "$", problems);

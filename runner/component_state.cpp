@@ -50,9 +50,10 @@ std::optional<std::string> read_state_file(const fs::path& path, const std::stri
   if (!fs::is_regular_file(path, ec)) throw UserError(name + " is not a regular file");
   const auto size = fs::file_size(path, ec);
   if (!ec && size > kMaxStateBytes)
-    throw UserError(fmt::format("{} is {} bytes: the state may be at most {} bytes (keep it "
-                                "small: Keboola suggests under 1 MB)",
-                                name, size, kMaxStateBytes));
+    throw UserError(
+        fmt::format("{} is {} bytes: the state may be at most {} bytes (keep it "
+                    "small: Keboola suggests under 1 MB)",
+                    name, size, kMaxStateBytes));
   std::ifstream in(path, std::ios::binary);
   std::stringstream text;
   text << in.rdbuf();
@@ -117,12 +118,14 @@ void StatePhase::load() {
   if (options_.data_dir && !options_.use_stored_state) {
     const fs::path file = fs::absolute(*options_.data_dir) / "in" / "state.json";
     if (auto text = read_state_file(file, file.string())) {
-      nlohmann::json doc = blank(*text) ? nlohmann::json::object() : parse_state(*text, file.string());
+      nlohmann::json doc =
+          blank(*text) ? nlohmann::json::object() : parse_state(*text, file.string());
       secrets_ = secrets::decrypt_and_collect(doc, std::nullopt).secrets;
       users_file_ = true;
       events_.emit(logging::Level::info, "runner",
-                   "Using " + file.string() + " as the input state, as you left it (the stored "
-                   "state is not used: --use-stored-state uses it)");
+                   "Using " + file.string() +
+                       " as the input state, as you left it (the stored "
+                       "state is not used: --use-stored-state uses it)");
       return;
     }
   }
@@ -132,14 +135,17 @@ void StatePhase::load() {
   nlohmann::json doc = parse_state(stored->state, "the stored state");
   const auto decrypted = secrets::decrypt_and_collect(doc, key());
   if (!decrypted.ok())
-    throw UserError("the stored state of " + key_.component_id + " has encrypted values that "
-                    "cannot be decrypted (" + decrypted.errors.front() + "): give runner the "
+    throw UserError("the stored state of " + key_.component_id +
+                    " has encrypted values that "
+                    "cannot be decrypted (" +
+                    decrypted.errors.front() +
+                    "): give runner the "
                     "key it was saved with, or clear it with `runner state clear`");
   secrets_ = decrypted.secrets;
   input_ = doc.dump();
-  events_.emit(logging::Level::info, "runner",
-               "Input state from job " + stored->job_id + " (" + std::to_string(input_.size()) +
-                   " bytes)");
+  events_.emit(
+      logging::Level::info, "runner",
+      "Input state from job " + stored->job_id + " (" + std::to_string(input_.size()) + " bytes)");
 }
 
 void StatePhase::write_input(const JobWorkspace& workspace) const {

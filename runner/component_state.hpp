@@ -33,7 +33,7 @@
 
 namespace runner {
 
-inline constexpr std::size_t kStateWarnBytes = 1024 * 1024;       // Keboola's advice
+inline constexpr std::size_t kStateWarnBytes = 1024 * 1024;      // Keboola's advice
 inline constexpr std::size_t kMaxStateBytes = 16 * 1024 * 1024;  // refused above
 
 // What a run did to the state, for the result record and `runner show`.

@@ -32,9 +32,9 @@ std::string ContainerUser::describe() const {
     case UserKind::root:
       return "root";
     case UserKind::numeric:
-      return "uid " + std::to_string(uid) + (text.find(':') != std::string::npos
-                                                 ? " (gid " + std::to_string(gid) + ")"
-                                                 : std::string());
+      return "uid " + std::to_string(uid) +
+             (text.find(':') != std::string::npos ? " (gid " + std::to_string(gid) + ")"
+                                                  : std::string());
     case UserKind::named:
       return "user \"" + text + "\"";
     case UserKind::unknown:
@@ -53,8 +53,9 @@ ContainerUser resolve_container_user(const std::string& component_user,
   user.text = component_user.empty() ? *image_user : component_user;
   const auto colon = user.text.find(':');
   const std::string_view name = std::string_view(user.text).substr(0, colon);
-  const std::string_view group =
-      colon == std::string::npos ? std::string_view() : std::string_view(user.text).substr(colon + 1);
+  const std::string_view group = colon == std::string::npos
+                                     ? std::string_view()
+                                     : std::string_view(user.text).substr(colon + 1);
   if (name.empty() || name == "root" || name == "0") {
     user.kind = UserKind::root;
     return user;

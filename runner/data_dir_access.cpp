@@ -84,8 +84,8 @@ std::size_t clear_outputs(const fs::path& data_dir) {
   if (!fs::is_directory(fs::symlink_status(out, ec))) return 0;
   for (const auto& entry : fs::directory_iterator(out, ec)) {
     const auto gone = fs::remove_all(entry.path(), ec);
-    if (ec) throw UserError("--clean-out: cannot remove " + entry.path().string() + ": " +
-                            ec.message());
+    if (ec)
+      throw UserError("--clean-out: cannot remove " + entry.path().string() + ": " + ec.message());
     removed += static_cast<std::size_t>(gone);
   }
   return removed;
@@ -141,8 +141,8 @@ std::vector<std::string> DataDirAccess::give_back() {
     if (::lchown(s.path.c_str(), owner.uid, owner.gid) != 0) ++refused;
   }
   std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(data_dir_ / "out", ec);
-       !ec && it != fs::end(it); it.increment(ec)) {
+  for (auto it = fs::recursive_directory_iterator(data_dir_ / "out", ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
     struct stat info {};
     if (::lstat(it->path().c_str(), &info) != 0) continue;
     if (info.st_uid == owner.uid && info.st_gid == owner.gid) continue;

@@ -47,8 +47,7 @@ JobOutcome classify_exit(const ExitFacts& f) {
     // not say it was the memory limit.
     if (f.timeout_seconds > 0 && f.elapsed_seconds >= f.timeout_seconds) {
       out = {JobStatus::error, ErrorType::user, 1,
-             "Component exceeded the timeout of " + std::to_string(f.timeout_seconds) +
-                 " seconds"};
+             "Component exceeded the timeout of " + std::to_string(f.timeout_seconds) + " seconds"};
       return out;
     }
     out = {JobStatus::error, ErrorType::user, 1,

@@ -25,7 +25,8 @@ struct ExitFacts {
   bool oom_killed = false;
   bool timed_out = false;
   int timeout_seconds = 0;
-  double elapsed_seconds = 0;  // how long the container ran (for 137/125 without OOMKilled)
+  // How long the container ran (for 137/125 without OOMKilled).
+  double elapsed_seconds = 0;
   std::string memory_limit;  // "256m"
   bool no_application_errors = false;
   std::string stderr_text;

@@ -135,8 +135,10 @@ void check_stale_outputs(const std::filesystem::path& data_dir, bool clean,
   if (clean) {
     const std::size_t removed = clear_outputs(data_dir);
     events.emit(Level::info, "runner",
-                "--clean-out: removed " + std::to_string(removed) + " entr(ies) an earlier run "
-                "left in " + (data_dir / "out").string());
+                "--clean-out: removed " + std::to_string(removed) +
+                    " entr(ies) an earlier run "
+                    "left in " +
+                    (data_dir / "out").string());
     return;
   }
   events.emit(Level::warning, "runner",
@@ -330,13 +332,15 @@ void JobRunner::execute(logging::JobSummary& summary) {
     std::optional<DataDirAccess> access;
     if (options_.data_dir) {
       access.emplace(workspace.data_dir(), user);
-      for (const auto& warning : access->warnings()) events_.emit(Level::warning, "runner", warning);
+      for (const auto& warning : access->warnings())
+        events_.emit(Level::warning, "runner", warning);
     }
     state_->write_input(workspace);
     ContainerRun run(env, new_container(workspace, client.endpoint()), spec_.logging);
     report = run.run();
     if (access)
-      for (const auto& problem : access->give_back()) events_.emit(Level::warning, "runner", problem);
+      for (const auto& problem : access->give_back())
+        events_.emit(Level::warning, "runner", problem);
     finish_summary(report, results, run_started, summary);
     if (report.exit_code) after_run(workspace, summary);
     return;

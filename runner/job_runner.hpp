@@ -128,7 +128,7 @@ class JobRunner {
   ComponentSpec spec_;
   RunOptions options_;
   logging::EventLog& events_;
-  JobConfig config_;        // what /data/config.json is (data_dir_access.hpp)
+  JobConfig config_;  // what /data/config.json is (data_dir_access.hpp)
   std::unique_ptr<StatePhase> state_;
   secrets::Masker masker_;  // the job's secrets
   // The job's container from its creation until its removal succeeded: when the run ends with

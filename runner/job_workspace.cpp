@@ -131,8 +131,9 @@ void JobWorkspace::write_data_file(const std::string& relative, const std::strin
   if (user_data_dir_ && !existed) created_.push_back(path);
   if (user_.root()) return;
   if (user_.kind == UserKind::numeric && ::chown(path.c_str(), user_.uid, user_.gid) == 0) return;
-  fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
-                            fs::perms::others_read,
+  fs::permissions(path,
+                  fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                      fs::perms::others_read,
                   fs::perm_options::replace);
 }
 

@@ -3,6 +3,11 @@
 
 namespace runner {
 
+bool is_keboola_env_name(const std::string& name) {
+  return name == "KBC_CONFIGROWID" || name == "KBC_STAGING_FILE_PROVIDER" ||
+         name == "KBC_PROJECT_FEATURE_GATES" || name == "KBC_DATA_TYPE_SUPPORT";
+}
+
 bool is_run_mode(const std::string& mode) {
   return mode == "run" || mode == "debug";
 }

@@ -34,6 +34,11 @@ struct KeboolaContext {
 std::vector<std::string> keboola_environment(const ComponentSpec& spec,
                                              const KeboolaContext& context);
 
+// The variables this unit adds to docker-bundle's first set (KBC_CONFIGROWID,
+// KBC_STAGING_FILE_PROVIDER, KBC_PROJECT_FEATURE_GATES, KBC_DATA_TYPE_SUPPORT): reserved like
+// reserved_env_names(), so a component's `env` cannot set them.
+bool is_keboola_env_name(const std::string& name);
+
 // Whether `mode` is a run mode Keboola knows ("run" or "debug").
 bool is_run_mode(const std::string& mode);
 

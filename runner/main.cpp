@@ -162,8 +162,8 @@ int command_run(const RunArgs& args) {
   std::unique_ptr<runner::store::Store> state_store;
   if (stored) {
     try {
-      state_store = runner::store::open_store(args.store.empty() ? runner::store::default_store_url()
-                                                                 : args.store);
+      state_store = runner::store::open_store(
+          args.store.empty() ? runner::store::default_store_url() : args.store);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "runner: warning: the state is not kept: %s\n", e.what());
     }

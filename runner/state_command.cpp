@@ -93,8 +93,8 @@ int set(const StateCommandArgs& args, bool clear) {
                    n);
     write.state = doc.dump();
     if (write.state.size() > kMaxStateBytes)
-      throw UsageError(fmt::format("{}: the state may be at most {} bytes", args.file,
-                                   kMaxStateBytes));
+      throw UsageError(
+          fmt::format("{}: the state may be at most {} bytes", args.file, kMaxStateBytes));
   }
   open_state_store(args.store)->write_state(write);
   std::printf("%s the state of %s\n", clear ? "Cleared" : "Set", describe(key).c_str());

@@ -245,7 +245,8 @@ void show_keboola_files(store::Store& db, const std::string& job_id) {
   for (const auto& w : writes)
     std::printf("State       %s (%s, config %s%s)\n",
                 w.removed ? "removed" : fmt::format("saved, {} bytes", w.state.size()).c_str(),
-                w.key.component_id.c_str(), w.key.config_id.empty() ? "\"\"" : w.key.config_id.c_str(),
+                w.key.component_id.c_str(),
+                w.key.config_id.empty() ? "\"\"" : w.key.config_id.c_str(),
                 w.key.row_id.empty() ? "" : (", row " + w.key.row_id).c_str());
 }
 }  // namespace

@@ -622,19 +622,21 @@ void SqliteStore::write_state(const StateWrite& w) {
       .bind(7, w.time)
       .run();
   if (w.removed) {
-    query("DELETE FROM component_state WHERE component_id = ?1 AND config_id = ?2 AND "
-          "config_row_id = ?3",
-          what)
+    query(
+        "DELETE FROM component_state WHERE component_id = ?1 AND config_id = ?2 AND "
+        "config_row_id = ?3",
+        what)
         .bind(1, w.key.component_id)
         .bind(2, w.key.config_id)
         .bind(3, w.key.row_id)
         .run();
   } else {
-    query("INSERT INTO component_state (component_id, config_id, config_row_id, state, job_id, "
-          "written_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (component_id, config_id, "
-          "config_row_id) DO UPDATE SET state = excluded.state, job_id = excluded.job_id, "
-          "written_at = excluded.written_at",
-          what)
+    query(
+        "INSERT INTO component_state (component_id, config_id, config_row_id, state, job_id, "
+        "written_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (component_id, config_id, "
+        "config_row_id) DO UPDATE SET state = excluded.state, job_id = excluded.job_id, "
+        "written_at = excluded.written_at",
+        what)
         .bind(1, w.key.component_id)
         .bind(2, w.key.config_id)
         .bind(3, w.key.row_id)
@@ -647,10 +649,11 @@ void SqliteStore::write_state(const StateWrite& w) {
 }
 
 std::optional<StateWrite> SqliteStore::read_state(const StateKey& key) {
-  auto q = query("SELECT component_id, config_id, config_row_id, 0, state, job_id, written_at "
-                 "FROM component_state WHERE component_id = ?1 AND config_id = ?2 AND "
-                 "config_row_id = ?3",
-                 fmt::format("read the state of {}", key.component_id));
+  auto q = query(
+      "SELECT component_id, config_id, config_row_id, 0, state, job_id, written_at "
+      "FROM component_state WHERE component_id = ?1 AND config_id = ?2 AND "
+      "config_row_id = ?3",
+      fmt::format("read the state of {}", key.component_id));
   q.bind(1, key.component_id).bind(2, key.config_id).bind(3, key.row_id);
   if (!q.step()) return std::nullopt;
   return state_from(q);
@@ -682,9 +685,10 @@ std::vector<StateWrite> SqliteStore::job_state_writes(std::string_view job_id) {
 }
 
 void SqliteStore::put_usage(std::string_view job_id, std::string_view usage) {
-  query("INSERT INTO job_usage (job_id, usage, recorded_at) VALUES (?1, ?2, ?3) ON CONFLICT "
-        "(job_id) DO UPDATE SET usage = excluded.usage, recorded_at = excluded.recorded_at",
-        fmt::format("store the usage of job {}", job_id))
+  query(
+      "INSERT INTO job_usage (job_id, usage, recorded_at) VALUES (?1, ?2, ?3) ON CONFLICT "
+      "(job_id) DO UPDATE SET usage = excluded.usage, recorded_at = excluded.recorded_at",
+      fmt::format("store the usage of job {}", job_id))
       .bind(1, job_id)
       .bind(2, usage)
       .bind(3, logging::now_utc())

@@ -92,7 +92,8 @@ TEST_CASE("state: a StatePhase reads {} first, then what the last successful run
     const runner::JobWorkspace ws(kJob, std::nullopt, false, config, root);
     std::ofstream(ws.data_dir() / "out/state.json") << "{\"a\": ";
     std::vector<std::string> found;
-    CHECK_THROWS_WITH(phase.save(ws, found), Catch::StartsWith("/data/out/state.json is not valid JSON"));
+    CHECK_THROWS_WITH(phase.save(ws, found),
+                      Catch::StartsWith("/data/out/state.json is not valid JSON"));
   }
   auto debug = options;
   debug.save = false;

@@ -25,7 +25,8 @@ using runner::UserKind;
 namespace {
 
 struct Folder {
-  fs::path path = fs::temp_directory_path() / ("runner-ddir-" + std::to_string(std::random_device{}()));
+  fs::path path =
+      fs::temp_directory_path() / ("runner-ddir-" + std::to_string(std::random_device{}()));
   Folder() { fs::create_directories(path); }
   ~Folder() { fs::remove_all(path); }
 };
@@ -75,7 +76,8 @@ TEST_CASE("data dir: the user's config.json is used when the component gives no 
   CHECK(chosen.users_file == fs::absolute(dir.path) / "config.json");
   CHECK(chosen.secrets == std::vector<std::string>{"s3cr3t"});
   // Both: a config error naming the field, the file untouched.
-  const auto with = spec_of({{"id", "a"}, {"image", "busybox"}, {"parameters", nlohmann::json::object()}});
+  const auto with =
+      spec_of({{"id", "a"}, {"image", "busybox"}, {"parameters", nlohmann::json::object()}});
   CHECK(with.parameters_given);
   try {
     (void)runner::choose_config(with, generated, dir.path);
@@ -116,7 +118,8 @@ TEST_CASE("data dir: out/ is the container user's for the run, the outputs the h
           "[runner][data-dir]") {
   REQUIRE(::geteuid() == 0);
   Folder dir;
-  for (const char* sub : {"in/tables", "out/tables", "out/files"}) fs::create_directories(dir.path / sub);
+  for (const char* sub : {"in/tables", "out/tables", "out/files"})
+    fs::create_directories(dir.path / sub);
   REQUIRE(::chown(dir.path.c_str(), 2222, 2223) == 0);  // the folder's owner: the host user
   ::chmod((dir.path / "out").c_str(), 0755);
   const runner_test::ScopedEnv no_sudo("SUDO_UID", std::nullopt);

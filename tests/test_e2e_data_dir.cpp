@@ -74,7 +74,8 @@ Run run_job(const std::string& file, std::vector<std::string> extra,
 std::string messages(const Run& run, const std::string& source) {
   std::string text;
   for (const auto& e : run.events)
-    if (e["kind"] == "event" && e["source"] == source) text += e["message"].get<std::string>() + "\n";
+    if (e["kind"] == "event" && e["source"] == source)
+      text += e["message"].get<std::string>() + "\n";
   return text;
 }
 
@@ -94,9 +95,9 @@ TEST_CASE("a non-root image and a named user write their outputs in the private 
         std::tuple{std::string(kImage), json{{"user", "nobody"}}, std::string("65534")},
         std::tuple{std::string(kImage), json{{"user", "4321:4321"}}, std::string("4321")}}) {
     INFO(image << " " << extra.dump());
-    const Run run = run_job(component(image, kWriter + "; ls -ld /data/out/tables; sleep 0.2",
-                                      extra),
-                            {"--keep-data"}, {{"TMPDIR", tmp.path.string()}});
+    const Run run =
+        run_job(component(image, kWriter + "; ls -ld /data/out/tables; sleep 0.2", extra),
+                {"--keep-data"}, {{"TMPDIR", tmp.path.string()}});
     INFO(run.out << run.err);
     CHECK(run.exit_code == 0);
     const std::string out = messages(run, "stdout");
@@ -142,7 +143,7 @@ TEST_CASE("with --data-dir a non-root container writes outputs that end up the f
       CHECK(stat_of(data.path / file).st_gid == 2222);
     }
     CHECK((stat_of(data.path / "out/tables").st_mode & 0777) != 0777);  // opened only for the run
-    CHECK_FALSE(fs::exists(data.path / "config.json"));  // runner's own, removed
+    CHECK_FALSE(fs::exists(data.path / "config.json"));                 // runner's own, removed
   }
 }
 
@@ -167,9 +168,8 @@ TEST_CASE("a hand-written config.json in --data-dir is the configuration and is 
   CHECK(runner_test::read_file(data.path / "config.json") == hand);
 
   // With `parameters` in the component too: exit 65 naming the field, the file untouched.
-  const Run both =
-      run_job(component(kUserImage, script, {{"parameters", {{"x", 1}}}}),
-              {"--data-dir", data.path.string()});
+  const Run both = run_job(component(kUserImage, script, {{"parameters", {{"x", 1}}}}),
+                           {"--data-dir", data.path.string()});
   CHECK(both.exit_code == 65);
   CHECK_THAT(both.out + both.err, Catch::Contains("$.parameters: given, but --data-dir"));
   CHECK(runner_test::read_file(data.path / "config.json") == hand);
@@ -178,7 +178,8 @@ TEST_CASE("a hand-written config.json in --data-dir is the configuration and is 
 TEST_CASE("outputs an earlier run left in --data-dir are reported, or cleared with --clean-out",
           "[e2e][data-dir]") {
   TempDir data;
-  const std::string file = component(kImage, "ls /data/out/tables", {{"parameters", json::object()}});
+  const std::string file =
+      component(kImage, "ls /data/out/tables", {{"parameters", json::object()}});
   fs::create_directories(data.path / "out/tables");
   std::ofstream(data.path / "out/tables/old.csv") << "stale\n";
   const Run warned = run_job(file, {"--data-dir", data.path.string()});
@@ -196,9 +197,9 @@ TEST_CASE("outputs an earlier run left in --data-dir are reported, or cleared wi
 }
 
 TEST_CASE("storage in component.json reaches config.json as given", "[e2e][data-dir]") {
-  const json storage = {{"input", {{"tables", {{{"source", "in.c-main.orders"},
-                                                {"destination", "orders.csv"}}}}}},
-                        {"output", {{"tables", json::array()}}}};
+  const json storage = {
+      {"input", {{"tables", {{{"source", "in.c-main.orders"}, {"destination", "orders.csv"}}}}}},
+      {"output", {{"tables", json::array()}}}};
   const Run run = run_job(component(kImage, "cat /data/config.json", {{"storage", storage}}), {});
   CHECK(run.exit_code == 0);
   std::string text = messages(run, "stdout");

@@ -108,8 +108,8 @@ TEST_CASE("state: carried across three runs, unchanged by a failed one", "[e2e][
   REQUIRE(third.exit_code == 0);
   CHECK_THAT(third.stdout_text, Catch::Contains("{\"count\":2}"));
   // The store: the state now, its history of three writes, and what `runner show` says.
-  const auto shown = run_cli({"state", "show", file, "--store", home.store(), "--history", "10"},
-                             home.env());
+  const auto shown =
+      run_cli({"state", "show", file, "--store", home.store(), "--history", "10"}, home.env());
   CHECK(shown.exit_code == 0);
   CHECK(shown.out == "{\"count\":3}\n");
   CHECK_THAT(shown.err, Catch::Contains(third.result["job_id"].get<std::string>()));
@@ -152,8 +152,7 @@ TEST_CASE("state: invalid JSON fails the job naming the file, and changes nothin
   CHECK(bad.result["error_type"] == "user");
   CHECK_THAT(bad.result["message"].get<std::string>(),
              Catch::StartsWith("/data/out/state.json is not valid JSON"));
-  CHECK(run_cli({"state", "show", file, "--store", home.store()}, home.env()).out ==
-        "{\"a\":1}\n");
+  CHECK(run_cli({"state", "show", file, "--store", home.store()}, home.env()).out == "{\"a\":1}\n");
 }
 
 TEST_CASE("state: a '#' value is encrypted in the store, decrypted for the next run, never shown",
@@ -170,17 +169,18 @@ TEST_CASE("state: a '#' value is encrypted in the store, decrypted for the next 
   const Run first = run_job(home, file);
   REQUIRE(first.exit_code == 0);
   // The next run gets it decrypted, and printing it shows [hidden].
-  with_script(file,
-              "grep -q '" + secret + "' /data/in/state.json && echo decrypted; "
-              "cat /data/in/state.json; echo; cat /data/in/state.json >&2");
+  with_script(file, "grep -q '" + secret +
+                        "' /data/in/state.json && echo decrypted; "
+                        "cat /data/in/state.json; echo; cat /data/in/state.json >&2; "
+                        "cp /data/in/state.json /data/out/state.json");
   const Run second = run_job(home, file);
   REQUIRE(second.exit_code == 0);
   CHECK_THAT(second.stdout_text, Catch::Contains("decrypted"));
   CHECK_THAT(second.stdout_text, Catch::Contains("\"#token\":\"[hidden]\""));
   const auto shown = run_cli({"state", "show", file, "--store", home.store()}, home.env());
   CHECK_THAT(shown.out, Catch::Contains("RUNNER::ENC::"));
-  const auto logs = run_cli({"logs", second.result["job_id"].get<std::string>(), "--store",
-                             home.store()});
+  const auto logs =
+      run_cli({"logs", second.result["job_id"].get<std::string>(), "--store", home.store()});
   for (const auto& text : {first.out, first.err, second.out, second.err, second.stdout_text,
                            shown.out, shown.err, logs.out, logs.err, home.store_bytes()})
     CHECK(text.find(secret) == std::string::npos);
@@ -189,13 +189,13 @@ TEST_CASE("state: a '#' value is encrypted in the store, decrypted for the next 
 TEST_CASE("state: without a key '#' values are kept in the clear, with a warning",
           "[e2e][state][secrets]") {
   Home home;
-  const std::string file =
-      component("echo '{\"#token\": \"clear-one\"}' > /data/out/state.json");
+  const std::string file = component("echo '{\"#token\": \"clear-one\"}' > /data/out/state.json");
   const Run run = run_job(home, file);
   REQUIRE(run.exit_code == 0);
   std::string warnings;
   for (const auto& e : run.events)
-    if (e["kind"] == "event" && e["level"] == "warning") warnings += e["message"].get<std::string>();
+    if (e["kind"] == "event" && e["level"] == "warning")
+      warnings += e["message"].get<std::string>();
   CHECK_THAT(warnings, Catch::Contains("No encryption key: 1 '#' value(s) of the new state are "
                                        "stored in the clear"));
 }
@@ -206,17 +206,17 @@ TEST_CASE("state: --data-dir uses the user's in/state.json and keeps out/state.j
   const fs::path data = home.path / "data";
   fs::create_directories(data / "in");
   std::ofstream(data / "in/state.json") << R"({"mine": true})";
-  const std::string file = component(
-      "cat /data/in/state.json; echo; echo '{\"next\": 2}' > /data/out/state.json",
-      {{"parameters", json::object()}});
+  const std::string file =
+      component("cat /data/in/state.json; echo; echo '{\"next\": 2}' > /data/out/state.json",
+                {{"parameters", json::object()}});
   const Run run = run_job(home, file, {"--data-dir", data.string()});
   REQUIRE(run.exit_code == 0);
   CHECK_THAT(run.stdout_text, Catch::Contains("{\"mine\": true}"));
   CHECK(runner_test::read_file(data / "in/state.json") == R"({"mine": true})");
   CHECK(runner_test::read_file(data / "out/state.json") == "{\"next\": 2}\n");
   // --use-stored-state: the stored one ({"next": 2}) replaces the user's file.
-  const Run stored = run_job(home, file, {"--data-dir", data.string(), "--use-stored-state",
-                                          "--clean-out"});
+  const Run stored =
+      run_job(home, file, {"--data-dir", data.string(), "--use-stored-state", "--clean-out"});
   REQUIRE(stored.exit_code == 0);
   CHECK_THAT(stored.stdout_text, Catch::Contains("{\"next\":2}"));
 }
@@ -229,14 +229,15 @@ TEST_CASE("usage: out/usage.json is kept in the result and the store, a wrong on
       "3.5}]' > /data/out/usage.json; exit 1");
   const Run failed = run_job(home, file);
   CHECK(failed.exit_code == 1);  // read after a failure too
-  const json expected = json::parse(R"([{"metric":"API calls","value":12},{"metric":"rows","value":3.5}])");
+  const json expected =
+      json::parse(R"([{"metric":"API calls","value":12},{"metric":"rows","value":3.5}])");
   CHECK(failed.result["usage"] == expected);
   const auto shown =
       run_cli({"show", failed.result["job_id"].get<std::string>(), "--store", home.store()});
   CHECK_THAT(shown.out, Catch::Contains("Usage       " + expected.dump()));
-  for (const std::string wrong : {R"({"metric": "x", "value": 1})",
-                                  R"([{"metric": "x", "value": "1"}])",
-                                  R"([{"metric": "x", "value": 1, "unit": "s"}])", "[1"}) {
+  for (const std::string wrong :
+       {R"({"metric": "x", "value": 1})", R"([{"metric": "x", "value": "1"}])",
+        R"([{"metric": "x", "value": 1, "unit": "s"}])", "[1"}) {
     INFO(wrong);
     const Run bad = run_job(home, component("echo '" + wrong + "' > /data/out/usage.json"));
     CHECK(bad.exit_code == 1);
@@ -248,11 +249,12 @@ TEST_CASE("usage: out/usage.json is kept in the result and the store, a wrong on
 
 TEST_CASE("environment: the KBC_* variables of docker-bundle's Environment", "[e2e][env]") {
   Home home;
-  const std::string file = component(
-      "env | grep ^KBC_ | sort",
-      {{"config_version", 7}, {"data_type_support", "hints"}, {"config_id", "c-1"}});
-  const Run plain = run_job(home, file, {"--run-mode", "debug", "--feature-gate", "queuev2",
-                                         "--feature-gate", "dynamic-backends"});
+  const std::string file =
+      component("env | grep ^KBC_ | sort",
+                {{"config_version", 7}, {"data_type_support", "hints"}, {"config_id", "c-1"}});
+  const Run plain = run_job(
+      home, file,
+      {"--run-mode", "debug", "--feature-gate", "queuev2", "--feature-gate", "dynamic-backends"});
   REQUIRE(plain.exit_code == 0);
   for (const char* line :
        {"KBC_CONFIGVERSION=7\n", "KBC_DATA_TYPE_SUPPORT=hints\n", "KBC_COMPONENT_RUN_MODE=debug\n",
@@ -261,8 +263,8 @@ TEST_CASE("environment: the KBC_* variables of docker-bundle's Environment", "[e
     CHECK_THAT(plain.stdout_text, Catch::Contains(line));
   CHECK_THAT(plain.stdout_text, !Catch::Contains("KBC_CONFIGROWID"));  // no row
   // A debug run reads the state but never saves it.
-  const Run debug = run_job(home, component("echo '{\"a\": 1}' > /data/out/state.json"),
-                            {"--run-mode", "debug"});
+  const Run debug =
+      run_job(home, component("echo '{\"a\": 1}' > /data/out/state.json"), {"--run-mode", "debug"});
   CHECK(debug.exit_code == 0);
   CHECK_FALSE(debug.result.contains("state"));
 }

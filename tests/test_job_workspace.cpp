@@ -155,12 +155,15 @@ TEST_CASE("workspace: a --data-dir that is not a folder fails and leaves nothing
           "[runner][workspace]") {
   PrivateTmp tmp;
   std::ofstream(tmp.path / "a-file") << "x";
-  CHECK_THROWS_AS(JobWorkspace(kJob, tmp.path / "a-file", false, kConfig, user("")), runner::UsageError);
-  CHECK_THROWS_AS(JobWorkspace(kJob, tmp.path / "missing", false, kConfig, user("")), runner::UsageError);
+  CHECK_THROWS_AS(JobWorkspace(kJob, tmp.path / "a-file", false, kConfig, user("")),
+                  runner::UsageError);
+  CHECK_THROWS_AS(JobWorkspace(kJob, tmp.path / "missing", false, kConfig, user("")),
+                  runner::UsageError);
   CHECK(tmp.entries() == std::vector<fs::path>{tmp.path / "a-file"});
   // A TMPDIR that does not exist: runner's own failure (exit 70), nothing made.
   const runner_test::ScopedEnv gone("TMPDIR", (tmp.path / "no-such-folder").string());
-  CHECK_THROWS_AS(JobWorkspace(kJob, std::nullopt, false, kConfig, user("")), runner::InternalError);
+  CHECK_THROWS_AS(JobWorkspace(kJob, std::nullopt, false, kConfig, user("")),
+                  runner::InternalError);
 }
 
 TEST_CASE("workspace: a numeric user gets the folders it writes to", "[runner][workspace]") {

@@ -27,8 +27,8 @@ TEST_CASE("environment: Keboola's variables, always and when they apply", "[runn
   for (const char* entry :
        {"KBC_DATADIR=/data/", "KBC_RUNID=job-1", "KBC_PROJECTID=local", "KBC_CONFIGID=c1",
         "KBC_CONFIGVERSION=1", "KBC_COMPONENTID=my.comp", "KBC_STACKID=local",
-        "KBC_BRANCHID=default", "KBC_STAGING_FILE_PROVIDER=local", "KBC_PROJECT_FEATURE_GATES=",
-        "KBC_COMPONENT_RUN_MODE=run"})
+        "KBC_BRANCHID=default", "KBC_STAGING_FILE_PROVIDER=local",
+        "KBC_PROJECT_FEATURE_GATES=", "KBC_COMPONENT_RUN_MODE=run"})
     CHECK(has(env, entry));
   CHECK_FALSE(has_name(env, "KBC_CONFIGROWID"));
   CHECK_FALSE(has_name(env, "KBC_DATA_TYPE_SUPPORT"));
@@ -55,13 +55,13 @@ TEST_CASE("environment: the new names are reserved, wrong values are config erro
           "[runner][env]") {
   for (const char* name : {"KBC_CONFIGROWID", "KBC_STAGING_FILE_PROVIDER",
                            "KBC_PROJECT_FEATURE_GATES", "KBC_DATA_TYPE_SUPPORT"})
-    CHECK_THROWS_AS(runner::parse_component(
-                        {{"id", "a"}, {"image", "busybox"}, {"env", {{name, "x"}}}}),
-                    runner::ConfigError);
-  CHECK_THROWS_WITH(runner::parse_component(
-                        {{"id", "a"}, {"image", "busybox"}, {"config_version", 0}}),
-                    Catch::Contains("$.config_version"));
-  CHECK_THROWS_WITH(runner::parse_component(
-                        {{"id", "a"}, {"image", "busybox"}, {"data_type_support", "all"}}),
-                    Catch::Contains("$.data_type_support"));
+    CHECK_THROWS_AS(
+        runner::parse_component({{"id", "a"}, {"image", "busybox"}, {"env", {{name, "x"}}}}),
+        runner::ConfigError);
+  CHECK_THROWS_WITH(
+      runner::parse_component({{"id", "a"}, {"image", "busybox"}, {"config_version", 0}}),
+      Catch::Contains("$.config_version"));
+  CHECK_THROWS_WITH(
+      runner::parse_component({{"id", "a"}, {"image", "busybox"}, {"data_type_support", "all"}}),
+      Catch::Contains("$.data_type_support"));
 }

@@ -999,7 +999,8 @@ void state_case(Backend& backend) {
   // Usage.
   CHECK_FALSE(store->job_usage(job_id(1)));
   store->put_usage(job_id(1), R"([{"metric":"rows","value":3}])");
-  CHECK(store->job_usage(job_id(1)) == std::optional<std::string>(R"([{"metric":"rows","value":3}])"));
+  CHECK(store->job_usage(job_id(1)) ==
+        std::optional<std::string>(R"([{"metric":"rows","value":3}])"));
 }
 STORE_CASE("component state: the later writer wins, the history keeps every write; usage",
            state_case)
