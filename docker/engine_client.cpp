@@ -188,8 +188,17 @@ std::string EngineClient::url(const std::string& path) const {
   return endpoint_.base_url + "/v" + api_version_ + path;
 }
 
+namespace {
+// CURLOPT_XFERINFOFUNCTION: non-zero ends the transfer (CURLE_ABORTED_BY_CALLBACK).
+int ask_abort(void* data, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  const auto* abort = static_cast<const std::function<bool()>*>(data);
+  return (*abort)() ? 1 : 0;
+}
+}  // namespace
+
 HttpAnswer EngineClient::call(const char* method, const std::string& path, const std::string* body,
-                              const std::vector<std::string>& headers, long timeout_ms) {
+                              const std::vector<std::string>& headers, long timeout_ms,
+                              const std::function<bool()>& abort) {
   CURL* h = handle_.get();
   curl_easy_reset(h);
   configure_transport(h);
@@ -207,6 +216,11 @@ HttpAnswer EngineClient::call(const char* method, const std::string& path, const
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, read_header);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &answer);
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+  if (abort) {
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, ask_abort);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &abort);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+  }
   std::array<char, CURL_ERROR_SIZE> error_text{};
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_text.data());
   if (body != nullptr) {
@@ -218,6 +232,7 @@ HttpAnswer EngineClient::call(const char* method, const std::string& path, const
   }
   const CURLcode rc = curl_easy_perform(h);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
+  if (rc == CURLE_ABORTED_BY_CALLBACK) throw TransferAborted(std::string(method) + " " + path);
   if (rc != CURLE_OK) throw_unreachable(rc, error_text.data());
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &answer.status);
   return answer;
@@ -321,6 +336,19 @@ ContainerState EngineClient::inspect_container(const std::string& id) {
   return state;
 }
 
+std::optional<std::string> EngineClient::image_user(const std::string& image) {
+  if (!negotiated_) negotiate();
+  HttpAnswer answer = call("GET", "/images/" + secrets::url_encode(image, "~/:@") + "/json");
+  if (answer.status == 404) return std::nullopt;
+  if (answer.status < 200 || answer.status >= 300)
+    throw EngineApiError(answer.status, "inspect image", daemon_message(answer.body));
+  auto parsed = nlohmann::json::parse(answer.body, nullptr, false);
+  if (!parsed.is_object() || !parsed.contains("Config") || !parsed["Config"].is_object())
+    return std::string();
+  const auto& user = parsed["Config"]["User"];
+  return user.is_string() ? user.get<std::string>() : std::string();
+}
+
 std::vector<ContainerSummary> EngineClient::list_containers(
     const std::vector<std::string>& labels) {
   nlohmann::json filters = {{"label", labels}};
@@ -369,7 +397,8 @@ int EngineClient::cpu_count() {
   return n > 0 && n < 1000000 ? static_cast<int>(n) : 0;
 }
 
-void EngineClient::pull_image(const std::string& image, const std::optional<RegistryAuth>& auth) {
+void EngineClient::pull_image(const std::string& image, const std::optional<RegistryAuth>& auth,
+                              const std::function<bool()>& abort) {
   std::string from = image;
   std::string tag;
   const auto slash = image.rfind('/');
@@ -392,7 +421,7 @@ void EngineClient::pull_image(const std::string& image, const std::optional<Regi
                       secrets::base64_encode(creds.dump(), secrets::Base64Alphabet::UrlSafe));
   }
   if (!negotiated_) negotiate();
-  HttpAnswer answer = call("POST", path, nullptr, headers, 30L * 60 * 1000);
+  HttpAnswer answer = call("POST", path, nullptr, headers, 30L * 60 * 1000, abort);
   if (answer.status < 200 || answer.status >= 300)
     throw ImagePullError("cannot pull image \"" + image + "\": " + daemon_message(answer.body));
   std::istringstream lines(answer.body);

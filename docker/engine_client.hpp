@@ -16,6 +16,7 @@
 #include "docker/engine_endpoint.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -60,6 +61,9 @@ class EngineClient {
   // DELETE ?force=1&v=1; an already removed container is not an error.
   void remove_container(const std::string& id);
   ContainerState inspect_container(const std::string& id);
+  // GET /images/{name}/json: the image's Config.User ("" when it runs as root by default), or
+  // nullopt when the engine does not have the image (yet).
+  std::optional<std::string> image_user(const std::string& image);
   // Containers (running or not) carrying every given label ("key" or "key=value").
   std::vector<ContainerSummary> list_containers(const std::vector<std::string>& labels);
   // The gateway of a network's first IPAM config ("172.17.0.1"), or empty when the engine does
@@ -68,7 +72,10 @@ class EngineClient {
   // GET /info: how many CPUs the engine's host has (NCPU); 0 when it does not say.
   int cpu_count();
   // POST /images/create; reads the progress stream and throws ImagePullError on errorDetail.
-  void pull_image(const std::string& image, const std::optional<RegistryAuth>& auth);
+  // `abort`, when given, is asked several times a second during the transfer; when it returns
+  // true the transfer ends with TransferAborted (a stop request does not wait for the pull).
+  void pull_image(const std::string& image, const std::optional<RegistryAuth>& auth,
+                  const std::function<bool()>& abort = {});
   // PUT /containers/{id}/archive?path=DIR: extracts the tar file `tar_path` into the container's
   // folder `dir` (which must exist; "/" always does). Works on a created container.
   void put_archive(const std::string& id, const std::string& dir, const std::string& tar_path);
@@ -84,8 +91,10 @@ class EngineClient {
   std::string url(const std::string& path) const;
 
   // Low-level call; throws EngineUnreachableError on transport failure, never on HTTP status.
+  // `abort`: see pull_image.
   HttpAnswer call(const char* method, const std::string& path, const std::string* body = nullptr,
-                  const std::vector<std::string>& headers = {}, long timeout_ms = 60000);
+                  const std::vector<std::string>& headers = {}, long timeout_ms = 60000,
+                  const std::function<bool()>& abort = {});
 
  private:
   HttpAnswer checked(const char* method, const std::string& path, const std::string& operation,

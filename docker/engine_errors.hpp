@@ -56,4 +56,10 @@ class ImagePullError : public EngineError {
   explicit ImagePullError(const std::string& what) : EngineError(what) {}
 };
 
+// A transfer the caller's abort check ended (a stop request during a pull).
+class TransferAborted : public EngineError {
+ public:
+  explicit TransferAborted(const std::string& what) : EngineError(what) {}
+};
+
 }  // namespace runner::docker

@@ -77,6 +77,9 @@ struct JobSummary {
   nlohmann::json metrics = nlohmann::json::array();   // Kestra protocol metrics, aggregated
   nlohmann::json assets = nlohmann::json::array();    // Kestra protocol assets, as reported
   std::string results_summary;  // one line about outputs and metrics for people, or empty
+  // Keboola's usage file (out/usage.json, validated), when the component wrote one.
+  std::optional<nlohmann::json> usage;
+  std::string state_change;  // "saved" or "removed" when the run changed its state, else empty
 };
 
 }  // namespace runner::logging

@@ -61,6 +61,7 @@ JobSummary EventLog::finish(JobSummary summary) {
   masker_.mask_in_place(summary.outputs);
   masker_.mask_in_place(summary.metrics);
   masker_.mask_in_place(summary.assets);
+  if (summary.usage) masker_.mask_in_place(*summary.usage);
   for (EventSink* sink : sinks_) sink->finish(summary);
   flush();
   return summary;

@@ -78,6 +78,8 @@ nlohmann::ordered_json summary_to_json(const JobSummary& s) {
   j["outputs"] = s.outputs;
   j["metrics"] = s.metrics;
   j["assets"] = s.assets;
+  if (s.usage) j["usage"] = *s.usage;
+  if (!s.state_change.empty()) j["state"] = s.state_change;
   return j;
 }
 

@@ -15,6 +15,7 @@
 #include "runner/component_limits.hpp"
 #include "runner/component_syntax.hpp"
 #include "runner/errors.hpp"
+#include "runner/keboola_env.hpp"
 #include "secrets/config_cipher.hpp"
 #include "secrets/secret_scrubber.hpp"
 
@@ -52,7 +53,8 @@ void parse_env(const json& doc, ComponentSpec& spec, ProblemList& problems) {
                        " characters (optionally prefixed with '#' to mark a secret)");
       continue;
     }
-    if (std::find(reserved.begin(), reserved.end(), name) != reserved.end()) {
+    if (std::find(reserved.begin(), reserved.end(), name) != reserved.end() ||
+        is_keboola_env_name(name)) {
       problems.add(path, "reserved: runner sets " + name + " itself");
       continue;
     }
@@ -325,7 +327,45 @@ void parse_container_settings(const json& doc, ComponentSpec& spec, ProblemList&
   }
 }
 
+// Top-level keys of Keboola's interface beyond logging (issue 13).
+const std::set<std::string> kKeboolaKeys = {"storage", "config_version", "data_type_support"};
+
+// "config_version" and "data_type_support": what Keboola tells a component about its
+// configuration through the environment.
+void parse_keboola_settings(const json& doc, ComponentSpec& spec, ProblemList& problems) {
+  if (doc.contains("config_version")) {
+    const json& v = doc.at("config_version");
+    if (!v.is_number_integer() || v.get<std::int64_t>() < 1)
+      problems.expected("$.config_version", "a whole number of at least 1", v);
+    else
+      spec.config_version = v.get<std::int64_t>();
+  }
+  if (auto support = read_string(doc, "data_type_support", "$", problems)) {
+    if (*support == "authoritative")
+      spec.data_type_support = DataTypeSupport::authoritative;
+    else if (*support == "hints")
+      spec.data_type_support = DataTypeSupport::hints;
+    else if (*support == "none")
+      spec.data_type_support = DataTypeSupport::none;
+    else
+      problems.expected("$.data_type_support", "\"authoritative\", \"hints\" or \"none\"",
+                        doc.at("data_type_support"));
+  }
+}
+
 }  // namespace
+
+const char* data_type_support_name(DataTypeSupport support) {
+  switch (support) {
+    case DataTypeSupport::authoritative:
+      return "authoritative";
+    case DataTypeSupport::hints:
+      return "hints";
+    case DataTypeSupport::none:
+      break;
+  }
+  return "none";
+}
 
 std::string_view visibility_name(Visibility v) {
   switch (v) {
@@ -361,17 +401,21 @@ ComponentSpec parse_component(const json& doc) {
                         "action",  "config_id",  "limits",           "network",
                         "user",    "labels",     "pull_policy",      "auth",
                         "logging", "namespace",  "security",         "file_handling"},
-             problems);
+             problems, kKeboolaKeys);
 
   parse_identity(doc, spec, problems);
   spec.command = read_string_array(doc, "command", "$", problems);
   spec.entrypoint = read_string_array(doc, "entrypoint", "$", problems);
   parse_env(doc, spec, problems);
   spec.parameters = read_object(doc, "parameters", "$", problems);
+  spec.parameters_given = doc.contains("parameters");
+  // Keboola's input and output mapping, written to config.json as given (components read it).
+  spec.storage = read_object(doc, "storage", "$", problems);
   spec.image_parameters = read_object(doc, "image_parameters", "$", problems);
   spec.authorization = read_object(doc, "authorization", "$", problems);
   spec.action = read_string(doc, "action", "$", problems).value_or("run");
   spec.config_id = read_string(doc, "config_id", "$", problems, false).value_or("");
+  parse_keboola_settings(doc, spec, problems);
   parse_limits(doc, spec, problems);
   parse_container_settings(doc, spec, problems);
   parse_security(doc, spec, problems);

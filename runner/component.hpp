@@ -31,6 +31,10 @@ enum class FileHandling { automatic, mount, copy };
 std::optional<FileHandling> parse_file_handling(std::string_view text);
 const char* file_handling_name(FileHandling handling);
 
+// Keboola's data types: what the component does with column types (KBC_DATA_TYPE_SUPPORT).
+enum class DataTypeSupport { authoritative, hints, none };
+const char* data_type_support_name(DataTypeSupport support);
+
 struct ComponentLimits {
   std::int64_t memory_bytes = 256LL * 1024 * 1024;
   std::string memory_text = "256m";                      // as the user wrote it, for messages
@@ -80,10 +84,16 @@ struct ComponentSpec {
   std::map<std::string, std::string> env;  // variable name (leading '#' removed) -> value
   std::vector<std::string> secret_env;     // names of variables given under a '#' key
   nlohmann::json parameters = nlohmann::json::object();
+  bool parameters_given = false;  // the file has `parameters` (even {}): see data_dir_access.hpp
+  nlohmann::json storage = nlohmann::json::object();  // Keboola's input/output mapping, as given
   nlohmann::json image_parameters = nlohmann::json::object();
   nlohmann::json authorization = nlohmann::json::object();
   std::string action = "run";
   std::string config_id;
+  // KBC_CONFIGVERSION: the configuration's version (Keboola raises it on every change); 1 when
+  // the component does not say.
+  std::int64_t config_version = 1;
+  std::optional<DataTypeSupport> data_type_support;
   ComponentLimits limits;
   std::string network = "bridge";
   std::string user;

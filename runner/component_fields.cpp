@@ -12,11 +12,13 @@ std::string child(const std::string& path, const std::string& key) {
 }
 
 void check_keys(const json& obj, const std::string& path, const std::set<std::string>& allowed,
-                ProblemList& problems) {
+                ProblemList& problems, const std::set<std::string>& more_allowed) {
   for (const auto& [key, value] : obj.items()) {
-    if (allowed.count(key) != 0) continue;
+    if (allowed.count(key) != 0 || more_allowed.count(key) != 0) continue;
+    std::set<std::string> every = allowed;
+    every.insert(more_allowed.begin(), more_allowed.end());
     std::string list;
-    for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+    for (const auto& a : every) list += (list.empty() ? "" : ", ") + a;
     problems.add(child(path, key), "unknown key (expected one of: " + list + ")");
   }
 }

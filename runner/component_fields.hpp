@@ -37,9 +37,10 @@ class ProblemList {
   std::vector<std::string> lines_;
 };
 
-// One problem per key of `obj` not in `allowed`.
+// One problem per key of `obj` not in `allowed` (nor in `more_allowed`).
 void check_keys(const nlohmann::json& obj, const std::string& path,
-                const std::set<std::string>& allowed, ProblemList& problems);
+                const std::set<std::string>& allowed, ProblemList& problems,
+                const std::set<std::string>& more_allowed = {});
 // obj[key] when it is there and a (non-empty) string; nullopt when absent or wrong.
 std::optional<std::string> read_string(const nlohmann::json& obj, const std::string& key,
                                        const std::string& path, ProblemList& problems,

@@ -8,7 +8,11 @@
 #include "runner/errors.hpp"
 #include "runner/gelf_logging.hpp"
 
+#include <fmt/format.h>
+#include <poll.h>
+
 #include <algorithm>
+#include <stdexcept>
 
 namespace runner {
 
@@ -46,22 +50,69 @@ class ContainerGuard {
 
 namespace {
 
-void pull(docker::EngineClient& client, const ImagePull& image, logging::EventLog& events) {
+// A pull that a stop request ended (during the transfer or between attempts): the run ends as
+// stopped before its start.
+class PullStopped : public std::runtime_error {
+ public:
+  PullStopped() : std::runtime_error("the image pull was stopped") {}
+};
+
+// What the registry said for good: retrying would only get the same answer.
+bool permanent_pull_failure(const std::string& message) {
+  for (const char* word : {"not found", "manifest unknown", "denied", "unauthorized",
+                           "invalid reference", "does not exist"})
+    if (message.find(word) != std::string::npos) return true;
+  return false;
+}
+
+bool stop_pending(StopSource* stop) {
+  if (stop == nullptr) return false;
+  pollfd p{stop->fd(), POLLIN, 0};
+  return ::poll(&p, 1, 0) > 0;
+}
+
+// Waits `delay`, or less when a stop request arrives (returns true then).
+bool wait_or_stop(StopSource* stop, std::chrono::milliseconds delay) {
+  pollfd p{stop == nullptr ? -1 : stop->fd(), POLLIN, 0};
+  const int n = ::poll(&p, 1, static_cast<int>(delay.count()));
+  return n > 0;
+}
+
+// Keboola's pull (Image.php): up to `attempts` tries, waiting 0.5 s after the first failure and
+// twice as long after each next one, at most 60 s; a failure the registry gives for good is not
+// retried. A stop request ends the transfer and the waits (PullStopped).
+void pull(docker::EngineClient& client, const ImagePull& image, logging::EventLog& events,
+          StopSource* stop) {
   events.emit(Level::info, "runner", "Pulling image " + image.image);
-  try {
-    client.pull_image(image.image, image.auth);
-  } catch (const docker::ImagePullError& e) {
-    throw UserError(std::string(e.what()));
-  } catch (const docker::EngineApiError& e) {
-    throw UserError("cannot pull image \"" + image.image + "\": " + e.daemon_message());
+  const std::function<bool()> aborted = [stop] { return stop_pending(stop); };
+  std::chrono::milliseconds delay(500);
+  const int attempts = std::max(1, image.attempts);
+  for (int attempt = 1;; ++attempt) {
+    std::string problem;
+    try {
+      client.pull_image(image.image, image.auth, aborted);
+      return;
+    } catch (const docker::TransferAborted&) {
+      throw PullStopped();
+    } catch (const docker::ImagePullError& e) {
+      problem = e.what();
+    } catch (const docker::EngineApiError& e) {
+      problem = "cannot pull image \"" + image.image + "\": " + e.daemon_message();
+    }
+    if (attempt >= attempts || permanent_pull_failure(problem)) throw UserError(problem);
+    events.emit(Level::warning, "runner",
+                fmt::format("{} (attempt {} of {}; trying again in {:.1f} s)", problem, attempt,
+                            attempts, static_cast<double>(delay.count()) / 1000));
+    if (wait_or_stop(stop, delay)) throw PullStopped();
+    delay = std::min(delay * 2, std::chrono::milliseconds(60000));
   }
 }
 
 // Creates the container, pulling its image first or when it is missing, as the policy says.
 std::string create_container(docker::EngineClient& client, const NewContainer& container,
-                             logging::EventLog& events) {
+                             logging::EventLog& events, StopSource* stop) {
   const ImagePull& image = container.pull;
-  if (image.policy == PullPolicy::always) pull(client, image, events);
+  if (image.policy == PullPolicy::always) pull(client, image, events, stop);
   try {
     return client.create_container(container.config, container.name);
   } catch (const docker::EngineApiError& e) {
@@ -74,7 +125,7 @@ std::string create_container(docker::EngineClient& client, const NewContainer& c
                       e.daemon_message() + ")");
   }
   try {
-    pull(client, image, events);
+    pull(client, image, events, stop);
   } catch (const UserError& e) {
     throw UserError("image \"" + image.image +
                     "\" is not available locally and pulling it failed: " + e.what());
@@ -141,7 +192,14 @@ ContainerRun::~ContainerRun() = default;
 
 RunReport ContainerRun::run() {
   if (auto* container = std::get_if<NewContainer>(&source_)) {
-    create(*container);
+    try {
+      create(*container);
+    } catch (const PullStopped& e) {
+      report_.stopped = stop_requested();
+      if (!report_.stopped) throw UserError(e.what());
+      report_.stopped_before_start = true;
+      return report_;
+    }
   } else {
     take_over(std::get<ExistingContainer>(source_));
   }
@@ -171,7 +229,7 @@ void ContainerRun::create(NewContainer& container) {
   env_.events.emit(Level::info, "runner",
                    "Running component " + container.component_id + " (image " +
                        container.config.image + ", job " + env_.events.job_id() + ")");
-  id_ = create_container(env_.client, container, env_.events);
+  id_ = create_container(env_.client, container, env_.events, env_.stop);
   guard_ = std::make_unique<ContainerGuard>(env_.client, id_, env_.container_left);
   if (env_.on_container_created) env_.on_container_created(id_);
   if (container.files.copy_in) container.files.copy_in(env_.client, id_);

@@ -52,6 +52,7 @@ struct ImagePull {
   std::string image;
   PullPolicy policy = PullPolicy::if_not_present;
   std::optional<docker::RegistryAuth> auth;
+  int attempts = 20;  // Keboola's; see pull() in container_run.cpp
 };
 
 // File handling by copy (runner/workspace_copy.hpp): what moves the job's files into the

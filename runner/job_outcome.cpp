@@ -42,6 +42,21 @@ JobOutcome classify_exit(const ExitFacts& f) {
            "Component out of memory (exceeded " + f.memory_limit + ")"};
     return out;
   }
+  if (f.exit_code == 137 || f.exit_code == 125) {
+    // Killed (SIGKILL, or the runtime failed) by someone other than runner, and the engine does
+    // not say it was the memory limit.
+    if (f.timeout_seconds > 0 && f.elapsed_seconds >= f.timeout_seconds) {
+      out = {JobStatus::error, ErrorType::user, 1,
+             "Component exceeded the timeout of " + std::to_string(f.timeout_seconds) + " seconds"};
+      return out;
+    }
+    out = {JobStatus::error, ErrorType::user, 1,
+           "Component was killed (exit code " + std::to_string(f.exit_code) +
+               ") without the engine reporting an out-of-memory kill: possibly out of memory "
+               "(limit " +
+               f.memory_limit + ")"};
+    return out;
+  }
   if (f.exit_code == 0) {
     out = {JobStatus::success, ErrorType::none, 0, "Component finished successfully"};
     return out;

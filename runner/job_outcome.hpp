@@ -4,7 +4,9 @@
 // Exit-code semantics, as Keboola's runner defines them (REFERENCE.md section 1): 0 success; 1 user
 // error with the message taken from stderr, else stdout, else the last error-level GELF message,
 // else "No error message."; any other code an application error (or a user error when the component
-// sets logging.no_application_errors); OOM and timeout are user errors with fixed messages. A pure
+// sets logging.no_application_errors); OOM and timeout are user errors with fixed messages. Exit
+// 137 or 125 without the engine's OOMKilled: a timeout when the run reached its limit, else the
+// user error "possibly out of memory" (Keboola's rule, not an application error). A pure
 // function of the facts, so every rule is unit-tested without Docker.
 #pragma once
 
@@ -23,6 +25,8 @@ struct ExitFacts {
   bool oom_killed = false;
   bool timed_out = false;
   int timeout_seconds = 0;
+  // How long the container ran (for 137/125 without OOMKilled).
+  double elapsed_seconds = 0;
   std::string memory_limit;  // "256m"
   bool no_application_errors = false;
   std::string stderr_text;

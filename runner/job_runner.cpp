@@ -6,10 +6,15 @@
 #include "docker/engine_client.hpp"
 #include "docker/engine_errors.hpp"
 #include "logging/kestra_results.hpp"
+#include "runner/component_state.hpp"
 #include "runner/container_run.hpp"
+#include "runner/container_user.hpp"
+#include "runner/data_dir_access.hpp"
 #include "runner/errors.hpp"
 #include "runner/job_outcome.hpp"
 #include "runner/job_workspace.hpp"
+#include "runner/keboola_env.hpp"
+#include "runner/usage_file.hpp"
 #include "runner/workspace_copy.hpp"
 #include "secrets/secret_scrubber.hpp"
 
@@ -28,6 +33,19 @@ using logging::ErrorType;
 using logging::JobStatus;
 using logging::Level;
 
+KeboolaContext keboola_context(const RunOptions& options, const std::string& job_id) {
+  KeboolaContext context;
+  context.job_id = job_id;
+  context.project_id = options.project_id;
+  context.branch_id = options.branch_id;
+  context.stack_id = options.stack_id;
+  context.run_mode = options.run_mode;
+  context.staging_file_provider = options.staging_file_provider;
+  context.feature_gates = options.feature_gates;
+  context.row_id = options.row_id;
+  return context;
+}
+
 docker::ContainerConfig container_config(const ComponentSpec& spec, const RunOptions& options,
                                          const JobWorkspace& workspace, const std::string& job_id,
                                          FileHandling handling, const std::string& engine) {
@@ -35,18 +53,7 @@ docker::ContainerConfig container_config(const ComponentSpec& spec, const RunOpt
   cfg.image = spec.image;
   cfg.cmd = spec.command;
   cfg.entrypoint = spec.entrypoint;
-  cfg.env = {
-      "KBC_DATADIR=/data/",
-      "KBC_RUNID=" + job_id,
-      "KBC_PROJECTID=" + options.project_id,
-      "KBC_CONFIGID=" + spec.config_id,
-      "KBC_CONFIGVERSION=1",
-      "KBC_COMPONENTID=" + spec.id,
-      "KBC_STACKID=" + options.stack_id,
-      "KBC_BRANCHID=" + options.branch_id,
-      "KBC_COMPONENT_RUN_MODE=" + options.run_mode,
-  };
-  for (const auto& [name, value] : spec.env) cfg.env.push_back(name + "=" + value);
+  cfg.env = keboola_environment(spec, keboola_context(options, job_id));
   cfg.labels = spec.labels;
   cfg.labels[kLabelJobId] = job_id;
   cfg.labels[kLabelComponentId] = spec.id;
@@ -108,9 +115,41 @@ void check_cpu_limit(docker::EngineClient& client, const ComponentSpec& spec) {
                        nlohmann::json(*spec.limits.cpus).dump()});
 }
 
+// Who the container runs as: the component's `user`, else the image's USER; an image that is
+// not there yet (it is pulled when the container is made) leaves it unknown.
+ContainerUser container_user(docker::EngineClient& client, const ComponentSpec& spec) {
+  if (!spec.user.empty()) return resolve_container_user(spec.user, std::nullopt);
+  try {
+    return resolve_container_user("", client.image_user(spec.image));
+  } catch (const docker::EngineApiError&) {
+    return resolve_container_user("", std::nullopt);
+  }
+}
+
+// --data-dir before the run: outputs an earlier run left in DIR/out are removed (--clean-out) or
+// reported, never silently mixed with this run's.
+void check_stale_outputs(const std::filesystem::path& data_dir, bool clean,
+                         logging::EventLog& events) {
+  const OutputsFound found = existing_outputs(data_dir);
+  if (found.files == 0) return;
+  if (clean) {
+    const std::size_t removed = clear_outputs(data_dir);
+    events.emit(Level::info, "runner",
+                "--clean-out: removed " + std::to_string(removed) +
+                    " entr(ies) an earlier run "
+                    "left in " +
+                    (data_dir / "out").string());
+    return;
+  }
+  events.emit(Level::warning, "runner",
+              (data_dir / "out").string() + " already holds " + std::to_string(found.files) +
+                  " file(s) from an earlier run (such as " + found.example +
+                  "): they stay and mix with this run's outputs; --clean-out removes them first");
+}
+
 // The summary of a run that ended: terminated by a stop request, or judged by its exit.
-void judge(const RunReport& report, const ComponentSpec& spec, logging::EventLog& events,
-           logging::JobSummary& summary) {
+void judge(const RunReport& report, const ComponentSpec& spec, double elapsed_seconds,
+           logging::EventLog& events, logging::JobSummary& summary) {
   summary.container_exit_code = report.exit_code;
   if (report.stopped) {
     events.emit(Level::warning, "runner",
@@ -126,6 +165,7 @@ void judge(const RunReport& report, const ComponentSpec& spec, logging::EventLog
   facts.oom_killed = report.oom_killed;
   facts.timed_out = report.timed_out;
   facts.timeout_seconds = spec.limits.timeout_seconds;
+  facts.elapsed_seconds = elapsed_seconds;
   facts.memory_limit = spec.limits.memory_text;
   facts.no_application_errors = spec.logging.no_application_errors;
   facts.stderr_text = report.texts.stderr_text;
@@ -154,16 +194,71 @@ nlohmann::json keboola_config(const ComponentSpec& spec) {
           {"image_parameters", spec.image_parameters},
           {"authorization", spec.authorization},
           {"action", spec.action},
-          {"storage", nlohmann::json::object()}};
+          {"storage", spec.storage}};
 }
 
 JobRunner::JobRunner(ComponentSpec spec, RunOptions options, logging::EventLog& events)
     : spec_(std::move(spec)), options_(std::move(options)), events_(events) {}
 
+JobRunner::~JobRunner() = default;
+
+// What is decided before the masker exists, because it finds secrets: the configuration (a
+// user's config.json) and the input state (decrypted).
+void JobRunner::prepare() {
+  config_ = choose_config(spec_, keboola_config(spec_), options_.data_dir);
+  spec_.secrets.insert(spec_.secrets.end(), config_.secrets.begin(), config_.secrets.end());
+  StateOptions state;
+  state.store = options_.state_store;
+  state.find_key = options_.find_key;
+  state.enabled = spec_.action == "run" && !options_.reattach_container_id;
+  state.save = options_.run_mode == "run";
+  state.data_dir = options_.data_dir;
+  state.use_stored_state = options_.use_stored_state;
+  state_ = std::make_unique<StatePhase>(
+      state, store::StateKey{spec_.id, spec_.config_id, options_.row_id.value_or("")}, events_);
+  state_->load();
+  spec_.secrets.insert(spec_.secrets.end(), state_->secrets().begin(), state_->secrets().end());
+}
+
+// After the container's run: the usage file (whatever the outcome), then, for a successful run,
+// the new state. A wrong usage file or state file fails a job that had succeeded.
+void JobRunner::after_run(const JobWorkspace& workspace, logging::JobSummary& summary) {
+  auto fail = [&](const std::string& message) {
+    events_.emit(Level::error, "runner", message);
+    if (summary.status != JobStatus::success) return;
+    summary.status = JobStatus::error;
+    summary.error_type = ErrorType::user;
+    summary.exit_code = kExitUserError;
+    summary.message = message;
+  };
+  const UsageRead usage = read_usage_file(workspace.data_dir());
+  if (usage.problem) fail("Invalid usage file: " + *usage.problem);
+  summary.usage = usage.usage;
+  if (summary.status != JobStatus::success) return;
+  std::vector<std::string> found;
+  try {
+    const StateChange change = state_->save(workspace, found);
+    if (change != StateChange::none) summary.state_change = state_change_name(change);
+  } catch (const UserError& e) {
+    fail(e.what());
+  }
+  if (found.empty()) return;
+  // What the component left in its state under '#' keys is a secret from now on, too.
+  spec_.secrets.insert(spec_.secrets.end(), found.begin(), found.end());
+  masker_ = secrets::Masker(spec_.secrets);
+  events_.set_masker(masker_);
+}
+
 logging::JobSummary JobRunner::run() {
   const auto started = Clock::now();
   logging::JobSummary summary;
   summary.component_id = spec_.id;
+  std::exception_ptr early;  // a failure before the masker exists: reported like any other
+  try {
+    prepare();
+  } catch (...) {
+    early = std::current_exception();
+  }
   // From here on no text reaches a sink unmasked: the stream path masks what it decodes and the
   // lines it passes, the event log everything else.
   if (!spec_.secrets.empty()) {
@@ -177,6 +272,7 @@ logging::JobSummary JobRunner::run() {
                        "the output will show as [hidden]");
   }
   try {
+    if (early) std::rethrow_exception(early);
     execute(summary);
   } catch (...) {
     const JobOutcome failure = classify(std::current_exception());
@@ -223,25 +319,53 @@ void JobRunner::execute(logging::JobSummary& summary) {
                      options_.on_container_created,
                      &container_left_};
   RunReport report;
+  const auto run_started = Clock::now();
   if (options_.reattach_container_id) {
     ContainerRun run(env, ExistingContainer{*options_.reattach_container_id}, spec_.logging);
     report = run.run();
   } else {
     check_cpu_limit(client, spec_);
+    const ContainerUser user = container_user(client, spec_);
+    if (options_.data_dir) check_stale_outputs(*options_.data_dir, options_.clean_out, events_);
     const JobWorkspace workspace(events_.job_id(), options_.data_dir, options_.keep_data,
-                                 keboola_config(spec_), spec_.user);
+                                 config_.generated, user);
     announce(workspace);
+    std::optional<DataDirAccess> access;
+    if (options_.data_dir) {
+      access.emplace(workspace.data_dir(), user);
+      for (const auto& warning : access->warnings())
+        events_.emit(Level::warning, "runner", warning);
+    }
+    state_->write_input(workspace);
     ContainerRun run(env, new_container(workspace, client.endpoint()), spec_.logging);
     report = run.run();
+    if (access)
+      for (const auto& problem : access->give_back())
+        events_.emit(Level::warning, "runner", problem);
+    finish_summary(report, results, run_started, summary);
+    if (report.exit_code) after_run(workspace, summary);
+    return;
   }
+  finish_summary(report, results, run_started, summary);
+}
+
+void JobRunner::finish_summary(const RunReport& report, const logging::KestraResults& results,
+                               std::chrono::steady_clock::time_point run_started,
+                               logging::JobSummary& summary) {
   summary.outputs = results.outputs();
   summary.metrics = results.metrics();
   summary.assets = results.assets();
   summary.results_summary = results.summary();
-  judge(report, spec_, events_, summary);
+  judge(report, spec_, std::chrono::duration<double>(Clock::now() - run_started).count(), events_,
+        summary);
 }
 
 void JobRunner::announce(const JobWorkspace& workspace) {
+  if (!config_.generated)
+    events_.emit(Level::info, "runner",
+                 "Using " + config_.users_file.string() +
+                     " as the configuration (the component gives no parameters); runner leaves "
+                     "the file as it is");
   if (options_.keep_data)
     events_.emit(Level::info, "runner",
                  "Working folder " + workspace.root().string() + " (data: " +
@@ -256,7 +380,7 @@ NewContainer JobRunner::new_container(const JobWorkspace& workspace,
       spec_.id,
       container_config(spec_, options_, workspace, events_.job_id(), handling, engine.display),
       "runner-" + events_.job_id(),
-      ImagePull{spec_.image, spec_.pull_policy, registry_auth(spec_)},
+      ImagePull{spec_.image, spec_.pull_policy, registry_auth(spec_), options_.pull_attempts},
       {},
       GelfAddress{options_.gelf_bind, options_.gelf_advertise}};
   if (handling == FileHandling::copy) container.files = workspace_copy_hooks(workspace, events_);

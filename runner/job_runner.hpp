@@ -16,34 +16,62 @@
 
 #include "logging/event_log.hpp"
 #include "runner/component.hpp"
+#include "runner/data_dir_access.hpp"
 #include "runner/stop_request.hpp"
 #include "secrets/masker.hpp"
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace runner::docker {
 struct EngineEndpoint;
+}
+namespace runner::store {
+class Store;
+}
+namespace runner::logging {
+class KestraResults;
 }
 
 namespace runner {
 
 class JobWorkspace;
+class StatePhase;
 struct NewContainer;
+struct RunReport;
 
 struct RunOptions {
   std::optional<std::string> docker_host;  // else DOCKER_HOST, else /var/run/docker.sock
   std::optional<std::filesystem::path> data_dir;
   bool keep_data = false;
+  // --clean-out: remove what an earlier run left in DATA_DIR/out before this one (else reported).
+  bool clean_out = false;
   std::string project_id = "local";
   std::string branch_id = "default";
   std::string stack_id = "local";
-  std::string run_mode = "run";
+  std::string run_mode = "run";  // KBC_COMPONENT_RUN_MODE: run | debug (keboola_env.hpp)
+  std::string staging_file_provider = "local";  // KBC_STAGING_FILE_PROVIDER
+  std::vector<std::string> feature_gates;       // KBC_PROJECT_FEATURE_GATES
+  // The configuration row this run is (KBC_CONFIGROWID, and the row's own state): set per row by
+  // a caller that runs a configuration's rows.
+  std::optional<std::string> row_id;
+  // Image pulls: attempts before giving up, backoff from 0.5 s doubling up to 60 s between them
+  // (Keboola's Image.php); a stop request ends the wait and the pull itself.
+  int pull_attempts = 20;
+  // Keboola's state (component_state.hpp): kept in this store, which the caller owns and only
+  // this job's thread uses (nullptr: no store, every run starts from {}); `find_key` gives
+  // runner's key for its '#' values. use_stored_state: with data_dir, the stored state replaces
+  // DIR/in/state.json (else the user's file is used as they left it).
+  store::Store* state_store = nullptr;
+  KeyLookup find_key;
+  bool use_stored_state = false;
   StopSource* stop = nullptr;  // optional; checked throughout the run
   int stop_grace_seconds = 2;  // SIGTERM to the container, then SIGKILL
   // Called with the container id right after it is created (a worker records it in the store).
@@ -79,12 +107,20 @@ const char* runner_version();
 class JobRunner {
  public:
   JobRunner(ComponentSpec spec, RunOptions options, logging::EventLog& events);
+  ~JobRunner();
+  JobRunner(const JobRunner&) = delete;
+  JobRunner& operator=(const JobRunner&) = delete;
   // Runs the job to its end. Never throws: every failure becomes the summary's status, exit
   // code and message (and the summary is also sent to the event sinks).
   logging::JobSummary run();
 
  private:
+  void prepare();
   void execute(logging::JobSummary& summary);
+  void after_run(const JobWorkspace& workspace, logging::JobSummary& summary);
+  void finish_summary(const RunReport& report, const logging::KestraResults& results,
+                      std::chrono::steady_clock::time_point run_started,
+                      logging::JobSummary& summary);
   void announce(const JobWorkspace& workspace);
   NewContainer new_container(const JobWorkspace& workspace,
                              const docker::EngineEndpoint& engine) const;
@@ -92,6 +128,8 @@ class JobRunner {
   ComponentSpec spec_;
   RunOptions options_;
   logging::EventLog& events_;
+  JobConfig config_;  // what /data/config.json is (data_dir_access.hpp)
+  std::unique_ptr<StatePhase> state_;
   secrets::Masker masker_;  // the job's secrets
   // The job's container from its creation until its removal succeeded: when the run ends with
   // it still set (the engine went away), the summary says the container may still exist.

@@ -107,6 +107,8 @@ void run_claimed_job(const WorkerOptions& options, store::JobRecord job, Running
 
     RunOptions run = options.run;
     run.stop = &running.stop;
+    run.state_store = control.get();  // this thread's connection (Keboola's state)
+    run.find_key = options.find_key;
     run.on_container_created = [&](const std::string& container_id) {
       control->set_container(job.id, container_id);
       control->mark_started(job.id, logging::now_utc());

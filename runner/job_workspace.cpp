@@ -16,16 +16,29 @@ namespace runner {
 namespace fs = std::filesystem;
 namespace {
 
-std::optional<std::pair<uid_t, gid_t>> numeric_user(const std::string& user) {
-  if (user.empty()) return std::nullopt;
-  const auto colon = user.find(':');
-  const std::string u = user.substr(0, colon);
-  const std::string g = colon == std::string::npos ? u : user.substr(colon + 1);
-  auto all_digits = [](const std::string& s) {
-    return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+// Gives `top` and everything below it to uid:gid; false when the host refuses (runner is not
+// root), so the caller opens the folders instead.
+bool chown_tree(const fs::path& top, uid_t uid, gid_t gid) {
+  if (::lchown(top.c_str(), uid, gid) != 0) return false;
+  if (!fs::is_directory(fs::symlink_status(top))) return true;
+  for (const auto& entry : fs::recursive_directory_iterator(top))
+    if (::lchown(entry.path().c_str(), uid, gid) != 0) return false;
+  return true;
+}
+
+// Folders 0777 and files 0644 from `top` down (see the header: only below the 0700 root).
+void open_tree(const fs::path& top) {
+  auto open_one = [](const fs::path& path, bool folder) {
+    fs::permissions(path,
+                    folder ? fs::perms::all
+                           : fs::perms::owner_read | fs::perms::owner_write |
+                                 fs::perms::group_read | fs::perms::others_read,
+                    fs::perm_options::replace);
   };
-  if (!all_digits(u) || !all_digits(g)) return std::nullopt;
-  return std::make_pair(static_cast<uid_t>(std::stoul(u)), static_cast<gid_t>(std::stoul(g)));
+  open_one(top, fs::is_directory(fs::symlink_status(top)));
+  if (!fs::is_directory(fs::symlink_status(top))) return;
+  for (const auto& entry : fs::recursive_directory_iterator(top))
+    if (!entry.is_symlink()) open_one(entry.path(), entry.is_directory());
 }
 
 void write_private_file(const fs::path& path, const std::string& content) {
@@ -53,8 +66,9 @@ fs::path workspace_parent() {
 }
 
 JobWorkspace::JobWorkspace(const std::string& job_id, const std::optional<fs::path>& data_dir,
-                           bool keep, const nlohmann::json& config, const std::string& user)
-    : keep_(keep) {
+                           bool keep, const std::optional<nlohmann::json>& config,
+                           const ContainerUser& user)
+    : user_(user), keep_(keep) {
   std::string pattern = workspace_parent().string() + "/runner-" + job_id.substr(0, 13) + "-XXXXXX";
   if (::mkdtemp(pattern.data()) == nullptr)
     throw InternalError("cannot create the job's working folder " + pattern + ": " +
@@ -78,33 +92,49 @@ JobWorkspace::JobWorkspace(const std::string& job_id, const std::optional<fs::pa
     for (const char* sub : {"in/tables", "in/files", "in/user", "out/tables", "out/files"})
       fs::create_directories(data_dir_ / sub);
     fs::create_directories(tmp_dir_);
-    write_private_file(data_dir_ / "config.json", config.dump(2) + "\n");
-
-    if (auto ids = numeric_user(user)) {
-      // The container runs as this user: give it the folders it must write to.
-      auto chown_tree = [&](const fs::path& top) {
-        if (::chown(top.c_str(), ids->first, ids->second) != 0 || !fs::is_directory(top)) return;
-        for (const auto& entry : fs::recursive_directory_iterator(top))
-          if (::lchown(entry.path().c_str(), ids->first, ids->second) != 0) return;
-      };
-      chown_tree(user_data_dir_ ? data_dir_ / "config.json" : data_dir_);
-      chown_tree(tmp_dir_);
-    } else if (!user.empty()) {
-      // A named user we cannot resolve on the host: open the folders up inside the private root.
-      fs::permissions(tmp_dir_, fs::perms::all | fs::perms::sticky_bit, fs::perm_options::replace);
-      if (!user_data_dir_)
-        for (const auto& entry : fs::recursive_directory_iterator(data_dir_))
-          fs::permissions(entry.path(),
-                          entry.is_directory() ? fs::perms::all
-                                               : fs::perms::owner_read | fs::perms::owner_write |
-                                                     fs::perms::group_read | fs::perms::others_read,
-                          fs::perm_options::replace);
-      if (!user_data_dir_) fs::permissions(data_dir_, fs::perms::all, fs::perm_options::replace);
+    if (config) {
+      write_private_file(data_dir_ / "config.json", config->dump(2) + "\n");
+      wrote_config_ = true;
+    } else if (!user_data_dir_) {
+      throw InternalError("a private working folder needs a configuration to write");
     }
+
+    give_to_container(user);
   } catch (...) {
     fs::remove_all(root_, ec);
     throw;
   }
+}
+
+void JobWorkspace::give_to_container(const ContainerUser& user) {
+  if (user.root()) return;
+  const bool numeric = user.kind == UserKind::numeric;
+  // The private data folder (or the config.json runner wrote into a user's folder) and tmp/.
+  std::vector<fs::path> trees = {tmp_dir_};
+  if (!user_data_dir_) trees.push_back(data_dir_);
+  if (user_data_dir_ && wrote_config_) trees.push_back(data_dir_ / "config.json");
+  for (const auto& tree : trees) {
+    if (numeric && chown_tree(tree, user.uid, user.gid)) continue;
+    open_tree(tree);
+    if (tree == tmp_dir_)
+      fs::permissions(tmp_dir_, fs::perms::all | fs::perms::sticky_bit, fs::perm_options::replace);
+  }
+}
+
+void JobWorkspace::write_data_file(const std::string& relative, const std::string& content) const {
+  const fs::path path = data_dir_ / relative;
+  std::error_code ec;
+  const bool existed = fs::exists(fs::symlink_status(path, ec));
+  if (existed && fs::is_symlink(fs::symlink_status(path, ec))) fs::remove(path, ec);
+  write_private_file(path, content);
+  // A file runner made in a user's folder goes after the run; one it replaced (asked to) stays.
+  if (user_data_dir_ && !existed) created_.push_back(path);
+  if (user_.root()) return;
+  if (user_.kind == UserKind::numeric && ::chown(path.c_str(), user_.uid, user_.gid) == 0) return;
+  fs::permissions(path,
+                  fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                      fs::perms::others_read,
+                  fs::perm_options::replace);
 }
 
 JobWorkspace::~JobWorkspace() {
@@ -113,7 +143,8 @@ JobWorkspace::~JobWorkspace() {
     fs::remove(root_ / kWorkspaceOwnerFile, ec);  // kept on purpose: not an orphan for `runner gc`
     return;
   }
-  if (user_data_dir_) fs::remove(data_dir_ / "config.json", ec);
+  if (user_data_dir_ && wrote_config_) fs::remove(data_dir_ / "config.json", ec);
+  for (const auto& file : created_) fs::remove(file, ec);
   fs::remove_all(root_, ec);
 }
 

@@ -18,6 +18,7 @@
 #include "runner/job_runner.hpp"
 #include "runner/queue_commands.hpp"
 #include "runner/ship_command.hpp"
+#include "runner/state_command.hpp"
 #include "runner/stop_request.hpp"
 #include "runner/store_commands.hpp"
 #include "secrets/config_cipher.hpp"
@@ -42,6 +43,8 @@ struct RunArgs {
   std::string component;
   std::string data_dir;
   bool keep_data = false;
+  bool clean_out = false;
+  bool use_stored_state = false;
   std::string events;
   bool no_color = false;
   bool quiet = false;
@@ -49,6 +52,9 @@ struct RunArgs {
   std::string docker_host;
   std::string project_id = "local";
   std::string branch_id = "default";
+  std::string run_mode = "run";
+  std::vector<std::string> feature_gates;
+  int pull_attempts = 20;
   std::string key_file;
   std::string outputs;
   std::string store;  // empty: the default store
@@ -160,8 +166,25 @@ int command_run(const RunArgs& args) {
   if (!args.docker_host.empty()) options.docker_host = args.docker_host;
   if (!args.data_dir.empty()) options.data_dir = args.data_dir;
   options.keep_data = args.keep_data;
+  options.clean_out = args.clean_out;
+  options.use_stored_state = args.use_stored_state;
+  // The state has a connection of its own: the store sink writes from its own thread.
+  std::unique_ptr<runner::store::Store> state_store;
+  if (stored) {
+    try {
+      state_store = runner::store::open_store(
+          args.store.empty() ? runner::store::default_store_url() : args.store);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "runner: warning: the state is not kept: %s\n", e.what());
+    }
+  }
+  options.state_store = state_store.get();
+  options.find_key = [&] { return lookup_key(args.key_file); };
   options.project_id = args.project_id;
   options.branch_id = args.branch_id;
+  options.run_mode = args.run_mode;
+  options.feature_gates = args.feature_gates;
+  options.pull_attempts = args.pull_attempts;
   options.stop = &signals;
   runner::apply_engine_options(args.engine, options);
   runner::JobRunner job(std::move(spec), options, events);
@@ -258,6 +281,10 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& run) {
                    "Use this existing folder as /data (inputs in DIR/in, outputs in DIR/out)")
       ->check(CLI::ExistingDirectory);
   run_cmd->add_flag("--keep-data", run.keep_data, "Keep the job's working folder after the run");
+  run_cmd->add_flag("--clean-out", run.clean_out,
+                    "With --data-dir: remove what an earlier run left in DIR/out first");
+  run_cmd->add_flag("--use-stored-state", run.use_stored_state,
+                    "With --data-dir: replace DIR/in/state.json with the stored state");
   run_cmd->add_option("--events", run.events,
                       "Write events as JSON Lines to FILE, or - for stdout");
   run_cmd->add_flag("--no-color", run.no_color,
@@ -272,6 +299,18 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& run) {
   run_cmd->add_option("--project-id", run.project_id, "KBC_PROJECTID given to the component")
       ->capture_default_str();
   run_cmd->add_option("--branch-id", run.branch_id, "KBC_BRANCHID given to the component")
+      ->capture_default_str();
+  run_cmd
+      ->add_option("--run-mode", run.run_mode,
+                   "KBC_COMPONENT_RUN_MODE: run, or debug (state is then not saved)")
+      ->check(CLI::IsMember({"run", "debug"}))
+      ->capture_default_str();
+  run_cmd->add_option("--feature-gate", run.feature_gates,
+                      "A project feature for KBC_PROJECT_FEATURE_GATES (repeatable)");
+  run_cmd
+      ->add_option("--pull-attempts", run.pull_attempts,
+                   "Tries of an image pull before it fails (backoff 0.5 s doubling to 60 s)")
+      ->check(CLI::Range(1, 100))
       ->capture_default_str();
 
   run_cmd->add_option(
@@ -364,6 +403,8 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   runner::ShipArgs ship;
   commands.push_back(
       {runner::add_ship_command(app, ship), [&] { return runner::command_ship(ship); }});
+  const runner::StateCommand state_cmd(app);
+  commands.push_back({app.get_subcommand("state"), [&] { return state_cmd.run(); }});
   commands.push_back({app.add_subcommand("version", "Print runner's version (as --version, -V)"),
                       [&] { return std::printf("%s\n", version.c_str()) < 0 ? 1 : 0; }});
 

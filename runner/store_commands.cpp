@@ -263,6 +263,27 @@ int command_logs(const StoreCommandArgs& args) {
   return 0;
 }
 
+namespace {
+// Keboola's usage file and state of a job (issue 13), for `runner show`.
+void show_keboola_files(store::Store& db, const std::string& job_id) {
+  if (const auto usage = db.job_usage(job_id)) {
+    const auto doc = logging::read_json_or_discarded(*usage);
+    std::printf("Usage       %s\n", doc.is_discarded() ? usage->c_str() : doc.dump().c_str());
+  }
+  const auto writes = db.job_state_writes(job_id);
+  if (writes.empty()) {
+    std::printf("State       unchanged\n");
+    return;
+  }
+  for (const auto& w : writes)
+    std::printf("State       %s (%s, config %s%s)\n",
+                w.removed ? "removed" : fmt::format("saved, {} bytes", w.state.size()).c_str(),
+                w.key.component_id.c_str(),
+                w.key.config_id.empty() ? "\"\"" : w.key.config_id.c_str(),
+                w.key.row_id.empty() ? "" : (", row " + w.key.row_id).c_str());
+}
+}  // namespace
+
 int command_show(const StoreCommandArgs& args) {
   auto db = open_for_reading(args.store);
   const store::JobRecord job = find_job_or_throw(*db, args.job);
@@ -294,6 +315,7 @@ int command_show(const StoreCommandArgs& args) {
     std::printf("Outputs     %s\n", outputs.dump(2).c_str());
   if (!metrics.is_discarded() && !metrics.empty())
     std::printf("Metrics     %s\n", metrics.dump(2).c_str());
+  show_keboola_files(*db, job.id);
   std::printf("Events      up to #%llu (runner logs %s)\n",
               static_cast<unsigned long long>(job.events_stored), job.id.c_str());
   return 0;

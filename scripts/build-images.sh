@@ -2,6 +2,8 @@
 # Builds the images the examples and tests run, locally: no registry is reachable, so images are
 # made with `docker import` from a root folder or tarball.
 #   runner-busybox:latest  Debian's static busybox, every applet linked in /bin
+#   runner-busybox-user:latest  the same with USER 1000:1000 (a non-root image, as many Keboola
+#                          components are), made with `docker commit --change`, no build
 #   runner-node:latest     Debian bookworm minbase + nodejs (mmdebstrap), with the npm package
 #                          @kestra-io/libs in /opt/kestra/node_modules (NODE_PATH points there)
 #   runner-python-gelf:latest  Debian bookworm minbase + python3-graypy, the GELF client the
@@ -41,6 +43,22 @@ build_busybox() {
     -c "LABEL io.runner.inputs=$hash" \
     - "$image" >/dev/null
   rm -rf "$root"
+  echo "build-images: built $image"
+}
+
+# runner-busybox-user: its inputs are the busybox image's and this function's text.
+build_busybox_user() {
+  local image=runner-busybox-user:latest hash container
+  hash=$(printf '%s %s' "$(image_label runner-busybox:latest io.runner.inputs)" \
+    "$(declare -f build_busybox_user)" | sha256sum | cut -c1-16)
+  if [ "$(image_label "$image" io.runner.inputs)" = "$hash" ]; then
+    echo "build-images: $image is up to date"
+    return
+  fi
+  container=$(docker create runner-busybox:latest /bin/true)
+  docker commit -c 'USER 1000:1000' -c 'CMD ["/bin/sh"]' -c "LABEL io.runner.inputs=$hash" "$container" "$image" \
+    >/dev/null
+  docker rm "$container" >/dev/null
   echo "build-images: built $image"
 }
 
@@ -122,9 +140,10 @@ load_into_podman() {
 }
 
 build_busybox
+build_busybox_user
 build_node
 build_python_gelf
 install_gelf_pro
-for image in runner-busybox:latest runner-node:latest runner-python-gelf:latest; do
+for image in runner-busybox:latest runner-busybox-user:latest runner-node:latest runner-python-gelf:latest; do
   load_into_podman "$image"
 done

@@ -264,6 +264,13 @@ class PostgresStore final : public Store {
   std::optional<std::string> get_value(std::string_view key) override;
   void put_value(std::string_view key, std::string_view value) override;
 
+  void write_state(const StateWrite& write) override;
+  std::optional<StateWrite> read_state(const StateKey& key) override;
+  std::vector<StateWrite> state_history(const StateKey& key, std::size_t limit) override;
+  std::vector<StateWrite> job_state_writes(std::string_view job_id) override;
+  void put_usage(std::string_view job_id, std::string_view usage) override;
+  std::optional<std::string> job_usage(std::string_view job_id) override;
+
   void enqueue(const JobRecord& job) override;
   std::optional<JobRecord> claim_job(std::string_view worker_id,
                                      std::chrono::milliseconds lease) override;
@@ -653,6 +660,110 @@ void PostgresStore::put_value(std::string_view key, std::string_view value) {
        "INSERT INTO kv (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE "
        "SET value = excluded.value, updated_at = excluded.updated_at",
        Params().text(key).text(value).time(logging::now_utc()));
+}
+
+// --- component state and usage -------------------------------------------------------------------
+
+namespace {
+constexpr const char* kStateColumns =
+    "component_id, config_id, config_row_id, removed, state, job_id, written_at";
+std::vector<StateWrite> states_from(const PGresult* r) {
+  std::vector<StateWrite> out;
+  for (int row = 0; row < PQntuples(r); ++row) {
+    StateWrite w;
+    w.key = {cell(r, row, 0), cell(r, row, 1), cell(r, row, 2)};
+    w.removed = cell_bool(r, row, 3);
+    w.state = cell(r, row, 4);
+    w.job_id = cell(r, row, 5);
+    w.time = from_micros(cell_i64(r, row, 6));
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+}  // namespace
+
+void PostgresStore::write_state(const StateWrite& w) {
+  const std::string what = fmt::format("save the state of {}", w.key.component_id);
+  Transaction tx(*this, what);
+  Params key;
+  key.text(w.key.component_id).text(w.key.config_id).text(w.key.row_id);
+  exec(what,
+       fmt::format("INSERT INTO component_state_history ({}) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                   kStateColumns),
+       Params()
+           .text(w.key.component_id)
+           .text(w.key.config_id)
+           .text(w.key.row_id)
+           .boolean(w.removed)
+           .text(w.state)
+           .text(w.job_id)
+           .time(w.time));
+  if (w.removed) {
+    exec(what,
+         "DELETE FROM component_state WHERE component_id = $1 AND config_id = $2 AND "
+         "config_row_id = $3",
+         key);
+  } else {
+    exec(what,
+         "INSERT INTO component_state (component_id, config_id, config_row_id, state, job_id, "
+         "written_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (component_id, config_id, "
+         "config_row_id) DO UPDATE SET state = excluded.state, job_id = excluded.job_id, "
+         "written_at = excluded.written_at",
+         Params()
+             .text(w.key.component_id)
+             .text(w.key.config_id)
+             .text(w.key.row_id)
+             .text(w.state)
+             .text(w.job_id)
+             .time(w.time));
+  }
+  tx.commit();
+}
+
+std::optional<StateWrite> PostgresStore::read_state(const StateKey& key) {
+  auto r = exec(fmt::format("read the state of {}", key.component_id),
+                "SELECT component_id, config_id, config_row_id, false, state, job_id, written_at "
+                "FROM component_state WHERE component_id = $1 AND config_id = $2 AND "
+                "config_row_id = $3",
+                Params().text(key.component_id).text(key.config_id).text(key.row_id));
+  auto found = states_from(r.get());
+  if (found.empty()) return std::nullopt;
+  return found.front();
+}
+
+std::vector<StateWrite> PostgresStore::state_history(const StateKey& key, std::size_t limit) {
+  auto r = exec(fmt::format("read the state history of {}", key.component_id),
+                fmt::format("SELECT {} FROM component_state_history WHERE component_id = $1 AND "
+                            "config_id = $2 AND config_row_id = $3 ORDER BY id DESC LIMIT $4",
+                            kStateColumns),
+                Params()
+                    .text(key.component_id)
+                    .text(key.config_id)
+                    .text(key.row_id)
+                    .i64(static_cast<std::int64_t>(limit)));
+  return states_from(r.get());
+}
+
+std::vector<StateWrite> PostgresStore::job_state_writes(std::string_view job_id) {
+  auto r = exec(fmt::format("read the state writes of job {}", job_id),
+                fmt::format("SELECT {} FROM component_state_history WHERE job_id = $1 ORDER BY id",
+                            kStateColumns),
+                Params().text(job_id));
+  return states_from(r.get());
+}
+
+void PostgresStore::put_usage(std::string_view job_id, std::string_view usage) {
+  exec(fmt::format("store the usage of job {}", job_id),
+       "INSERT INTO job_usage (job_id, usage, recorded_at) VALUES ($1, $2, $3) ON CONFLICT "
+       "(job_id) DO UPDATE SET usage = excluded.usage, recorded_at = excluded.recorded_at",
+       Params().text(job_id).text(usage).time(logging::now_utc()));
+}
+
+std::optional<std::string> PostgresStore::job_usage(std::string_view job_id) {
+  auto r = exec(fmt::format("read the usage of job {}", job_id),
+                "SELECT usage FROM job_usage WHERE job_id = $1", Params().text(job_id));
+  if (PQntuples(r.get()) == 0) return std::nullopt;
+  return cell(r.get(), 0, 0);
 }
 
 // --- queue --------------------------------------------------------------------------------------

@@ -152,8 +152,74 @@ SELECT (b.job_id || '-' || repeat('0', 12 - length(e.value->>0)) || (e.value->>0
 FROM event_blocks AS b CROSS JOIN LATERAL jsonb_array_elements(b.events::jsonb) AS e(value);
 )sql";
 
-constexpr std::array<Migration, 1> kMigrations = {{
+// Version 4 (issue 13): Keboola's component state, per component, configuration and
+// configuration row ('' when none), the current value and every write (which job, when; a
+// removal is a write with removed = 1); and each job's usage file. New tables only: the jobs
+// table is not changed. `state` holds the JSON text with every '#' value encrypted when runner
+// has a key (runner/component_state.hpp).
+constexpr std::string_view kSqlite4 = R"sql(
+CREATE TABLE component_state (
+  component_id TEXT NOT NULL,
+  config_id TEXT NOT NULL,
+  config_row_id TEXT NOT NULL,
+  state TEXT NOT NULL,
+  job_id TEXT NOT NULL,
+  written_at BIGINT NOT NULL,
+  PRIMARY KEY (component_id, config_id, config_row_id)
+);
+CREATE TABLE component_state_history (
+  id INTEGER PRIMARY KEY,
+  component_id TEXT NOT NULL,
+  config_id TEXT NOT NULL,
+  config_row_id TEXT NOT NULL,
+  removed INTEGER NOT NULL DEFAULT 0,
+  state TEXT NOT NULL,
+  job_id TEXT NOT NULL,
+  written_at BIGINT NOT NULL
+);
+CREATE INDEX component_state_history_key
+  ON component_state_history (component_id, config_id, config_row_id, id);
+CREATE INDEX component_state_history_job ON component_state_history (job_id);
+CREATE TABLE job_usage (
+  job_id TEXT PRIMARY KEY NOT NULL,
+  usage TEXT NOT NULL,
+  recorded_at BIGINT NOT NULL
+);
+)sql";
+
+constexpr std::string_view kPostgres4 = R"sql(
+CREATE TABLE component_state (
+  component_id TEXT COLLATE "C" NOT NULL,
+  config_id TEXT COLLATE "C" NOT NULL,
+  config_row_id TEXT COLLATE "C" NOT NULL,
+  state TEXT NOT NULL,
+  job_id TEXT NOT NULL,
+  written_at BIGINT NOT NULL,
+  PRIMARY KEY (component_id, config_id, config_row_id)
+);
+CREATE TABLE component_state_history (
+  id BIGSERIAL PRIMARY KEY,
+  component_id TEXT COLLATE "C" NOT NULL,
+  config_id TEXT COLLATE "C" NOT NULL,
+  config_row_id TEXT COLLATE "C" NOT NULL,
+  removed BOOLEAN NOT NULL DEFAULT false,
+  state TEXT NOT NULL,
+  job_id TEXT COLLATE "C" NOT NULL,
+  written_at BIGINT NOT NULL
+);
+CREATE INDEX component_state_history_key
+  ON component_state_history (component_id, config_id, config_row_id, id);
+CREATE INDEX component_state_history_job ON component_state_history (job_id);
+CREATE TABLE job_usage (
+  job_id TEXT COLLATE "C" PRIMARY KEY,
+  usage TEXT NOT NULL,
+  recorded_at BIGINT NOT NULL
+);
+)sql";
+
+constexpr std::array<Migration, 2> kMigrations = {{
     {1, "jobs, event_blocks, kv, the events view", kSqlite1, kPostgres1},
+    {4, "component_state, component_state_history, job_usage (issue 13)", kSqlite4, kPostgres4},
 }};
 
 }  // namespace

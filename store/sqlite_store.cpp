@@ -182,6 +182,13 @@ class SqliteStore final : public Store {
   std::optional<std::string> get_value(std::string_view key) override;
   void put_value(std::string_view key, std::string_view value) override;
 
+  void write_state(const StateWrite& write) override;
+  std::optional<StateWrite> read_state(const StateKey& key) override;
+  std::vector<StateWrite> state_history(const StateKey& key, std::size_t limit) override;
+  std::vector<StateWrite> job_state_writes(std::string_view job_id) override;
+  void put_usage(std::string_view job_id, std::string_view usage) override;
+  std::optional<std::string> job_usage(std::string_view job_id) override;
+
   void enqueue(const JobRecord& job) override;
   std::optional<JobRecord> claim_job(std::string_view worker_id,
                                      std::chrono::milliseconds lease) override;
@@ -584,6 +591,118 @@ void SqliteStore::put_value(std::string_view key, std::string_view value) {
       .bind(2, value)
       .bind(3, logging::now_utc())
       .run();
+}
+
+// --- component state and usage -------------------------------------------------------------------
+
+namespace {
+constexpr const char* kStateColumns =
+    "component_id, config_id, config_row_id, removed, state, job_id, written_at";
+StateWrite state_from(const Query& q) {
+  StateWrite w;
+  w.key = {q.text(0), q.text(1), q.text(2)};
+  w.removed = q.i64(3) != 0;
+  w.state = q.text(4);
+  w.job_id = q.text(5);
+  w.time = from_micros(q.i64(6));
+  return w;
+}
+}  // namespace
+
+void SqliteStore::write_state(const StateWrite& w) {
+  const std::string what = fmt::format("save the state of {}", w.key.component_id);
+  WriteTransaction tx(*this, what);
+  query(fmt::format("INSERT INTO component_state_history ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    kStateColumns),
+        what)
+      .bind(1, w.key.component_id)
+      .bind(2, w.key.config_id)
+      .bind(3, w.key.row_id)
+      .bind(4, std::int64_t{w.removed ? 1 : 0})
+      .bind(5, w.state)
+      .bind(6, w.job_id)
+      .bind(7, w.time)
+      .run();
+  if (w.removed) {
+    query(
+        "DELETE FROM component_state WHERE component_id = ?1 AND config_id = ?2 AND "
+        "config_row_id = ?3",
+        what)
+        .bind(1, w.key.component_id)
+        .bind(2, w.key.config_id)
+        .bind(3, w.key.row_id)
+        .run();
+  } else {
+    query(
+        "INSERT INTO component_state (component_id, config_id, config_row_id, state, job_id, "
+        "written_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (component_id, config_id, "
+        "config_row_id) DO UPDATE SET state = excluded.state, job_id = excluded.job_id, "
+        "written_at = excluded.written_at",
+        what)
+        .bind(1, w.key.component_id)
+        .bind(2, w.key.config_id)
+        .bind(3, w.key.row_id)
+        .bind(4, w.state)
+        .bind(5, w.job_id)
+        .bind(6, w.time)
+        .run();
+  }
+  tx.commit();
+}
+
+std::optional<StateWrite> SqliteStore::read_state(const StateKey& key) {
+  auto q = query(
+      "SELECT component_id, config_id, config_row_id, 0, state, job_id, written_at "
+      "FROM component_state WHERE component_id = ?1 AND config_id = ?2 AND "
+      "config_row_id = ?3",
+      fmt::format("read the state of {}", key.component_id));
+  q.bind(1, key.component_id).bind(2, key.config_id).bind(3, key.row_id);
+  if (!q.step()) return std::nullopt;
+  return state_from(q);
+}
+
+std::vector<StateWrite> SqliteStore::state_history(const StateKey& key, std::size_t limit) {
+  auto q = query(fmt::format("SELECT {} FROM component_state_history WHERE component_id = ?1 "
+                             "AND config_id = ?2 AND config_row_id = ?3 ORDER BY id DESC "
+                             "LIMIT ?4",
+                             kStateColumns),
+                 fmt::format("read the state history of {}", key.component_id));
+  q.bind(1, key.component_id)
+      .bind(2, key.config_id)
+      .bind(3, key.row_id)
+      .bind(4, static_cast<std::int64_t>(limit));
+  std::vector<StateWrite> out;
+  while (q.step()) out.push_back(state_from(q));
+  return out;
+}
+
+std::vector<StateWrite> SqliteStore::job_state_writes(std::string_view job_id) {
+  auto q = query(fmt::format("SELECT {} FROM component_state_history WHERE job_id = ?1 ORDER BY id",
+                             kStateColumns),
+                 fmt::format("read the state writes of job {}", job_id));
+  q.bind(1, job_id);
+  std::vector<StateWrite> out;
+  while (q.step()) out.push_back(state_from(q));
+  return out;
+}
+
+void SqliteStore::put_usage(std::string_view job_id, std::string_view usage) {
+  query(
+      "INSERT INTO job_usage (job_id, usage, recorded_at) VALUES (?1, ?2, ?3) ON CONFLICT "
+      "(job_id) DO UPDATE SET usage = excluded.usage, recorded_at = excluded.recorded_at",
+      fmt::format("store the usage of job {}", job_id))
+      .bind(1, job_id)
+      .bind(2, usage)
+      .bind(3, logging::now_utc())
+      .run();
+}
+
+std::optional<std::string> SqliteStore::job_usage(std::string_view job_id) {
+  auto q = query("SELECT usage FROM job_usage WHERE job_id = ?1",
+                 fmt::format("read the usage of job {}", job_id));
+  q.bind(1, job_id);
+  if (!q.step()) return std::nullopt;
+  return q.text(0);
 }
 
 // --- queue --------------------------------------------------------------------------------------

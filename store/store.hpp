@@ -129,6 +129,20 @@ struct EventCursor {
   std::string id;  // empty: nothing at `time` was read yet
 };
 
+// Keboola's component state (issue 13): which state, and one write of it.
+struct StateKey {
+  std::string component_id;
+  std::string config_id;
+  std::string row_id;  // the configuration row; "" when the configuration has none
+};
+struct StateWrite {
+  StateKey key;
+  bool removed = false;  // a missing or empty out/state.json removes the state
+  std::string state;     // JSON text, '#' values encrypted when runner has a key
+  std::string job_id;
+  EventTime time{};
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -173,6 +187,19 @@ class Store {
   // --- key-value (shipper offsets) -----------------------------------------------------------
   virtual std::optional<std::string> get_value(std::string_view key) = 0;
   virtual void put_value(std::string_view key, std::string_view value) = 0;
+
+  // --- component state and usage (issue 13) -----------------------------------------------------
+  // Records the write in the history and makes it the current state (or removes it), in one
+  // transaction: of two jobs writing at once, the later commit wins and both are in the history.
+  virtual void write_state(const StateWrite& write) = 0;
+  virtual std::optional<StateWrite> read_state(const StateKey& key) = 0;
+  // The key's writes, newest first, at most `limit`.
+  virtual std::vector<StateWrite> state_history(const StateKey& key, std::size_t limit) = 0;
+  // The state writes a job made (none, or one per configuration row).
+  virtual std::vector<StateWrite> job_state_writes(std::string_view job_id) = 0;
+  // A job's usage file (a JSON array as text), as validated after its run.
+  virtual void put_usage(std::string_view job_id, std::string_view usage) = 0;
+  virtual std::optional<std::string> job_usage(std::string_view job_id) = 0;
 
   // --- queue (issue 7) ------------------------------------------------------------------------
   // Inserts a job in status `waiting` and wakes workers (PostgreSQL: NOTIFY runner_jobs).

@@ -111,6 +111,7 @@ void StoreSink::finish(const logging::JobSummary& summary) {
   if (options_.skip_finish != nullptr && options_.skip_finish->load()) return;
   try {
     store_->finish_job(finished_record(job_, summary));
+    if (summary.usage) store_->put_usage(job_.id, summary.usage->dump());
   } catch (const std::exception& e) {
     if (!error_)
       error_ = "the store (" + store_->describe() + ") failed to record the result: " + e.what();

@@ -173,9 +173,10 @@ TEST_CASE("bad inputs: one line per problem naming the path and what was expecte
        "$.logging.no_application_errors: expected true or false, got \"yes\""},
       {{{"imagee", "x"}},
        "$.imagee: unknown key (expected one of: action, auth, authorization, command, config_id, "
+       "config_version, data_type_support, "
        "entrypoint, env, file_handling, id, image, image_parameters, labels, limits, logging, "
        "namespace, network, "
-       "parameters, pull_policy, security, user)"},
+       "parameters, pull_policy, security, storage, user)"},
       {{{"file_handling", "volume"}},
        "$.file_handling: expected \"auto\", \"mount\" or \"copy\", got \"volume\""},
       {{{"namespace", "Team A"}},
@@ -196,18 +197,18 @@ TEST_CASE("bad inputs: one line per problem naming the path and what was expecte
 TEST_CASE("all problems are reported at once, and required keys are named", "[runner][component]") {
   const auto problems =
       problems_of(json{{"limits", {{"memory", "x"}, {"timeout", 0}}}, {"extra", 1}});
-  CHECK(
-      problems ==
-      std::vector<std::string>{
-          "$.extra: unknown key (expected one of: action, auth, authorization, command, "
-          "config_id, entrypoint, env, file_handling, id, image, image_parameters, labels, limits, "
-          "logging, "
-          "namespace, network, parameters, pull_policy, security, user)",
-          "$.id: required: the component id, such as \"my-org.ex-hello\"",
-          "$.image: required: the Docker image to run, such as \"runner-busybox:latest\"",
-          "$.limits.memory: expected a size such as \"256m\" or \"1g\" (a number with unit b, k, "
-          "m or g), got \"x\"",
-          "$.limits.timeout: expected whole seconds from 1 to 86400 (24 hours), got 0"});
+  CHECK(problems ==
+        std::vector<std::string>{
+            "$.extra: unknown key (expected one of: action, auth, authorization, command, "
+            "config_id, config_version, data_type_support, "
+            "entrypoint, env, file_handling, id, image, image_parameters, labels, limits, "
+            "logging, "
+            "namespace, network, parameters, pull_policy, security, storage, user)",
+            "$.id: required: the component id, such as \"my-org.ex-hello\"",
+            "$.image: required: the Docker image to run, such as \"runner-busybox:latest\"",
+            "$.limits.memory: expected a size such as \"256m\" or \"1g\" (a number with unit b, k, "
+            "m or g), got \"x\"",
+            "$.limits.timeout: expected whole seconds from 1 to 86400 (24 hours), got 0"});
   CHECK(problems_of(json::array()) ==
         std::vector<std::string>{
             "$: expected a JSON object with at least \"id\" and \"image\", got an array"});

@@ -398,7 +398,8 @@ TEST_CASE("pull_policy always pulls first, sending the registry credentials", "[
            {{"image", image},
             {"pull_policy", "always"},
             {"auth", {{"username", "robot"}, {"#password", password}, {"server", registry}}}}),
-       "--docker-host", engine.docker_host(), "--events", events, "--store", "none"});
+       "--docker-host", engine.docker_host(), "--events", events, "--store", "none",
+       "--pull-attempts", "1"});
   CHECK(r.exit_code == 1);
   const json result = result_of(events);
   CHECK(result["error_type"] == "user");

@@ -209,7 +209,7 @@ TEST_CASE("SIGTERM and SIGINT mid-run stop the job and leave no container", "[e2
 TEST_CASE("a missing image is a clear user error and leaves nothing behind", "[e2e][run]") {
   const std::string file =
       temp_file(json{{"id", "test.e2e"}, {"image", "runner-no-such-image:1.0"}}.dump());
-  auto r = run_component(file);
+  auto r = run_component(file, {"--pull-attempts", "1"});
   CHECK(r.exit_code == 1);
   CHECK(r.result["error_type"] == "user");
   CHECK_THAT(r.result["message"].get<std::string>(),

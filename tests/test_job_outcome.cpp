@@ -50,7 +50,7 @@ TEST_CASE("other exit codes are application errors unless no_application_errors"
   CHECK(o.exit_code == 2);
   CHECK(o.message == "Application error (exit code 2): trace");
   CHECK(classify_exit(facts(255)).error_type == runner::logging::ErrorType::application);
-  CHECK(classify_exit(facts(137)).error_type == runner::logging::ErrorType::application);
+  CHECK(classify_exit(facts(139)).error_type == runner::logging::ErrorType::application);
   auto f = facts(3, "handled");
   f.no_application_errors = true;
   o = classify_exit(f);
@@ -72,6 +72,24 @@ TEST_CASE("OOM and timeout are user errors with fixed messages", "[runner][outco
   CHECK(o.error_type == runner::logging::ErrorType::user);
   CHECK(o.exit_code == 1);
   CHECK(o.message == "Component exceeded the timeout of 5 seconds");
+}
+
+TEST_CASE("exit 137 or 125 without OOMKilled: a timeout at the limit, else possibly out of memory",
+          "[runner][outcome]") {
+  for (const std::int64_t code : {137, 125}) {
+    auto f = facts(code, "killed");
+    f.elapsed_seconds = 12;
+    auto o = classify_exit(f);
+    CHECK(o.error_type == runner::logging::ErrorType::user);
+    CHECK(o.exit_code == 1);
+    CHECK(o.message == "Component was killed (exit code " + std::to_string(code) +
+                           ") without the engine reporting an out-of-memory kill: possibly out "
+                           "of memory (limit 256m)");
+    f.timeout_seconds = 10;  // the run reached its limit: the timeout, whoever killed it
+    o = classify_exit(f);
+    CHECK(o.error_type == runner::logging::ErrorType::user);
+    CHECK(o.message == "Component exceeded the timeout of 10 seconds");
+  }
 }
 
 TEST_CASE("long messages are cut to head ... tail by characters", "[runner][outcome]") {

@@ -71,6 +71,11 @@ std::string read(const fs::path& p) {
 const nlohmann::json kConfig = {{"parameters", {{"#password", "plain"}}}, {"action", "run"}};
 const char* kLayout[] = {"in/tables", "in/files", "in/user", "out/tables", "out/files"};
 
+// The container's user as the component gives it (the image's own USER being root).
+runner::ContainerUser user(const std::string& text) {
+  return runner::resolve_container_user(text, std::string());
+}
+
 }  // namespace
 
 TEST_CASE("workspace: a private folder with Keboola's layout, removed after the run",
@@ -78,7 +83,7 @@ TEST_CASE("workspace: a private folder with Keboola's layout, removed after the 
   PrivateTmp tmp;
   fs::path root;
   {
-    JobWorkspace ws(kJob, std::nullopt, false, kConfig, "");
+    JobWorkspace ws(kJob, std::nullopt, false, kConfig, user(""));
     root = ws.root();
     CHECK(root.parent_path() == tmp.path);
     CHECK(root.filename().string().rfind("runner-01a2b3c4-d5e6-", 0) == 0);
@@ -102,7 +107,7 @@ TEST_CASE("workspace: --keep-data keeps everything but the owner file", "[runner
   PrivateTmp tmp;
   fs::path root;
   {
-    JobWorkspace ws(kJob, std::nullopt, true, kConfig, "");
+    JobWorkspace ws(kJob, std::nullopt, true, kConfig, user(""));
     root = ws.root();
   }
   REQUIRE(fs::exists(root));
@@ -118,7 +123,7 @@ TEST_CASE("workspace: --data-dir is /data, and only the generated config.json an
   fs::create_directories(data / "in/tables");
   std::ofstream(data / "in/tables/orders.csv") << "id\n1\n";
   {
-    JobWorkspace ws(kJob, data, false, kConfig, "");
+    JobWorkspace ws(kJob, data, false, kConfig, user(""));
     CHECK(ws.data_dir() == fs::absolute(data));
     CHECK(ws.tmp_dir() == ws.root() / "tmp");
     CHECK_FALSE(fs::exists(ws.root() / "data"));
@@ -135,7 +140,7 @@ TEST_CASE("workspace: --data-dir is /data, and only the generated config.json an
     const fs::path cwd = fs::current_path();
     fs::current_path(tmp.path);
     try {
-      JobWorkspace ws(kJob, fs::path("my-data"), true, kConfig, "");
+      JobWorkspace ws(kJob, fs::path("my-data"), true, kConfig, user(""));
       CHECK(ws.data_dir() == tmp.path / "my-data");
     } catch (...) {
       fs::current_path(cwd);
@@ -150,12 +155,15 @@ TEST_CASE("workspace: a --data-dir that is not a folder fails and leaves nothing
           "[runner][workspace]") {
   PrivateTmp tmp;
   std::ofstream(tmp.path / "a-file") << "x";
-  CHECK_THROWS_AS(JobWorkspace(kJob, tmp.path / "a-file", false, kConfig, ""), runner::UsageError);
-  CHECK_THROWS_AS(JobWorkspace(kJob, tmp.path / "missing", false, kConfig, ""), runner::UsageError);
+  CHECK_THROWS_AS(JobWorkspace(kJob, tmp.path / "a-file", false, kConfig, user("")),
+                  runner::UsageError);
+  CHECK_THROWS_AS(JobWorkspace(kJob, tmp.path / "missing", false, kConfig, user("")),
+                  runner::UsageError);
   CHECK(tmp.entries() == std::vector<fs::path>{tmp.path / "a-file"});
   // A TMPDIR that does not exist: runner's own failure (exit 70), nothing made.
   const runner_test::ScopedEnv gone("TMPDIR", (tmp.path / "no-such-folder").string());
-  CHECK_THROWS_AS(JobWorkspace(kJob, std::nullopt, false, kConfig, ""), runner::InternalError);
+  CHECK_THROWS_AS(JobWorkspace(kJob, std::nullopt, false, kConfig, user("")),
+                  runner::InternalError);
 }
 
 TEST_CASE("workspace: a numeric user gets the folders it writes to", "[runner][workspace]") {
@@ -163,7 +171,7 @@ TEST_CASE("workspace: a numeric user gets the folders it writes to", "[runner][w
   REQUIRE(::geteuid() == 0);
   PrivateTmp tmp;
   {
-    JobWorkspace ws(kJob, std::nullopt, false, kConfig, "1234:5678");
+    JobWorkspace ws(kJob, std::nullopt, false, kConfig, user("1234:5678"));
     const std::pair<uid_t, gid_t> user{1234, 5678};
     CHECK(owner_of(ws.data_dir()) == user);
     CHECK(owner_of(ws.data_dir() / "config.json") == user);
@@ -174,14 +182,14 @@ TEST_CASE("workspace: a numeric user gets the folders it writes to", "[runner][w
   }
   {
     // A uid alone: the group is the same number.
-    JobWorkspace ws(kJob, std::nullopt, false, kConfig, "4321");
+    JobWorkspace ws(kJob, std::nullopt, false, kConfig, user("4321"));
     CHECK(owner_of(ws.data_dir()) == std::pair<uid_t, gid_t>{4321, 4321});
   }
   {
     // With --data-dir, the user's own folder keeps its owner; only config.json is given.
     const fs::path data = tmp.path / "mine";
     fs::create_directories(data);
-    JobWorkspace ws(kJob, data, false, kConfig, "1234:5678");
+    JobWorkspace ws(kJob, data, false, kConfig, user("1234:5678"));
     CHECK(owner_of(data) == std::pair<uid_t, gid_t>{0, 0});
     CHECK(owner_of(data / "config.json") == std::pair<uid_t, gid_t>{1234, 5678});
     CHECK(owner_of(ws.tmp_dir()) == std::pair<uid_t, gid_t>{1234, 5678});
@@ -191,10 +199,48 @@ TEST_CASE("workspace: a numeric user gets the folders it writes to", "[runner][w
 TEST_CASE("workspace: a named user gets folders open inside the private root",
           "[runner][workspace]") {
   PrivateTmp tmp;
-  JobWorkspace ws(kJob, std::nullopt, false, kConfig, "nobody");
+  JobWorkspace ws(kJob, std::nullopt, false, kConfig, user("nobody"));
   CHECK(mode_of(ws.root()) == 0700);  // closed to everyone else on the host
   CHECK(mode_of(ws.tmp_dir()) == 01777);
   CHECK(mode_of(ws.data_dir()) == 0777);
   CHECK(mode_of(ws.data_dir() / "out/files") == 0777);
   CHECK(mode_of(ws.data_dir() / "config.json") == 0644);
+}
+
+TEST_CASE("workspace: the image's USER and a user not known yet get what they need",
+          "[runner][workspace]") {
+  REQUIRE(::geteuid() == 0);
+  PrivateTmp tmp;
+  {
+    // An image with USER 1000:1000 and no `user` in the component: chowned to that uid.
+    JobWorkspace ws(kJob, std::nullopt, false, kConfig,
+                    runner::resolve_container_user("", std::string("1000:1000")));
+    CHECK(owner_of(ws.data_dir() / "out/tables") == std::pair<uid_t, gid_t>{1000, 1000});
+    CHECK(owner_of(ws.tmp_dir()) == std::pair<uid_t, gid_t>{1000, 1000});
+    CHECK(mode_of(ws.root()) == 0700);
+  }
+  {
+    // An image not pulled yet: its user is unknown, so the folders are opened below the root.
+    JobWorkspace ws(kJob, std::nullopt, false, kConfig,
+                    runner::resolve_container_user("", std::nullopt));
+    CHECK(mode_of(ws.root()) == 0700);
+    CHECK(mode_of(ws.data_dir() / "out/files") == 0777);
+    CHECK(mode_of(ws.tmp_dir()) == 01777);
+  }
+}
+
+TEST_CASE("workspace: a user's own config.json in --data-dir is neither written nor removed",
+          "[runner][workspace]") {
+  PrivateTmp tmp;
+  const fs::path data = tmp.path / "mine";
+  fs::create_directories(data);
+  std::ofstream(data / "config.json") << R"({"parameters": {"hand": "written"}})";
+  {
+    JobWorkspace ws(kJob, data, false, std::nullopt, user("1234"));
+    CHECK(read(data / "config.json") == R"({"parameters": {"hand": "written"}})");
+  }
+  CHECK(read(data / "config.json") == R"({"parameters": {"hand": "written"}})");
+  // A private folder always needs a configuration.
+  CHECK_THROWS_AS(JobWorkspace(kJob, std::nullopt, false, std::nullopt, user("")),
+                  runner::InternalError);
 }

@@ -2,6 +2,7 @@
 // file in a temporary folder ([store][sqlite]) and a fresh schema in the PostgreSQL database
 // named by RUNNER_TEST_POSTGRES_URL ([store][postgres]; scripts/start-postgres.sh starts one and
 // prints the URL, scripts/test.sh exports it). Without that variable the PostgreSQL cases fail.
+#include "store/schema.hpp"
 #include "store/store.hpp"
 
 #include <libpq-fe.h>
@@ -253,10 +254,12 @@ std::string event_id(const std::string& job, std::uint64_t seq) {
 
 void schema_case(Backend& backend) {
   auto store = backend.open();
-  const Rows first = backend.sql("SELECT version, applied_at FROM schema_migrations");
-  REQUIRE(first.size() == 1);
+  const Rows first =
+      backend.sql("SELECT version, applied_at FROM schema_migrations ORDER BY version");
+  REQUIRE(first.size() == runner::store::schema::migrations().size());  // one row per migration
   CHECK(first[0][0] == "1");
-  for (const char* table : {"jobs", "event_blocks", "kv", "events"})
+  for (const char* table : {"jobs", "event_blocks", "kv", "events", "component_state",
+                            "component_state_history", "job_usage"})
     CHECK(backend.sql(std::string("SELECT count(*) FROM ") + table) == Rows{{"0"}});
   CHECK(store->describe().find(":runner@") == std::string::npos);  // never a password
 
@@ -272,7 +275,7 @@ void schema_case(Backend& backend) {
 
   // Opening it again changes nothing.
   auto again = backend.open();
-  CHECK(backend.sql("SELECT version, applied_at FROM schema_migrations") == first);
+  CHECK(backend.sql("SELECT version, applied_at FROM schema_migrations ORDER BY version") == first);
   again->put_value("k", "v");
   CHECK(store->get_value("k") == "v");
 
@@ -304,7 +307,8 @@ void concurrent_open_case(Backend& backend) {
   for (auto& t : threads) t.join();
   INFO(failure);
   CHECK(failures == 0);
-  CHECK(backend.sql("SELECT count(*) FROM schema_migrations") == Rows{{"1"}});
+  CHECK(backend.sql("SELECT count(*) FROM schema_migrations") ==
+        Rows{{std::to_string(runner::store::schema::migrations().size())}});
 }
 STORE_CASE("stores opened at once migrate the schema once", concurrent_open_case)
 
@@ -981,3 +985,55 @@ TEST_CASE("event ids, final statuses and the default store URL", "[store]") {
   else
     ::unsetenv("RUNNER_HOME");
 }
+
+// --- component state and usage (issue 13) ------------------------------------------------------
+
+void state_case(Backend& backend) {
+  auto store = backend.open();
+  const runner::store::StateKey key{"my.comp", "cfg", ""};
+  const runner::store::StateKey row{"my.comp", "cfg", "row-1"};
+  CHECK_FALSE(store->read_state(key));
+  runner::store::StateWrite w;
+  w.key = key;
+  w.state = R"({"n":1})";
+  w.job_id = job_id(1);
+  w.time = runner::store::schema::from_micros(1000);
+  store->write_state(w);
+  // Another connection, a later writer: it wins; both writes are in the history.
+  auto other = backend.open();
+  w.state = R"({"n":2})";
+  w.job_id = job_id(2);
+  w.time = runner::store::schema::from_micros(2000);
+  other->write_state(w);
+  auto current = store->read_state(key);
+  REQUIRE(current);
+  CHECK(current->state == R"({"n":2})");
+  CHECK(current->job_id == job_id(2));
+  CHECK(current->time == runner::store::schema::from_micros(2000));
+  CHECK_FALSE(store->read_state(row));  // a row has its own state
+  auto history = store->state_history(key, 10);
+  REQUIRE(history.size() == 2);
+  CHECK(history[0].job_id == job_id(2));  // newest first
+  CHECK(history[1].state == R"({"n":1})");
+  CHECK(store->state_history(key, 1).size() == 1);
+  // A removal: no current state, one more history entry, and the job's writes say so.
+  runner::store::StateWrite removal;
+  removal.key = key;
+  removal.removed = true;
+  removal.job_id = job_id(3);
+  removal.time = runner::store::schema::from_micros(3000);
+  store->write_state(removal);
+  CHECK_FALSE(store->read_state(key));
+  CHECK(store->state_history(key, 10).size() == 3);
+  const auto writes = store->job_state_writes(job_id(3));
+  REQUIRE(writes.size() == 1);
+  CHECK(writes[0].removed);
+  CHECK(store->job_state_writes(job_id(9)).empty());
+  // Usage.
+  CHECK_FALSE(store->job_usage(job_id(1)));
+  store->put_usage(job_id(1), R"([{"metric":"rows","value":3}])");
+  CHECK(store->job_usage(job_id(1)) ==
+        std::optional<std::string>(R"([{"metric":"rows","value":3}])"));
+}
+STORE_CASE("component state: the later writer wins, the history keeps every write; usage",
+           state_case)
