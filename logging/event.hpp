@@ -76,6 +76,9 @@ struct JobSummary {
   nlohmann::json outputs = nlohmann::json::object();  // Kestra protocol outputs, merged
   nlohmann::json metrics = nlohmann::json::array();   // Kestra protocol metrics, aggregated
   std::string results_summary;  // one line about outputs and metrics for people, or empty
+  // A job of configuration rows: each row, in order, as {"id", "status", "exit_code"?,
+  // "message"?} (runner/job_stages.hpp); empty otherwise.
+  nlohmann::json rows = nlohmann::json::array();
 };
 
 }  // namespace runner::logging

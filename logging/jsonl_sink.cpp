@@ -77,6 +77,7 @@ nlohmann::ordered_json summary_to_json(const JobSummary& s) {
                                                    : nlohmann::ordered_json();
   j["outputs"] = s.outputs;
   j["metrics"] = s.metrics;
+  if (!s.rows.empty()) j["rows"] = s.rows;
   return j;
 }
 

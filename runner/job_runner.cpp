@@ -8,8 +8,10 @@
 #include "logging/kestra_results.hpp"
 #include "runner/container_run.hpp"
 #include "runner/errors.hpp"
+#include "runner/job_chain.hpp"
 #include "runner/job_outcome.hpp"
 #include "runner/job_workspace.hpp"
+#include "runner/sync_action.hpp"
 #include "runner/workspace_copy.hpp"
 #include "secrets/secret_scrubber.hpp"
 
@@ -108,9 +110,11 @@ void check_cpu_limit(docker::EngineClient& client, const ComponentSpec& spec) {
                        nlohmann::json(*spec.limits.cpus).dump()});
 }
 
+}  // namespace
+
 // The summary of a run that ended: terminated by a stop request, or judged by its exit.
-void judge(const RunReport& report, const ComponentSpec& spec, logging::EventLog& events,
-           logging::JobSummary& summary) {
+void judge(const RunReport& report, const ComponentSpec& spec, int timeout_seconds,
+           logging::EventLog& events, logging::JobSummary& summary) {
   summary.container_exit_code = report.exit_code;
   if (report.stopped) {
     events.emit(Level::warning, "runner",
@@ -125,7 +129,7 @@ void judge(const RunReport& report, const ComponentSpec& spec, logging::EventLog
   facts.exit_code = report.exit_code.value_or(0);
   facts.oom_killed = report.oom_killed;
   facts.timed_out = report.timed_out;
-  facts.timeout_seconds = spec.limits.timeout_seconds;
+  facts.timeout_seconds = timeout_seconds;
   facts.memory_limit = spec.limits.memory_text;
   facts.no_application_errors = spec.logging.no_application_errors;
   facts.stderr_text = report.texts.stderr_text;
@@ -142,8 +146,6 @@ void judge(const RunReport& report, const ComponentSpec& spec, logging::EventLog
   summary.exit_code = outcome.exit_code;
   summary.message = outcome.message;
 }
-
-}  // namespace
 
 const char* runner_version() {
   return RUNNER_VERSION;
@@ -211,7 +213,7 @@ logging::JobSummary JobRunner::run() {
 void JobRunner::execute(logging::JobSummary& summary) {
   docker::EngineClient client = connect_engine(options_);
   logging::KestraResults results;
-  JobDeadline deadline(std::chrono::seconds(spec_.limits.timeout_seconds));
+  JobDeadline deadline(std::chrono::seconds(job_timeout_seconds(spec_)));
   RunEnvironment env{client,
                      events_,
                      masker_,
@@ -220,23 +222,33 @@ void JobRunner::execute(logging::JobSummary& summary) {
                      options_.stop,
                      std::chrono::seconds(options_.stop_grace_seconds),
                      options_.on_container_created,
-                     &container_left_};
-  RunReport report;
+                     &container_left_,
+                     is_sync_action(spec_)};
   if (options_.reattach_container_id) {
     ContainerRun run(env, ExistingContainer{*options_.reattach_container_id}, spec_.logging);
-    report = run.run();
+    judge(run.run(), spec_, job_timeout_seconds(spec_), events_, summary);
+    refuse_resumed_chain(spec_, summary);
   } else {
-    check_cpu_limit(client, spec_);
-    const JobWorkspace workspace(events_.job_id(), options_.data_dir, options_.keep_data,
-                                 keboola_config(spec_), spec_.user);
-    announce(workspace);
-    ContainerRun run(env, new_container(workspace, client.endpoint()), spec_.logging);
-    report = run.run();
+    for (const ComponentSpec* spec : all_specs(spec_)) check_cpu_limit(client, *spec);
+    run_plan(env, summary);
   }
   summary.outputs = results.outputs();
   summary.metrics = results.metrics();
   summary.results_summary = results.summary();
-  judge(report, spec_, events_, summary);
+  append_rows_summary(summary);
+}
+
+void JobRunner::judge_response(const RunReport& report, logging::JobSummary& summary) {
+  ActionResponse response =
+      judge_action_response(report.texts.stdout_text, report.texts.stdout_omitted);
+  if (response.json) {
+    response_ = std::move(response.json);
+    return;
+  }
+  summary.status = JobStatus::error;
+  summary.error_type = ErrorType::application;
+  summary.exit_code = kExitApplicationError;
+  summary.message = response.problem;
 }
 
 void JobRunner::announce(const JobWorkspace& workspace) {
@@ -246,17 +258,20 @@ void JobRunner::announce(const JobWorkspace& workspace) {
                      workspace.data_dir().string() + ") is kept after the run (--keep-data)");
 }
 
-NewContainer JobRunner::new_container(const JobWorkspace& workspace,
+NewContainer JobRunner::new_container(const ComponentSpec& spec, const Stage& stage,
+                                      const ChainRun& run, bool tagged,
+                                      const JobWorkspace& workspace,
                                       const docker::EngineEndpoint& engine) const {
   const FileHandling handling =
-      resolve_file_handling(options_.file_handling, spec_.file_handling, engine);
+      resolve_file_handling(options_.file_handling, spec.file_handling, engine);
   NewContainer container{
-      spec_.id,
-      container_config(spec_, options_, workspace, events_.job_id(), handling, engine.display),
+      spec.id,
+      container_config(spec, options_, workspace, events_.job_id(), handling, engine.display),
       "runner-" + events_.job_id(),
-      ImagePull{spec_.image, spec_.pull_policy, registry_auth(spec_)},
+      ImagePull{spec.image, spec.pull_policy, registry_auth(spec)},
       {},
       GelfAddress{options_.gelf_bind, options_.gelf_advertise}};
+  tag_stage_container(container, stage, run, tagged);
   if (handling == FileHandling::copy) container.files = workspace_copy_hooks(workspace, events_);
   return container;
 }

@@ -6,6 +6,7 @@
 #include "logging/event_log.hpp"
 #include "logging/jsonl_sink.hpp"
 #include "logging/terminal_sink.hpp"
+#include "runner/action_command.hpp"
 #include "runner/component.hpp"
 #include "runner/container_gc.hpp"
 #include "runner/engine_options.hpp"
@@ -48,6 +49,7 @@ struct RunArgs {
   std::string key_file;
   std::string outputs;
   std::string store;  // empty: the default store
+  std::string row;    // --row ID: only this configuration row
   runner::EngineArgs engine;
 };
 
@@ -99,6 +101,24 @@ std::unique_ptr<runner::store::StoreSink> open_store_sink(const std::string& opt
   }
 }
 
+// `runner run` of a component whose action is a sync action runs it as `runner action` does.
+runner::ActionArgs sync_action_args(const RunArgs& args) {
+  runner::ActionArgs a;
+  a.component = args.component;
+  a.data_dir = args.data_dir;
+  a.events = args.events;
+  a.store = args.store;
+  a.docker_host = args.docker_host;
+  a.key_file = args.key_file;
+  a.project_id = args.project_id;
+  a.branch_id = args.branch_id;
+  a.no_color = args.no_color;
+  a.quiet = args.quiet;
+  a.verbose = args.verbose;
+  a.engine = args.engine;
+  return a;
+}
+
 int command_run(const RunArgs& args) {
   runner::ComponentSpec spec;
   try {
@@ -108,6 +128,7 @@ int command_run(const RunArgs& args) {
       std::fprintf(stderr, "%s: %s\n", args.component.c_str(), line.c_str());
     return e.exit_code();
   }
+  if (spec.action != "run") return runner::run_sync_action(std::move(spec), sync_action_args(args));
 
   // Blocks SIGINT/SIGTERM before anything else starts, so a signal is never lost.
   runner::SignalStopSource signals;
@@ -153,6 +174,7 @@ int command_run(const RunArgs& args) {
   options.project_id = args.project_id;
   options.branch_id = args.branch_id;
   options.stop = &signals;
+  if (!args.row.empty()) options.row = args.row;
   runner::apply_engine_options(args.engine, options);
   runner::JobRunner job(std::move(spec), options, events);
   const runner::logging::JobSummary summary = job.run();
@@ -258,6 +280,7 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& run) {
                       "Engine address (unix:///path or tcp://host:port); default $DOCKER_HOST or "
                       "/var/run/docker.sock");
   runner::add_engine_options(*run_cmd, run.engine);
+  run_cmd->add_option("--row", run.row, "Run only this configuration row (even when disabled)");
   run_cmd->add_option("--project-id", run.project_id, "KBC_PROJECTID given to the component")
       ->capture_default_str();
   run_cmd->add_option("--branch-id", run.branch_id, "KBC_BRANCHID given to the component")
@@ -344,6 +367,9 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   runner::ShipArgs ship;
   CLI::App* ship_cmd = runner::add_ship_command(app, ship);
 
+  runner::ActionArgs action;
+  CLI::App* action_cmd = runner::add_action_command(app, action);
+
   app.add_subcommand("version", "Print runner's version");
 
   try {
@@ -362,6 +388,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   try {
     if (run_cmd->parsed()) return command_run(run);
     if (gc_cmd->parsed()) return command_gc(gc);
+    if (action_cmd->parsed()) return runner::command_action(action);
     if (gelf_server_cmd->parsed()) return runner::command_gelf_server(gelf_server);
     if (store_cmds.jobs->parsed()) return runner::command_jobs(jobs_args);
     if (store_cmds.logs->parsed()) return runner::command_logs(logs_args);
