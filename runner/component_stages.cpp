@@ -178,9 +178,11 @@ json inline_processor_files(json doc, const std::filesystem::path& base_dir) {
       try {
         entry = read_json_file(file);
       } catch (const ConfigError& e) {
-        for (const auto& line : e.problems())
-          problems.push_back(indexed(path, i) + ": in the processor file " + file.string() + ": " +
-                             line);
+        for (const auto& line : e.problems()) {
+          const std::string prefix = file.string() + ": ";  // read_json_file's own naming
+          problems.push_back(indexed(path, i) + ": in the processor file " + prefix +
+                             (line.rfind(prefix, 0) == 0 ? line.substr(prefix.size()) : line));
+        }
       }
     }
   }

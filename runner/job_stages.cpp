@@ -137,7 +137,10 @@ void write_stage_config(const fs::path& data_dir, const nlohmann::json& config) 
     }
     done += static_cast<std::size_t>(n);
   }
-  if (known && ::fchown(fd, before.st_uid, before.st_gid) == 0) ::fchmod(fd, before.st_mode & 0777);
+  ::fchmod(fd, 0600);
+  if (known && ::fchown(fd, before.st_uid, before.st_gid) != 0) {
+    // Not ours to give away (runner is not root): the file stays runner's, as JobWorkspace left it.
+  }
   ::close(fd);
 }
 

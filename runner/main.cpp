@@ -15,6 +15,7 @@
 #include "runner/job_id.hpp"
 #include "runner/job_outcome.hpp"
 #include "runner/job_runner.hpp"
+#include "runner/job_stages.hpp"
 #include "runner/queue_commands.hpp"
 #include "runner/ship_command.hpp"
 #include "runner/stop_request.hpp"
@@ -129,6 +130,7 @@ int command_run(const RunArgs& args) {
     return e.exit_code();
   }
   if (spec.action != "run") return runner::run_sync_action(std::move(spec), sync_action_args(args));
+  if (!args.row.empty()) runner::plan_job(spec, args.row);  // an unknown row: exit 64 now
 
   // Blocks SIGINT/SIGTERM before anything else starts, so a signal is never lost.
   runner::SignalStopSource signals;

@@ -175,7 +175,7 @@ TEST_CASE("bad inputs: one line per problem naming the path and what was expecte
        "$.imagee: unknown key (expected one of: action, auth, authorization, command, config_id, "
        "entrypoint, env, file_handling, id, image, image_parameters, labels, limits, logging, "
        "namespace, network, "
-       "parameters, pull_policy, security, user)"},
+       "parameters, processors, pull_policy, rows, security, user)"},
       {{{"file_handling", "volume"}},
        "$.file_handling: expected \"auto\", \"mount\" or \"copy\", got \"volume\""},
       {{{"namespace", "Team A"}},
@@ -202,7 +202,7 @@ TEST_CASE("all problems are reported at once, and required keys are named", "[ru
           "$.extra: unknown key (expected one of: action, auth, authorization, command, "
           "config_id, entrypoint, env, file_handling, id, image, image_parameters, labels, limits, "
           "logging, "
-          "namespace, network, parameters, pull_policy, security, user)",
+          "namespace, network, parameters, processors, pull_policy, rows, security, user)",
           "$.id: required: the component id, such as \"my-org.ex-hello\"",
           "$.image: required: the Docker image to run, such as \"runner-busybox:latest\"",
           "$.limits.memory: expected a size such as \"256m\" or \"1g\" (a number with unit b, k, "

@@ -120,8 +120,9 @@ TEST_CASE("the example processor chain renames and gzips the component's CSV, by
   const auto renamed = stdout_of(r.events, "after-1");
   CHECK(std::find(renamed.begin(), renamed.end(), "renamed orders.csv to orders_2026.csv") !=
         renamed.end());
-  CHECK(stdout_of(r.events, "after-2") ==
-        std::vector<std::string>{"compressed mine_2026.csv", "compressed orders_2026.csv"});
+  // Keboola's move replaced in/tables with the component's out/tables: the user's mine.csv was
+  // the component's input only.
+  CHECK(stdout_of(r.events, "after-2") == std::vector<std::string>{"compressed orders_2026.csv"});
   std::size_t runner_in_stage = 0;
   for (const auto& e : r.events)
     if (e["kind"] == "event" && e["source"] == "runner" && e.contains("fields") &&
@@ -213,8 +214,8 @@ TEST_CASE(
     "one stops the job",
     "[e2e][rows]") {
   const std::string script =
-      "echo \"row=$KBC_CONFIGROWID $(tr -d ' \\n' < /data/config.json | grep -o "
-      "'\"parameters\":{[^}]*}')\"; test -e /data/out/tables/leftover && echo dirty; "
+      "echo \"row=$KBC_CONFIGROWID $(tr -d ' \\n' < /data/config.json)\"; test -e "
+      "/data/out/tables/leftover && echo dirty; "
       "touch /data/out/tables/leftover; grep -q '\"fail\": true' /data/config.json && "
       "{ echo \"row $KBC_CONFIGROWID broke\" >&2; exit 1; }; exit 0";
   const json doc = {{"id", "test.rows"},
@@ -229,9 +230,11 @@ TEST_CASE(
   const std::string file = temp_file(doc.dump());
   const auto r = run_job(file);
   CHECK(r.exit_code == 1);
-  CHECK(stdout_of(r.events, "main", "orders") ==
-        std::vector<std::string>{
-            "row=orders \"parameters\":{\"db\":{\"host\":\"h\",\"port\":2},\"fail\":false}"});
+  const auto orders_out = stdout_of(r.events, "main", "orders");
+  REQUIRE(orders_out.size() == 1);
+  CHECK(orders_out[0].rfind("row=orders {", 0) == 0);
+  CHECK(orders_out[0].find("\"parameters\":{\"db\":{\"host\":\"h\",\"port\":2},\"fail\":false}") !=
+        std::string::npos);
   CHECK(stdout_of(r.events, "main", "items").size() == 1);  // a fresh folder: no "dirty"
   CHECK(stdout_of(r.events, "main", "skipped").empty());
   CHECK(stdout_of(r.events, "main", "later").empty());
