@@ -80,6 +80,9 @@ struct JobSummary {
   // Keboola's usage file (out/usage.json, validated), when the component wrote one.
   std::optional<nlohmann::json> usage;
   std::string state_change;  // "saved" or "removed" when the run changed its state, else empty
+  // A job of configuration rows: each row, in order, as {"id", "status", "exit_code"?,
+  // "message"?} (runner/job_stages.hpp); empty otherwise.
+  nlohmann::json rows = nlohmann::json::array();
 };
 
 }  // namespace runner::logging

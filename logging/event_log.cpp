@@ -21,6 +21,15 @@ void EventLog::emit(Level level, std::string_view source, MaskedText message,
 
 void EventLog::write(Level level, std::string_view source, std::string_view message,
                      const nlohmann::json* fields) {
+  if (!context_.empty()) {
+    if (fields == nullptr) {
+      fields = &context_;
+    } else if (fields->is_object()) {
+      context_scratch_ = *fields;
+      for (const auto& [key, value] : context_.items()) context_scratch_[key] = value;
+      fields = &context_scratch_;
+    }
+  }
   Event event;
   event.time = now_utc();
   event.job_id = job_id_;
@@ -62,6 +71,7 @@ JobSummary EventLog::finish(JobSummary summary) {
   masker_.mask_in_place(summary.metrics);
   masker_.mask_in_place(summary.assets);
   if (summary.usage) masker_.mask_in_place(*summary.usage);
+  masker_.mask_in_place(summary.rows);
   for (EventSink* sink : sinks_) sink->finish(summary);
   flush();
   return summary;

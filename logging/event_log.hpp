@@ -29,6 +29,10 @@ class EventLog {
   void set_masker(secrets::Masker masker) { masker_ = std::move(masker); }
   const secrets::Masker& masker() const { return masker_; }
   const std::string& job_id() const { return job_id_; }
+  // Members added to the fields of every event from now on (an object, {} for none): the stage
+  // and row of a job of several container runs (docs/events.md). Built by runner from validated
+  // ids, never from secrets.
+  void set_context(nlohmann::json context) { context_ = std::move(context); }
 
   // Text and fields (an object) masked here.
   void emit(Level level, std::string_view source, std::string_view message,
@@ -64,6 +68,8 @@ class EventLog {
   std::uint64_t sequence_ = 0;
   std::string scratch_;
   nlohmann::json fields_scratch_;
+  nlohmann::json context_ = nlohmann::json::object();
+  nlohmann::json context_scratch_;
 };
 
 }  // namespace runner::logging

@@ -80,6 +80,7 @@ nlohmann::ordered_json summary_to_json(const JobSummary& s) {
   j["assets"] = s.assets;
   if (s.usage) j["usage"] = *s.usage;
   if (!s.state_change.empty()) j["state"] = s.state_change;
+  if (!s.rows.empty()) j["rows"] = s.rows;
   return j;
 }
 

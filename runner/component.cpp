@@ -13,6 +13,7 @@
 #include "logging/kestra_namespace.hpp"
 #include "runner/component_fields.hpp"
 #include "runner/component_limits.hpp"
+#include "runner/component_stages.hpp"
 #include "runner/component_syntax.hpp"
 #include "runner/errors.hpp"
 #include "runner/keboola_env.hpp"
@@ -385,7 +386,7 @@ const std::vector<std::string>& reserved_env_names() {
       "KBC_DATADIR",     "KBC_RUNID",         "KBC_PROJECTID",
       "KBC_CONFIGID",    "KBC_CONFIGVERSION", "KBC_COMPONENTID",
       "KBC_STACKID",     "KBC_BRANCHID",      "KBC_COMPONENT_RUN_MODE",
-      "KBC_LOGGER_ADDR", "KBC_LOGGER_PORT"};
+      "KBC_LOGGER_ADDR", "KBC_LOGGER_PORT",   "KBC_CONFIGROWID"};
   return names;
 }
 
@@ -396,11 +397,12 @@ ComponentSpec parse_component(const json& doc) {
     problems.expected("$", "a JSON object with at least \"id\" and \"image\"", doc);
     throw ConfigError(problems.take());
   }
-  check_keys(doc, "$", {"id",      "image",      "command",          "entrypoint",
-                        "env",     "parameters", "image_parameters", "authorization",
-                        "action",  "config_id",  "limits",           "network",
-                        "user",    "labels",     "pull_policy",      "auth",
-                        "logging", "namespace",  "security",         "file_handling"},
+  check_keys(doc, "$", {"id",         "image",      "command",          "entrypoint",
+                        "env",        "parameters", "image_parameters", "authorization",
+                        "action",     "config_id",  "limits",           "network",
+                        "user",       "labels",     "pull_policy",      "auth",
+                        "logging",    "namespace",  "security",         "file_handling",
+                        "processors", "rows"},
              problems, kKeboolaKeys);
 
   parse_identity(doc, spec, problems);
@@ -414,6 +416,13 @@ ComponentSpec parse_component(const json& doc) {
   spec.image_parameters = read_object(doc, "image_parameters", "$", problems);
   spec.authorization = read_object(doc, "authorization", "$", problems);
   spec.action = read_string(doc, "action", "$", problems).value_or("run");
+  if (!is_component_id(spec.action)) {
+    problems.expected("$.action",
+                      "\"run\" or a sync action's name such as \"testConnection\" (letters, "
+                      "digits, '.', '_' and '-')",
+                      doc.at("action"));
+    spec.action = "run";
+  }
   spec.config_id = read_string(doc, "config_id", "$", problems, false).value_or("");
   parse_keboola_settings(doc, spec, problems);
   parse_limits(doc, spec, problems);
@@ -422,6 +431,7 @@ ComponentSpec parse_component(const json& doc) {
   check_engine_strings(spec, problems);
   parse_auth(doc, spec, problems);
   parse_logging(doc, spec, problems);
+  parse_stages(doc, spec, problems);
   if (spec.logging.type == "gelf" && spec.network == "none")
     problems.add("$.logging.type",
                  "\"gelf\" needs a network: the component sends its logs to runner's GELF server "
@@ -501,6 +511,12 @@ std::vector<std::string> secrets_in_record_fields(const ComponentSpec& spec) {
   check("$.namespace", spec.namespace_name, recorded);
   check("$.image", spec.image, "it is shown in events and written into the container's metadata");
   check("$.config_id", spec.config_id, "it is written into the container's metadata");
+  for (const auto* list : {&spec.processors.before, &spec.processors.after})
+    for (const auto& processor : *list) {
+      check("$.processors", processor.id, recorded);
+      check("$.processors", processor.image, "it is shown in events");
+    }
+  for (const auto& row : spec.rows) check("$.rows", row.id, recorded);
   for (const auto& [key, value] : spec.labels) {
     const char* label = "labels are written into the container's metadata";
     check(child("$.labels", secrets::scrub_text(matcher, key)), key, label);
@@ -548,7 +564,8 @@ ComponentSpec prepare_component(json doc, const KeyLookup& find_key) {
 }
 
 ComponentSpec load_component_file(const std::filesystem::path& path, const KeyLookup& find_key) {
-  return prepare_component(read_json_file(path), find_key);
+  return prepare_component(inline_processor_files(read_json_file(path), path.parent_path()),
+                           find_key);
 }
 
 std::optional<FileHandling> parse_file_handling(std::string_view text) {

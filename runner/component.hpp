@@ -75,6 +75,27 @@ struct RegistryCredentials {
   std::string server;
 };
 
+struct ComponentSpec;
+
+// Processors (component_stages.hpp): components run over the same /data before and after the
+// main one, in order.
+struct ProcessorChain {
+  std::vector<ComponentSpec> before;
+  std::vector<ComponentSpec> after;
+};
+
+// A configuration row (component_stages.hpp): one run of the component (with its chain) with
+// the row's parameters merged over the configuration's.
+struct ConfigRow {
+  std::string id;
+  nlohmann::json parameters = nlohmann::json::object();
+  bool disabled = false;
+  // The row's own processors: a list given here replaces the configuration's.
+  ProcessorChain processors;
+  bool has_before = false;
+  bool has_after = false;
+};
+
 struct ComponentSpec {
   std::string id;
   std::string namespace_name = "default";  // Kestra-style: "company.team"; jobs are listed by it
@@ -105,6 +126,8 @@ struct ComponentSpec {
   SecuritySettings security;
   // Every secret of the configuration: values under '#' keys anywhere, and every decrypted value.
   std::vector<std::string> secrets;
+  ProcessorChain processors;
+  std::vector<ConfigRow> rows;
 };
 
 // How deep arrays and objects may nest in a component (logging::read_json refuses deeper files,

@@ -63,6 +63,12 @@ class StatePhase {
   // decrypted). Throws UserError when the stored state cannot be decrypted or the user's file is
   // not JSON. The state's secrets are then in secrets().
   void load();
+  // The same phase for one configuration row of the job (its own state, keyed by the row's id).
+  StatePhase for_row(const std::string& row_id) const {
+    store::StateKey key = key_;
+    key.row_id = row_id;
+    return {options_, std::move(key), events_};
+  }
   const std::vector<std::string>& secrets() const { return secrets_; }
   // Once the working folder exists: writes in/state.json unless the user's own file is used (in
   // a --data-dir, a file runner writes there is removed after the run).

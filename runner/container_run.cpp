@@ -179,7 +179,9 @@ ContainerRun::ContainerRun(RunEnvironment& env, ContainerSource source,
       source_(std::move(source)),
       gelf_mode_(logging.type == "gelf"),
       rules_(env.events, env.masker,
-             gelf_mode_ ? StreamRules::StdoutMode::held : StreamRules::StdoutMode::live,
+             env.stdout_is_response ? StreamRules::StdoutMode::response
+             : gelf_mode_           ? StreamRules::StdoutMode::held
+                                    : StreamRules::StdoutMode::live,
              env.results) {
   if (!logging.kestra_protocol) rules_.disable_protocol();
   // GELF mode: the server listens before the container exists, where the container reaches us.

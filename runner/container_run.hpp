@@ -100,6 +100,8 @@ struct RunEnvironment {
   // Set to the container's id from its creation until its removal succeeded, so that a job whose
   // engine went away can say that its container may be left behind.
   std::string* container_left = nullptr;
+  // A sync action (sync_action.hpp): stdout is the answer, kept whole instead of becoming events.
+  bool stdout_is_response = false;
 };
 
 // What a run found out, for the job's outcome.

@@ -11,10 +11,12 @@
 #include "runner/container_user.hpp"
 #include "runner/data_dir_access.hpp"
 #include "runner/errors.hpp"
+#include "runner/job_chain.hpp"
 #include "runner/job_outcome.hpp"
 #include "runner/job_workspace.hpp"
 #include "runner/keboola_env.hpp"
 #include "runner/usage_file.hpp"
+#include "runner/sync_action.hpp"
 #include "runner/workspace_copy.hpp"
 #include "secrets/secret_scrubber.hpp"
 
@@ -115,6 +117,8 @@ void check_cpu_limit(docker::EngineClient& client, const ComponentSpec& spec) {
                        nlohmann::json(*spec.limits.cpus).dump()});
 }
 
+}  // namespace
+
 // Who the container runs as: the component's `user`, else the image's USER; an image that is
 // not there yet (it is pulled when the container is made) leaves it unknown.
 ContainerUser container_user(docker::EngineClient& client, const ComponentSpec& spec) {
@@ -125,6 +129,8 @@ ContainerUser container_user(docker::EngineClient& client, const ComponentSpec& 
     return resolve_container_user("", std::nullopt);
   }
 }
+
+namespace {
 
 // --data-dir before the run: outputs an earlier run left in DIR/out are removed (--clean-out) or
 // reported, never silently mixed with this run's.
@@ -147,8 +153,11 @@ void check_stale_outputs(const std::filesystem::path& data_dir, bool clean,
                   "): they stay and mix with this run's outputs; --clean-out removes them first");
 }
 
+}  // namespace
+
 // The summary of a run that ended: terminated by a stop request, or judged by its exit.
-void judge(const RunReport& report, const ComponentSpec& spec, double elapsed_seconds,
+void judge(const RunReport& report, const ComponentSpec& spec, int timeout_seconds,
+           double elapsed_seconds,
            logging::EventLog& events, logging::JobSummary& summary) {
   summary.container_exit_code = report.exit_code;
   if (report.stopped) {
@@ -164,7 +173,7 @@ void judge(const RunReport& report, const ComponentSpec& spec, double elapsed_se
   facts.exit_code = report.exit_code.value_or(0);
   facts.oom_killed = report.oom_killed;
   facts.timed_out = report.timed_out;
-  facts.timeout_seconds = spec.limits.timeout_seconds;
+  facts.timeout_seconds = timeout_seconds;
   facts.elapsed_seconds = elapsed_seconds;
   facts.memory_limit = spec.limits.memory_text;
   facts.no_application_errors = spec.logging.no_application_errors;
@@ -182,8 +191,6 @@ void judge(const RunReport& report, const ComponentSpec& spec, double elapsed_se
   summary.exit_code = outcome.exit_code;
   summary.message = outcome.message;
 }
-
-}  // namespace
 
 const char* runner_version() {
   return RUNNER_VERSION;
@@ -222,7 +229,8 @@ void JobRunner::prepare() {
 
 // After the container's run: the usage file (whatever the outcome), then, for a successful run,
 // the new state. A wrong usage file or state file fails a job that had succeeded.
-void JobRunner::after_run(const JobWorkspace& workspace, logging::JobSummary& summary) {
+void JobRunner::after_run(const JobWorkspace& workspace, StatePhase& state,
+                          logging::JobSummary& summary) {
   auto fail = [&](const std::string& message) {
     events_.emit(Level::error, "runner", message);
     if (summary.status != JobStatus::success) return;
@@ -237,7 +245,7 @@ void JobRunner::after_run(const JobWorkspace& workspace, logging::JobSummary& su
   if (summary.status != JobStatus::success) return;
   std::vector<std::string> found;
   try {
-    const StateChange change = state_->save(workspace, found);
+    const StateChange change = state.save(workspace, found);
     if (change != StateChange::none) summary.state_change = state_change_name(change);
   } catch (const UserError& e) {
     fail(e.what());
@@ -308,7 +316,7 @@ logging::JobSummary JobRunner::run() {
 void JobRunner::execute(logging::JobSummary& summary) {
   docker::EngineClient client = connect_engine(options_);
   logging::KestraResults results;
-  JobDeadline deadline(std::chrono::seconds(spec_.limits.timeout_seconds));
+  JobDeadline deadline(std::chrono::seconds(job_timeout_seconds(spec_)));
   RunEnvironment env{client,
                      events_,
                      masker_,
@@ -317,47 +325,43 @@ void JobRunner::execute(logging::JobSummary& summary) {
                      options_.stop,
                      std::chrono::seconds(options_.stop_grace_seconds),
                      options_.on_container_created,
-                     &container_left_};
-  RunReport report;
-  const auto run_started = Clock::now();
+                     &container_left_,
+                     is_sync_action(spec_)};
   if (options_.reattach_container_id) {
+    const auto run_started = Clock::now();
     ContainerRun run(env, ExistingContainer{*options_.reattach_container_id}, spec_.logging);
-    report = run.run();
+    const RunReport report = run.run();
+    judge(report, spec_, job_timeout_seconds(spec_),
+          std::chrono::duration<double>(Clock::now() - run_started).count(), events_, summary);
+    refuse_resumed_chain(spec_, summary);
   } else {
-    check_cpu_limit(client, spec_);
-    const ContainerUser user = container_user(client, spec_);
+    for (const ComponentSpec* spec : all_specs(spec_)) check_cpu_limit(client, *spec);
     if (options_.data_dir) check_stale_outputs(*options_.data_dir, options_.clean_out, events_);
-    const JobWorkspace workspace(events_.job_id(), options_.data_dir, options_.keep_data,
-                                 config_.generated, user);
-    announce(workspace);
-    std::optional<DataDirAccess> access;
-    if (options_.data_dir) {
-      access.emplace(workspace.data_dir(), user);
-      for (const auto& warning : access->warnings())
-        events_.emit(Level::warning, "runner", warning);
-    }
-    state_->write_input(workspace);
-    ContainerRun run(env, new_container(workspace, client.endpoint()), spec_.logging);
-    report = run.run();
-    if (access)
-      for (const auto& problem : access->give_back())
-        events_.emit(Level::warning, "runner", problem);
-    finish_summary(report, results, run_started, summary);
-    if (report.exit_code) after_run(workspace, summary);
-    return;
+    run_plan(env, summary);
   }
-  finish_summary(report, results, run_started, summary);
+  finish_summary(results, summary);
 }
 
-void JobRunner::finish_summary(const RunReport& report, const logging::KestraResults& results,
-                               std::chrono::steady_clock::time_point run_started,
+void JobRunner::finish_summary(const logging::KestraResults& results,
                                logging::JobSummary& summary) {
   summary.outputs = results.outputs();
   summary.metrics = results.metrics();
   summary.assets = results.assets();
   summary.results_summary = results.summary();
-  judge(report, spec_, std::chrono::duration<double>(Clock::now() - run_started).count(), events_,
-        summary);
+  append_rows_summary(summary);
+}
+
+void JobRunner::judge_response(const RunReport& report, logging::JobSummary& summary) {
+  ActionResponse response =
+      judge_action_response(report.texts.stdout_text, report.texts.stdout_omitted);
+  if (response.json) {
+    response_ = std::move(response.json);
+    return;
+  }
+  summary.status = JobStatus::error;
+  summary.error_type = ErrorType::application;
+  summary.exit_code = kExitApplicationError;
+  summary.message = response.problem;
 }
 
 void JobRunner::announce(const JobWorkspace& workspace) {
@@ -372,17 +376,20 @@ void JobRunner::announce(const JobWorkspace& workspace) {
                      workspace.data_dir().string() + ") is kept after the run (--keep-data)");
 }
 
-NewContainer JobRunner::new_container(const JobWorkspace& workspace,
+NewContainer JobRunner::new_container(const ComponentSpec& spec, const Stage& stage,
+                                      const ChainRun& run, bool tagged,
+                                      const JobWorkspace& workspace,
                                       const docker::EngineEndpoint& engine) const {
   const FileHandling handling =
-      resolve_file_handling(options_.file_handling, spec_.file_handling, engine);
+      resolve_file_handling(options_.file_handling, spec.file_handling, engine);
   NewContainer container{
-      spec_.id,
-      container_config(spec_, options_, workspace, events_.job_id(), handling, engine.display),
+      spec.id,
+      container_config(spec, options_, workspace, events_.job_id(), handling, engine.display),
       "runner-" + events_.job_id(),
-      ImagePull{spec_.image, spec_.pull_policy, registry_auth(spec_), options_.pull_attempts},
+      ImagePull{spec.image, spec.pull_policy, registry_auth(spec), options_.pull_attempts},
       {},
       GelfAddress{options_.gelf_bind, options_.gelf_advertise}};
+  tag_stage_container(container, stage, run, tagged);
   if (handling == FileHandling::copy) container.files = workspace_copy_hooks(workspace, events_);
   return container;
 }

@@ -46,6 +46,10 @@ class JobWorkspace;
 class StatePhase;
 struct NewContainer;
 struct RunReport;
+struct RunEnvironment;
+struct JobPlan;
+struct ChainRun;
+struct Stage;
 
 struct RunOptions {
   std::optional<std::string> docker_host;  // else DOCKER_HOST, else /var/run/docker.sock
@@ -89,6 +93,8 @@ struct RunOptions {
   // an engine on this machine has; a tcp:// engine needs gelf_bind.
   std::optional<std::string> gelf_bind;
   std::optional<std::string> gelf_advertise;
+  // Configuration rows (job_stages.hpp): run only this row, disabled or not (`--row ID`).
+  std::optional<std::string> row;
 };
 
 // Labels put on every container runner starts.
@@ -113,16 +119,24 @@ class JobRunner {
   // Runs the job to its end. Never throws: every failure becomes the summary's status, exit
   // code and message (and the summary is also sent to the event sinks).
   logging::JobSummary run();
+  // A sync action that succeeded (sync_action.hpp): the JSON document it printed on stdout.
+  const std::optional<std::string>& action_response() const { return response_; }
 
  private:
   void prepare();
   void execute(logging::JobSummary& summary);
-  void after_run(const JobWorkspace& workspace, logging::JobSummary& summary);
-  void finish_summary(const RunReport& report, const logging::KestraResults& results,
-                      std::chrono::steady_clock::time_point run_started,
-                      logging::JobSummary& summary);
+  void after_run(const JobWorkspace& workspace, StatePhase& state, logging::JobSummary& summary);
+  void finish_summary(const logging::KestraResults& results, logging::JobSummary& summary);
   void announce(const JobWorkspace& workspace);
-  NewContainer new_container(const JobWorkspace& workspace,
+  void judge_response(const RunReport& report, logging::JobSummary& summary);
+  // The job's container runs (job_chain.cpp): every row's chain of stages, in order.
+  void run_plan(RunEnvironment& env, logging::JobSummary& summary);
+  bool run_chain(RunEnvironment& env, const JobPlan& plan, const ChainRun& run,
+                 logging::JobSummary& summary);
+  bool run_stage(RunEnvironment& env, const JobPlan& plan, const ChainRun& run, const Stage& stage,
+                 const JobWorkspace& workspace, logging::JobSummary& summary);
+  NewContainer new_container(const ComponentSpec& spec, const Stage& stage, const ChainRun& run,
+                             bool tagged, const JobWorkspace& workspace,
                              const docker::EngineEndpoint& engine) const;
 
   ComponentSpec spec_;
@@ -134,6 +148,7 @@ class JobRunner {
   // The job's container from its creation until its removal succeeded: when the run ends with
   // it still set (the engine went away), the summary says the container may still exist.
   std::string container_left_;
+  std::optional<std::string> response_;
 };
 
 // The Keboola-shaped configuration written to /data/config.json.

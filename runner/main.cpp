@@ -8,6 +8,7 @@
 #include "logging/terminal_sink.hpp"
 #include "runner/cli_command.hpp"
 #include "runner/command_line_check.hpp"
+#include "runner/action_command.hpp"
 #include "runner/component.hpp"
 #include "runner/container_gc.hpp"
 #include "runner/engine_options.hpp"
@@ -16,6 +17,7 @@
 #include "runner/job_id.hpp"
 #include "runner/job_outcome.hpp"
 #include "runner/job_runner.hpp"
+#include "runner/job_stages.hpp"
 #include "runner/queue_commands.hpp"
 #include "runner/ship_command.hpp"
 #include "runner/state_command.hpp"
@@ -58,6 +60,7 @@ struct RunArgs {
   std::string key_file;
   std::string outputs;
   std::string store;  // empty: the default store
+  std::string row;    // --row ID: only this configuration row
   runner::EngineArgs engine;
 };
 
@@ -109,6 +112,24 @@ std::unique_ptr<runner::store::StoreSink> open_store_sink(const std::string& opt
   }
 }
 
+// `runner run` of a component whose action is a sync action runs it as `runner action` does.
+runner::ActionArgs sync_action_args(const RunArgs& args) {
+  runner::ActionArgs a;
+  a.component = args.component;
+  a.data_dir = args.data_dir;
+  a.events = args.events;
+  a.store = args.store;
+  a.docker_host = args.docker_host;
+  a.key_file = args.key_file;
+  a.project_id = args.project_id;
+  a.branch_id = args.branch_id;
+  a.no_color = args.no_color;
+  a.quiet = args.quiet;
+  a.verbose = args.verbose;
+  a.engine = args.engine;
+  return a;
+}
+
 int command_run(const RunArgs& args) {
   runner::ComponentSpec spec;
   try {
@@ -118,6 +139,8 @@ int command_run(const RunArgs& args) {
       std::fprintf(stderr, "%s: %s\n", args.component.c_str(), line.c_str());
     return e.exit_code();
   }
+  if (spec.action != "run") return runner::run_sync_action(std::move(spec), sync_action_args(args));
+  if (!args.row.empty()) runner::plan_job(spec, args.row);  // an unknown row: exit 64 now
 
   // Blocks SIGINT/SIGTERM before anything else starts, so a signal is never lost.
   runner::SignalStopSource signals;
@@ -186,6 +209,7 @@ int command_run(const RunArgs& args) {
   options.feature_gates = args.feature_gates;
   options.pull_attempts = args.pull_attempts;
   options.stop = &signals;
+  if (!args.row.empty()) options.row = args.row;
   runner::apply_engine_options(args.engine, options);
   runner::JobRunner job(std::move(spec), options, events);
   const runner::logging::JobSummary summary = job.run();
@@ -296,6 +320,7 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& run) {
                       "Engine address (unix:///path or tcp://host:port); default $DOCKER_HOST or "
                       "/var/run/docker.sock");
   runner::add_engine_options(*run_cmd, run.engine);
+  run_cmd->add_option("--row", run.row, "Run only this configuration row (even when disabled)");
   run_cmd->add_option("--project-id", run.project_id, "KBC_PROJECTID given to the component")
       ->capture_default_str();
   run_cmd->add_option("--branch-id", run.branch_id, "KBC_BRANCHID given to the component")
@@ -405,6 +430,9 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
       {runner::add_ship_command(app, ship), [&] { return runner::command_ship(ship); }});
   const runner::StateCommand state_cmd(app);
   commands.push_back({app.get_subcommand("state"), [&] { return state_cmd.run(); }});
+  runner::ActionArgs action;
+  commands.push_back(
+      {runner::add_action_command(app, action), [&] { return runner::command_action(action); }});
   commands.push_back({app.add_subcommand("version", "Print runner's version (as --version, -V)"),
                       [&] { return std::printf("%s\n", version.c_str()) < 0 ? 1 : 0; }});
 

@@ -2,6 +2,7 @@
 #include "runner/queue_commands.hpp"
 
 #include "runner/component.hpp"
+#include "runner/component_stages.hpp"
 #include "runner/errors.hpp"
 #include "runner/job_id.hpp"
 #include "runner/job_worker.hpp"
@@ -130,9 +131,15 @@ int command_submit(const QueueArgs& args) {
   const KeyLookup find_key = key_lookup(args.key_file);
   nlohmann::json doc;
   try {
-    doc = read_json_file(args.component);
+    doc = inline_processor_files(read_json_file(args.component),
+                                 std::filesystem::path(args.component).parent_path());
     if (!args.namespace_name.empty() && doc.is_object()) doc["namespace"] = args.namespace_name;
     ComponentSpec spec = prepare_component(doc, find_key);  // validates (and decrypts) a copy
+    if (spec.action != "run")
+      throw UsageError("submit: \"action\": \"" + spec.action +
+                       "\" is a sync action, which is answered at once, not queued: run it with "
+                       "`runner action " +
+                       spec.action + " " + args.component + "`");
     std::optional<secrets::EncryptionKey> key;
     try {
       key = find_key();

@@ -1,6 +1,10 @@
 // StreamRules: see the header.
 #include "runner/stream_rules.hpp"
 
+#include "runner/sync_action.hpp"
+
+#include <algorithm>
+
 namespace runner {
 namespace {
 
@@ -19,10 +23,11 @@ std::string_view trimmed(std::string_view text) {
 StreamRules::StreamRules(logging::EventLog& events, const secrets::Masker& masker, StdoutMode mode,
                          logging::KestraResults& results)
     : events_(events),
+      masker_(masker),
       mode_(mode),
       results_(results),
-      stdout_text_(mode == StdoutMode::held ? kHeldBytes : kLiveStdoutBytes,
-                   mode == StdoutMode::held ? kHeldBytes : kLiveStdoutBytes),
+      stdout_text_(mode == StdoutMode::live ? kLiveStdoutBytes : kHeldBytes,
+                   mode == StdoutMode::live ? kLiveStdoutBytes : kHeldBytes),
       stderr_text_(kHeldBytes, kHeldBytes),
       stdout_(masker, mode == StdoutMode::live,
               [this, mode] {
@@ -96,6 +101,12 @@ void StreamRules::disable_protocol() {
 }
 
 void StreamRules::feed_stdout(std::string_view bytes, Clock::time_point now) {
+  if (mode_ == StdoutMode::response) {
+    const std::size_t room = kMaxActionResponseBytes - response_.size();
+    response_.append(bytes.substr(0, std::min(room, bytes.size())));
+    if (bytes.size() > room) response_omitted_ += bytes.size() - room;
+    return;
+  }
   stdout_.feed(bytes, now);
 }
 
@@ -114,7 +125,11 @@ void StreamRules::end_streams() {
 }
 
 StreamTexts StreamRules::report_held() {
-  StreamTexts texts{stdout_text_.text(), stderr_text_.text()};
+  StreamTexts texts{stdout_text_.text(), stderr_text_.text(), stdout_text_.omitted_bytes()};
+  if (mode_ == StdoutMode::response) {
+    texts.stdout_text = masker_.mask_copy(response_);
+    texts.stdout_omitted = response_omitted_;
+  }
   // The kept texts are made of masked lines (and the buffers' own omission marker).
   if (mode_ == StdoutMode::held && !trimmed(texts.stdout_text).empty())
     events_.emit(Level::info, "stdout",

@@ -8,6 +8,8 @@
 // - both: Kestra protocol lines become `kestra` log events, output and metric records, and the
 //   job's results (KestraResults, owned by the caller so that several container runs of one job
 //   merge into one result); a bad protocol line becomes a warning carrying the line.
+// - response mode (a sync action): stdout is the answer, kept byte for byte (bounded, masked at
+//   the end) and never an event; stderr as above.
 // - kept texts are bounded: head and tail of 1 MiB each (stdout: 16 KiB, enough for a 4000-
 //   character message, unless held), and they are what the outcome's message is taken from.
 // Each stream goes through its own OutputPipeline (line splitter, Kestra parser, masking), so a
@@ -20,6 +22,7 @@
 #include "logging/kestra_results.hpp"
 #include "runner/output_pipeline.hpp"
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,12 +33,15 @@ namespace runner {
 struct StreamTexts {
   std::string stdout_text;
   std::string stderr_text;
+  std::uint64_t stdout_omitted = 0;  // bytes of stdout left out between head and tail
 };
 
 class StreamRules {
  public:
   using Clock = OutputPipeline::Clock;
-  enum class StdoutMode { live, held };  // held: GELF logging
+  // held: GELF logging; response: a sync action's answer (sync_action.hpp), kept and never an
+  // event.
+  enum class StdoutMode { live, held, response };
 
   StreamRules(logging::EventLog& events, const secrets::Masker& masker, StdoutMode mode,
               logging::KestraResults& results);
@@ -61,7 +67,12 @@ class StreamRules {
   void keep_stderr(secrets::MaskedText line, bool continues);
 
   logging::EventLog& events_;
+  secrets::Masker masker_;  // a copy: the pipelines have theirs too
   StdoutMode mode_;
+  // Response mode: stdout's bytes as they came (up to kMaxActionResponseBytes), masked as one
+  // text at the end, since a response is one document, not lines.
+  std::string response_;
+  std::uint64_t response_omitted_ = 0;
   logging::KestraResults& results_;
   logging::HeadTailBuffer stdout_text_;
   logging::HeadTailBuffer stderr_text_;

@@ -176,7 +176,7 @@ TEST_CASE("bad inputs: one line per problem naming the path and what was expecte
        "config_version, data_type_support, "
        "entrypoint, env, file_handling, id, image, image_parameters, labels, limits, logging, "
        "namespace, network, "
-       "parameters, pull_policy, security, storage, user)"},
+       "parameters, processors, pull_policy, rows, security, storage, user)"},
       {{{"file_handling", "volume"}},
        "$.file_handling: expected \"auto\", \"mount\" or \"copy\", got \"volume\""},
       {{{"namespace", "Team A"}},
@@ -203,7 +203,8 @@ TEST_CASE("all problems are reported at once, and required keys are named", "[ru
             "config_id, config_version, data_type_support, "
             "entrypoint, env, file_handling, id, image, image_parameters, labels, limits, "
             "logging, "
-            "namespace, network, parameters, pull_policy, security, storage, user)",
+            "namespace, network, parameters, processors, pull_policy, rows, security, storage, "
+            "user)",
             "$.id: required: the component id, such as \"my-org.ex-hello\"",
             "$.image: required: the Docker image to run, such as \"runner-busybox:latest\"",
             "$.limits.memory: expected a size such as \"256m\" or \"1g\" (a number with unit b, k, "

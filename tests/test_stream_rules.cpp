@@ -332,3 +332,32 @@ TEST_CASE("secrets never reach an event, a record or the kept texts", "[runner][
   CHECK(texts.stderr_text == "failed with [hidden]\n");
   for (const auto& s : f.sink.seen) CHECK(s.text.find("hunter2") == std::string::npos);
 }
+
+TEST_CASE("response mode (a sync action) keeps stdout byte for byte and never as an event",
+          "[runner][rules][action]") {
+  Fixture f;
+  StreamRules rules(f.events, runner::secrets::Masker({"s3cret"}),
+                    StreamRules::StdoutMode::response, f.results);
+  // A long line over the splitter's 64 KiB and a secret split across two reads.
+  const std::string long_value(100000, 'x');
+  rules.feed_stdout("{\"a\": \"" + long_value + "\",\n \"token\": \"s3c", t0);
+  rules.feed_stdout("ret\"}\n", t0 + 1ms);
+  rules.feed_stderr("warning\n", t0 + 2ms);
+  rules.end_streams();
+  const auto texts = rules.report_held();
+  CHECK(texts.stdout_text == "{\"a\": \"" + long_value + "\",\n \"token\": \"[hidden]\"}\n");
+  CHECK(texts.stdout_omitted == 0);
+  CHECK(f.sink.events("stdout").empty());
+  CHECK(f.sink.events("stderr") == std::vector<std::string>{"warning"});
+}
+
+TEST_CASE("response mode counts what is over the response limit", "[runner][rules][action]") {
+  Fixture f;
+  StreamRules rules(f.events, {}, StreamRules::StdoutMode::response, f.results);
+  const std::string chunk(1024 * 1024, 'y');
+  for (int i = 0; i < 3; ++i) rules.feed_stdout(chunk, t0);
+  rules.end_streams();
+  const auto texts = rules.report_held();
+  CHECK(texts.stdout_text.size() == 2 * 1024 * 1024);
+  CHECK(texts.stdout_omitted == 1024 * 1024);
+}
