@@ -170,6 +170,7 @@ class WorkerLoop {
       if (draining_ && running_.empty()) break;
       take_signals();
       if (Clock::now() >= next_heartbeat_ && !running_.empty()) heartbeat();
+      if (Clock::now() >= next_housekeeping_) housekeeping();
       const bool room = has_room();
       if (!draining_ && room && claim()) continue;  // maybe more room
       wait(!draining_ && room);
@@ -250,6 +251,36 @@ class WorkerLoop {
     next_heartbeat_ = Clock::now() + options_.lease / 3;
   }
 
+  // Housekeeping: jobs whose workers kept dying end (with their containers on this engine)
+  // instead of being claimed forever.
+  void housekeeping() {
+    next_housekeeping_ =
+        Clock::now() + std::max(options_.lease / 3, std::chrono::milliseconds(100));
+    std::vector<store::JobRecord> ended;
+    try {
+      ended = db_.end_exhausted_jobs();
+    } catch (const std::exception& e) {
+      report_(std::string("warning: housekeeping failed: ") + e.what());
+    }
+    for (const auto& job : ended) {
+      report_(fmt::format("job {} ({}): error ({})", job.id, job.component_id, job.message));
+      remove_job_container(job.id);
+    }
+  }
+
+  void remove_job_container(const std::string& job_id) {
+    try {
+      if (const auto container = find_job_container(options_.run, job_id)) {
+        docker::EngineClient client(
+            docker::EngineEndpoint::from_environment(options_.run.docker_host));
+        client.remove_container(*container);
+        report_(fmt::format("job {}: removed its container {}", job_id, container->substr(0, 12)));
+      }
+    } catch (const std::exception& e) {
+      report_(fmt::format("warning: job {}: its container was not removed: {}", job_id, e.what()));
+    }
+  }
+
   bool has_room() const {
     const int running = static_cast<int>(running_.size());
     return running < options_.concurrency &&
@@ -310,6 +341,7 @@ class WorkerLoop {
   bool draining_ = false;
   Clock::time_point drain_deadline_ = Clock::time_point::max();
   Clock::time_point next_heartbeat_;
+  Clock::time_point next_housekeeping_;
 };
 
 }  // namespace

@@ -165,12 +165,7 @@ int command_submit(const QueueArgs& args) {
 
 int command_cancel(const QueueArgs& args) {
   auto db = open_queue(args.store);
-  std::optional<store::JobRecord> job;
-  try {
-    job = db->request_cancel(args.job);
-  } catch (const store::StoreError& e) {
-    throw UsageError(e.what());
-  }
+  const std::optional<store::JobRecord> job = db->request_cancel(args.job);
   if (!job) throw NotFoundError("no job " + args.job + " in " + db->describe());
   if (job->status == store::kStatusCancelled)
     std::printf("job %s: cancelled (it had not started)\n", job->id.c_str());

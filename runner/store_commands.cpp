@@ -32,12 +32,9 @@ std::unique_ptr<store::Store> open_for_reading(const std::string& option) {
 }
 
 store::JobRecord find_job_or_throw(store::Store& db, const std::string& id) {
-  std::optional<store::JobRecord> job;
-  try {
-    job = db.find_job(id);
-  } catch (const store::StoreError& e) {
-    throw UsageError(e.what());  // an ambiguous or too short prefix
-  }
+  // An ambiguous prefix is a usage error (store::AmbiguousJobIdError); a store that cannot be
+  // read, damaged say, is StoreError (exit 74).
+  const std::optional<store::JobRecord> job = db.find_job(id);
   if (!job) throw NotFoundError("no job " + id + " in " + db.describe());
   return *job;
 }
@@ -86,6 +83,11 @@ nlohmann::ordered_json job_to_json(const store::JobRecord& job) {
   if (job.attempts > 0) out["attempts"] = job.attempts;
   if (job.cancel_requested) out["cancel_requested"] = true;
   return out;
+}
+
+// A stored text that is not valid UTF-8 (a damaged row) is shown with U+FFFD, not refused.
+std::string json_text(const nlohmann::ordered_json& doc, int indent = -1) {
+  return doc.dump(indent, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 // One stored event as a JSON line: the --events format plus the event's unique id.
@@ -162,7 +164,7 @@ int command_jobs(const StoreCommandArgs& args) {
   filter.limit = args.limit;
   const auto jobs = db->list_jobs(filter);
   if (args.json) {
-    for (const auto& job : jobs) std::printf("%s\n", job_to_json(job).dump().c_str());
+    for (const auto& job : jobs) std::printf("%s\n", json_text(job_to_json(job)).c_str());
     return 0;
   }
   if (jobs.empty()) {
@@ -234,7 +236,7 @@ int command_show(const StoreCommandArgs& args) {
   auto db = open_for_reading(args.store);
   const store::JobRecord job = find_job_or_throw(*db, args.job);
   if (args.json) {
-    std::printf("%s\n", job_to_json(job).dump(2).c_str());
+    std::printf("%s\n", json_text(job_to_json(job), 2).c_str());
     return 0;
   }
   std::string exit_text;

@@ -270,6 +270,7 @@ class PostgresStore final : public Store {
   Heartbeat heartbeat(std::string_view worker_id, const std::vector<std::string>& job_ids,
                       std::chrono::milliseconds lease) override;
   std::optional<JobRecord> request_cancel(std::string_view id_or_prefix) override;
+  std::vector<JobRecord> end_exhausted_jobs() override;
   void release_job(std::string_view job_id, std::string_view worker_id) override;
   bool wait_for_jobs(std::chrono::milliseconds timeout, int wake_fd) override;
 
@@ -507,8 +508,9 @@ std::optional<JobRecord> PostgresStore::find_job(std::string_view id_or_prefix) 
   const int n = PQntuples(r.get());
   if (n == 0) return std::nullopt;
   if (n > 1)
-    throw StoreError(fmt::format("job id prefix {} is ambiguous: it matches {}, {} and maybe more",
-                                 id_or_prefix, cell(r.get(), 0, 0), cell(r.get(), 1, 0)));
+    throw AmbiguousJobIdError(
+        fmt::format("job id prefix {} is ambiguous: it matches {}, {} and maybe more", id_or_prefix,
+                    cell(r.get(), 0, 0), cell(r.get(), 1, 0)));
   return job_from(r.get(), 0);
 }
 
@@ -675,8 +677,9 @@ std::optional<JobRecord> PostgresStore::claim_job(std::string_view worker_id,
   static const std::string expired = fmt::format(
       "UPDATE jobs SET worker_id = $1, lease_until = {0} + $2, attempts = attempts + 1 "
       "WHERE id = (SELECT id FROM jobs WHERE status IN ('processing', 'terminating') "
-      "AND lease_until < {0} ORDER BY lease_until LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING {1}",
-      kServerNow, schema::kJobColumns);
+      "AND lease_until < {0} AND attempts < {2} ORDER BY lease_until LIMIT 1 "
+      "FOR UPDATE SKIP LOCKED) RETURNING {1}",
+      kServerNow, schema::kJobColumns, kMaxAttempts);
   const std::int64_t lease_us =
       std::chrono::duration_cast<std::chrono::microseconds>(lease).count();
   for (const auto* sql : {&waiting, &expired}) {
@@ -726,6 +729,18 @@ std::optional<JobRecord> PostgresStore::request_cancel(std::string_view id_or_pr
                 Params().time(logging::now_utc()).text(found->id));
   if (PQntuples(r.get()) == 0) return std::nullopt;
   return job_from(r.get(), 0);
+}
+
+std::vector<JobRecord> PostgresStore::end_exhausted_jobs() {
+  static const std::string sql = fmt::format(
+      "UPDATE jobs SET status = 'error', error_type = 'internal', message = $1, exit_code = $2, "
+      "finished_at = {0}, lease_until = NULL WHERE status IN ('processing', 'terminating') "
+      "AND lease_until < {0} AND attempts >= $3 RETURNING {1}",
+      kServerNow, schema::kJobColumns);
+  return jobs_from(
+      exec("end jobs out of attempts", sql,
+           Params().text(schema::exhausted_job_message()).i64(kExitInternal).i64(kMaxAttempts))
+          .get());
 }
 
 void PostgresStore::release_job(std::string_view job_id, std::string_view worker_id) {

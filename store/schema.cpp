@@ -173,6 +173,13 @@ StoreError newer_schema_error(std::string_view store, int found_version) {
       store, found_version, latest_version()));
 }
 
+std::string exhausted_job_message() {
+  return fmt::format(
+      "Gave up after {} attempts: each worker that claimed this job stopped before the job "
+      "finished (the worker was killed, or crashed running it), so it is not claimed again",
+      kMaxAttempts);
+}
+
 std::int64_t level_mask_at_least(logging::Level min_level) {
   const unsigned bits = (1u << static_cast<unsigned>(min_level)) - 1u;
   return static_cast<std::int64_t>(~bits & 0xFFu);

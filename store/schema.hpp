@@ -32,6 +32,9 @@ int latest_version();
 // The error for a store written by a newer runner.
 StoreError newer_schema_error(std::string_view store, int found_version);
 
+// The message of a job end_exhausted_jobs() ends.
+std::string exhausted_job_message();
+
 // The statement that creates the version table (both dialects accept it).
 inline constexpr std::string_view kCreateMigrationsTable =
     "CREATE TABLE IF NOT EXISTS schema_migrations ("

@@ -53,6 +53,16 @@ void create_folders(const fs::path& dir) {
         fmt::format("cannot create folder {}: {}", dir.string(), std::strerror(errno)));
 }
 
+// sqlite3_errmsg, and what to do when the file is damaged or is not a database at all.
+std::string error_text(sqlite3* db, std::string_view message) {
+  const int code = sqlite3_errcode(db) & 0xff;
+  if (code != SQLITE_CORRUPT && code != SQLITE_NOTADB) return std::string(message);
+  return fmt::format(
+      "{} (the file is damaged or is not an SQLite database: move it away and runner starts a "
+      "new store there; sqlite3's .recover command may rescue what it holds)",
+      message);
+}
+
 std::string insert_job_sql() {
   std::string sql = fmt::format("INSERT INTO jobs ({}) VALUES (", schema::kJobColumns);
   for (int i = 1; i <= schema::kJobColumnCount; ++i)
@@ -188,11 +198,13 @@ class SqliteStore final : public Store {
   Heartbeat heartbeat(std::string_view worker_id, const std::vector<std::string>& job_ids,
                       std::chrono::milliseconds lease) override;
   std::optional<JobRecord> request_cancel(std::string_view id_or_prefix) override;
+  std::vector<JobRecord> end_exhausted_jobs() override;
   void release_job(std::string_view job_id, std::string_view worker_id) override;
   bool wait_for_jobs(std::chrono::milliseconds timeout, int wake_fd) override;
 
   [[noreturn]] void fail(std::string_view what) const {
-    throw StoreError(fmt::format("{}: {}: {}", describe(), what, sqlite3_errmsg(db_.get())));
+    throw StoreError(fmt::format("{}: {}: {}", describe(), what,
+                                 error_text(db_.get(), sqlite3_errmsg(db_.get()))));
   }
 
  private:
@@ -264,7 +276,8 @@ SqliteStore::SqliteStore(std::string path) : path_(std::move(path)) {
     if (sqlite3_exec(db_.get(),
                      "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
                      nullptr, nullptr, &error) != SQLITE_OK) {
-      std::string message = error != nullptr ? error : sqlite3_errmsg(db_.get());
+      std::string message =
+          error_text(db_.get(), error != nullptr ? error : sqlite3_errmsg(db_.get()));
       sqlite3_free(error);
       throw StoreError(message);
     }
@@ -440,8 +453,9 @@ std::optional<JobRecord> SqliteStore::find_job(std::string_view id_or_prefix) {
   }
   if (found.empty()) return std::nullopt;
   if (found.size() > 1)
-    throw StoreError(fmt::format("job id prefix {} is ambiguous: it matches {}, {} and maybe more",
-                                 id_or_prefix, found[0].id, found[1].id));
+    throw AmbiguousJobIdError(
+        fmt::format("job id prefix {} is ambiguous: it matches {}, {} and maybe more", id_or_prefix,
+                    found[0].id, found[1].id));
   return std::move(found.front());
 }
 
@@ -601,9 +615,9 @@ std::optional<JobRecord> SqliteStore::claim_job(std::string_view worker_id,
     auto q = query(
         "SELECT EXISTS (SELECT 1 FROM jobs WHERE status = 'waiting') OR EXISTS "
         "(SELECT 1 FROM jobs WHERE status IN ('processing', 'terminating') "
-        "AND lease_until < ?1)",
+        "AND lease_until < ?1 AND attempts < ?2)",
         what);
-    q.bind(1, now);
+    q.bind(1, now).bind(2, std::int64_t{kMaxAttempts});
     if (!q.step() || q.i64(0) == 0) return std::nullopt;
   }
   WriteTransaction tx(*this, what);
@@ -618,9 +632,9 @@ std::optional<JobRecord> SqliteStore::claim_job(std::string_view worker_id,
   if (!id) {
     auto q = query(
         "SELECT id FROM jobs WHERE status IN ('processing', 'terminating') "
-        "AND lease_until < ?1 ORDER BY lease_until LIMIT 1",
+        "AND lease_until < ?1 AND attempts < ?2 ORDER BY lease_until LIMIT 1",
         what);
-    q.bind(1, now);
+    q.bind(1, now).bind(2, std::int64_t{kMaxAttempts});
     if (q.step()) id = q.text(0);
   }
   if (!id) return std::nullopt;  // the transaction rolls back: nothing was written
@@ -687,6 +701,28 @@ std::optional<JobRecord> SqliteStore::request_cancel(std::string_view id_or_pref
   }
   tx.commit();
   return job;
+}
+
+std::vector<JobRecord> SqliteStore::end_exhausted_jobs() {
+  static const std::string sql = fmt::format(
+      "UPDATE jobs SET status = 'error', error_type = 'internal', message = ?1, exit_code = ?2, "
+      "finished_at = ?3, lease_until = NULL WHERE status IN ('processing', 'terminating') "
+      "AND lease_until < ?3 AND attempts >= ?4 RETURNING {}",
+      schema::kJobColumns);
+  const std::string_view what = "end jobs out of attempts";
+  const std::string message = schema::exhausted_job_message();
+  WriteTransaction tx(*this, what);
+  std::vector<JobRecord> ended;
+  {
+    auto q = query(sql, what);
+    q.bind(1, message)
+        .bind(2, std::int64_t{kExitInternal})
+        .bind(3, logging::now_utc())
+        .bind(4, std::int64_t{kMaxAttempts});
+    while (q.step()) ended.push_back(job_from(q));
+  }
+  tx.commit();
+  return ended;
 }
 
 void SqliteStore::release_job(std::string_view job_id, std::string_view worker_id) {

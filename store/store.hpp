@@ -35,6 +35,12 @@ class StoreError : public Error {
   explicit StoreError(const std::string& what) : Error(ErrorKind::store_unavailable, what) {}
 };
 
+// Of kind usage (exit 64): a job id prefix that matches more than one job.
+class AmbiguousJobIdError : public Error {
+ public:
+  explicit AmbiguousJobIdError(const std::string& what) : Error(ErrorKind::usage, what) {}
+};
+
 using logging::EventTime;
 
 // One event as stored and as read back.
@@ -75,6 +81,11 @@ inline constexpr std::string_view kStatusTerminating = "terminating";
 inline constexpr std::string_view kStatusCancelled = "cancelled";
 inline constexpr std::string_view kStatusTerminated = "terminated";
 bool is_final_status(std::string_view status);
+
+// How many times a queued job is claimed before runner gives up on it: a job whose worker keeps
+// dying while it runs it (killed, or crashed by the job itself) is not claimed a fourth time;
+// end_exhausted_jobs() ends it as `error` once its last lease expired.
+inline constexpr int kMaxAttempts = 3;
 
 struct JobRecord {
   std::string id;
@@ -130,7 +141,8 @@ class Store {
   virtual void set_container(std::string_view job_id, std::string_view container_id) = 0;
   // Final status, codes, message, outputs and metrics; clears the lease.
   virtual void finish_job(const JobRecord& finished) = 0;
-  // An exact id, or a unique prefix of one (at least 8 characters).
+  // An exact id, or a unique prefix of one (at least 8 characters); AmbiguousJobIdError when
+  // the prefix matches several.
   virtual std::optional<JobRecord> find_job(std::string_view id_or_prefix) = 0;
   virtual std::vector<JobRecord> list_jobs(const JobFilter& filter) = 0;
 
@@ -166,7 +178,8 @@ class Store {
   virtual void enqueue(const JobRecord& job) = 0;
   // Claims the next job for `worker_id`: the waiting job with the highest priority, oldest
   // first; or else a `processing`/`terminating` job whose lease has expired (its worker died:
-  // attempts is raised and the caller recovers it). The claimed job is `processing` (or stays
+  // attempts is raised and the caller recovers it), unless it had kMaxAttempts already. The
+  // claimed job is `processing` (or stays
   // `terminating`) with worker_id and lease_until = now + lease. PostgreSQL: FOR UPDATE SKIP
   // LOCKED; SQLite: BEGIN IMMEDIATE. No job is ever held by two workers at once.
   virtual std::optional<JobRecord> claim_job(std::string_view worker_id,
@@ -184,6 +197,10 @@ class Store {
   // cancel_requested set (its worker stops it). Returns the job after the change, or nullopt
   // if there is no such job. A finished job is left as it is.
   virtual std::optional<JobRecord> request_cancel(std::string_view id_or_prefix) = 0;
+  // Ends as `error` (internal, exit 70, a message saying why) every processing or terminating
+  // job whose lease expired after its kMaxAttempts-th claim, and returns them as they are now.
+  // Workers call it as housekeeping, so a job that kills its workers ends instead of looping.
+  virtual std::vector<JobRecord> end_exhausted_jobs() = 0;
   // Gives a claimed job back to the queue (worker draining): status waiting, no worker/lease.
   virtual void release_job(std::string_view job_id, std::string_view worker_id) = 0;
   // Blocks until a job may be waiting or `timeout` passes (PostgreSQL: LISTEN/NOTIFY; SQLite:

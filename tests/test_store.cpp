@@ -726,6 +726,40 @@ void expired_lease_case(Backend& backend) {
 }
 STORE_CASE("a job whose lease expired is claimed again with one more attempt", expired_lease_case)
 
+void exhausted_attempts_case(Backend& backend) {
+  auto store = backend.open();
+  store->enqueue(make_job(job_id(1)));
+  store->enqueue(make_job(job_id(2)));
+  REQUIRE(store->claim_job("worker-0", 1ms)->id == job_id(1));
+  REQUIRE(store->claim_job("worker-0", 60s)->id == job_id(2));  // its worker is alive
+  for (int attempt = 2; attempt <= runner::store::kMaxAttempts; ++attempt) {
+    std::this_thread::sleep_for(20ms);
+    CHECK(store->end_exhausted_jobs().empty());
+    const auto again = store->claim_job("worker-" + std::to_string(attempt), 1ms);
+    REQUIRE(again);
+    CHECK(again->id == job_id(1));
+    CHECK(again->attempts == attempt);
+  }
+  std::this_thread::sleep_for(20ms);
+  // The last attempt's lease expired: no one claims the job again; housekeeping ends it.
+  CHECK_FALSE(store->claim_job("worker-9", 60s));
+  CHECK(store->find_job(job_id(1))->status == "processing");
+  const auto ended = store->end_exhausted_jobs();
+  REQUIRE(ended.size() == 1);
+  CHECK(ended[0].id == job_id(1));
+  CHECK(ended[0].status == "error");
+  CHECK(ended[0].error_type == "internal");
+  CHECK(ended[0].exit_code == 70);
+  CHECK(ended[0].finished_at);
+  CHECK_FALSE(ended[0].lease_until);
+  CHECK_THAT(ended[0].message, Catch::Contains("after 3 attempts"));
+  CHECK(store->find_job(job_id(1))->status == "error");
+  CHECK(store->end_exhausted_jobs().empty());
+  CHECK(store->find_job(job_id(2))->status == "processing");
+}
+STORE_CASE("a job whose workers died 3 times is not claimed again and ends as error",
+           exhausted_attempts_case)
+
 void heartbeat_case(Backend& backend) {
   auto store = backend.open();
   store->enqueue(make_job(job_id(1)));
