@@ -146,31 +146,25 @@ bool cell_bool(const PGresult* r, int row, int col) {
   return PQgetvalue(r, row, col)[0] == 't';
 }
 
+// A job row of a result (a SELECT of schema::job_columns()) through the shared mapping.
+class ResultJobRow final : public schema::JobRow {
+ public:
+  ResultJobRow(const PGresult* r, int row) : r_(r), row_(row) {}
+  bool is_null(schema::JobColumn c) const override {
+    return runner::store::is_null(r_, row_, index(c));
+  }
+  std::int64_t integer(schema::JobColumn c) const override { return cell_i64(r_, row_, index(c)); }
+  bool boolean(schema::JobColumn c) const override { return cell_bool(r_, row_, index(c)); }
+  std::string text(schema::JobColumn c) const override { return cell(r_, row_, index(c)); }
+
+ private:
+  static int index(schema::JobColumn c) { return static_cast<int>(c); }
+  const PGresult* r_;
+  int row_;
+};
+
 JobRecord job_from(const PGresult* r, int row) {
-  JobRecord j;
-  j.id = cell(r, row, 0);
-  j.component_id = cell(r, row, 1);
-  j.namespace_name = cell(r, row, 2);
-  j.status = cell(r, row, 3);
-  j.priority = static_cast<int>(cell_i64(r, row, 4));
-  j.error_type = cell(r, row, 5);
-  j.message = cell(r, row, 6);
-  if (!is_null(r, row, 7)) j.exit_code = static_cast<int>(cell_i64(r, row, 7));
-  if (!is_null(r, row, 8)) j.container_exit_code = cell_i64(r, row, 8);
-  j.created_at = from_micros(cell_i64(r, row, 9));
-  if (!is_null(r, row, 10)) j.started_at = from_micros(cell_i64(r, row, 10));
-  if (!is_null(r, row, 11)) j.finished_at = from_micros(cell_i64(r, row, 11));
-  j.outputs = cell(r, row, 12);
-  j.metrics = cell(r, row, 13);
-  j.spec = cell(r, row, 14);
-  j.spec_dir = cell(r, row, 15);
-  j.worker_id = cell(r, row, 16);
-  if (!is_null(r, row, 17)) j.lease_until = from_micros(cell_i64(r, row, 17));
-  j.cancel_requested = cell_bool(r, row, 18);
-  j.attempts = static_cast<int>(cell_i64(r, row, 19));
-  j.container_id = cell(r, row, 20);
-  j.events_stored = static_cast<std::uint64_t>(cell_i64(r, row, 21));
-  return j;
+  return schema::job_from_row(ResultJobRow(r, row));
 }
 
 EventBlock block_from(const PGresult* r, int row) {
@@ -213,29 +207,21 @@ std::string placeholders(int first, int n) {
   return s;
 }
 
+// The parameters of an INSERT of schema::job_columns(), in order.
+class JobParamList final : public schema::JobParams {
+ public:
+  explicit JobParamList(Params& p) : p_(p) {}
+  void text(std::string_view v) override { p_.text(v); }
+  void integer(std::optional<std::int64_t> v) override { p_.opt_i64(v); }
+  void boolean(bool v) override { p_.boolean(v); }
+
+ private:
+  Params& p_;
+};
+
 void add_job_params(Params& p, const JobRecord& job, std::string_view status) {
-  p.text(job.id)
-      .text(job.component_id)
-      .text(job.namespace_name)
-      .text(status)
-      .i64(job.priority)
-      .text(job.error_type)
-      .text(job.message)
-      .opt_i64(job.exit_code ? std::optional<std::int64_t>(*job.exit_code) : std::nullopt)
-      .opt_i64(job.container_exit_code)
-      .time(job.created_at == EventTime{} ? logging::now_utc() : job.created_at)
-      .opt_time(job.started_at)
-      .opt_time(job.finished_at)
-      .text(job.outputs.empty() ? std::string_view("{}") : std::string_view(job.outputs))
-      .text(job.metrics.empty() ? std::string_view("[]") : std::string_view(job.metrics))
-      .text(job.spec)
-      .text(job.spec_dir)
-      .text(job.worker_id)
-      .opt_time(job.lease_until)
-      .boolean(job.cancel_requested)
-      .i64(job.attempts)
-      .text(job.container_id)
-      .i64(static_cast<std::int64_t>(job.events_stored));
+  JobParamList list(p);
+  schema::add_job_params(job, status, list);
 }
 
 class PostgresStore final : public Store {
@@ -395,7 +381,9 @@ ResultHandle PostgresStore::checked(std::string_view what, PGresult* raw) {
 ResultHandle PostgresStore::exec(std::string_view what, const std::string& sql,
                                  const Params& params) {
   ensure_connected();
-  return checked(what, PQexecParams(conn_.get(), sql.c_str(), params.count(), params.types(),
+  // Statements name statuses as {waiting}, ...: the enum's names (schema::with_statuses).
+  const std::string text = schema::with_statuses(sql);
+  return checked(what, PQexecParams(conn_.get(), text.c_str(), params.count(), params.types(),
                                     params.values(), params.lengths(), params.formats(), 0));
 }
 
@@ -443,7 +431,7 @@ void PostgresStore::migrate() {
 
 void PostgresStore::insert_job(const JobRecord& job) {
   static const std::string sql =
-      fmt::format("INSERT INTO jobs ({}) VALUES ({})", schema::kJobColumns,
+      fmt::format("INSERT INTO jobs ({}) VALUES ({})", schema::job_columns(),
                   placeholders(1, schema::kJobColumnCount));
   Params p;
   add_job_params(p, job, job.status.empty() ? kStatusCreated : std::string_view(job.status));
@@ -453,8 +441,8 @@ void PostgresStore::insert_job(const JobRecord& job) {
 void PostgresStore::mark_started(std::string_view job_id, EventTime started_at) {
   const std::string what = fmt::format("mark job {} started", job_id);
   auto r = exec(what,
-                "UPDATE jobs SET status = CASE WHEN status = 'terminating' THEN status "
-                "ELSE 'processing' END, started_at = $1 WHERE id = $2",
+                "UPDATE jobs SET status = CASE WHEN status = {terminating} THEN status "
+                "ELSE {processing} END, started_at = $1 WHERE id = $2",
                 Params().time(started_at).text(job_id));
   require_job(r, what);
 }
@@ -492,17 +480,18 @@ void PostgresStore::finish_job(const JobRecord& f) {
 std::optional<JobRecord> PostgresStore::find_job(std::string_view id_or_prefix) {
   const std::string what = fmt::format("find job {}", id_or_prefix);
   static const std::string exact =
-      fmt::format("SELECT {} FROM jobs WHERE id = $1", schema::kJobColumns);
+      fmt::format("SELECT {} FROM jobs WHERE id = $1", schema::job_columns());
   auto r = exec(what, exact, Params().text(id_or_prefix));
   if (PQntuples(r.get()) > 0) return job_from(r.get(), 0);
   if (id_or_prefix.size() < schema::kMinIdPrefix) return std::nullopt;
   if (const auto upper = schema::prefix_upper_bound(id_or_prefix)) {
-    static const std::string range = fmt::format(
-        "SELECT {} FROM jobs WHERE id >= $1 AND id < $2 ORDER BY id LIMIT 2", schema::kJobColumns);
+    static const std::string range =
+        fmt::format("SELECT {} FROM jobs WHERE id >= $1 AND id < $2 ORDER BY id LIMIT 2",
+                    schema::job_columns());
     r = exec(what, range, Params().text(id_or_prefix).text(*upper));
   } else {
     static const std::string scan = fmt::format(
-        "SELECT {} FROM jobs WHERE starts_with(id, $1) ORDER BY id LIMIT 2", schema::kJobColumns);
+        "SELECT {} FROM jobs WHERE starts_with(id, $1) ORDER BY id LIMIT 2", schema::job_columns());
     r = exec(what, scan, Params().text(id_or_prefix));
   }
   const int n = PQntuples(r.get());
@@ -515,7 +504,7 @@ std::optional<JobRecord> PostgresStore::find_job(std::string_view id_or_prefix) 
 }
 
 std::vector<JobRecord> PostgresStore::list_jobs(const JobFilter& filter) {
-  std::string sql = fmt::format("SELECT {} FROM jobs WHERE true", schema::kJobColumns);
+  std::string sql = fmt::format("SELECT {} FROM jobs WHERE true", schema::job_columns());
   Params p;
   int n = 0;
   if (filter.namespace_name) {
@@ -659,7 +648,7 @@ void PostgresStore::enqueue(const JobRecord& job) {
   static const std::string sql = fmt::format(
       "WITH inserted AS (INSERT INTO jobs ({}) VALUES ({}) RETURNING 1) "
       "SELECT pg_notify('{}', '') FROM inserted",
-      schema::kJobColumns, placeholders(1, schema::kJobColumnCount), kJobsChannel);
+      schema::job_columns(), placeholders(1, schema::kJobColumnCount), kJobsChannel);
   Params p;
   add_job_params(p, job, kStatusWaiting);
   exec("enqueue job " + job.id, sql, p);
@@ -670,16 +659,16 @@ std::optional<JobRecord> PostgresStore::claim_job(std::string_view worker_id,
   // SKIP LOCKED: concurrent claimers pass over each other's candidate rows instead of waiting,
   // and the locked row is re-checked, so a job is never claimed twice.
   static const std::string waiting = fmt::format(
-      "UPDATE jobs SET status = 'processing', worker_id = $1, lease_until = {0} + $2, "
-      "attempts = attempts + 1 WHERE id = (SELECT id FROM jobs WHERE status = 'waiting' "
+      "UPDATE jobs SET status = {{processing}}, worker_id = $1, lease_until = {0} + $2, "
+      "attempts = attempts + 1 WHERE id = (SELECT id FROM jobs WHERE status = {{waiting}} "
       "ORDER BY priority DESC, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING {1}",
-      kServerNow, schema::kJobColumns);
+      kServerNow, schema::job_columns());
   static const std::string expired = fmt::format(
       "UPDATE jobs SET worker_id = $1, lease_until = {0} + $2, attempts = attempts + 1 "
-      "WHERE id = (SELECT id FROM jobs WHERE status IN ('processing', 'terminating') "
+      "WHERE id = (SELECT id FROM jobs WHERE status IN ({{processing}}, {{terminating}}) "
       "AND lease_until < {0} AND attempts < {2} ORDER BY lease_until LIMIT 1 "
       "FOR UPDATE SKIP LOCKED) RETURNING {1}",
-      kServerNow, schema::kJobColumns, kMaxAttempts);
+      kServerNow, schema::job_columns(), kMaxAttempts);
   const std::int64_t lease_us =
       std::chrono::duration_cast<std::chrono::microseconds>(lease).count();
   for (const auto* sql : {&waiting, &expired}) {
@@ -696,7 +685,7 @@ Store::Heartbeat PostgresStore::heartbeat(std::string_view worker_id,
   if (job_ids.empty()) return result;
   static const std::string sql = fmt::format(
       "UPDATE jobs SET lease_until = {} + $3 WHERE id = ANY($1) AND worker_id = $2 "
-      "AND status IN ('processing', 'terminating') RETURNING id, cancel_requested",
+      "AND status IN ({{processing}}, {{terminating}}) RETURNING id, cancel_requested",
       kServerNow);
   const std::int64_t lease_us =
       std::chrono::duration_cast<std::chrono::microseconds>(lease).count();
@@ -719,12 +708,12 @@ std::optional<JobRecord> PostgresStore::request_cancel(std::string_view id_or_pr
   if (!found) return std::nullopt;
   static const std::string sql = fmt::format(
       "UPDATE jobs SET "
-      "status = CASE WHEN status IN ('waiting', 'created') THEN 'cancelled' "
-      "WHEN status = 'processing' THEN 'terminating' ELSE status END, "
-      "finished_at = CASE WHEN status IN ('waiting', 'created') THEN $1 ELSE finished_at END, "
-      "cancel_requested = cancel_requested OR status IN ('processing', 'terminating') "
+      "status = CASE WHEN status IN ({{waiting}}, {{created}}) THEN {{cancelled}} "
+      "WHEN status = {{processing}} THEN {{terminating}} ELSE status END, "
+      "finished_at = CASE WHEN status IN ({{waiting}}, {{created}}) THEN $1 ELSE finished_at END, "
+      "cancel_requested = cancel_requested OR status IN ({{processing}}, {{terminating}}) "
       "WHERE id = $2 RETURNING {}",
-      schema::kJobColumns);
+      schema::job_columns());
   auto r = exec(fmt::format("cancel job {}", found->id), sql,
                 Params().time(logging::now_utc()).text(found->id));
   if (PQntuples(r.get()) == 0) return std::nullopt;
@@ -733,10 +722,10 @@ std::optional<JobRecord> PostgresStore::request_cancel(std::string_view id_or_pr
 
 std::vector<JobRecord> PostgresStore::end_exhausted_jobs() {
   static const std::string sql = fmt::format(
-      "UPDATE jobs SET status = 'error', error_type = 'internal', message = $1, exit_code = $2, "
-      "finished_at = {0}, lease_until = NULL WHERE status IN ('processing', 'terminating') "
+      "UPDATE jobs SET status = {{error}}, error_type = 'internal', message = $1, exit_code = $2, "
+      "finished_at = {0}, lease_until = NULL WHERE status IN ({{processing}}, {{terminating}}) "
       "AND lease_until < {0} AND attempts >= $3 RETURNING {1}",
-      kServerNow, schema::kJobColumns);
+      kServerNow, schema::job_columns());
   return jobs_from(
       exec("end jobs out of attempts", sql,
            Params().text(schema::exhausted_job_message()).i64(kExitInternal).i64(kMaxAttempts))
@@ -749,16 +738,16 @@ void PostgresStore::release_job(std::string_view job_id, std::string_view worker
   static const std::string sql =
       std::string("WITH released AS (") +
       "UPDATE jobs SET "
-      "status = CASE WHEN status = 'terminating' THEN 'cancelled' ELSE 'waiting' END, "
-      "finished_at = CASE WHEN status = 'terminating' THEN $1 ELSE finished_at END, "
+      "status = CASE WHEN status = {terminating} THEN {cancelled} ELSE {waiting} END, "
+      "finished_at = CASE WHEN status = {terminating} THEN $1 ELSE finished_at END, "
       "worker_id = '', lease_until = NULL, "
       // Back in the queue it is a new job again: the next claim must not take it for a
       // take-over of a dead worker's container.
-      "container_id = CASE WHEN status = 'terminating' THEN container_id ELSE '' END, "
-      "started_at = CASE WHEN status = 'terminating' THEN started_at ELSE NULL END "
-      "WHERE id = $2 AND worker_id = $3 AND status IN ('processing', 'terminating') "
+      "container_id = CASE WHEN status = {terminating} THEN container_id ELSE '' END, "
+      "started_at = CASE WHEN status = {terminating} THEN started_at ELSE NULL END "
+      "WHERE id = $2 AND worker_id = $3 AND status IN ({processing}, {terminating}) "
       "RETURNING status) SELECT pg_notify('" +
-      std::string(kJobsChannel) + "', '') FROM released WHERE status = 'waiting'";
+      std::string(kJobsChannel) + "', '') FROM released WHERE status = {waiting}";
   exec(fmt::format("release job {}", job_id), sql,
        Params().time(logging::now_utc()).text(job_id).text(worker_id));
 }

@@ -173,6 +173,102 @@ StoreError newer_schema_error(std::string_view store, int found_version) {
       store, found_version, latest_version()));
 }
 
+const std::string& job_columns() {
+  static const std::string columns = [] {
+    std::string list;
+    for (const auto name : kJobColumnNames) {
+      if (!list.empty()) list += ", ";
+      list += name;
+    }
+    return list;
+  }();
+  return columns;
+}
+
+JobRecord job_from_row(const JobRow& row) {
+  using C = JobColumn;
+  const auto optional_time = [&](C c) {
+    return row.is_null(c) ? std::nullopt : std::optional<EventTime>(from_micros(row.integer(c)));
+  };
+  JobRecord j;
+  j.id = row.text(C::id);
+  j.component_id = row.text(C::component_id);
+  j.namespace_name = row.text(C::namespace_name);
+  j.status = row.text(C::status);
+  j.priority = static_cast<int>(row.integer(C::priority));
+  j.error_type = row.text(C::error_type);
+  j.message = row.text(C::message);
+  if (!row.is_null(C::exit_code)) j.exit_code = static_cast<int>(row.integer(C::exit_code));
+  if (!row.is_null(C::container_exit_code))
+    j.container_exit_code = row.integer(C::container_exit_code);
+  j.created_at = from_micros(row.integer(C::created_at));
+  j.started_at = optional_time(C::started_at);
+  j.finished_at = optional_time(C::finished_at);
+  j.outputs = row.text(C::outputs);
+  j.metrics = row.text(C::metrics);
+  j.spec = row.text(C::spec);
+  j.spec_dir = row.text(C::spec_dir);
+  j.worker_id = row.text(C::worker_id);
+  j.lease_until = optional_time(C::lease_until);
+  j.cancel_requested = row.boolean(C::cancel_requested);
+  j.attempts = static_cast<int>(row.integer(C::attempts));
+  j.container_id = row.text(C::container_id);
+  j.events_stored = static_cast<std::uint64_t>(row.integer(C::events_stored));
+  return j;
+}
+
+void add_job_params(const JobRecord& job, std::string_view status, JobParams& p) {
+  const auto optional_time = [](const std::optional<EventTime>& t) {
+    return t ? std::optional<std::int64_t>(micros(*t)) : std::nullopt;
+  };
+  p.text(job.id);
+  p.text(job.component_id);
+  p.text(job.namespace_name);
+  p.text(status);
+  p.integer(job.priority);
+  p.text(job.error_type);
+  p.text(job.message);
+  p.integer(job.exit_code ? std::optional<std::int64_t>(*job.exit_code) : std::nullopt);
+  p.integer(job.container_exit_code);
+  p.integer(micros(job.created_at == EventTime{} ? logging::now_utc() : job.created_at));
+  p.integer(optional_time(job.started_at));
+  p.integer(optional_time(job.finished_at));
+  p.text(job.outputs.empty() ? std::string_view("{}") : std::string_view(job.outputs));
+  p.text(job.metrics.empty() ? std::string_view("[]") : std::string_view(job.metrics));
+  p.text(job.spec);
+  p.text(job.spec_dir);
+  p.text(job.worker_id);
+  p.integer(optional_time(job.lease_until));
+  p.boolean(job.cancel_requested);
+  p.integer(job.attempts);
+  p.text(job.container_id);
+  p.integer(static_cast<std::int64_t>(job.events_stored));
+}
+
+std::string with_statuses(std::string_view sql) {
+  std::string out;
+  out.reserve(sql.size() + 32);
+  std::size_t i = 0;
+  while (i < sql.size()) {
+    const auto open = sql.find('{', i);
+    if (open == std::string_view::npos) break;
+    const auto close = sql.find('}', open);
+    if (close == std::string_view::npos) break;
+    out.append(sql.substr(i, open - i));
+    const auto name = sql.substr(open + 1, close - open - 1);
+    if (logging::job_status_from_name(name)) {
+      out += '\'';
+      out += name;
+      out += '\'';
+    } else {
+      out.append(sql.substr(open, close - open + 1));
+    }
+    i = close + 1;
+  }
+  out.append(sql.substr(i));
+  return out;
+}
+
 std::string exhausted_job_message() {
   return fmt::format(
       "Gave up after {} attempts: each worker that claimed this job stopped before the job "

@@ -10,6 +10,7 @@
 
 #include "store/store.hpp"
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -40,12 +41,70 @@ inline constexpr std::string_view kCreateMigrationsTable =
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
     "version INTEGER PRIMARY KEY NOT NULL, applied_at BIGINT NOT NULL)";
 
-// The jobs columns in the order every SELECT and INSERT of a whole job uses.
-inline constexpr std::string_view kJobColumns =
-    "id, component_id, namespace_name, status, priority, error_type, message, exit_code, "
-    "container_exit_code, created_at, started_at, finished_at, outputs, metrics, spec, spec_dir, "
-    "worker_id, lease_until, cancel_requested, attempts, container_id, events_stored";
-inline constexpr int kJobColumnCount = 22;
+// The jobs columns, in the order every SELECT and INSERT of a whole job uses: the one list from
+// which the SQL column list, the row mapping and the insert parameters below are made, for both
+// backends.
+#define RUNNER_JOB_COLUMNS(X) \
+  X(id)                       \
+  X(component_id)             \
+  X(namespace_name)           \
+  X(status)                   \
+  X(priority)                 \
+  X(error_type)               \
+  X(message)                  \
+  X(exit_code)                \
+  X(container_exit_code)      \
+  X(created_at)               \
+  X(started_at)               \
+  X(finished_at)              \
+  X(outputs)                  \
+  X(metrics)                  \
+  X(spec)                     \
+  X(spec_dir)                 \
+  X(worker_id)                \
+  X(lease_until)              \
+  X(cancel_requested)         \
+  X(attempts)                 \
+  X(container_id)             \
+  X(events_stored)
+
+#define RUNNER_JOB_COLUMN_VALUE(name) name,
+enum class JobColumn : int { RUNNER_JOB_COLUMNS(RUNNER_JOB_COLUMN_VALUE) };
+#undef RUNNER_JOB_COLUMN_VALUE
+#define RUNNER_JOB_COLUMN_NAME(name) std::string_view(#name),
+inline constexpr std::array kJobColumnNames{RUNNER_JOB_COLUMNS(RUNNER_JOB_COLUMN_NAME)};
+#undef RUNNER_JOB_COLUMN_NAME
+inline constexpr int kJobColumnCount = static_cast<int>(kJobColumnNames.size());
+
+// "id, component_id, ...": the column list of kJobColumnNames.
+const std::string& job_columns();
+
+// One row of a SELECT of job_columns(), as a backend reads its cells.
+class JobRow {
+ public:
+  virtual ~JobRow() = default;
+  virtual bool is_null(JobColumn column) const = 0;
+  virtual std::int64_t integer(JobColumn column) const = 0;
+  virtual bool boolean(JobColumn column) const = 0;
+  virtual std::string text(JobColumn column) const = 0;
+};
+JobRecord job_from_row(const JobRow& row);
+
+// The parameters of an INSERT of job_columns(), in column order, as a backend binds them.
+class JobParams {
+ public:
+  virtual ~JobParams() = default;
+  virtual void text(std::string_view value) = 0;
+  virtual void integer(std::optional<std::int64_t> value) = 0;  // nullopt: NULL
+  virtual void boolean(bool value) = 0;
+};
+// `job` with status `status`; an unset created_at is now, empty outputs/metrics are {} and [].
+void add_job_params(const JobRecord& job, std::string_view status, JobParams& params);
+
+// `sql` with every {created}, {waiting}, {processing}, ... (the names of logging::JobStatus)
+// replaced by that status as an SQL string literal, so that the queue's statements name their
+// statuses through the enum; other text, other braces included, is left as it is.
+std::string with_statuses(std::string_view sql);
 
 // The event_blocks columns in the order every SELECT of a whole block uses.
 inline constexpr std::string_view kBlockColumns =

@@ -64,7 +64,7 @@ std::string error_text(sqlite3* db, std::string_view message) {
 }
 
 std::string insert_job_sql() {
-  std::string sql = fmt::format("INSERT INTO jobs ({}) VALUES (", schema::kJobColumns);
+  std::string sql = fmt::format("INSERT INTO jobs ({}) VALUES (", schema::job_columns());
   for (int i = 1; i <= schema::kJobColumnCount; ++i)
     sql += fmt::format("{}?{}", i > 1 ? ", " : "", i);
   sql += ")";
@@ -126,32 +126,36 @@ class Query {
   std::string what_;  // owned: callers pass temporaries
 };
 
+// A job row of `q` (a SELECT of schema::job_columns()) through the shared mapping.
+class QueryJobRow final : public schema::JobRow {
+ public:
+  explicit QueryJobRow(const Query& q) : q_(q) {}
+  bool is_null(schema::JobColumn c) const override { return q_.is_null(index(c)); }
+  std::int64_t integer(schema::JobColumn c) const override { return q_.i64(index(c)); }
+  bool boolean(schema::JobColumn c) const override { return q_.i64(index(c)) != 0; }
+  std::string text(schema::JobColumn c) const override { return q_.text(index(c)); }
+
+ private:
+  static int index(schema::JobColumn c) { return static_cast<int>(c); }
+  const Query& q_;
+};
+
 JobRecord job_from(const Query& q) {
-  JobRecord j;
-  j.id = q.text(0);
-  j.component_id = q.text(1);
-  j.namespace_name = q.text(2);
-  j.status = q.text(3);
-  j.priority = static_cast<int>(q.i64(4));
-  j.error_type = q.text(5);
-  j.message = q.text(6);
-  if (!q.is_null(7)) j.exit_code = static_cast<int>(q.i64(7));
-  if (!q.is_null(8)) j.container_exit_code = q.i64(8);
-  j.created_at = from_micros(q.i64(9));
-  if (!q.is_null(10)) j.started_at = from_micros(q.i64(10));
-  if (!q.is_null(11)) j.finished_at = from_micros(q.i64(11));
-  j.outputs = q.text(12);
-  j.metrics = q.text(13);
-  j.spec = q.text(14);
-  j.spec_dir = q.text(15);
-  j.worker_id = q.text(16);
-  if (!q.is_null(17)) j.lease_until = from_micros(q.i64(17));
-  j.cancel_requested = q.i64(18) != 0;
-  j.attempts = static_cast<int>(q.i64(19));
-  j.container_id = q.text(20);
-  j.events_stored = static_cast<std::uint64_t>(q.i64(21));
-  return j;
+  return schema::job_from_row(QueryJobRow(q));
 }
+
+// The parameters of an INSERT of schema::job_columns(), bound ?1, ?2, ... in order.
+class QueryJobParams final : public schema::JobParams {
+ public:
+  explicit QueryJobParams(Query& q) : q_(q) {}
+  void text(std::string_view v) override { q_.bind(++index_, v); }
+  void integer(std::optional<std::int64_t> v) override { q_.bind(++index_, v); }
+  void boolean(bool v) override { q_.bind(++index_, std::int64_t{v ? 1 : 0}); }
+
+ private:
+  Query& q_;
+  int index_ = 0;
+};
 
 EventBlock block_from(const Query& q) {
   EventBlock b;
@@ -295,8 +299,10 @@ SqliteStore::SqliteStore(std::string path) : path_(std::move(path)) {
 Query SqliteStore::query(const std::string& sql, std::string_view what) {
   auto it = statements_.find(sql);
   if (it == statements_.end()) {
+    // Statements name statuses as {waiting}, ...: the enum's names (schema::with_statuses).
+    const std::string text = schema::with_statuses(sql);
     sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()),
+    if (sqlite3_prepare_v3(db_.get(), text.data(), static_cast<int>(text.size()),
                            SQLITE_PREPARE_PERSISTENT, &raw, nullptr) != SQLITE_OK)
       fail(what);
     it = statements_.emplace(sql, StmtHandle(raw)).first;
@@ -351,28 +357,8 @@ void SqliteStore::insert_job_as(const JobRecord& job, std::string_view status,
                                 std::string_view what) {
   static const std::string sql = insert_job_sql();
   auto q = query(sql, what);
-  q.bind(1, job.id)
-      .bind(2, job.component_id)
-      .bind(3, job.namespace_name)
-      .bind(4, status)
-      .bind(5, std::int64_t{job.priority})
-      .bind(6, job.error_type)
-      .bind(7, job.message)
-      .bind(8, job.exit_code ? std::optional<std::int64_t>(*job.exit_code) : std::nullopt)
-      .bind(9, job.container_exit_code)
-      .bind(10, job.created_at == EventTime{} ? logging::now_utc() : job.created_at)
-      .bind(11, job.started_at)
-      .bind(12, job.finished_at)
-      .bind(13, job.outputs.empty() ? std::string_view("{}") : std::string_view(job.outputs))
-      .bind(14, job.metrics.empty() ? std::string_view("[]") : std::string_view(job.metrics))
-      .bind(15, job.spec)
-      .bind(16, job.spec_dir)
-      .bind(17, job.worker_id)
-      .bind(18, job.lease_until)
-      .bind(19, std::int64_t{job.cancel_requested ? 1 : 0})
-      .bind(20, std::int64_t{job.attempts})
-      .bind(21, job.container_id)
-      .bind(22, static_cast<std::int64_t>(job.events_stored));
+  QueryJobParams params(q);
+  schema::add_job_params(job, status, params);
   q.run();
 }
 
@@ -385,7 +371,7 @@ void SqliteStore::mark_started(std::string_view job_id, EventTime started_at) {
   const std::string what = fmt::format("mark job {} started", job_id);
   // A job whose cancel was requested meanwhile stays terminating.
   query(
-      "UPDATE jobs SET status = CASE WHEN status = 'terminating' THEN status ELSE 'processing' "
+      "UPDATE jobs SET status = CASE WHEN status = {terminating} THEN status ELSE {processing} "
       "END, started_at = ?1 WHERE id = ?2",
       what)
       .bind(1, started_at)
@@ -429,7 +415,7 @@ void SqliteStore::finish_job(const JobRecord& f) {
 std::optional<JobRecord> SqliteStore::find_job(std::string_view id_or_prefix) {
   const std::string what = fmt::format("find job {}", id_or_prefix);
   static const std::string exact =
-      fmt::format("SELECT {} FROM jobs WHERE id = ?1", schema::kJobColumns);
+      fmt::format("SELECT {} FROM jobs WHERE id = ?1", schema::job_columns());
   {
     auto q = query(exact, what);
     q.bind(1, id_or_prefix);
@@ -438,15 +424,16 @@ std::optional<JobRecord> SqliteStore::find_job(std::string_view id_or_prefix) {
   if (id_or_prefix.size() < schema::kMinIdPrefix) return std::nullopt;
   std::vector<JobRecord> found;
   if (const auto upper = schema::prefix_upper_bound(id_or_prefix)) {
-    static const std::string range = fmt::format(
-        "SELECT {} FROM jobs WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 2", schema::kJobColumns);
+    static const std::string range =
+        fmt::format("SELECT {} FROM jobs WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 2",
+                    schema::job_columns());
     auto q = query(range, what);
     q.bind(1, id_or_prefix).bind(2, *upper);
     while (q.step()) found.push_back(job_from(q));
   } else {
     static const std::string scan =
         fmt::format("SELECT {} FROM jobs WHERE substr(id, 1, length(?1)) = ?1 ORDER BY id LIMIT 2",
-                    schema::kJobColumns);
+                    schema::job_columns());
     auto q = query(scan, what);
     q.bind(1, id_or_prefix);
     while (q.step()) found.push_back(job_from(q));
@@ -460,7 +447,7 @@ std::optional<JobRecord> SqliteStore::find_job(std::string_view id_or_prefix) {
 }
 
 std::vector<JobRecord> SqliteStore::list_jobs(const JobFilter& filter) {
-  std::string sql = fmt::format("SELECT {} FROM jobs WHERE 1 = 1", schema::kJobColumns);
+  std::string sql = fmt::format("SELECT {} FROM jobs WHERE 1 = 1", schema::job_columns());
   if (filter.namespace_name)
     sql += " AND (namespace_name = ?1 OR (namespace_name >= ?2 AND namespace_name < ?3))";
   if (filter.status) sql += " AND status = ?4";
@@ -613,8 +600,8 @@ std::optional<JobRecord> SqliteStore::claim_job(std::string_view worker_id,
   // anything to claim, so that they do not hold up the processes writing events.
   {
     auto q = query(
-        "SELECT EXISTS (SELECT 1 FROM jobs WHERE status = 'waiting') OR EXISTS "
-        "(SELECT 1 FROM jobs WHERE status IN ('processing', 'terminating') "
+        "SELECT EXISTS (SELECT 1 FROM jobs WHERE status = {waiting}) OR EXISTS "
+        "(SELECT 1 FROM jobs WHERE status IN ({processing}, {terminating}) "
         "AND lease_until < ?1 AND attempts < ?2)",
         what);
     q.bind(1, now).bind(2, std::int64_t{kMaxAttempts});
@@ -624,14 +611,14 @@ std::optional<JobRecord> SqliteStore::claim_job(std::string_view worker_id,
   std::optional<std::string> id;
   {
     auto q = query(
-        "SELECT id FROM jobs WHERE status = 'waiting' "
+        "SELECT id FROM jobs WHERE status = {waiting} "
         "ORDER BY priority DESC, created_at, id LIMIT 1",
         what);
     if (q.step()) id = q.text(0);
   }
   if (!id) {
     auto q = query(
-        "SELECT id FROM jobs WHERE status IN ('processing', 'terminating') "
+        "SELECT id FROM jobs WHERE status IN ({processing}, {terminating}) "
         "AND lease_until < ?1 AND attempts < ?2 ORDER BY lease_until LIMIT 1",
         what);
     q.bind(1, now).bind(2, std::int64_t{kMaxAttempts});
@@ -639,9 +626,9 @@ std::optional<JobRecord> SqliteStore::claim_job(std::string_view worker_id,
   }
   if (!id) return std::nullopt;  // the transaction rolls back: nothing was written
   static const std::string update = fmt::format(
-      "UPDATE jobs SET status = CASE WHEN status = 'terminating' THEN status ELSE 'processing' "
+      "UPDATE jobs SET status = CASE WHEN status = {{terminating}} THEN status ELSE {{processing}} "
       "END, worker_id = ?1, lease_until = ?2, attempts = attempts + 1 WHERE id = ?3 RETURNING {}",
-      schema::kJobColumns);
+      schema::job_columns());
   std::optional<JobRecord> job;
   {
     auto q = query(update, what);
@@ -664,7 +651,7 @@ Store::Heartbeat SqliteStore::heartbeat(std::string_view worker_id,
   for (const auto& id : job_ids) {
     auto q = query(
         "UPDATE jobs SET lease_until = ?1 WHERE id = ?2 AND worker_id = ?3 "
-        "AND status IN ('processing', 'terminating') RETURNING cancel_requested",
+        "AND status IN ({processing}, {terminating}) RETURNING cancel_requested",
         what);
     q.bind(1, until).bind(2, id).bind(3, worker_id);
     if (!q.step()) {
@@ -683,13 +670,13 @@ std::optional<JobRecord> SqliteStore::request_cancel(std::string_view id_or_pref
   if (!found) return std::nullopt;
   static const std::string sql = fmt::format(
       "UPDATE jobs SET "
-      "status = CASE WHEN status IN ('waiting', 'created') THEN 'cancelled' "
-      "WHEN status = 'processing' THEN 'terminating' ELSE status END, "
-      "finished_at = CASE WHEN status IN ('waiting', 'created') THEN ?1 ELSE finished_at END, "
-      "cancel_requested = CASE WHEN status IN ('processing', 'terminating') THEN 1 "
+      "status = CASE WHEN status IN ({{waiting}}, {{created}}) THEN {{cancelled}} "
+      "WHEN status = {{processing}} THEN {{terminating}} ELSE status END, "
+      "finished_at = CASE WHEN status IN ({{waiting}}, {{created}}) THEN ?1 ELSE finished_at END, "
+      "cancel_requested = CASE WHEN status IN ({{processing}}, {{terminating}}) THEN 1 "
       "ELSE cancel_requested END "
       "WHERE id = ?2 RETURNING {}",
-      schema::kJobColumns);
+      schema::job_columns());
   const std::string what = fmt::format("cancel job {}", found->id);
   WriteTransaction tx(*this, what);
   std::optional<JobRecord> job;
@@ -705,10 +692,10 @@ std::optional<JobRecord> SqliteStore::request_cancel(std::string_view id_or_pref
 
 std::vector<JobRecord> SqliteStore::end_exhausted_jobs() {
   static const std::string sql = fmt::format(
-      "UPDATE jobs SET status = 'error', error_type = 'internal', message = ?1, exit_code = ?2, "
-      "finished_at = ?3, lease_until = NULL WHERE status IN ('processing', 'terminating') "
+      "UPDATE jobs SET status = {{error}}, error_type = 'internal', message = ?1, exit_code = ?2, "
+      "finished_at = ?3, lease_until = NULL WHERE status IN ({{processing}}, {{terminating}}) "
       "AND lease_until < ?3 AND attempts >= ?4 RETURNING {}",
-      schema::kJobColumns);
+      schema::job_columns());
   const std::string_view what = "end jobs out of attempts";
   const std::string message = schema::exhausted_job_message();
   WriteTransaction tx(*this, what);
@@ -729,14 +716,14 @@ void SqliteStore::release_job(std::string_view job_id, std::string_view worker_i
   // A job whose cancel was requested is not queued again: it ends cancelled.
   query(
       "UPDATE jobs SET "
-      "status = CASE WHEN status = 'terminating' THEN 'cancelled' ELSE 'waiting' END, "
-      "finished_at = CASE WHEN status = 'terminating' THEN ?1 ELSE finished_at END, "
+      "status = CASE WHEN status = {terminating} THEN {cancelled} ELSE {waiting} END, "
+      "finished_at = CASE WHEN status = {terminating} THEN ?1 ELSE finished_at END, "
       "worker_id = '', lease_until = NULL, "
       // Back in the queue it is a new job again: the next claim must not take it for a
       // take-over of a dead worker's container.
-      "container_id = CASE WHEN status = 'terminating' THEN container_id ELSE '' END, "
-      "started_at = CASE WHEN status = 'terminating' THEN started_at ELSE NULL END "
-      "WHERE id = ?2 AND worker_id = ?3 AND status IN ('processing', 'terminating')",
+      "container_id = CASE WHEN status = {terminating} THEN container_id ELSE '' END, "
+      "started_at = CASE WHEN status = {terminating} THEN started_at ELSE NULL END "
+      "WHERE id = ?2 AND worker_id = ?3 AND status IN ({processing}, {terminating})",
       fmt::format("release job {}", job_id))
       .bind(1, logging::now_utc())
       .bind(2, job_id)

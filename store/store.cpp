@@ -7,17 +7,13 @@
 
 #include <fmt/format.h>
 
-#include <array>
 #include <cstdlib>
 
 namespace runner::store {
 
 bool is_final_status(std::string_view status) {
-  static constexpr std::array<std::string_view, 5> kFinal = {
-      kStatusSuccess, kStatusWarning, kStatusError, kStatusCancelled, kStatusTerminated};
-  for (const auto f : kFinal)
-    if (status == f) return true;
-  return false;
+  const auto known = logging::job_status_from_name(status);
+  return known && logging::is_final(*known);
 }
 
 std::string StoredEvent::id() const {

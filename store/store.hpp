@@ -17,6 +17,7 @@
 #include "common/error.hpp"
 
 #include "logging/event.hpp"
+#include "logging/job_status.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -70,16 +71,19 @@ struct EventBlock {
   std::string events;            // JSON array, see event_block.hpp
 };
 
-// Job statuses, as in Keboola's queue.
-inline constexpr std::string_view kStatusCreated = "created";
-inline constexpr std::string_view kStatusWaiting = "waiting";
-inline constexpr std::string_view kStatusProcessing = "processing";
-inline constexpr std::string_view kStatusSuccess = "success";
-inline constexpr std::string_view kStatusWarning = "warning";
-inline constexpr std::string_view kStatusError = "error";
-inline constexpr std::string_view kStatusTerminating = "terminating";
-inline constexpr std::string_view kStatusCancelled = "cancelled";
-inline constexpr std::string_view kStatusTerminated = "terminated";
+// Job statuses, as in Keboola's queue: the names of logging::JobStatus (logging/job_status.hpp).
+inline constexpr std::string_view kStatusCreated = job_status_name(logging::JobStatus::created);
+inline constexpr std::string_view kStatusWaiting = job_status_name(logging::JobStatus::waiting);
+inline constexpr std::string_view kStatusProcessing =
+    job_status_name(logging::JobStatus::processing);
+inline constexpr std::string_view kStatusSuccess = job_status_name(logging::JobStatus::success);
+inline constexpr std::string_view kStatusWarning = job_status_name(logging::JobStatus::warning);
+inline constexpr std::string_view kStatusError = job_status_name(logging::JobStatus::error);
+inline constexpr std::string_view kStatusTerminating =
+    job_status_name(logging::JobStatus::terminating);
+inline constexpr std::string_view kStatusCancelled = job_status_name(logging::JobStatus::cancelled);
+inline constexpr std::string_view kStatusTerminated =
+    job_status_name(logging::JobStatus::terminated);
 bool is_final_status(std::string_view status);
 
 // How many times a queued job is claimed before runner gives up on it: a job whose worker keeps

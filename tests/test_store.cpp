@@ -2,6 +2,7 @@
 // file in a temporary folder ([store][sqlite]) and a fresh schema in the PostgreSQL database
 // named by RUNNER_TEST_POSTGRES_URL ([store][postgres]; scripts/start-postgres.sh starts one and
 // prints the URL, scripts/test.sh exports it). Without that variable the PostgreSQL cases fail.
+#include "store/schema.hpp"
 #include "store/store.hpp"
 
 #include <libpq-fe.h>
@@ -981,4 +982,18 @@ TEST_CASE("event ids, final statuses and the default store URL", "[store]") {
     ::setenv("RUNNER_HOME", home_value->c_str(), 1);
   else
     ::unsetenv("RUNNER_HOME");
+}
+
+TEST_CASE("one job column list and status names from the enum for both backends", "[store]") {
+  namespace schema = runner::store::schema;
+  CHECK(schema::kJobColumnCount == static_cast<int>(schema::kJobColumnNames.size()));
+  CHECK(schema::job_columns().rfind("id, component_id, namespace_name, status, ", 0) == 0);
+  CHECK(std::count(schema::job_columns().begin(), schema::job_columns().end(), ',') ==
+        schema::kJobColumnCount - 1);
+  CHECK(schema::with_statuses("status IN ({processing}, {terminating}) AND x = {0} {nope} {") ==
+        "status IN ('processing', 'terminating') AND x = {0} {nope} {");
+  CHECK(runner::store::kStatusTerminated == "terminated");
+  CHECK(runner::store::is_final_status("cancelled"));
+  CHECK_FALSE(runner::store::is_final_status("terminating"));
+  CHECK_FALSE(runner::store::is_final_status("bogus"));
 }
