@@ -60,6 +60,7 @@ JobSummary EventLog::finish(JobSummary summary) {
   // elsewhere, so they are masked again here, value by value.
   masker_.mask_in_place(summary.outputs);
   masker_.mask_in_place(summary.metrics);
+  for (EventSink* sink : sinks_) sink->settle(summary);
   for (EventSink* sink : sinks_) sink->finish(summary);
   flush();
   return summary;

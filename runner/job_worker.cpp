@@ -4,8 +4,10 @@
 #include "common/host_name.hpp"
 #include "docker/engine_client.hpp"
 #include "logging/event_log.hpp"
+#include "runner/container_gc.hpp"
 #include "runner/errors.hpp"
 #include "runner/job_outcome.hpp"
+#include "secrets/config_cipher.hpp"
 #include "store/store.hpp"
 #include "store/store_sink.hpp"
 
@@ -87,6 +89,7 @@ void run_claimed_job(const WorkerOptions& options, store::JobRecord job, Running
     auto control = store::open_store(options.store_url);
     store::StoreSinkOptions sink_options;
     sink_options.insert_job = false;
+    if (const auto home = secrets::runner_home()) sink_options.spool_dir = *home / "spool";
     sink_options.skip_finish = &running.handed_back;
     store::StoreSink sink(store::open_store(options.store_url), job, sink_options);
     logging::EventLog events(job.id);
@@ -265,6 +268,13 @@ class WorkerLoop {
     for (const auto& job : ended) {
       report_(fmt::format("job {} ({}): error ({})", job.id, job.component_id, job.message));
       remove_job_container(job.id);
+    }
+    // `runner run` jobs on this host whose runner died (their containers are `runner gc`'s).
+    try {
+      for (const auto& job : store::end_jobs_of_dead_runners(db_, host_name(), process_alive))
+        report_(fmt::format("job {} ({}): error ({})", job.id, job.component_id, job.message));
+    } catch (const std::exception& e) {
+      report_(std::string("warning: housekeeping failed: ") + e.what());
     }
   }
 

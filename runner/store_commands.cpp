@@ -82,6 +82,10 @@ nlohmann::ordered_json job_to_json(const store::JobRecord& job) {
   if (!job.worker_id.empty()) out["worker_id"] = job.worker_id;
   if (job.attempts > 0) out["attempts"] = job.attempts;
   if (job.cancel_requested) out["cancel_requested"] = true;
+  if (job.runner_pid) out["runner"] = {{"host", job.runner_host}, {"pid", *job.runner_pid}};
+  if (!job.events_missing.empty())
+    out["events_missing"] = {{"sequences", job.events_missing},
+                             {"reason", job.events_missing_reason}};
   return out;
 }
 
@@ -173,12 +177,18 @@ int command_jobs(const StoreCommandArgs& args) {
   }
   std::printf("%-36s  %-11s  %-24s  %-16s  %-27s  %8s  %s\n", "JOB", "STATUS", "COMPONENT",
               "NAMESPACE", "CREATED", "DURATION", "EXIT");
+  bool any_missing = false;
   for (const auto& job : jobs) {
-    std::printf("%-36s  %-11s  %-24s  %-16s  %-27s  %8s  %s\n", job.id.c_str(), job.status.c_str(),
+    // A job that lost events is marked: `runner show` says which and why.
+    const std::string status = job.events_missing.empty() ? job.status : job.status + "!";
+    any_missing = any_missing || !job.events_missing.empty();
+    std::printf("%-36s  %-11s  %-24s  %-16s  %-27s  %8s  %s\n", job.id.c_str(), status.c_str(),
                 job.component_id.c_str(), job.namespace_name.c_str(),
                 logging::format_time(job.created_at).c_str(), duration_text(job).c_str(),
                 job.exit_code ? std::to_string(*job.exit_code).c_str() : "-");
   }
+  if (any_missing)
+    std::printf("! some events of the job were not stored: `runner show JOB` says which and why\n");
   return 0;
 }
 
@@ -263,8 +273,14 @@ int command_show(const StoreCommandArgs& args) {
     std::printf("Outputs     %s\n", outputs.dump(2).c_str());
   if (!metrics.is_discarded() && !metrics.empty())
     std::printf("Metrics     %s\n", metrics.dump(2).c_str());
+  if (job.runner_pid)
+    std::printf("Runner      pid %lld on %s\n", static_cast<long long>(*job.runner_pid),
+                job.runner_host.c_str());
   std::printf("Events      up to #%llu (runner logs %s)\n",
               static_cast<unsigned long long>(job.events_stored), job.id.c_str());
+  if (!job.events_missing.empty())
+    std::printf("Missing     events %s were not stored: %s\n", job.events_missing.c_str(),
+                logging::terminal_text(job.events_missing_reason, "\n            ").c_str());
   return 0;
 }
 

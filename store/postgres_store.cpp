@@ -356,7 +356,9 @@ void PostgresStore::fail(std::string_view what, const PGresult* result) const {
   }
   if (message.empty()) message = trim(PQerrorMessage(conn_.get()));
   if (message.empty()) message = "unknown error";
-  throw StoreError(fmt::format("{}: {}: {}", described_, what, message));
+  // A lost connection is retried by the caller (a new connection is made on the next call).
+  throw StoreError(fmt::format("{}: {}: {}", described_, what, message),
+                   PQstatus(conn_.get()) != CONNECTION_OK);
 }
 
 void PostgresStore::ensure_connected() {
@@ -368,7 +370,8 @@ void PostgresStore::ensure_connected() {
     if (PQstatus(conn_.get()) == CONNECTION_OK) return;
   }
   throw StoreError(fmt::format("PostgreSQL: connection to {} lost: {}", described_,
-                               trim(PQerrorMessage(conn_.get()))));
+                               trim(PQerrorMessage(conn_.get()))),
+                   true);
 }
 
 ResultHandle PostgresStore::checked(std::string_view what, PGresult* raw) {
@@ -467,12 +470,15 @@ void PostgresStore::finish_job(const JobRecord& f) {
       .text(f.metrics.empty() ? std::string_view("[]") : std::string_view(f.metrics))
       .opt_time(f.started_at)
       .text(f.container_id)
-      .text(f.id);
+      .text(f.id)
+      .text(f.events_missing)
+      .text(f.events_missing_reason);
   auto r = exec(what,
                 "UPDATE jobs SET status = $1, error_type = $2, message = $3, exit_code = $4, "
                 "container_exit_code = $5, finished_at = $6, outputs = $7, metrics = $8, "
                 "lease_until = NULL, started_at = coalesce(started_at, $9), "
-                "container_id = coalesce(nullif($10, ''), container_id) WHERE id = $11",
+                "container_id = coalesce(nullif($10, ''), container_id), events_missing = $12, "
+                "events_missing_reason = $13 WHERE id = $11",
                 p);
   require_job(r, what);
 }

@@ -152,8 +152,25 @@ SELECT (b.job_id || '-' || repeat('0', 12 - length(e.value->>0)) || (e.value->>0
 FROM event_blocks AS b CROSS JOIN LATERAL jsonb_array_elements(b.events::jsonb) AS e(value);
 )sql";
 
-constexpr std::array<Migration, 1> kMigrations = {{
+// Version 2 (issue 14): the runner of a `runner run` job (host and pid, so that a dead one is
+// found), and the events a job lost (sequence ranges and why).
+constexpr std::string_view kSqlite2 = R"sql(
+ALTER TABLE jobs ADD COLUMN runner_host TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN runner_pid BIGINT;
+ALTER TABLE jobs ADD COLUMN events_missing TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN events_missing_reason TEXT NOT NULL DEFAULT '';
+)sql";
+constexpr std::string_view kPostgres2 = R"sql(
+ALTER TABLE jobs ADD COLUMN runner_host TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN runner_pid BIGINT;
+ALTER TABLE jobs ADD COLUMN events_missing TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN events_missing_reason TEXT NOT NULL DEFAULT '';
+)sql";
+
+// In version order; a migration's version may leave gaps (branches number theirs ahead).
+constexpr std::array<Migration, 2> kMigrations = {{
     {1, "jobs, event_blocks, kv, the events view", kSqlite1, kPostgres1},
+    {2, "jobs: runner host and pid, missing events", kSqlite2, kPostgres2},
 }};
 
 }  // namespace
@@ -214,6 +231,10 @@ JobRecord job_from_row(const JobRow& row) {
   j.attempts = static_cast<int>(row.integer(C::attempts));
   j.container_id = row.text(C::container_id);
   j.events_stored = static_cast<std::uint64_t>(row.integer(C::events_stored));
+  j.runner_host = row.text(C::runner_host);
+  if (!row.is_null(C::runner_pid)) j.runner_pid = row.integer(C::runner_pid);
+  j.events_missing = row.text(C::events_missing);
+  j.events_missing_reason = row.text(C::events_missing_reason);
   return j;
 }
 
@@ -243,6 +264,10 @@ void add_job_params(const JobRecord& job, std::string_view status, JobParams& p)
   p.integer(job.attempts);
   p.text(job.container_id);
   p.integer(static_cast<std::int64_t>(job.events_stored));
+  p.text(job.runner_host);
+  p.integer(job.runner_pid);
+  p.text(job.events_missing);
+  p.text(job.events_missing_reason);
 }
 
 std::string with_statuses(std::string_view sql) {

@@ -66,7 +66,11 @@ inline constexpr std::string_view kCreateMigrationsTable =
   X(cancel_requested)         \
   X(attempts)                 \
   X(container_id)             \
-  X(events_stored)
+  X(events_stored)            \
+  X(runner_host)              \
+  X(runner_pid)               \
+  X(events_missing)           \
+  X(events_missing_reason)
 
 #define RUNNER_JOB_COLUMN_VALUE(name) name,
 enum class JobColumn : int { RUNNER_JOB_COLUMNS(RUNNER_JOB_COLUMN_VALUE) };

@@ -175,6 +175,9 @@ class SqliteStore final : public Store {
   explicit SqliteStore(std::string path);
 
   std::string describe() const override { return "sqlite:" + path_; }
+  void set_busy_timeout(std::chrono::milliseconds timeout) override {
+    sqlite3_busy_timeout(db_.get(), static_cast<int>(timeout.count()));
+  }
 
   void insert_job(const JobRecord& job) override;
   void mark_started(std::string_view job_id, EventTime started_at) override;
@@ -207,8 +210,10 @@ class SqliteStore final : public Store {
   bool wait_for_jobs(std::chrono::milliseconds timeout, int wake_fd) override;
 
   [[noreturn]] void fail(std::string_view what) const {
+    const int code = sqlite3_errcode(db_.get()) & 0xff;
     throw StoreError(fmt::format("{}: {}: {}", describe(), what,
-                                 error_text(db_.get(), sqlite3_errmsg(db_.get()))));
+                                 error_text(db_.get(), sqlite3_errmsg(db_.get()))),
+                     code == SQLITE_BUSY || code == SQLITE_LOCKED);
   }
 
  private:
@@ -395,7 +400,8 @@ void SqliteStore::finish_job(const JobRecord& f) {
       "UPDATE jobs SET status = ?1, error_type = ?2, message = ?3, exit_code = ?4, "
       "container_exit_code = ?5, finished_at = ?6, outputs = ?7, metrics = ?8, "
       "lease_until = NULL, started_at = coalesce(started_at, ?9), "
-      "container_id = coalesce(nullif(?10, ''), container_id) WHERE id = ?11",
+      "container_id = coalesce(nullif(?10, ''), container_id), events_missing = ?12, "
+      "events_missing_reason = ?13 WHERE id = ?11",
       what)
       .bind(1, f.status)
       .bind(2, f.error_type)
@@ -408,6 +414,8 @@ void SqliteStore::finish_job(const JobRecord& f) {
       .bind(9, f.started_at)
       .bind(10, f.container_id)
       .bind(11, f.id)
+      .bind(12, f.events_missing)
+      .bind(13, f.events_missing_reason)
       .run();
   if (changes() == 0) throw StoreError(fmt::format("{}: {}: no such job", describe(), what));
 }

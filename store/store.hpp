@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -30,10 +31,17 @@
 
 namespace runner::store {
 
-// Of kind store_unavailable (exit 74): the store cannot be opened or read.
+// Of kind store_unavailable (exit 74): the store cannot be opened or read. `transient`: the
+// store is busy (SQLite: another process holds the lock past the busy timeout) or unreachable
+// (PostgreSQL: the connection is lost), so the same call may succeed later.
 class StoreError : public Error {
  public:
-  explicit StoreError(const std::string& what) : Error(ErrorKind::store_unavailable, what) {}
+  explicit StoreError(const std::string& what, bool transient = false)
+      : Error(ErrorKind::store_unavailable, what), transient_(transient) {}
+  bool transient() const { return transient_; }
+
+ private:
+  bool transient_;
 };
 
 // Of kind usage (exit 64): a job id prefix that matches more than one job.
@@ -116,6 +124,14 @@ struct JobRecord {
   int attempts = 0;
   std::string container_id;
   std::uint64_t events_stored = 0;  // highest event sequence stored
+  // The process that runs a `runner run` job (workers' jobs have leases instead): `runner gc`
+  // and workers end the job as error when that process is gone (schema version 2).
+  std::string runner_host;
+  std::optional<std::int64_t> runner_pid;
+  // Events that never reached the store although the job emitted them: sequence ranges
+  // ("41-52,90-200") and why. Empty when every event was stored.
+  std::string events_missing;
+  std::string events_missing_reason;
 };
 
 struct JobFilter {
@@ -137,6 +153,10 @@ class Store {
 
   // Text that identifies the store in messages (a PostgreSQL password is never in it).
   virtual std::string describe() const = 0;
+  // How long a call waits for another process's lock before it fails with a transient
+  // StoreError (SQLite's busy timeout, kSqliteBusyTimeout by default; PostgreSQL waits on locks
+  // as its server does, and ignores this).
+  virtual void set_busy_timeout(std::chrono::milliseconds timeout) { (void)timeout; }
 
   // --- jobs ---------------------------------------------------------------------------------
   virtual void insert_job(const JobRecord& job) = 0;
@@ -212,6 +232,13 @@ class Store {
   // or pipe, -1 for none) becomes readable.
   virtual bool wait_for_jobs(std::chrono::milliseconds timeout, int wake_fd) = 0;
 };
+
+// Ends as error every processing or terminating `runner run` job recorded as run on `host` by a
+// process that is gone (`alive(pid)` is false), with a message saying the runner died; returns
+// the jobs as they are now. `runner gc` and workers call it (a job of a worker has a lease
+// instead and is never one of these).
+std::vector<JobRecord> end_jobs_of_dead_runners(Store& store, std::string_view host,
+                                                const std::function<bool(std::int64_t)>& alive);
 
 // Opens (creating and migrating the schema when needed) the store at `url`:
 //   sqlite:PATH             an SQLite file (folders are created, mode 0700)
