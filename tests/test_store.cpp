@@ -254,9 +254,11 @@ std::string event_id(const std::string& job, std::uint64_t seq) {
 
 void schema_case(Backend& backend) {
   auto store = backend.open();
-  const Rows first = backend.sql("SELECT version, applied_at FROM schema_migrations");
-  REQUIRE(first.size() == 1);
+  const Rows first =
+      backend.sql("SELECT version, applied_at FROM schema_migrations ORDER BY version");
+  REQUIRE(first.size() == runner::store::schema::migrations().size());
   CHECK(first[0][0] == "1");
+  CHECK(first.back()[0] == std::to_string(runner::store::schema::latest_version()));
   for (const char* table : {"jobs", "event_blocks", "kv", "events"})
     CHECK(backend.sql(std::string("SELECT count(*) FROM ") + table) == Rows{{"0"}});
   CHECK(store->describe().find(":runner@") == std::string::npos);  // never a password
@@ -273,7 +275,7 @@ void schema_case(Backend& backend) {
 
   // Opening it again changes nothing.
   auto again = backend.open();
-  CHECK(backend.sql("SELECT version, applied_at FROM schema_migrations") == first);
+  CHECK(backend.sql("SELECT version, applied_at FROM schema_migrations ORDER BY version") == first);
   again->put_value("k", "v");
   CHECK(store->get_value("k") == "v");
 
@@ -285,6 +287,28 @@ void schema_case(Backend& backend) {
                                           Catch::Contains("cannot open"));
 }
 STORE_CASE("schema is created once, reopened unchanged, a newer one is refused", schema_case)
+
+// A store made by a runner that knew only version 1 is migrated to version 2 when opened: its
+// jobs stay, with the new columns empty.
+void upgrade_case(Backend& backend) {
+  if (!backend.is_postgres()) fs::create_directories(static_cast<SqliteBackend&>(backend).folder());
+  backend.sql(std::string(runner::store::schema::kCreateMigrationsTable));
+  const auto v1 = runner::store::schema::migrations()[0];
+  backend.sql(std::string(backend.is_postgres() ? v1.postgres_sql : v1.sqlite_sql));
+  backend.sql("INSERT INTO schema_migrations (version, applied_at) VALUES (1, 0)");
+  backend.sql(
+      "INSERT INTO jobs (id, status, created_at) VALUES ('0190aaaa-0000-7000-8000-000000000001', "
+      "'success', 1)");
+  auto store = backend.open();
+  const auto job = store->find_job("0190aaaa-0000-7000-8000-000000000001");
+  REQUIRE(job);
+  CHECK(job->status == "success");
+  CHECK(job->events_missing.empty());
+  CHECK_FALSE(job->runner_pid);
+  CHECK(backend.sql("SELECT max(version) FROM schema_migrations") ==
+        Rows{{std::to_string(runner::store::schema::latest_version())}});
+}
+STORE_CASE("a version 1 store is migrated to the current version and keeps its jobs", upgrade_case)
 
 // Several processes opening a new store at once: one migrates, all succeed.
 void concurrent_open_case(Backend& backend) {
@@ -305,7 +329,8 @@ void concurrent_open_case(Backend& backend) {
   for (auto& t : threads) t.join();
   INFO(failure);
   CHECK(failures == 0);
-  CHECK(backend.sql("SELECT count(*) FROM schema_migrations") == Rows{{"1"}});
+  CHECK(backend.sql("SELECT count(*) FROM schema_migrations") ==
+        Rows{{std::to_string(runner::store::schema::migrations().size())}});
 }
 STORE_CASE("stores opened at once migrate the schema once", concurrent_open_case)
 
