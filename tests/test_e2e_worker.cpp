@@ -287,6 +287,10 @@ void job_that_kills_its_workers_ends_after_3_attempts(const QueueStore& store) {
     INFO(history << "worker " << worker_id << " said:\n" << worker.out() << worker.err());
     REQUIRE(claimed.value("worker_id", "") == worker_id);
     REQUIRE(claimed.value("attempts", 0) == attempt);
+    // Killed while the component runs: its container outlives every worker.
+    for (int i = 0; i < 600 && containers_of(id) == 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    REQUIRE(containers_of(id) == 1);
     worker.signal(SIGKILL);
     worker.wait(std::chrono::seconds(10));
   }
