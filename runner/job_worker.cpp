@@ -6,6 +6,7 @@
 #include "logging/event_log.hpp"
 #include "runner/errors.hpp"
 #include "runner/job_outcome.hpp"
+#include "runner/retention_setting.hpp"
 #include "store/store.hpp"
 #include "store/store_sink.hpp"
 
@@ -189,6 +190,7 @@ class WorkerLoop {
       report_(fmt::format("job {} ({}): {}", it->id, it->component_id, it->outcome));
       ++finished_jobs_;
       it = running_.erase(it);
+      apply_retention_setting(options_.store_url);  // RUNNER_RETENTION: bounded, after each job
     }
   }
 

@@ -9,6 +9,7 @@
 #include "logging/terminal_text.hpp"
 #include "runner/errors.hpp"
 #include "store/event_block.hpp"
+#include "store/retention.hpp"
 #include "store/store.hpp"
 
 #include <fmt/format.h>
@@ -111,6 +112,39 @@ void append_event_json(std::string& line, const store::StoredEvent& e) {
   line.append("}\n");
 }
 
+std::string removed_by_text(const std::string& by) {
+  if (by == "ship") return "runner ship (delete: true)";
+  if (by == "prune") return "runner prune";
+  return by;
+}
+
+// "2,000,001 events (#1-#2000001) removed by runner ship (delete: true) at TIME", one per record.
+std::vector<std::string> removal_lines(const std::vector<store::EventRemoval>& removals) {
+  std::vector<std::string> lines;
+  for (const auto& r : removals)
+    lines.push_back(fmt::format("{} event(s) (#{}-#{}) removed by {} at {}", r.events,
+                                r.first_sequence, r.last_sequence, removed_by_text(r.removed_by),
+                                logging::format_time(r.removed_at)));
+  return lines;
+}
+
+// A note on stderr when the store has grown past a size worth knowing and nothing prunes it.
+void warn_about_size(store::Store& db) {
+  const char* retention = std::getenv("RUNNER_RETENTION");
+  if (retention != nullptr && *retention != '\0') return;
+  std::optional<std::uint64_t> size;
+  try {
+    size = db.size_bytes();
+  } catch (const std::exception&) {
+    return;  // a size we cannot read is not worth a failure of `runner jobs`
+  }
+  if (!size || *size < store::kStoreSizeWorthKnowing) return;
+  std::fprintf(stderr,
+               "runner: note: the store %s is %.1f GiB; `runner prune --older-than 30d` deletes "
+               "old jobs and shrinks it, RUNNER_RETENTION=30d does so automatically\n",
+               db.describe().c_str(), static_cast<double>(*size) / (1 << 30));
+}
+
 }  // namespace
 
 StoreCommands add_store_commands(CLI::App& app, StoreCommandArgs& jobs, StoreCommandArgs& logs,
@@ -161,6 +195,7 @@ int command_jobs(const StoreCommandArgs& args) {
   if (!args.status.empty()) filter.status = args.status;
   filter.limit = args.limit;
   const auto jobs = db->list_jobs(filter);
+  warn_about_size(*db);
   if (args.json) {
     for (const auto& job : jobs) std::printf("%s\n", job_to_json(job).dump().c_str());
     return 0;
@@ -227,6 +262,10 @@ int command_logs(const StoreCommandArgs& args) {
   }
   out.flush();
   terminal.flush();
+  // Events that were deleted are said to be, not silently missing (on stderr: stdout stays the
+  // events themselves, for pipes and --json).
+  for (const auto& line : removal_lines(db->event_removals(job.id)))
+    std::fprintf(stderr, "runner: job %s: %s\n", job.id.c_str(), line.c_str());
   return 0;
 }
 
@@ -234,7 +273,18 @@ int command_show(const StoreCommandArgs& args) {
   auto db = open_for_reading(args.store);
   const store::JobRecord job = find_job_or_throw(*db, args.job);
   if (args.json) {
-    std::printf("%s\n", job_to_json(job).dump(2).c_str());
+    auto doc = job_to_json(job);
+    const auto removals = db->event_removals(job.id);
+    if (!removals.empty()) {
+      doc["events_removed"] = nlohmann::json::array();
+      for (const auto& r : removals)
+        doc["events_removed"].push_back({{"by", r.removed_by},
+                                         {"at", logging::format_time(r.removed_at)},
+                                         {"events", r.events},
+                                         {"first_sequence", r.first_sequence},
+                                         {"last_sequence", r.last_sequence}});
+    }
+    std::printf("%s\n", doc.dump(2).c_str());
     return 0;
   }
   std::string exit_text;
@@ -263,6 +313,8 @@ int command_show(const StoreCommandArgs& args) {
     std::printf("Metrics     %s\n", metrics.dump(2).c_str());
   std::printf("Events      up to #%llu (runner logs %s)\n",
               static_cast<unsigned long long>(job.events_stored), job.id.c_str());
+  for (const auto& line : removal_lines(db->event_removals(job.id)))
+    std::printf("            %s\n", line.c_str());
   return 0;
 }
 

@@ -20,6 +20,7 @@ void merge_into(EventBlock& a, EventBlock&& b) {
   if (b.min_time < a.min_time) a.min_time = b.min_time;
   if (b.max_time > a.max_time) a.max_time = b.max_time;
   a.level_mask |= b.level_mask;
+  a.event_count += b.event_count;
 }
 
 }  // namespace
@@ -50,7 +51,8 @@ void StoreSink::hand_off() {
   if (error_) return;  // the store failed: the other sinks carry on without it
   changed_.wait(lock, [&] { return queued_bytes_ < options_.max_queued_bytes || error_; });
   if (error_) return;
-  queued_bytes_ += block.events.size();
+  // Capacity, not size: what the queue bounds is memory.
+  queued_bytes_ += block.events.capacity();
   queue_.push_back(std::move(block));
   changed_.notify_all();
 }
@@ -58,6 +60,7 @@ void StoreSink::hand_off() {
 void StoreSink::writer_loop() {
   std::vector<EventBlock> batch;
   for (;;) {
+    std::size_t taken = 0;  // what the blocks counted in queued_bytes_
     {
       std::unique_lock lock(mutex_);
       changed_.wait(lock, [&] { return !queue_.empty() || stopping_; });
@@ -65,6 +68,7 @@ void StoreSink::writer_loop() {
       batch.clear();
       while (!queue_.empty()) {
         EventBlock& next = queue_.front();
+        taken += next.events.capacity();
         if (batch.empty() || batch.back().events.size() + next.events.size() > options_.merge_bytes)
           batch.push_back(std::move(next));
         else
@@ -75,15 +79,14 @@ void StoreSink::writer_loop() {
     }
     std::optional<std::string> failure;
     try {
+      for (auto& b : batch) compressor_.pack(b);
       store_->append_blocks(batch);
     } catch (const std::exception& e) {
       failure = e.what();
     }
-    std::size_t written = 0;
-    for (const auto& b : batch) written += b.events.size();
     std::lock_guard lock(mutex_);
     writing_ = false;
-    queued_bytes_ = queued_bytes_ > written ? queued_bytes_ - written : 0;
+    queued_bytes_ = queued_bytes_ > taken ? queued_bytes_ - taken : 0;
     if (failure && !error_) {
       error_ = "the store (" + store_->describe() + ") failed; events after sequence " +
                std::to_string(batch.front().first_sequence - 1) + " were not stored: " + *failure;
