@@ -39,6 +39,9 @@ void StoreSink::write(const logging::Event& event) {
   fields_text_.clear();
   if (event.fields != nullptr && !event.fields->is_null()) fields_text_ = event.fields->dump();
   builder_.add(event.sequence, event.time, event.level, event.source, event.message, fields_text_);
+  // One engine poll can deliver many reads before the next flush(): a block never grows past
+  // merge_bytes, so the job thread holds at most that much besides the bounded queue.
+  if (builder_.bytes() >= options_.merge_bytes) hand_off();
 }
 
 void StoreSink::flush() {
