@@ -16,6 +16,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <thread>
 
 namespace runner {
@@ -118,10 +119,30 @@ std::string removed_by_text(const std::string& by) {
   return by;
 }
 
-// "2,000,001 events (#1-#2000001) removed by runner ship (delete: true) at TIME", one per record.
+// A job's removal records added up per remover (a shipper deletes a busy job's blocks over many
+// batches: one line for all of them), in the order the removers first appear.
+std::vector<store::EventRemoval> summarized(const std::vector<store::EventRemoval>& removals) {
+  std::vector<store::EventRemoval> out;
+  for (const auto& r : removals) {
+    auto it = std::find_if(out.begin(), out.end(), [&](const store::EventRemoval& o) {
+      return o.removed_by == r.removed_by;
+    });
+    if (it == out.end()) {
+      out.push_back(r);
+      continue;
+    }
+    it->events += r.events;
+    it->first_sequence = std::min(it->first_sequence, r.first_sequence);
+    it->last_sequence = std::max(it->last_sequence, r.last_sequence);
+    it->removed_at = std::max(it->removed_at, r.removed_at);
+  }
+  return out;
+}
+
+// "2000001 event(s) (#1-#2000001) removed by runner ship (delete: true) at TIME" per remover.
 std::vector<std::string> removal_lines(const std::vector<store::EventRemoval>& removals) {
   std::vector<std::string> lines;
-  for (const auto& r : removals)
+  for (const auto& r : summarized(removals))
     lines.push_back(fmt::format("{} event(s) (#{}-#{}) removed by {} at {}", r.events,
                                 r.first_sequence, r.last_sequence, removed_by_text(r.removed_by),
                                 logging::format_time(r.removed_at)));
@@ -274,7 +295,7 @@ int command_show(const StoreCommandArgs& args) {
   const store::JobRecord job = find_job_or_throw(*db, args.job);
   if (args.json) {
     auto doc = job_to_json(job);
-    const auto removals = db->event_removals(job.id);
+    const auto removals = summarized(db->event_removals(job.id));
     if (!removals.empty()) {
       doc["events_removed"] = nlohmann::json::array();
       for (const auto& r : removals)
