@@ -2,11 +2,12 @@
 //
 // A block's events (event_block.hpp: a JSON array) are stored as one zstd frame in the
 // event_blocks.packed column (schema version 3); blocks written before that keep their plain
-// JSON in event_blocks.events and stay readable. zstd level 1 on 1 MiB blocks: measured on
-// bench/loggen.py's realistic log, 0.305x of the raw output bytes at ~4x the speed of level 3
-// (0.301x); level 5 gains another 1%, the fast levels (--fast=1) miss 0.35x (0.385x). A trained
-// dictionary helps small inputs, not 1 MiB ones (the window already holds the vocabulary), so
-// there is none. The compressor lives in the store writer's thread, never the job's.
+// JSON in event_blocks.events and stay readable. zstd level 1: measured on bench/loggen.py's
+// realistic log in 1 MiB blocks, 0.305x of the raw output bytes at ~2x the speed of level 3
+// (0.301x); level 5 gains another 1%, the fast levels (--fast=1) miss 0.35x (0.385x); in the
+// 256 KiB blocks StoreSink writes, 0.314x. A trained dictionary helps small inputs, not blocks of
+// hundreds of KiB (the window already holds the vocabulary), so there is none. The compressor lives
+// in the store writer's thread, never the job's.
 #pragma once
 
 #include "store/store.hpp"
