@@ -7,8 +7,9 @@
 // caps SQLite near 400,000 inserts/s with the indexes a reader needs (measured), so row-per-line
 // would double the run time of a noisy job, while a block row costs about what writing its bytes
 // costs. Every event keeps its own identity (job id + sequence, unique across runners), time,
-// level, source, message and fields; readers expand blocks (see event_block.hpp), and both
-// backends have an `events` view that does the same in SQL for people with a SQL prompt.
+// level, source, message and fields; readers expand blocks (see event_block.hpp). Since schema 3
+// blocks are zstd-compressed (block_codec.hpp); the `events` view expands in SQL only the blocks
+// written before (docs/store.md gives the equivalent for the others).
 //
 // A Store object is one connection: use it from one thread at a time (a worker opens one per
 // job thread). Every method throws StoreError on failure, with the backend's message.
