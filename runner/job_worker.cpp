@@ -7,6 +7,7 @@
 #include "runner/container_gc.hpp"
 #include "runner/errors.hpp"
 #include "runner/job_outcome.hpp"
+#include "runner/retention_setting.hpp"
 #include "secrets/config_cipher.hpp"
 #include "store/store.hpp"
 #include "store/store_sink.hpp"
@@ -193,6 +194,7 @@ class WorkerLoop {
       report_(fmt::format("job {} ({}): {}", it->id, it->component_id, it->outcome));
       ++finished_jobs_;
       it = running_.erase(it);
+      apply_retention_setting(options_.store_url);  // RUNNER_RETENTION: bounded, after each job
     }
   }
 

@@ -15,6 +15,7 @@
 #include "runner/job_id.hpp"
 #include "runner/job_outcome.hpp"
 #include "runner/job_runner.hpp"
+#include "runner/prune_command.hpp"
 #include "runner/queue_commands.hpp"
 #include "runner/ship_command.hpp"
 #include "runner/stop_request.hpp"
@@ -174,6 +175,8 @@ int command_run(const RunArgs& args) {
   if (stored) {
     if (auto problem = stored->error())
       std::fprintf(stderr, "runner: warning: %s\n", problem->c_str());
+    runner::apply_retention_setting(args.store.empty() ? runner::store::default_store_url()
+                                                       : args.store);
   }
   if (outputs_file) {
     // Written whatever the outcome: Kestra returns the outputs of failed tasks too.
@@ -378,6 +381,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
 
   runner::ShipArgs ship;
   CLI::App* ship_cmd = runner::add_ship_command(app, ship);
+  const runner::PruneCommand prune(app);
 
   app.add_subcommand("version", "Print runner's version");
 
@@ -402,6 +406,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
     if (store_cmds.logs->parsed()) return runner::command_logs(logs_args);
     if (store_cmds.show->parsed()) return runner::command_show(show_args);
     if (ship_cmd->parsed()) return runner::command_ship(ship);
+    if (prune.parsed()) return prune.run();
     if (queue_cmds.submit->parsed()) return runner::command_submit(submit_args);
     if (queue_cmds.cancel->parsed()) return runner::command_cancel(cancel_args);
     if (queue_cmds.worker->parsed()) return runner::command_worker(worker_args);

@@ -9,12 +9,14 @@
 #include "logging/terminal_text.hpp"
 #include "runner/errors.hpp"
 #include "store/event_block.hpp"
+#include "store/retention.hpp"
 #include "store/store.hpp"
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <thread>
 
 namespace runner {
@@ -117,6 +119,59 @@ void append_event_json(std::string& line, const store::StoredEvent& e) {
   line.append("}\n");
 }
 
+std::string removed_by_text(const std::string& by) {
+  if (by == "ship") return "runner ship (delete: true)";
+  if (by == "prune") return "runner prune";
+  return by;
+}
+
+// A job's removal records added up per remover (a shipper deletes a busy job's blocks over many
+// batches: one line for all of them), in the order the removers first appear.
+std::vector<store::EventRemoval> summarized(const std::vector<store::EventRemoval>& removals) {
+  std::vector<store::EventRemoval> out;
+  for (const auto& r : removals) {
+    auto it = std::find_if(out.begin(), out.end(), [&](const store::EventRemoval& o) {
+      return o.removed_by == r.removed_by;
+    });
+    if (it == out.end()) {
+      out.push_back(r);
+      continue;
+    }
+    it->events += r.events;
+    it->first_sequence = std::min(it->first_sequence, r.first_sequence);
+    it->last_sequence = std::max(it->last_sequence, r.last_sequence);
+    it->removed_at = std::max(it->removed_at, r.removed_at);
+  }
+  return out;
+}
+
+// "2000001 event(s) (#1-#2000001) removed by runner ship (delete: true) at TIME" per remover.
+std::vector<std::string> removal_lines(const std::vector<store::EventRemoval>& removals) {
+  std::vector<std::string> lines;
+  for (const auto& r : summarized(removals))
+    lines.push_back(fmt::format("{} event(s) (#{}-#{}) removed by {} at {}", r.events,
+                                r.first_sequence, r.last_sequence, removed_by_text(r.removed_by),
+                                logging::format_time(r.removed_at)));
+  return lines;
+}
+
+// A note on stderr when the store has grown past a size worth knowing and nothing prunes it.
+void warn_about_size(store::Store& db) {
+  const char* retention = std::getenv("RUNNER_RETENTION");
+  if (retention != nullptr && *retention != '\0') return;
+  std::optional<std::uint64_t> size;
+  try {
+    size = db.size_bytes();
+  } catch (const std::exception&) {
+    return;  // a size we cannot read is not worth a failure of `runner jobs`
+  }
+  if (!size || *size < store::kStoreSizeWorthKnowing) return;
+  std::fprintf(stderr,
+               "runner: note: the store %s is %.1f GiB; `runner prune --older-than 30d` deletes "
+               "old jobs and shrinks it, RUNNER_RETENTION=30d does so automatically\n",
+               db.describe().c_str(), static_cast<double>(*size) / (1 << 30));
+}
+
 }  // namespace
 
 StoreCommands add_store_commands(CLI::App& app, StoreCommandArgs& jobs, StoreCommandArgs& logs,
@@ -167,6 +222,7 @@ int command_jobs(const StoreCommandArgs& args) {
   if (!args.status.empty()) filter.status = args.status;
   filter.limit = args.limit;
   const auto jobs = db->list_jobs(filter);
+  warn_about_size(*db);
   if (args.json) {
     for (const auto& job : jobs) std::printf("%s\n", json_text(job_to_json(job)).c_str());
     return 0;
@@ -239,6 +295,10 @@ int command_logs(const StoreCommandArgs& args) {
   }
   out.flush();
   terminal.flush();
+  // Events that were deleted are said to be, not silently missing (on stderr: stdout stays the
+  // events themselves, for pipes and --json).
+  for (const auto& line : removal_lines(db->event_removals(job.id)))
+    std::fprintf(stderr, "runner: job %s: %s\n", job.id.c_str(), line.c_str());
   return 0;
 }
 
@@ -246,7 +306,18 @@ int command_show(const StoreCommandArgs& args) {
   auto db = open_for_reading(args.store);
   const store::JobRecord job = find_job_or_throw(*db, args.job);
   if (args.json) {
-    std::printf("%s\n", json_text(job_to_json(job), 2).c_str());
+    auto doc = job_to_json(job);
+    const auto removals = summarized(db->event_removals(job.id));
+    if (!removals.empty()) {
+      doc["events_removed"] = nlohmann::json::array();
+      for (const auto& r : removals)
+        doc["events_removed"].push_back({{"by", r.removed_by},
+                                         {"at", logging::format_time(r.removed_at)},
+                                         {"events", r.events},
+                                         {"first_sequence", r.first_sequence},
+                                         {"last_sequence", r.last_sequence}});
+    }
+    std::printf("%s\n", json_text(doc, 2).c_str());
     return 0;
   }
   std::string exit_text;
@@ -281,6 +352,8 @@ int command_show(const StoreCommandArgs& args) {
   if (!job.events_missing.empty())
     std::printf("Missing     events %s were not stored: %s\n", job.events_missing.c_str(),
                 logging::terminal_text(job.events_missing_reason, "\n            ").c_str());
+  for (const auto& line : removal_lines(db->event_removals(job.id)))
+    std::printf("            %s\n", line.c_str());
   return 0;
 }
 

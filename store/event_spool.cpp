@@ -22,6 +22,7 @@ struct RecordHeader {
   std::int64_t max_time;
   std::uint32_t level_mask;
   std::uint32_t reserved;
+  std::uint64_t event_count;
   std::uint64_t length;
 };
 
@@ -87,6 +88,7 @@ bool EventSpool::append(const EventBlock& block, std::string& problem) {
                  block.max_time.time_since_epoch().count(),
                  block.level_mask,
                  0,
+                 block.event_count,
                  block.events.size()};
   if (::lseek(fd_, static_cast<off_t>(write_offset_), SEEK_SET) < 0 ||
       !write_all(fd_, reinterpret_cast<const char*>(&h), sizeof h) ||
@@ -115,6 +117,7 @@ std::vector<EventBlock> EventSpool::read(std::size_t max_bytes) {
     b.min_time = EventTime(std::chrono::microseconds(h.min_time));
     b.max_time = EventTime(std::chrono::microseconds(h.max_time));
     b.level_mask = h.level_mask;
+    b.event_count = h.event_count;
     b.events.resize(h.length);
     if (!read_all(fd_, b.events.data(), b.events.size(), read_offset_ + sizeof h)) break;
     read_offset_ += sizeof h + h.length;

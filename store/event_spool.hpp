@@ -8,8 +8,9 @@
 // (full), is refused, and the caller records those events as missing.
 //
 // Record format (native byte order; the file never leaves the machine, nor outlives the job):
-// first_sequence, last_sequence (u64), min_time, max_time (i64 us), level_mask (u32), the
-// length of the events text (u64), then the text.
+// first_sequence, last_sequence (u64), min_time, max_time (i64 us), level_mask (u32), a reserved
+// u32, event_count (u64), the length of the events text (u64), then the text. Blocks are spooled
+// as the job's thread built them, before the writer compresses them (block_codec.hpp).
 #pragma once
 
 #include "store/store.hpp"

@@ -36,6 +36,7 @@ using ResultHandle = std::unique_ptr<PGresult, ResultClear>;
 constexpr Oid kBoolOid = 16;
 constexpr Oid kInt8Oid = 20;
 constexpr Oid kInt4Oid = 23;
+constexpr Oid kByteaOid = 17;
 constexpr Oid kTextOid = 25;
 constexpr Oid kTextArrayOid = 1009;
 
@@ -77,6 +78,11 @@ class Params {
   }
   // No copy: `v` must outlive the statement (the hot path's events text).
   Params& text_ref(const std::string& v) { return add(kTextOid, v.data(), v.size(), 1); }
+  // Bytes (a bytea) in binary format, no copy: `v` must outlive the statement. Empty: NULL.
+  Params& bytes_ref_or_null(const std::string& v) {
+    if (v.empty()) return add(kByteaOid, nullptr, 0, 1);
+    return add(kByteaOid, v.data(), v.size(), 1);
+  }
   Params& i64(std::int64_t v) {
     owned_.push_back(std::to_string(v));
     return add(kInt8Oid, owned_.back().c_str(), 0, 0);
@@ -163,6 +169,31 @@ class ResultJobRow final : public schema::JobRow {
   int row_;
 };
 
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// A bytea cell in text format: "\x" and two hex digits a byte (the server's default
+// bytea_output). Empty for NULL; a cell in any other form is returned as it is, which the block
+// codec then refuses as corrupt (a clear error, not a wrong event).
+std::string cell_bytea(const PGresult* r, int row, int col) {
+  if (is_null(r, row, col)) return {};
+  const char* p = PQgetvalue(r, row, col);
+  const auto n = static_cast<std::size_t>(PQgetlength(r, row, col));
+  if (n < 2 || p[0] != '\\' || p[1] != 'x' || n % 2 != 0) return std::string(p, n);
+  std::string out((n - 2) / 2, '\0');
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const int hi = hex_digit(p[2 + 2 * i]);
+    const int lo = hex_digit(p[3 + 2 * i]);
+    if (hi < 0 || lo < 0) return std::string(p, n);
+    out[i] = static_cast<char>((hi << 4) | lo);
+  }
+  return out;
+}
+
 JobRecord job_from(const PGresult* r, int row) {
   return schema::job_from_row(ResultJobRow(r, row));
 }
@@ -177,6 +208,8 @@ EventBlock block_from(const PGresult* r, int row) {
   b.max_time = from_micros(cell_i64(r, row, 5));
   b.level_mask = static_cast<std::uint32_t>(cell_i64(r, row, 6));
   b.events = cell(r, row, 7);
+  b.packed = cell_bytea(r, row, 8);
+  b.event_count = static_cast<std::uint64_t>(cell_i64(r, row, 9));
   return b;
 }
 
@@ -246,6 +279,11 @@ class PostgresStore final : public Store {
                                          std::size_t limit) override;
   std::uint64_t delete_blocks_through(const EventCursor& cursor,
                                       const std::optional<std::string>& namespace_name) override;
+  std::vector<EventRemoval> event_removals(std::string_view job_id) override;
+  std::vector<JobRecord> prunable_jobs(const PruneFilter& filter) override;
+  RemovedCounts delete_jobs(const std::vector<std::string>& job_ids, bool keep_jobs) override;
+  std::uint64_t reclaim_space(std::uint64_t) override { return 0; }
+  std::optional<std::uint64_t> size_bytes() override;
 
   std::optional<std::string> get_value(std::string_view key) override;
   void put_value(std::string_view key, std::string_view value) override;
@@ -544,21 +582,23 @@ void PostgresStore::append_blocks(const std::vector<EventBlock>& blocks) {
     Params p;
     std::string sql =
         "INSERT INTO event_blocks (job_id, first_sequence, last_sequence, min_time, max_time, "
-        "level_mask, events) VALUES ";
+        "level_mask, events, packed, event_count) VALUES ";
     std::size_t rows = 0;
     std::size_t bytes = 0;
     for (; i < blocks.size() && rows < kInsertRows && (rows == 0 || bytes < kInsertBytes); ++i) {
       const auto& b = blocks[i];
-      sql += fmt::format("{}({})", rows > 0 ? ", " : "", placeholders(p.count() + 1, 7));
+      sql += fmt::format("{}({})", rows > 0 ? ", " : "", placeholders(p.count() + 1, 9));
       p.text(b.job_id)
           .i64(static_cast<std::int64_t>(b.first_sequence))
           .i64(static_cast<std::int64_t>(b.last_sequence))
           .time(b.min_time)
           .time(b.max_time)
           .i32(static_cast<std::int32_t>(b.level_mask))
-          .text_ref(b.events);
+          .text_ref(b.events)
+          .bytes_ref_or_null(b.packed)
+          .opt_i64(b.event_count > 0 ? std::optional<std::int64_t>(b.event_count) : std::nullopt);
       ++rows;
-      bytes += b.events.size();
+      bytes += b.events.size() + b.packed.size();
       auto& h = highest[b.job_id];
       if (b.last_sequence > h) h = b.last_sequence;
     }
@@ -624,10 +664,120 @@ std::uint64_t PostgresStore::delete_blocks_through(
         "OR (namespace_name >= $4 AND namespace_name < $5))";
     p.text(r.exact).text(r.children_from).text(r.children_below);
   }
-  sql +=
-      " RETURNING last_sequence - first_sequence + 1 AS n) "
-      "SELECT coalesce(sum(n), 0)::bigint FROM deleted";
+  // One statement: the blocks go and each job's removal is recorded atomically.
+  sql += fmt::format(
+      " RETURNING job_id, first_sequence, last_sequence, {} AS n), "
+      "spans AS (SELECT job_id, min(first_sequence) AS f, max(last_sequence) AS l, sum(n) AS n "
+      "FROM deleted GROUP BY job_id), "
+      "recorded AS (INSERT INTO event_removals (job_id, removed_by, removed_at, events, "
+      "first_sequence, last_sequence) SELECT job_id, '{}', {}, n, f, l FROM spans) "
+      "SELECT coalesce(sum(n), 0)::bigint FROM spans",
+      schema::kPostgresBlockEvents, schema::removed_by_name(schema::RemovedBy::ship),
+      micros(logging::now_utc()));
   auto r = exec("delete shipped event blocks", sql, p);
+  return static_cast<std::uint64_t>(cell_i64(r.get(), 0, 0));
+}
+
+std::vector<EventRemoval> PostgresStore::event_removals(std::string_view job_id) {
+  auto r = exec(fmt::format("read the event removals of job {}", job_id),
+                "SELECT job_id, removed_by, removed_at, events, first_sequence, last_sequence "
+                "FROM event_removals WHERE job_id = $1 ORDER BY row_id",
+                Params().text(job_id));
+  std::vector<EventRemoval> out;
+  for (int i = 0; i < PQntuples(r.get()); ++i) {
+    const PGresult* res = r.get();
+    out.push_back(EventRemoval{cell(res, i, 0), cell(res, i, 1), from_micros(cell_i64(res, i, 2)),
+                               static_cast<std::uint64_t>(cell_i64(res, i, 3)),
+                               static_cast<std::uint64_t>(cell_i64(res, i, 4)),
+                               static_cast<std::uint64_t>(cell_i64(res, i, 5))});
+  }
+  return out;
+}
+
+// --- retention ----------------------------------------------------------------------------------
+
+std::vector<JobRecord> PostgresStore::prunable_jobs(const PruneFilter& filter) {
+  std::string sql = fmt::format(
+      "SELECT {} FROM jobs WHERE status IN {} AND coalesce(finished_at, created_at) < $1",
+      schema::job_columns(), schema::kFinalStatusesSql);
+  Params p;
+  p.time(filter.finished_before).i64(to_i64(filter.limit));
+  int n = 2;
+  if (filter.namespace_name) {
+    const auto r = schema::namespace_range(*filter.namespace_name);
+    sql += fmt::format(
+        " AND (namespace_name = ${} OR (namespace_name >= ${} AND namespace_name < ${}))", n + 1,
+        n + 2, n + 3);
+    n += 3;
+    p.text(r.exact).text(r.children_from).text(r.children_below);
+  }
+  if (filter.status) {
+    sql += fmt::format(" AND status = ${}", ++n);
+    p.text(*filter.status);
+  }
+  if (filter.only_with_events)
+    sql += " AND EXISTS (SELECT 1 FROM event_blocks AS b WHERE b.job_id = jobs.id)";
+  sql += " ORDER BY coalesce(finished_at, created_at), id LIMIT $2";
+  return jobs_from(exec("list jobs to prune", sql, p).get());
+}
+
+// Blocks go in batches, each its own short statement (autocommit): row locks on the deleted
+// blocks only, so appends of running jobs never wait; then the job (or its removal record) in
+// one transaction.
+RemovedCounts PostgresStore::delete_jobs(const std::vector<std::string>& job_ids, bool keep_jobs) {
+  constexpr int kBlocksPerBatch = 200;
+  static const std::string batch_sql = fmt::format(
+      "WITH deleted AS (DELETE FROM event_blocks WHERE row_id IN (SELECT row_id FROM event_blocks "
+      "WHERE job_id = $1 ORDER BY row_id LIMIT {}) RETURNING first_sequence, last_sequence, {} AS "
+      "n) SELECT count(*), coalesce(min(first_sequence), 0), coalesce(max(last_sequence), 0), "
+      "coalesce(sum(n), 0)::bigint FROM deleted",
+      kBlocksPerBatch, schema::kPostgresBlockEvents);
+  RemovedCounts counts;
+  for (const auto& id : job_ids) {
+    const std::string what = fmt::format("prune job {}", id);
+    schema::RemovalSpans spans;
+    for (;;) {
+      auto r = exec(what, batch_sql, Params().text(id));
+      const auto blocks = cell_i64(r.get(), 0, 0);
+      if (blocks == 0) break;
+      counts.blocks += static_cast<std::uint64_t>(blocks);
+      spans[id].add(static_cast<std::uint64_t>(cell_i64(r.get(), 0, 1)),
+                    static_cast<std::uint64_t>(cell_i64(r.get(), 0, 2)),
+                    static_cast<std::uint64_t>(cell_i64(r.get(), 0, 3)));
+    }
+    if (const auto it = spans.find(id); it != spans.end()) counts.events += it->second.events;
+    Transaction tx(*this, what);
+    if (keep_jobs) {
+      for (const auto& [job, span] : spans)
+        exec(what,
+             "INSERT INTO event_removals (job_id, removed_by, removed_at, events, first_sequence, "
+             "last_sequence) VALUES ($1, $2, $3, $4, $5, $6)",
+             Params()
+                 .text(job)
+                 .text(schema::removed_by_name(schema::RemovedBy::prune))
+                 .time(logging::now_utc())
+                 .i64(static_cast<std::int64_t>(span.events))
+                 .i64(static_cast<std::int64_t>(span.first_sequence))
+                 .i64(static_cast<std::int64_t>(span.last_sequence)));
+    } else {
+      exec(what, "DELETE FROM event_removals WHERE job_id = $1", Params().text(id));
+      auto r = exec(what,
+                    "WITH d AS (DELETE FROM jobs WHERE id = $1 RETURNING 1) "
+                    "SELECT count(*) FROM d",
+                    Params().text(id));
+      counts.jobs += static_cast<std::uint64_t>(cell_i64(r.get(), 0, 0));
+    }
+    tx.commit();
+  }
+  return counts;
+}
+
+std::optional<std::uint64_t> PostgresStore::size_bytes() {
+  auto r = exec("read the store's size",
+                "SELECT (coalesce(pg_total_relation_size(to_regclass('jobs')), 0) + "
+                "coalesce(pg_total_relation_size(to_regclass('event_blocks')), 0) + "
+                "coalesce(pg_total_relation_size(to_regclass('event_removals')), 0) + "
+                "coalesce(pg_total_relation_size(to_regclass('kv')), 0))::bigint");
   return static_cast<std::uint64_t>(cell_i64(r.get(), 0, 0));
 }
 

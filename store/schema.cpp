@@ -167,10 +167,77 @@ ALTER TABLE jobs ADD COLUMN events_missing TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN events_missing_reason TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Version 3 (issue 14): compressed blocks and a record of removed events.
+//   - event_blocks.packed: the block's JSON array as a zstd frame (block_codec.hpp); events is ''
+//     then. Blocks written before keep their JSON in events and packed NULL: both stay readable.
+//   - event_blocks.event_count: the number of events of the block (sequences may have gaps, so
+//     last - first + 1 is not it); NULL in older blocks (count their JSON array instead).
+//   - event_removals: one row per job each time its events were deleted (runner prune, runner
+//     ship with delete: true): by what, when, how many, which sequences. Jobs are not changed.
+//   - the events view now expands only uncompressed blocks: SQL cannot unpack zstd. The
+//     documented equivalent is `runner logs JOB --json` (docs/store.md).
+constexpr std::string_view kSqlite3 = R"sql(
+ALTER TABLE event_blocks ADD COLUMN packed BLOB;
+ALTER TABLE event_blocks ADD COLUMN event_count BIGINT;
+CREATE TABLE event_removals (
+  row_id INTEGER PRIMARY KEY,
+  job_id TEXT NOT NULL,
+  removed_by TEXT NOT NULL,
+  removed_at BIGINT NOT NULL,
+  events BIGINT NOT NULL,
+  first_sequence BIGINT NOT NULL,
+  last_sequence BIGINT NOT NULL
+);
+CREATE INDEX event_removals_job ON event_removals (job_id, row_id);
+DROP VIEW events;
+CREATE VIEW events AS
+SELECT b.job_id || '-' || printf('%012d', json_extract(e.value, '$[0]')) AS id,
+       b.job_id AS job_id,
+       json_extract(e.value, '$[0]') AS sequence,
+       json_extract(e.value, '$[1]') AS time,
+       coalesce(json_extract(e.value, '$[3]'), 'info') AS level,
+       coalesce(json_extract(e.value, '$[4]'), 'stdout') AS source,
+       json_extract(e.value, '$[2]') AS message,
+       json_extract(e.value, '$[5]') AS fields
+FROM event_blocks AS b, json_each(b.events) AS e
+WHERE b.packed IS NULL;
+)sql";
+
+// The zstd frames are stored as they are (STORAGE EXTERNAL): TOAST would try, and fail, to
+// compress them again.
+constexpr std::string_view kPostgres3 = R"sql(
+ALTER TABLE event_blocks ADD COLUMN packed BYTEA;
+ALTER TABLE event_blocks ALTER COLUMN packed SET STORAGE EXTERNAL;
+ALTER TABLE event_blocks ADD COLUMN event_count BIGINT;
+CREATE TABLE event_removals (
+  row_id BIGSERIAL PRIMARY KEY,
+  job_id TEXT COLLATE "C" NOT NULL,
+  removed_by TEXT NOT NULL,
+  removed_at BIGINT NOT NULL,
+  events BIGINT NOT NULL,
+  first_sequence BIGINT NOT NULL,
+  last_sequence BIGINT NOT NULL
+);
+CREATE INDEX event_removals_job ON event_removals (job_id, row_id);
+CREATE OR REPLACE VIEW events AS
+SELECT (b.job_id || '-' || repeat('0', 12 - length(e.value->>0)) || (e.value->>0))
+         COLLATE "C" AS id,
+       b.job_id AS job_id,
+       (e.value->>0)::bigint AS sequence,
+       (e.value->>1)::bigint AS "time",
+       coalesce(e.value->>3, 'info') AS level,
+       coalesce(e.value->>4, 'stdout') AS source,
+       e.value->>2 AS message,
+       (e.value->5)::text AS fields
+FROM event_blocks AS b CROSS JOIN LATERAL jsonb_array_elements(b.events::jsonb) AS e(value)
+WHERE b.packed IS NULL;
+)sql";
+
 // In version order; a migration's version may leave gaps (branches number theirs ahead).
-constexpr std::array<Migration, 2> kMigrations = {{
+constexpr std::array<Migration, 3> kMigrations = {{
     {1, "jobs, event_blocks, kv, the events view", kSqlite1, kPostgres1},
     {2, "jobs: runner host and pid, missing events", kSqlite2, kPostgres2},
+    {3, "compressed event blocks, event counts, event_removals", kSqlite3, kPostgres3},
 }};
 
 }  // namespace
@@ -299,6 +366,10 @@ std::string exhausted_job_message() {
       "Gave up after {} attempts: each worker that claimed this job stopped before the job "
       "finished (the worker was killed, or crashed running it), so it is not claimed again",
       kMaxAttempts);
+}
+
+std::string_view removed_by_name(RemovedBy by) {
+  return by == RemovedBy::prune ? "prune" : "ship";
 }
 
 std::int64_t level_mask_at_least(logging::Level min_level) {

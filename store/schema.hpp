@@ -10,9 +10,12 @@
 
 #include "store/store.hpp"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <limits>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -112,7 +115,37 @@ std::string with_statuses(std::string_view sql);
 
 // The event_blocks columns in the order every SELECT of a whole block uses.
 inline constexpr std::string_view kBlockColumns =
-    "row_id, job_id, first_sequence, last_sequence, min_time, max_time, level_mask, events";
+    "row_id, job_id, first_sequence, last_sequence, min_time, max_time, level_mask, events, "
+    "packed, coalesce(event_count, 0)";
+
+// The number of events in a block, in SQL: the count written since version 3, or the length of
+// the JSON array of a block written before (those are never packed).
+inline constexpr std::string_view kSqliteBlockEvents =
+    "coalesce(event_count, json_array_length(events))";
+inline constexpr std::string_view kPostgresBlockEvents =
+    "coalesce(event_count, json_array_length(events::json))";
+
+// Who removed a job's events (the event_removals table, version 3).
+enum class RemovedBy { prune, ship };
+std::string_view removed_by_name(RemovedBy by);
+
+// The deleted blocks of one job, added up for its event_removals row.
+struct RemovalSpan {
+  std::uint64_t first_sequence = std::numeric_limits<std::uint64_t>::max();
+  std::uint64_t last_sequence = 0;
+  std::uint64_t events = 0;
+  void add(std::uint64_t first, std::uint64_t last, std::uint64_t count) {
+    first_sequence = std::min(first_sequence, first);
+    last_sequence = std::max(last_sequence, last);
+    events += count;
+  }
+};
+using RemovalSpans = std::map<std::string, RemovalSpan, std::less<>>;
+
+// The final statuses, as an SQL list: what prune may select ({name}: filled from the enum's names
+// by with_statuses, like every queue statement).
+inline constexpr std::string_view kFinalStatusesSql =
+    "({success}, {warning}, {error}, {cancelled}, {terminated})";
 
 // Times are stored as integer microseconds since the Unix epoch (UTC).
 inline std::int64_t micros(EventTime t) {

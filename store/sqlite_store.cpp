@@ -94,6 +94,9 @@ class Query {
   Query& bind_static(int i, const std::string& v) {
     return check(sqlite3_bind_text64(stmt_, i, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8));
   }
+  Query& bind_blob_static(int i, const std::string& v) {
+    return check(sqlite3_bind_blob64(stmt_, i, v.data(), v.size(), SQLITE_STATIC));
+  }
   Query& bind_null(int i) { return check(sqlite3_bind_null(stmt_, i)); }
   Query& bind(int i, EventTime t) { return bind(i, micros(t)); }
   template <class T>
@@ -111,6 +114,12 @@ class Query {
 
   std::int64_t i64(int col) const { return sqlite3_column_int64(stmt_, col); }
   bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  std::string blob(int col) const {
+    const void* p = sqlite3_column_blob(stmt_, col);
+    if (p == nullptr) return {};
+    return std::string(static_cast<const char*>(p),
+                       static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)));
+  }
   std::string text(int col) const {
     const auto* p = sqlite3_column_text(stmt_, col);
     if (p == nullptr) return {};
@@ -167,6 +176,8 @@ EventBlock block_from(const Query& q) {
   b.max_time = from_micros(q.i64(5));
   b.level_mask = static_cast<std::uint32_t>(q.i64(6));
   b.events = q.text(7);
+  b.packed = q.blob(8);
+  b.event_count = static_cast<std::uint64_t>(q.i64(9));
   return b;
 }
 
@@ -196,6 +207,12 @@ class SqliteStore final : public Store {
   std::uint64_t delete_blocks_through(const EventCursor& cursor,
                                       const std::optional<std::string>& namespace_name) override;
 
+  std::vector<EventRemoval> event_removals(std::string_view job_id) override;
+  std::vector<JobRecord> prunable_jobs(const PruneFilter& filter) override;
+  RemovedCounts delete_jobs(const std::vector<std::string>& job_ids, bool keep_jobs) override;
+  std::uint64_t reclaim_space(std::uint64_t max_bytes) override;
+  std::optional<std::uint64_t> size_bytes() override;
+
   std::optional<std::string> get_value(std::string_view key) override;
   void put_value(std::string_view key, std::string_view value) override;
 
@@ -224,6 +241,9 @@ class SqliteStore final : public Store {
   int schema_version();
   void insert_job_as(const JobRecord& job, std::string_view status, std::string_view what);
   int changes() const { return sqlite3_changes(db_.get()); }
+  void record_removals(const schema::RemovalSpans& spans, schema::RemovedBy by);
+  std::int64_t pragma(const std::string& name);
+  void exec_or_throw(const std::string& sql, std::string_view what);
 
   std::string path_;
   DbHandle db_;
@@ -282,8 +302,11 @@ SqliteStore::SqliteStore(std::string path) : path_(std::move(path)) {
     // event blocks (hundreds of KiB of text) with fewer overflow pages, ~30% faster appends.
     // journal_mode=WAL is persistent (the first opener sets it); NORMAL is safe with WAL (a
     // power loss may lose the last commits, never corrupt the file) and much faster than FULL.
+    // auto_vacuum=INCREMENTAL, also only for a new file: `runner prune` gives freed pages back
+    // to the file system (incremental_vacuum) instead of keeping the file at its largest.
     if (sqlite3_exec(db_.get(),
-                     "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+                     "PRAGMA page_size=16384; PRAGMA auto_vacuum=INCREMENTAL; "
+                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
                      nullptr, nullptr, &error) != SQLITE_OK) {
       std::string message =
           error_text(db_.get(), error != nullptr ? error : sqlite3_errmsg(db_.get()));
@@ -483,7 +506,7 @@ void SqliteStore::append_blocks(const std::vector<EventBlock>& blocks) {
   for (const auto& b : blocks) {
     auto q = query(
         "INSERT INTO event_blocks (job_id, first_sequence, last_sequence, min_time, max_time, "
-        "level_mask, events) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "level_mask, events, packed, event_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         what);
     q.bind(1, b.job_id)
         .bind(2, static_cast<std::int64_t>(b.first_sequence))
@@ -492,6 +515,14 @@ void SqliteStore::append_blocks(const std::vector<EventBlock>& blocks) {
         .bind(5, b.max_time)
         .bind(6, static_cast<std::int64_t>(b.level_mask))
         .bind_static(7, b.events);
+    if (b.packed.empty())
+      q.bind_null(8);
+    else
+      q.bind_blob_static(8, b.packed);
+    if (b.event_count > 0)
+      q.bind(9, static_cast<std::int64_t>(b.event_count));
+    else
+      q.bind_null(9);
     q.run();
     auto& h = highest[b.job_id];
     if (b.last_sequence > h) h = b.last_sequence;
@@ -557,8 +588,10 @@ std::uint64_t SqliteStore::delete_blocks_through(const EventCursor& cursor,
     sql +=
         " AND job_id IN (SELECT id FROM jobs WHERE namespace_name = ?3 "
         "OR (namespace_name >= ?4 AND namespace_name < ?5))";
-  sql += " RETURNING last_sequence - first_sequence + 1";
+  sql += fmt::format(" RETURNING job_id, first_sequence, last_sequence, {}",
+                     schema::kSqliteBlockEvents);
   WriteTransaction tx(*this, "delete shipped event blocks");
+  schema::RemovalSpans spans;
   std::uint64_t deleted = 0;
   {
     auto q = query(sql, "delete shipped event blocks");
@@ -567,10 +600,154 @@ std::uint64_t SqliteStore::delete_blocks_through(const EventCursor& cursor,
       const auto r = schema::namespace_range(*namespace_name);
       q.bind(3, r.exact).bind(4, r.children_from).bind(5, r.children_below);
     }
-    while (q.step()) deleted += static_cast<std::uint64_t>(q.i64(0));
+    while (q.step()) {
+      const auto n = static_cast<std::uint64_t>(q.i64(3));
+      spans[q.text(0)].add(static_cast<std::uint64_t>(q.i64(1)),
+                           static_cast<std::uint64_t>(q.i64(2)), n);
+      deleted += n;
+    }
   }
+  record_removals(spans, schema::RemovedBy::ship);
   tx.commit();
   return deleted;
+}
+
+void SqliteStore::record_removals(const schema::RemovalSpans& spans, schema::RemovedBy by) {
+  const auto now = logging::now_utc();
+  for (const auto& [job_id, span] : spans) {
+    query(
+        "INSERT INTO event_removals (job_id, removed_by, removed_at, events, first_sequence, "
+        "last_sequence) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "record removed events")
+        .bind(1, job_id)
+        .bind(2, schema::removed_by_name(by))
+        .bind(3, now)
+        .bind(4, static_cast<std::int64_t>(span.events))
+        .bind(5, static_cast<std::int64_t>(span.first_sequence))
+        .bind(6, static_cast<std::int64_t>(span.last_sequence))
+        .run();
+  }
+}
+
+std::vector<EventRemoval> SqliteStore::event_removals(std::string_view job_id) {
+  auto q = query(
+      "SELECT job_id, removed_by, removed_at, events, first_sequence, last_sequence "
+      "FROM event_removals WHERE job_id = ?1 ORDER BY row_id",
+      fmt::format("read the event removals of job {}", job_id));
+  q.bind(1, job_id);
+  std::vector<EventRemoval> out;
+  while (q.step()) {
+    out.push_back(EventRemoval{
+        q.text(0), q.text(1), from_micros(q.i64(2)), static_cast<std::uint64_t>(q.i64(3)),
+        static_cast<std::uint64_t>(q.i64(4)), static_cast<std::uint64_t>(q.i64(5))});
+  }
+  return out;
+}
+
+// --- retention ----------------------------------------------------------------------------------
+
+std::vector<JobRecord> SqliteStore::prunable_jobs(const PruneFilter& filter) {
+  std::string sql = fmt::format(
+      "SELECT {} FROM jobs WHERE status IN {} AND coalesce(finished_at, created_at) < ?1",
+      schema::job_columns(), schema::kFinalStatusesSql);
+  if (filter.namespace_name)
+    sql += " AND (namespace_name = ?2 OR (namespace_name >= ?3 AND namespace_name < ?4))";
+  if (filter.status) sql += " AND status = ?5";
+  if (filter.only_with_events)
+    sql += " AND EXISTS (SELECT 1 FROM event_blocks AS b WHERE b.job_id = jobs.id)";
+  sql += " ORDER BY coalesce(finished_at, created_at), id LIMIT ?6";
+  auto q = query(sql, "list jobs to prune");
+  q.bind(1, filter.finished_before).bind(6, to_i64(filter.limit));
+  if (filter.namespace_name) {
+    const auto r = schema::namespace_range(*filter.namespace_name);
+    q.bind(2, r.exact).bind(3, r.children_from).bind(4, r.children_below);
+  }
+  if (filter.status) q.bind(5, *filter.status);
+  std::vector<JobRecord> jobs;
+  while (q.step()) jobs.push_back(job_from(q));
+  return jobs;
+}
+
+// One short transaction per job: other processes' appends wait at most that long.
+RemovedCounts SqliteStore::delete_jobs(const std::vector<std::string>& job_ids, bool keep_jobs) {
+  RemovedCounts counts;
+  for (const auto& id : job_ids) {
+    const std::string what = fmt::format("prune job {}", id);
+    WriteTransaction tx(*this, what);
+    schema::RemovalSpans spans;
+    {
+      auto q = query(fmt::format("DELETE FROM event_blocks WHERE job_id = ?1 RETURNING "
+                                 "first_sequence, last_sequence, {}",
+                                 schema::kSqliteBlockEvents),
+                     what);
+      q.bind(1, id);
+      while (q.step()) {
+        spans[id].add(static_cast<std::uint64_t>(q.i64(0)), static_cast<std::uint64_t>(q.i64(1)),
+                      static_cast<std::uint64_t>(q.i64(2)));
+        ++counts.blocks;
+      }
+    }
+    if (const auto it = spans.find(id); it != spans.end()) counts.events += it->second.events;
+    if (keep_jobs) {
+      record_removals(spans, schema::RemovedBy::prune);
+    } else {
+      query("DELETE FROM event_removals WHERE job_id = ?1", what).bind(1, id).run();
+      query("DELETE FROM jobs WHERE id = ?1", what).bind(1, id).run();
+      counts.jobs += static_cast<std::uint64_t>(changes());
+    }
+    tx.commit();
+  }
+  return counts;
+}
+
+std::int64_t SqliteStore::pragma(const std::string& name) {
+  auto q = query("PRAGMA " + name, "read PRAGMA " + name);
+  return q.step() ? q.i64(0) : 0;
+}
+
+void SqliteStore::exec_or_throw(const std::string& sql, std::string_view what) {
+  char* error = nullptr;
+  if (sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+    const std::string message = error != nullptr ? error : sqlite3_errmsg(db_.get());
+    sqlite3_free(error);
+    throw StoreError(fmt::format("{}: {}: {}", describe(), what, message));
+  }
+}
+
+std::uint64_t SqliteStore::reclaim_space(std::uint64_t max_bytes) {
+  const auto before = size_bytes().value_or(0);
+  const std::int64_t page_size = pragma("page_size");
+  if (pragma("auto_vacuum") == 0) {
+    // A file created before schema version 3 has no incremental vacuum: only an explicit,
+    // unbounded reclaim converts it, with one VACUUM (it rewrites the file and holds the write
+    // lock meanwhile: never done by the automatic retention).
+    if (max_bytes != std::numeric_limits<std::uint64_t>::max()) return 0;
+    exec_or_throw("PRAGMA auto_vacuum=INCREMENTAL; VACUUM",
+                  "convert the file to incremental vacuum");
+  } else {
+    const std::int64_t free_pages = pragma("freelist_count");
+    const std::int64_t pages =
+        page_size > 0 ? std::min<std::int64_t>(free_pages, to_i64(max_bytes / page_size)) : 0;
+    if (pages <= 0) return 0;
+    exec_or_throw(fmt::format("PRAGMA incremental_vacuum({})", pages), "give freed pages back");
+  }
+  // The file shrinks at the checkpoint; TRUNCATE also empties the WAL (best effort: a reader
+  // holding an old snapshot makes it return busy, and the next checkpoint finishes the job).
+  sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+  const auto after = size_bytes().value_or(0);
+  return before > after ? before - after : 0;
+}
+
+std::optional<std::uint64_t> SqliteStore::size_bytes() {
+  if (path_ == ":memory:") return std::nullopt;
+  std::uint64_t total = 0;
+  std::error_code ec;
+  const auto main = fs::file_size(path_, ec);
+  if (ec) return std::nullopt;
+  total += main;
+  const auto wal = fs::file_size(path_ + "-wal", ec);
+  if (!ec) total += wal;
+  return total;
 }
 
 // --- key-value ----------------------------------------------------------------------------------

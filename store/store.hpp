@@ -7,8 +7,9 @@
 // caps SQLite near 400,000 inserts/s with the indexes a reader needs (measured), so row-per-line
 // would double the run time of a noisy job, while a block row costs about what writing its bytes
 // costs. Every event keeps its own identity (job id + sequence, unique across runners), time,
-// level, source, message and fields; readers expand blocks (see event_block.hpp), and both
-// backends have an `events` view that does the same in SQL for people with a SQL prompt.
+// level, source, message and fields; readers expand blocks (see event_block.hpp). Since schema 3
+// blocks are zstd-compressed (block_codec.hpp); the `events` view expands in SQL only the blocks
+// written before (docs/store.md gives the equivalent for the others).
 //
 // A Store object is one connection: use it from one thread at a time (a worker opens one per
 // job thread). Every method throws StoreError on failure, with the backend's message.
@@ -76,7 +77,11 @@ struct EventBlock {
   EventTime min_time{};
   EventTime max_time{};
   std::uint32_t level_mask = 0;  // bit (1 << Level) set for every level present
-  std::string events;            // JSON array, see event_block.hpp
+  std::string events;            // JSON array, see event_block.hpp ("" when packed holds it)
+  std::string packed;            // the JSON array as a zstd frame (block_codec.hpp), or empty
+  // How many events the block holds (sequences may have gaps). 0 for blocks read back from a
+  // store written before schema version 3 and from backends that do not know it.
+  std::uint64_t event_count = 0;
 };
 
 // Job statuses, as in Keboola's queue: the names of logging::JobStatus (logging/job_status.hpp).
@@ -140,6 +145,34 @@ struct JobFilter {
   std::size_t limit = 50;  // newest first
 };
 
+// Jobs `runner prune` removes: finished (a final status) before `finished_before`, optionally in
+// a namespace (and its children) and with one status; oldest first, at most `limit`.
+struct PruneFilter {
+  EventTime finished_before{};
+  std::optional<std::string> namespace_name;
+  std::optional<std::string> status;  // a final status
+  bool only_with_events = false;      // only jobs that still have event blocks
+  std::size_t limit = 1000;
+};
+
+// What deleting jobs or their events removed.
+struct RemovedCounts {
+  std::uint64_t jobs = 0;
+  std::uint64_t blocks = 0;
+  std::uint64_t events = 0;
+};
+
+// A record that a job's events were deleted (event_removals): by `runner prune` or by
+// `runner ship` with delete: true, when, how many, and the sequences they spanned.
+struct EventRemoval {
+  std::string job_id;
+  std::string removed_by;  // "prune" or "ship" (schema::RemovedBy)
+  EventTime removed_at{};
+  std::uint64_t events = 0;
+  std::uint64_t first_sequence = 0;
+  std::uint64_t last_sequence = 0;
+};
+
 // Where the shipper reads from: events strictly after (time, id), in the namespace (nullopt:
 // all), at least `min_level`, with time < `until`.
 struct EventCursor {
@@ -189,9 +222,28 @@ class Store {
                                                  logging::Level min_level, BlockPage page,
                                                  std::size_t limit) = 0;
   // Deletes blocks whose every event is at or before `cursor` (max_time < cursor.time, or
-  // == with ids <= cursor.id), in the namespace. Returns the number of events deleted.
+  // == with ids <= cursor.id), in the namespace, and records each job's removal (by ship) in
+  // event_removals. Returns the number of events deleted, counted exactly.
   virtual std::uint64_t delete_blocks_through(const EventCursor& cursor,
                                               const std::optional<std::string>& namespace_name) = 0;
+  // The removals recorded for a job, oldest first.
+  virtual std::vector<EventRemoval> event_removals(std::string_view job_id) = 0;
+
+  // --- retention (issue 14; store/retention.hpp drives these) --------------------------------
+  // The jobs `filter` selects (never one that is not finished).
+  virtual std::vector<JobRecord> prunable_jobs(const PruneFilter& filter) = 0;
+  // Deletes the jobs' event blocks, and, unless `keep_jobs`, the jobs and their removal records
+  // (with keep_jobs each job gets a removal record instead). In short transactions (PostgreSQL:
+  // batches of blocks), so writers of other jobs are never held up for long. Touches no other
+  // table.
+  virtual RemovedCounts delete_jobs(const std::vector<std::string>& job_ids, bool keep_jobs) = 0;
+  // Gives freed space back to the file system, at most `max_bytes` of it (SQLite: incremental
+  // vacuum and a WAL truncation; PostgreSQL: nothing, its autovacuum makes the space reusable).
+  // Returns the bytes given back, when the backend knows.
+  virtual std::uint64_t reclaim_space(std::uint64_t max_bytes) = 0;
+  // The store's size on disk in bytes (SQLite: the file and its WAL; PostgreSQL: the runner
+  // tables with their indexes and TOAST), or nullopt when it cannot be read.
+  virtual std::optional<std::uint64_t> size_bytes() = 0;
 
   // --- key-value (shipper offsets) -----------------------------------------------------------
   virtual std::optional<std::string> get_value(std::string_view key) = 0;

@@ -38,15 +38,17 @@ void merge_into(EventBlock& a, EventBlock&& b) {
   if (b.min_time < a.min_time) a.min_time = b.min_time;
   if (b.max_time > a.max_time) a.max_time = b.max_time;
   a.level_mask |= b.level_mask;
+  a.event_count += b.event_count;
 }
 
-// Moves `blocks` into `batch`, merging neighbours up to `merge_bytes`; returns the bytes moved.
+// Moves `blocks` into `batch`, merging neighbours up to `merge_bytes`; returns the capacity moved
+// (what queued_bytes_ counted for them).
 std::size_t merge_all(std::deque<EventBlock>& blocks, std::vector<EventBlock>& batch,
                       std::size_t merge_bytes) {
   std::size_t bytes = 0;
   while (!blocks.empty()) {
     EventBlock& next = blocks.front();
-    bytes += next.events.size();
+    bytes += next.events.capacity();
     if (batch.empty() || batch.back().events.size() + next.events.size() > merge_bytes)
       batch.push_back(std::move(next));
     else
@@ -111,6 +113,9 @@ void StoreSink::write(const logging::Event& event) {
   fields_text_.clear();
   if (event.fields != nullptr && !event.fields->is_null()) fields_text_ = event.fields->dump();
   builder_.add(event.sequence, event.time, event.level, event.source, event.message, fields_text_);
+  // One engine poll can deliver many reads before the next flush(): a block never grows past
+  // merge_bytes, so the job thread holds at most that much besides the bounded queue.
+  if (builder_.bytes() >= options_.merge_bytes) hand_off();
 }
 
 void StoreSink::flush() {
@@ -136,7 +141,8 @@ void StoreSink::hand_off() {
       return;
     }
   }
-  queued_bytes_ += block.events.size();
+  // Capacity, not size: what the queue bounds is memory.
+  queued_bytes_ += block.events.capacity();
   queue_.push_back(std::move(block));
   changed_.notify_all();
 }
@@ -226,6 +232,9 @@ bool StoreSink::write_batch(std::vector<EventBlock>& batch, std::string& problem
     try {
       ensure_job_row();
       if (retrying && already_stored(batch)) return true;
+      // Compressed once, just before the first try (a retry sends the same frames).
+      for (auto& b : batch)
+        if (b.packed.empty() && !b.events.empty()) compressor_.pack(b);
       store_->append_blocks(batch);
       failing_since_.reset();
       return true;

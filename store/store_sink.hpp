@@ -2,7 +2,8 @@
 //
 // The job's thread only appends each event's JSON to the current block (EventBlockBuilder) and,
 // on flush() (once per read from the engine), hands the block to a writer thread. The writer
-// merges what queued up and inserts it in one transaction. The thread is there so that no event
+// merges what queued up, compresses each merged block (zstd, block_codec.hpp) and inserts them in
+// one transaction. The thread is there so that no event
 // ever waits on the disk or, with PostgreSQL, on a network round trip: a job that prints a
 // million lines a second keeps streaming while the previous blocks are written. Memory is
 // bounded: past `max_queued_bytes` the job's thread waits for the writer.
@@ -21,6 +22,7 @@
 #pragma once
 
 #include "logging/event_sink.hpp"
+#include "store/block_codec.hpp"
 #include "store/event_block.hpp"
 #include "store/event_spool.hpp"
 #include "store/store.hpp"
@@ -41,9 +43,17 @@
 namespace runner::store {
 
 struct StoreSinkOptions {
-  bool insert_job = true;             // false: the job row exists already (queued jobs)
-  std::size_t merge_bytes = 1 << 20;  // the writer merges queued blocks up to this size
-  std::size_t max_queued_bytes = 64 << 20;
+  bool insert_job = true;  // false: the job row exists already (queued jobs)
+  // The writer merges queued blocks up to this size: a component printing in tiny bursts still
+  // costs few rows; a flood's blocks (one per 512 KiB read) are stored as they come, uncopied.
+  std::size_t merge_bytes = 256 << 10;
+  // What the job's thread may run ahead of the writer (block capacity, so memory). The writer
+  // compresses and stores block text at 100-300 MB/s on this machine (docs/BENCHMARKS.md), so
+  // 2 MiB is 7-20 ms of writing: enough to ride out a commit or a WAL checkpoint, while a store
+  // that cannot keep up holds the job back (or, once that lasts, sends blocks to the spool)
+  // instead of growing the runner's memory (the 64 MiB this was made it 108-162 MiB RSS on a
+  // 166 MB flood).
+  std::size_t max_queued_bytes = 2 << 20;
   // How long a busy or unreachable store is retried before its events count as lost.
   std::chrono::milliseconds retry_window{std::chrono::minutes(5)};
   // Where blocks wait on disk while the store does not take them (<dir>/<job id>.spool); empty:
@@ -102,6 +112,7 @@ class StoreSink final : public logging::EventSink {
   StoreSinkOptions options_;
   EventBlockBuilder builder_;
   std::string fields_text_;
+  BlockCompressor compressor_;  // used by the writer thread only
 
   mutable std::mutex mutex_;
   std::condition_variable changed_;

@@ -259,7 +259,7 @@ void schema_case(Backend& backend) {
   REQUIRE(first.size() == runner::store::schema::migrations().size());
   CHECK(first[0][0] == "1");
   CHECK(first.back()[0] == std::to_string(runner::store::schema::latest_version()));
-  for (const char* table : {"jobs", "event_blocks", "kv", "events"})
+  for (const char* table : {"jobs", "event_blocks", "kv", "events", "event_removals"})
     CHECK(backend.sql(std::string("SELECT count(*) FROM ") + table) == Rows{{"0"}});
   CHECK(store->describe().find(":runner@") == std::string::npos);  // never a password
 
