@@ -309,7 +309,8 @@ class PostgresStore final : public Store {
   [[noreturn]] void fail(std::string_view what, const PGresult* result) const;
   void ensure_connected();
   void migrate();
-  int schema_version();
+  // The versions in schema_migrations (none without the table), newest last.
+  std::vector<int> schema_versions();
   std::uint64_t affected(const ResultHandle& r) const {
     return std::strtoull(PQcmdTuples(r.get()), nullptr, 10);
   }
@@ -433,33 +434,37 @@ ResultHandle PostgresStore::exec_script(std::string_view what, const std::string
   return checked(what, PQexec(conn_.get(), sql.c_str()));
 }
 
-int PostgresStore::schema_version() {
+std::vector<int> PostgresStore::schema_versions() {
   // A scan of pg_class, not to_regclass(): that one may answer from a cache that has not yet
   // seen a table another runner's migration just created (it takes no lock).
   auto r = exec("read the schema version",
                 "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE relname = "
                 "'schema_migrations' AND relnamespace = current_schema()::regnamespace)");
-  if (!cell_bool(r.get(), 0, 0)) return 0;
-  r = exec("read the schema version", "SELECT coalesce(max(version), 0) FROM schema_migrations");
-  return static_cast<int>(cell_i64(r.get(), 0, 0));
+  if (!cell_bool(r.get(), 0, 0)) return {};
+  r = exec("read the schema version", "SELECT version FROM schema_migrations ORDER BY version");
+  std::vector<int> versions;
+  for (int i = 0; i < PQntuples(r.get()); ++i)
+    versions.push_back(static_cast<int>(cell_i64(r.get(), i, 0)));
+  return versions;
 }
 
 void PostgresStore::migrate() {
   const int latest = schema::latest_version();
-  int version = schema_version();
-  if (version > latest) throw schema::newer_schema_error(described_, version);
-  if (version == latest) return;  // nothing to do, nothing written
+  auto versions = schema_versions();
+  if (!versions.empty() && versions.back() > latest)
+    throw schema::newer_schema_error(described_, versions.back());
+  if (schema::pending_migrations(versions).empty()) return;  // nothing to do, nothing written
 
   const std::string_view what = "migrate the schema";
   Transaction tx(*this, what);
   // Runners starting together: the first migrates, the others wait here and then find the
   // schema current.
   exec(what, "SELECT pg_advisory_xact_lock($1)", Params().i64(kMigrationLockKey));
-  version = schema_version();
-  if (version > latest) throw schema::newer_schema_error(described_, version);
+  versions = schema_versions();
+  if (!versions.empty() && versions.back() > latest)
+    throw schema::newer_schema_error(described_, versions.back());
   exec(what, std::string(schema::kCreateMigrationsTable));
-  for (const auto& m : schema::migrations()) {
-    if (m.version <= version) continue;
+  for (const auto& m : schema::pending_migrations(versions)) {
     exec_script(fmt::format("schema migration {} ({})", m.version, m.description),
                 std::string(m.postgres_sql));
     exec(what, "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",

@@ -250,6 +250,13 @@ int latest_version() {
   return kMigrations.back().version;
 }
 
+std::vector<Migration> pending_migrations(const std::vector<int>& applied) {
+  std::vector<Migration> out;
+  for (const auto& m : kMigrations)
+    if (std::find(applied.begin(), applied.end(), m.version) == applied.end()) out.push_back(m);
+  return out;
+}
+
 StoreError newer_schema_error(std::string_view store, int found_version) {
   return StoreError(fmt::format(
       "{} has schema version {}, newer than this runner knows (up to {}): it was written by a "

@@ -4,8 +4,8 @@
 // keys, jsonb_array_elements). docs/store.md describes them for people.
 //
 // Migrations are applied in one transaction when a store is opened: every migration whose
-// version is above the highest row of schema_migrations, in order, each adding its row. A store
-// already at latest_version() is not written to; one at a newer version is refused.
+// version has no row in schema_migrations, in order, each adding its row. A store that has them
+// all is not written to; one with a version above latest_version() is refused.
 #pragma once
 
 #include "store/store.hpp"
@@ -20,6 +20,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace runner::store::schema {
 
@@ -32,6 +33,10 @@ struct Migration {
 
 std::span<const Migration> migrations();
 int latest_version();
+// The migrations whose versions `applied` (the schema_migrations rows) lacks, in list order:
+// also one below the newest recorded, so that a store written by a build that had a later
+// migration but not this one (two branches numbering theirs ahead) gets it too.
+std::vector<Migration> pending_migrations(const std::vector<int>& applied);
 
 // The error for a store written by a newer runner.
 StoreError newer_schema_error(std::string_view store, int found_version);

@@ -238,7 +238,8 @@ class SqliteStore final : public Store {
 
   Query query(const std::string& sql, std::string_view what);
   void migrate();
-  int schema_version();
+  // The versions in schema_migrations (none without the table), newest last.
+  std::vector<int> schema_versions();
   void insert_job_as(const JobRecord& job, std::string_view status, std::string_view what);
   int changes() const { return sqlite3_changes(db_.get()); }
   void record_removals(const schema::RemovalSpans& spans, schema::RemovedBy by);
@@ -338,30 +339,33 @@ Query SqliteStore::query(const std::string& sql, std::string_view what) {
   return Query(*this, it->second.get(), what);
 }
 
-int SqliteStore::schema_version() {
+std::vector<int> SqliteStore::schema_versions() {
   {
     auto q = query(
         "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
         "read the schema version");
-    if (!q.step() || q.i64(0) == 0) return 0;
+    if (!q.step() || q.i64(0) == 0) return {};
   }
   auto q =
-      query("SELECT coalesce(max(version), 0) FROM schema_migrations", "read the schema version");
-  return q.step() ? static_cast<int>(q.i64(0)) : 0;
+      query("SELECT version FROM schema_migrations ORDER BY version", "read the schema version");
+  std::vector<int> versions;
+  while (q.step()) versions.push_back(static_cast<int>(q.i64(0)));
+  return versions;
 }
 
 void SqliteStore::migrate() {
   const int latest = schema::latest_version();
-  int version = schema_version();
-  if (version > latest) throw schema::newer_schema_error(describe(), version);
-  if (version == latest) return;  // nothing to do, nothing written
+  auto versions = schema_versions();
+  if (!versions.empty() && versions.back() > latest)
+    throw schema::newer_schema_error(describe(), versions.back());
+  if (schema::pending_migrations(versions).empty()) return;  // nothing to do, nothing written
 
   WriteTransaction tx(*this, "migrate the schema");
-  version = schema_version();  // another process may have migrated meanwhile
-  if (version > latest) throw schema::newer_schema_error(describe(), version);
+  versions = schema_versions();  // another process may have migrated meanwhile
+  if (!versions.empty() && versions.back() > latest)
+    throw schema::newer_schema_error(describe(), versions.back());
   query(std::string(schema::kCreateMigrationsTable), "create schema_migrations").run();
-  for (const auto& m : schema::migrations()) {
-    if (m.version <= version) continue;
+  for (const auto& m : schema::pending_migrations(versions)) {
     char* error = nullptr;
     const std::string sql(m.sqlite_sql);
     if (sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {

@@ -20,6 +20,7 @@ EventBlock block(std::uint64_t first, std::uint64_t last, const std::string& tex
   b.min_time = runner::logging::EventTime(std::chrono::microseconds(1000 + first));
   b.max_time = runner::logging::EventTime(std::chrono::microseconds(2000 + last));
   b.level_mask = static_cast<std::uint32_t>(first % 7 + 1);
+  b.event_count = last - first + 1;  // the compressed-block column (schema v3) comes back too
   b.events = text;
   return b;
 }
@@ -50,10 +51,12 @@ TEST_CASE("the spool gives back its blocks in order, once, and removes its file"
     CHECK(first[0].min_time.time_since_epoch().count() == 1001);
     CHECK(first[0].max_time.time_since_epoch().count() == 2003);
     CHECK(first[0].level_mask == 2);
+    CHECK(first[0].event_count == 3);
     auto rest = spool.read(1 << 20);
     REQUIRE(rest.size() == 2);
     CHECK(rest[0].first_sequence == 4);
     CHECK(rest[1].first_sequence == 5);
+    CHECK(rest[1].event_count == 5);
     CHECK(rest[1].events == std::string(1000, 'x'));
     CHECK(spool.empty());
     CHECK(spool.read(1 << 20).empty());
