@@ -289,6 +289,9 @@ class WriteTransaction {
 SqliteStore::SqliteStore(std::string path) : path_(std::move(path)) {
   try {
     if (path_ != ":memory:") create_folders(fs::path(path_).parent_path());
+    std::error_code size_error;
+    const bool new_file = path_ == ":memory:" || !fs::exists(path_, size_error) ||
+                          fs::file_size(path_, size_error) == 0;
     sqlite3* raw = nullptr;
     const int rc =
         sqlite3_open_v2(path_.c_str(), &raw,
@@ -304,11 +307,13 @@ SqliteStore::SqliteStore(std::string path) : path_(std::move(path)) {
     // journal_mode=WAL is persistent (the first opener sets it); NORMAL is safe with WAL (a
     // power loss may lose the last commits, never corrupt the file) and much faster than FULL.
     // auto_vacuum=INCREMENTAL, also only for a new file: `runner prune` gives freed pages back
-    // to the file system (incremental_vacuum) instead of keeping the file at its largest.
-    if (sqlite3_exec(db_.get(),
-                     "PRAGMA page_size=16384; PRAGMA auto_vacuum=INCREMENTAL; "
-                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
-                     nullptr, nullptr, &error) != SQLITE_OK) {
+    // to the file system (incremental_vacuum) instead of keeping the file at its largest. Set
+    // only on a new file: on an existing one the pragma waits for a write lock, so a store locked
+    // by another process would hold up the job's start (issue 14: a busy store delays nothing).
+    const std::string pragmas = std::string("PRAGMA page_size=16384; ") +
+                                (new_file ? "PRAGMA auto_vacuum=INCREMENTAL; " : "") +
+                                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL";
+    if (sqlite3_exec(db_.get(), pragmas.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
       std::string message =
           error_text(db_.get(), error != nullptr ? error : sqlite3_errmsg(db_.get()));
       sqlite3_free(error);
