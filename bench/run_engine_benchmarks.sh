@@ -2,9 +2,14 @@
 # Engine benchmarks for `runner run`, side by side with the docker CLI in one run, on the same
 # engine and image (issue: runner run, "Speed"):
 #   1. start-to-exit of a trivial container: runner vs `docker run --rm` (hyperfine)
-#   2. 2,000,000 lines (166 MB) of stdout: runner (events to a JSON Lines file) vs
-#      `docker run --rm` (json-file log driver) vs `docker run --rm --log-driver none`
-#   3. runner's peak RSS for 1x and 10x that output (GNU time)
+#   2. the store rows (issue 14): the DEFAULT command line, `runner run X.json` with the default
+#      SQLite store in a RUNNER_HOME on the real disk and the terminal output to a pipe, side by
+#      side with `--store none` and `docker run --rm --log-driver none` in paired rounds
+#      (bench/paired.py: order rotated each round, medians, wall, CPU, peak RSS, store growth),
+#      for the `yes` flood (2,000,000 lines of 83 bytes, 166 MB) and a realistic log
+#      (bench/loggen.py: timestamps, increasing ids, words, long JSON lines), at 166 MB and 1.66 GB
+#   3. 2,000,000 lines (166 MB): runner (events to a JSON Lines file, quiet) vs `docker run --rm`
+#      (json-file log driver) vs `docker run --rm --log-driver none` (issue 2's rows)
 #   4. the same 166 MB run with 1,000 secrets configured vs none (scrubber cost on the stream)
 #   5. 2,000,000 lines with one in ten a Kestra protocol line vs the same bytes as plain text
 # Prints a Markdown report; copy it into docs/BENCHMARKS.md. Needs scripts/setup.sh first.
@@ -15,13 +20,20 @@ DOCKER=${DOCKER:-/usr/bin/docker}  # Debian's docker.io client, what a new machi
 IMAGE=runner-busybox:latest
 RUNS_START=${RUNS_START:-30}
 RUNS_BIG=${RUNS_BIG:-5}
-# What issue 2 measured: runs without the store (its cost is bench/store/run.sh's to measure).
-export RUNNER_STORE=${RUNNER_STORE:-none}
+RUNS_HUGE=${RUNS_HUGE:-3}  # rounds at 1.66 GB
+# The default store: $RUNNER_HOME/runner.db, RUNNER_HOME on the real disk (not tmpfs).
+unset RUNNER_STORE
+export RUNNER_HOME=$(mktemp -d -p /var/tmp runner-bench-home.XXXXXX)
 work=$(mktemp -d)
 # Events files go to a tmpfs when there is one: the 300 MB of JSON Lines per run would otherwise
 # measure this VM's disk write-back more than runner.
 events_dir=$(mktemp -d -p "${EVENTS_DIR:-/dev/shm}" 2>/dev/null || mktemp -d)
-trap 'rm -rf "$work" "$events_dir"' EXIT
+trap 'rm -rf "$work" "$events_dir" "$RUNNER_HOME"' EXIT
+# The realistic log, generated once (deterministic) and cached: the container `cat`s it from
+# its /data folder (--data-dir), so the generator's speed is not measured.
+logs=${BENCH_LOGS:-/var/tmp/runner-bench-logs}
+mkdir -p "$logs/in/files"
+[ -s "$logs/in/files/real166.log" ] || python3 bench/loggen.py 166000000 > "$logs/in/files/real166.log"
 
 line=$(printf 'x%.0s' $(seq 1 82))  # 82 bytes + newline = 83 bytes a line
 cat > "$work/trivial.json" <<JSON
@@ -59,6 +71,46 @@ echo "- runner: $($RUNNER --version) ($(git rev-parse --short HEAD 2>/dev/null |
 echo "- Date: $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "- Events files in: $events_dir"
 echo
+
+# --- 2. the store rows: the default command line vs --store none vs docker --log-driver none ---
+flood_cmd() { echo "yes $line | head -n $1"; }
+real_cmd() { echo "for i in \$(seq 1 $1); do cat /data/in/files/real166.log; done"; }
+component() {  # $1 = id, $2 = shell command
+  python3 -c 'import json,sys; print(json.dumps({"id": sys.argv[1], "image": sys.argv[2], "command": ["sh", "-c", sys.argv[3]], "limits": {"timeout": 1800}}))' "$1" "$IMAGE" "$2"
+}
+paired_set() {  # $1 = title, $2 = rounds, $3 = shell command in the container, $4 = data dir or ""
+  local spec=$work/paired.json json=$work/paired-component.json data=() vol=()
+  component bench.store "$3" > "$json"
+  if [ -n "$4" ]; then data=(--data-dir "$4"); vol=(-v "$4:/data"); fi
+  python3 - "$spec" "$1" "$2" "$RUNNER" "$json" "$RUNNER_HOME/runner.db" "$DOCKER" "$IMAGE" "$3" "${data[*]:-}" "${vol[*]:-}" <<'PY2'
+import json, sys
+spec, title, rounds, runner, comp, db, docker, image, cmd, data, vol = sys.argv[1:12]
+data = data.split() if data else []
+vol = vol.split() if vol else []
+rows = [
+  {"name": "`runner run X.json` (default store, terminal to a pipe)", "argv": [runner, "run", comp] + data, "store": db},
+  {"name": "`runner run X.json --store none`", "argv": [runner, "run", comp, "--store", "none"] + data},
+  {"name": "`docker run --rm --log-driver none`", "argv": [docker, "run", "--rm", "--log-driver", "none"] + vol + [image, "sh", "-c", cmd]},
+]
+json.dump({"title": title, "rounds": int(rounds), "rows": rows}, open(spec, "w"))
+PY2
+  echo "### $1"
+  echo
+  echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo
+  python3 bench/paired.py "$spec"
+  echo
+  echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg); store now $(du -sh "$RUNNER_HOME" | cut -f1)"
+  echo
+}
+echo "## The default command line (issue 14): default store, terminal to a pipe"
+echo
+paired_set "yes flood, 2,000,000 lines (166 MB)" "$RUNS_BIG" "$(flood_cmd 2000000)" ""
+paired_set "realistic log (bench/loggen.py), 166 MB" "$RUNS_BIG" "$(real_cmd 1)" "$logs"
+paired_set "yes flood, 20,000,000 lines (1.66 GB)" "$RUNS_HUGE" "$(flood_cmd 20000000)" ""
+paired_set "realistic log, 1.66 GB (the 166 MB log 10 times)" "$RUNS_HUGE" "$(real_cmd 10)" "$logs"
+rm -f "$RUNNER_HOME"/runner.db*
+[ -n "${ONLY_STORE:-}" ] && exit 0
 
 hyperfine --style none --warmup 3 --runs "$RUNS_START" --export-json "$work/start.json" \
   -n "runner run" "$RUNNER run $work/trivial.json --quiet" \

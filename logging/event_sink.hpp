@@ -18,6 +18,10 @@ class EventSink {
   virtual void write_record(const Record& record) { (void)record; }
   // A line still being written, for sinks that show text live (the terminal); others ignore it.
   virtual void show_partial(const PartialLine& line) { (void)line; }
+  // Before any sink finishes: a sink whose own work is not done (the store writing back events
+  // that waited) completes it and may change the summary (a warning in the message of a job
+  // that has none, or the job's failure).
+  virtual void settle(JobSummary& summary) { (void)summary; }
   virtual void finish(const JobSummary& summary) = 0;
   virtual void flush() {}
 };

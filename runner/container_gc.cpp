@@ -14,6 +14,10 @@
 
 namespace runner {
 
+bool process_alive(std::int64_t pid) {
+  return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
+}
+
 std::vector<GcEntry> collect_orphans(docker::EngineClient& client, bool all, bool dry_run) {
   const std::string host = host_name();  // as the containers' io.runner.host labels were written
   std::vector<GcEntry> entries;
@@ -36,7 +40,7 @@ std::vector<GcEntry> collect_orphans(docker::EngineClient& client, bool all, boo
       e.reason = "started on another host (" + owner_host + "); use --all there or here";
     } else {
       const long pid = owner_pid.empty() ? 0 : std::strtol(owner_pid.c_str(), nullptr, 10);
-      const bool alive = pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
+      const bool alive = process_alive(pid);
       orphan = !alive;
       e.reason = alive ? "its runner (pid " + owner_pid + ") is still running"
                        : "its runner (pid " + owner_pid + ") is gone";
@@ -60,7 +64,7 @@ std::vector<GcWorkspace> collect_orphan_workspaces(bool dry_run) {
     std::ifstream owner(entry.path() / kWorkspaceOwnerFile);
     long pid = 0;
     if (!(owner >> pid) || pid <= 0) continue;
-    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM) continue;  // still in use
+    if (process_alive(pid)) continue;  // still in use
     GcWorkspace w{entry.path(), pid, false};
     if (!dry_run) w.removed = std::filesystem::remove_all(entry.path(), ec) > 0;
     found.push_back(std::move(w));

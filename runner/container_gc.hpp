@@ -8,6 +8,7 @@
 
 #include "docker/engine_client.hpp"
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -23,6 +24,9 @@ struct GcEntry {
   bool removed = false;
   std::string reason;  // why it is (or is not) an orphan
 };
+
+// Whether process `pid` exists on this host (kill(pid, 0); EPERM counts as alive).
+bool process_alive(std::int64_t pid);
 
 std::vector<GcEntry> collect_orphans(docker::EngineClient& client, bool all, bool dry_run);
 

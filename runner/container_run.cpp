@@ -244,8 +244,11 @@ void ContainerRun::take_over(const ExistingContainer& container) {
                      "gone: its GELF messages from now on are lost");
   id_ = container.id;
   const docker::ContainerState before = env_.client.inspect_container(id_);
-  already_exited_ =
-      before.status != "running" && before.status != "paused" && before.status != "restarting";
+  // Created but never started (its worker died between create and start): it is started now,
+  // not taken for a run that exited with code 0.
+  never_started_ = before.status == "created";
+  already_exited_ = !never_started_ && before.status != "running" && before.status != "paused" &&
+                    before.status != "restarting";
   env_.events.emit(
       Level::warning, "runner",
       "Taking over job " + env_.events.job_id() + " (container " + id_.substr(0, 12) + ", " +
@@ -266,7 +269,7 @@ void ContainerRun::attach() {
           rules_.feed_stderr(bytes);
         }
       },
-      taken_over ? "not-running" : "next-exit");
+      taken_over && !never_started_ ? "not-running" : "next-exit");
   try {
     attached_->arm();
   } catch (const docker::EngineApiError& e) {
@@ -281,7 +284,7 @@ std::optional<StopRequest> ContainerRun::stop_requested() {
 }
 
 void ContainerRun::start() {
-  if (std::holds_alternative<NewContainer>(source_)) {
+  if (std::holds_alternative<NewContainer>(source_) || never_started_) {
     try {
       env_.client.start_container(id_);
     } catch (const docker::EngineApiError& e) {

@@ -149,6 +149,7 @@ class ContainerRun {
   std::unique_ptr<GelfJobServer> gelf_;
   std::string id_;
   bool already_exited_ = false;  // a taken-over container that had exited: only its exit code
+  bool never_started_ = false;   // taken over in state "created"
   bool oversize_killed_ = false;
   std::optional<StopSchedule> schedule_;
   std::unique_ptr<ContainerGuard> guard_;  // declared before attached_: removed after it closed

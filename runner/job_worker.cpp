@@ -4,8 +4,11 @@
 #include "common/host_name.hpp"
 #include "docker/engine_client.hpp"
 #include "logging/event_log.hpp"
+#include "runner/container_gc.hpp"
 #include "runner/errors.hpp"
 #include "runner/job_outcome.hpp"
+#include "runner/retention_setting.hpp"
+#include "secrets/config_cipher.hpp"
 #include "store/store.hpp"
 #include "store/store_sink.hpp"
 
@@ -87,6 +90,7 @@ void run_claimed_job(const WorkerOptions& options, store::JobRecord job, Running
     auto control = store::open_store(options.store_url);
     store::StoreSinkOptions sink_options;
     sink_options.insert_job = false;
+    if (const auto home = secrets::runner_home()) sink_options.spool_dir = *home / "spool";
     sink_options.skip_finish = &running.handed_back;
     store::StoreSink sink(store::open_store(options.store_url), job, sink_options);
     logging::EventLog events(job.id);
@@ -172,6 +176,7 @@ class WorkerLoop {
       if (draining_ && running_.empty()) break;
       take_signals();
       if (Clock::now() >= next_heartbeat_ && !running_.empty()) heartbeat();
+      if (Clock::now() >= next_housekeeping_) housekeeping();
       const bool room = has_room();
       if (!draining_ && room && claim()) continue;  // maybe more room
       wait(!draining_ && room);
@@ -191,6 +196,7 @@ class WorkerLoop {
       report_(fmt::format("job {} ({}): {}", it->id, it->component_id, it->outcome));
       ++finished_jobs_;
       it = running_.erase(it);
+      apply_retention_setting(options_.store_url);  // RUNNER_RETENTION: bounded, after each job
     }
   }
 
@@ -250,6 +256,43 @@ class WorkerLoop {
       report_(std::string("warning: heartbeat failed: ") + e.what());
     }
     next_heartbeat_ = Clock::now() + options_.lease / 3;
+  }
+
+  // Housekeeping: jobs whose workers kept dying end (with their containers on this engine)
+  // instead of being claimed forever.
+  void housekeeping() {
+    next_housekeeping_ =
+        Clock::now() + std::max(options_.lease / 3, std::chrono::milliseconds(100));
+    std::vector<store::JobRecord> ended;
+    try {
+      ended = db_.end_exhausted_jobs();
+    } catch (const std::exception& e) {
+      report_(std::string("warning: housekeeping failed: ") + e.what());
+    }
+    for (const auto& job : ended) {
+      report_(fmt::format("job {} ({}): error ({})", job.id, job.component_id, job.message));
+      remove_job_container(job.id);
+    }
+    // `runner run` jobs on this host whose runner died (their containers are `runner gc`'s).
+    try {
+      for (const auto& job : store::end_jobs_of_dead_runners(db_, host_name(), process_alive))
+        report_(fmt::format("job {} ({}): error ({})", job.id, job.component_id, job.message));
+    } catch (const std::exception& e) {
+      report_(std::string("warning: housekeeping failed: ") + e.what());
+    }
+  }
+
+  void remove_job_container(const std::string& job_id) {
+    try {
+      if (const auto container = find_job_container(options_.run, job_id)) {
+        docker::EngineClient client(
+            docker::EngineEndpoint::from_environment(options_.run.docker_host));
+        client.remove_container(*container);
+        report_(fmt::format("job {}: removed its container {}", job_id, container->substr(0, 12)));
+      }
+    } catch (const std::exception& e) {
+      report_(fmt::format("warning: job {}: its container was not removed: {}", job_id, e.what()));
+    }
   }
 
   bool has_room() const {
@@ -312,6 +355,7 @@ class WorkerLoop {
   bool draining_ = false;
   Clock::time_point drain_deadline_ = Clock::time_point::max();
   Clock::time_point next_heartbeat_;
+  Clock::time_point next_housekeeping_;
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The `runner` command line: run, gc, version and the store, queue and shipper commands. Parsing
 // with CLI11; every failure is a runner::Error whose kind decides the exit code documented in
 // README.md, translated in one place (classify).
+#include "common/host_name.hpp"
 #include "docker/engine_client.hpp"
 #include "docker/engine_errors.hpp"
 #include "logging/event_log.hpp"
@@ -18,6 +19,7 @@
 #include "runner/job_outcome.hpp"
 #include "runner/job_runner.hpp"
 #include "runner/job_stages.hpp"
+#include "runner/prune_command.hpp"
 #include "runner/queue_commands.hpp"
 #include "runner/ship_command.hpp"
 #include "runner/state_command.hpp"
@@ -38,6 +40,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 namespace {
 
@@ -61,6 +65,7 @@ struct RunArgs {
   std::string outputs;
   std::string store;  // empty: the default store
   std::string row;    // --row ID: only this configuration row
+  bool require_store = false;
   runner::EngineArgs engine;
 };
 
@@ -90,10 +95,14 @@ struct GcArgs {
 // (exit 64) before anything runs; the default store failing (say, a read-only home) only warns:
 // the run itself needs no store.
 std::unique_ptr<runner::store::StoreSink> open_store_sink(const std::string& option,
+                                                          bool require_store,
                                                           const runner::ComponentSpec& spec,
                                                           const std::string& job_id) {
   const std::string url = option.empty() ? runner::store::default_store_url() : option;
-  if (url == "none") return nullptr;
+  if (url == "none") {
+    if (require_store) throw runner::UsageError("--require-store: the store is \"none\"");
+    return nullptr;
+  }
   runner::store::JobRecord job;
   job.id = job_id;
   job.component_id = spec.id;
@@ -101,10 +110,17 @@ std::unique_ptr<runner::store::StoreSink> open_store_sink(const std::string& opt
   job.status = std::string(runner::store::kStatusProcessing);
   job.created_at = runner::logging::now_utc();
   job.started_at = job.created_at;
+  job.runner_host = runner::host_name();  // `runner gc` ends the job if this process dies
+  job.runner_pid = ::getpid();
+  runner::store::StoreSinkOptions options;
+  options.require_store = require_store;
+  if (const auto home = runner::secrets::runner_home()) options.spool_dir = *home / "spool";
   try {
-    return std::make_unique<runner::store::StoreSink>(runner::store::open_store(url), job);
+    return std::make_unique<runner::store::StoreSink>(runner::store::open_store(url), job, options);
   } catch (const std::exception& e) {
     if (!option.empty()) throw runner::UsageError(std::string("--store: ") + e.what());
+    if (require_store)
+      throw runner::StoreUnavailableError(std::string("--require-store: ") + e.what());
     std::fprintf(stderr,
                  "runner: warning: events are not kept: %s (use --store none to silence this)\n",
                  e.what());
@@ -182,7 +198,7 @@ int command_run(const RunArgs& args) {
   events.add_sink(terminal);
   if (jsonl) events.add_sink(*jsonl);
   std::unique_ptr<runner::store::StoreSink> stored =
-      open_store_sink(args.store, spec, events.job_id());
+      open_store_sink(args.store, args.require_store, spec, events.job_id());
   if (stored) events.add_sink(*stored);
 
   runner::RunOptions options;
@@ -216,6 +232,8 @@ int command_run(const RunArgs& args) {
   if (stored) {
     if (auto problem = stored->error())
       std::fprintf(stderr, "runner: warning: %s\n", problem->c_str());
+    runner::apply_retention_setting(args.store.empty() ? runner::store::default_store_url()
+                                                       : args.store);
   }
   if (outputs_file) {
     // Written whatever the outcome: Kestra returns the outputs of failed tasks too.
@@ -267,6 +285,22 @@ int command_encrypt(const KeyArgs& args) {
   return 0;
 }
 
+// `runner run` jobs in the default store whose runner on this host is gone end as error.
+void end_dead_runner_jobs(bool dry_run) {
+  const std::string url = runner::store::default_store_url();
+  if (url == "none" || dry_run) return;
+  try {
+    auto db = runner::store::open_store(url);
+    for (const auto& job :
+         runner::store::end_jobs_of_dead_runners(*db, runner::host_name(), runner::process_alive))
+      std::printf("ended job %s (%s) as error: its runner (pid %lld) is gone\n", job.id.c_str(),
+                  job.component_id.c_str(), static_cast<long long>(job.runner_pid.value_or(0)));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "runner: warning: the jobs of dead runners were not ended: %s\n",
+                 e.what());
+  }
+}
+
 int command_gc(const GcArgs& args) {
   runner::docker::EngineEndpoint endpoint;
   try {
@@ -285,6 +319,7 @@ int command_gc(const GcArgs& args) {
     removed += e.removed ? 1 : 0;
   }
   std::printf("%zu runner container(s) found, %d removed\n", entries.size(), removed);
+  end_dead_runner_jobs(args.dry_run);
   for (const auto& w : runner::collect_orphan_workspaces(args.dry_run))
     std::printf("%s working folder %s (its runner, pid %ld, is gone)\n",
                 w.removed      ? "removed"
@@ -344,6 +379,9 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& run) {
   run_cmd->add_option("--store", run.store,
                       "Keep the job and its events in sqlite:PATH, postgresql://... or none "
                       "(default $RUNNER_STORE, else sqlite:$RUNNER_HOME/runner.db)");
+  run_cmd->add_flag("--require-store", run.require_store,
+                    "Fail the job (exit 74) when the store cannot keep all of its events, instead "
+                    "of recording which are missing");
   run_cmd->add_option(
       "--key-file", run.key_file,
       "Key for encrypted values (else RUNNER_ENCRYPTION_KEY, else $RUNNER_HOME/secret.key)");
@@ -428,6 +466,8 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   runner::ShipArgs ship;
   commands.push_back(
       {runner::add_ship_command(app, ship), [&] { return runner::command_ship(ship); }});
+  const runner::PruneCommand prune(app);
+  commands.push_back({app.get_subcommand("prune"), [&] { return prune.run(); }});
   const runner::StateCommand state_cmd(app);
   commands.push_back({app.get_subcommand("state"), [&] { return state_cmd.run(); }});
   runner::ActionArgs action;

@@ -9,12 +9,14 @@
 #include "logging/terminal_text.hpp"
 #include "runner/errors.hpp"
 #include "store/event_block.hpp"
+#include "store/retention.hpp"
 #include "store/store.hpp"
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <thread>
 
 namespace runner {
@@ -32,7 +34,8 @@ std::unique_ptr<store::Store> open_for_reading(const std::string& option) {
 }
 
 store::JobRecord find_job_or_throw(store::Store& db, const std::string& id) {
-  // An ambiguous or too short prefix throws store::JobIdPrefixError (exit 64).
+  // An ambiguous prefix is a usage error (store::AmbiguousJobIdError); a store that cannot be
+  // read, damaged say, is StoreError (exit 74).
   const std::optional<store::JobRecord> job = db.find_job(id);
   if (!job) throw NotFoundError("no job " + id + " in " + db.describe());
   return *job;
@@ -85,6 +88,10 @@ nlohmann::ordered_json job_to_json(const store::JobRecord& job) {
   if (!job.worker_id.empty()) out["worker_id"] = job.worker_id;
   if (job.attempts > 0) out["attempts"] = job.attempts;
   if (job.cancel_requested) out["cancel_requested"] = true;
+  if (job.runner_pid) out["runner"] = {{"host", job.runner_host}, {"pid", *job.runner_pid}};
+  if (!job.events_missing.empty())
+    out["events_missing"] = {{"sequences", job.events_missing},
+                             {"reason", job.events_missing_reason}};
   return out;
 }
 
@@ -114,6 +121,10 @@ void print_final_status(logging::TerminalSink& terminal, const store::JobRecord&
     summary.duration_seconds = seconds_between(*job.started_at, *job.finished_at);
   summary.message = job.message;
   terminal.finish(summary);
+
+// A stored text that is not valid UTF-8 (a damaged row) is shown with U+FFFD, not refused.
+std::string json_text(const nlohmann::ordered_json& doc, int indent = -1) {
+  return doc.dump(indent, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 // One stored event as a JSON line: the --events format plus the event's unique id.
@@ -137,6 +148,59 @@ void append_event_json(std::string& line, const store::StoredEvent& e) {
     line.append(e.fields);
   }
   line.append("}\n");
+}
+
+std::string removed_by_text(const std::string& by) {
+  if (by == "ship") return "runner ship (delete: true)";
+  if (by == "prune") return "runner prune";
+  return by;
+}
+
+// A job's removal records added up per remover (a shipper deletes a busy job's blocks over many
+// batches: one line for all of them), in the order the removers first appear.
+std::vector<store::EventRemoval> summarized(const std::vector<store::EventRemoval>& removals) {
+  std::vector<store::EventRemoval> out;
+  for (const auto& r : removals) {
+    auto it = std::find_if(out.begin(), out.end(), [&](const store::EventRemoval& o) {
+      return o.removed_by == r.removed_by;
+    });
+    if (it == out.end()) {
+      out.push_back(r);
+      continue;
+    }
+    it->events += r.events;
+    it->first_sequence = std::min(it->first_sequence, r.first_sequence);
+    it->last_sequence = std::max(it->last_sequence, r.last_sequence);
+    it->removed_at = std::max(it->removed_at, r.removed_at);
+  }
+  return out;
+}
+
+// "2000001 event(s) (#1-#2000001) removed by runner ship (delete: true) at TIME" per remover.
+std::vector<std::string> removal_lines(const std::vector<store::EventRemoval>& removals) {
+  std::vector<std::string> lines;
+  for (const auto& r : summarized(removals))
+    lines.push_back(fmt::format("{} event(s) (#{}-#{}) removed by {} at {}", r.events,
+                                r.first_sequence, r.last_sequence, removed_by_text(r.removed_by),
+                                logging::format_time(r.removed_at)));
+  return lines;
+}
+
+// A note on stderr when the store has grown past a size worth knowing and nothing prunes it.
+void warn_about_size(store::Store& db) {
+  const char* retention = std::getenv("RUNNER_RETENTION");
+  if (retention != nullptr && *retention != '\0') return;
+  std::optional<std::uint64_t> size;
+  try {
+    size = db.size_bytes();
+  } catch (const std::exception&) {
+    return;  // a size we cannot read is not worth a failure of `runner jobs`
+  }
+  if (!size || *size < store::kStoreSizeWorthKnowing) return;
+  std::fprintf(stderr,
+               "runner: note: the store %s is %.1f GiB; `runner prune --older-than 30d` deletes "
+               "old jobs and shrinks it, RUNNER_RETENTION=30d does so automatically\n",
+               db.describe().c_str(), static_cast<double>(*size) / (1 << 30));
 }
 
 }  // namespace
@@ -189,8 +253,9 @@ int command_jobs(const StoreCommandArgs& args) {
   if (!args.status.empty()) filter.status = args.status;
   filter.limit = args.limit;
   const auto jobs = db->list_jobs(filter);
+  warn_about_size(*db);
   if (args.json) {
-    for (const auto& job : jobs) std::printf("%s\n", job_to_json(job).dump().c_str());
+    for (const auto& job : jobs) std::printf("%s\n", json_text(job_to_json(job)).c_str());
     return 0;
   }
   if (jobs.empty()) {
@@ -200,12 +265,18 @@ int command_jobs(const StoreCommandArgs& args) {
   // EXIT: runner's exit code (README) and the container's, e.g. "1/137" for an OOM kill.
   std::printf("%-36s  %-11s  %-24s  %-16s  %-27s  %8s  %s\n", "JOB", "STATUS", "COMPONENT",
               "NAMESPACE", "CREATED", "DURATION", "EXIT(RUNNER/CONTAINER)");
+  bool any_missing = false;
   for (const auto& job : jobs) {
-    std::printf("%-36s  %-11s  %-24s  %-16s  %-27s  %8s  %s\n", job.id.c_str(), job.status.c_str(),
+    // A job that lost events is marked: `runner show` says which and why.
+    const std::string status = job.events_missing.empty() ? job.status : job.status + "!";
+    any_missing = any_missing || !job.events_missing.empty();
+    std::printf("%-36s  %-11s  %-24s  %-16s  %-27s  %8s  %s\n", job.id.c_str(), status.c_str(),
                 job.component_id.c_str(), job.namespace_name.c_str(),
                 logging::format_time(job.created_at).c_str(), duration_text(job).c_str(),
                 exit_codes_text(job).c_str());
   }
+  if (any_missing)
+    std::printf("! some events of the job were not stored: `runner show JOB` says which and why\n");
   return 0;
 }
 
@@ -260,6 +331,10 @@ int command_logs(const StoreCommandArgs& args) {
   }
   out.flush();
   terminal.flush();
+  // Events that were deleted are said to be, not silently missing (on stderr: stdout stays the
+  // events themselves, for pipes and --json).
+  for (const auto& line : removal_lines(db->event_removals(job.id)))
+    std::fprintf(stderr, "runner: job %s: %s\n", job.id.c_str(), line.c_str());
   return 0;
 }
 
@@ -288,7 +363,18 @@ int command_show(const StoreCommandArgs& args) {
   auto db = open_for_reading(args.store);
   const store::JobRecord job = find_job_or_throw(*db, args.job);
   if (args.json) {
-    std::printf("%s\n", job_to_json(job).dump(2).c_str());
+    auto doc = job_to_json(job);
+    const auto removals = summarized(db->event_removals(job.id));
+    if (!removals.empty()) {
+      doc["events_removed"] = nlohmann::json::array();
+      for (const auto& r : removals)
+        doc["events_removed"].push_back({{"by", r.removed_by},
+                                         {"at", logging::format_time(r.removed_at)},
+                                         {"events", r.events},
+                                         {"first_sequence", r.first_sequence},
+                                         {"last_sequence", r.last_sequence}});
+    }
+    std::printf("%s\n", json_text(doc, 2).c_str());
     return 0;
   }
   std::string exit_text;
@@ -316,8 +402,16 @@ int command_show(const StoreCommandArgs& args) {
   if (!metrics.is_discarded() && !metrics.empty())
     std::printf("Metrics     %s\n", metrics.dump(2).c_str());
   show_keboola_files(*db, job.id);
+  if (job.runner_pid)
+    std::printf("Runner      pid %lld on %s\n", static_cast<long long>(*job.runner_pid),
+                job.runner_host.c_str());
   std::printf("Events      up to #%llu (runner logs %s)\n",
               static_cast<unsigned long long>(job.events_stored), job.id.c_str());
+  if (!job.events_missing.empty())
+    std::printf("Missing     events %s were not stored: %s\n", job.events_missing.c_str(),
+                logging::terminal_text(job.events_missing_reason, "\n            ").c_str());
+  for (const auto& line : removal_lines(db->event_removals(job.id)))
+    std::printf("            %s\n", line.c_str());
   return 0;
 }
 

@@ -7,7 +7,7 @@ packages=(
   # build
   cmake g++ ninja-build pkg-config git
   libcurl4-openssl-dev libarchive-dev nlohmann-json3-dev libboost-dev libssl-dev libspdlog-dev libfmt-dev
-  catch2 libcli11-dev zlib1g-dev libsqlite3-dev libpq-dev libyaml-cpp-dev libsimdjson-dev
+  catch2 libcli11-dev zlib1g-dev libsqlite3-dev libpq-dev libyaml-cpp-dev libsimdjson-dev libzstd-dev
   # the store (PostgreSQL server for many runners and for the tests) and the syslog exporter tests
   postgresql rsyslog
   clang libclang-rt-14-dev clang-format clang-tidy

@@ -153,6 +153,9 @@ ShipStats ship_once(store::Store& store, const ShipperConfig& config,
       stats.deleted += store.delete_blocks_through(cursor, config.namespace_name);
   }
   for (auto& exporter : exporters) exporter->close();
+  // Deleted blocks free pages: give a bounded amount back to the file system per pass (SQLite's
+  // incremental vacuum; nothing on PostgreSQL), so a store shipped with delete: true shrinks.
+  if (stats.deleted > 0) store.reclaim_space(std::uint64_t{256} << 20);
   return stats;
 }
 

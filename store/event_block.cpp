@@ -1,12 +1,12 @@
 // EventBlockBuilder and decode_block. The builder appends each event's JSON object straight into
 // the block's text with the hot-path escaper; decoding (readers: logs, show, the shipper) uses
-// nlohmann, which is fast enough for what a reader does per event.
+// simdjson's on-demand parser (below).
 #include "store/event_block.hpp"
 
-#include "logging/json_reader.hpp"
 #include "logging/json_text.hpp"
+#include "store/block_codec.hpp"
 
-#include <nlohmann/json.hpp>
+#include <simdjson.h>
 
 #include <charconv>
 
@@ -59,49 +59,110 @@ void EventBlockBuilder::add(std::uint64_t sequence, EventTime time, logging::Lev
   if (time > next_.max_time) next_.max_time = time;
   next_.level_mask |= 1u << static_cast<unsigned>(level);
   ++count_;
+  next_.event_count = count_;
 }
 
 EventBlock EventBlockBuilder::take() {
   EventBlock block = std::move(next_);
   if (count_ > 0) {
     text_.push_back(']');
-    // Hand the text over and start the next block with the same capacity, without a copy.
-    const std::size_t capacity = text_.capacity();
+    // Hand the text over without a copy, and size the next block like this one. Not like its
+    // capacity: a component printing one line per read would otherwise queue a 1 MiB buffer per
+    // line (the writer's queue bounds bytes held, and counts capacity).
+    const std::size_t size = text_.size();
     block.events = std::move(text_);
     text_ = std::string();
-    text_.reserve(capacity);
+    text_.reserve(size + size / 4);
   }
   count_ = 0;
   next_ = EventBlock{};
   return block;
 }
 
+namespace {
+
+namespace ondemand = simdjson::ondemand;
+
+// One [sequence, time, message, level?, source?, fields?] entry into `e`; false when it is not.
+bool read_entry(ondemand::value item, StoredEvent& e) {
+  ondemand::array entry;
+  if (item.get_array().get(entry)) return false;
+  std::size_t index = 0;
+  for (auto element : entry) {
+    ondemand::value value;
+    if (element.get(value)) return false;
+    std::string_view text;
+    switch (index++) {
+      case 0:
+        if (value.get_uint64().get(e.sequence)) return false;
+        break;
+      case 1: {
+        std::int64_t us = 0;
+        if (value.get_int64().get(us)) return false;
+        e.time = EventTime(std::chrono::microseconds(us));
+        break;
+      }
+      case 2:
+        if (value.get_string().get(text)) return false;
+        e.message = text;
+        break;
+      case 3:
+        if (!value.get_string().get(text))
+          e.level = logging::level_from_name(text).value_or(logging::Level::info);
+        break;
+      case 4:
+        if (!value.get_string().get(text)) e.source = text;
+        break;
+      case 5: {
+        ondemand::json_type type;
+        if (value.type().get(type)) return false;
+        if (type == ondemand::json_type::object) {
+          ondemand::object object;
+          if (value.get_object().get(object) || object.raw_json().get(text)) return false;
+          e.fields = text;
+        } else if (type != ondemand::json_type::null) {
+          return false;
+        }
+        break;
+      }
+      default:
+        return false;  // more than six: not an entry this runner wrote
+    }
+  }
+  return index >= 3;
+}
+
+}  // namespace
+
+// simdjson's on-demand parser: no DOM, strings unescaped straight into the events (readers expand
+// millions of events: `runner logs`, the shipper). Its depth is bounded (its own limit) and it
+// does not recurse on the data.
 std::vector<StoredEvent> decode_block(const EventBlock& block) {
-  std::vector<StoredEvent> events;
-  nlohmann::json doc = runner::logging::read_json_or_discarded(block.events);
   auto corrupt = [&](const char* what) {
     return StoreError("event block " + std::to_string(block.row_id) + " of job " + block.job_id +
                       " " + what);
   };
-  if (!doc.is_array()) throw corrupt("is not a JSON array");
-  events.reserve(doc.size());
-  for (auto& item : doc) {
-    if (!item.is_array() || item.size() < 3 || !item[0].is_number_unsigned() ||
-        !item[1].is_number_integer() || !item[2].is_string())
-      throw corrupt("holds an entry that is not [sequence, time, message, ...]");
+  std::string text = block.packed.empty() ? block.events : expand_block_text(block);
+  const std::size_t size = text.size();
+  text.append(simdjson::SIMDJSON_PADDING, ' ');
+  ondemand::parser parser;
+  ondemand::document doc;
+  ondemand::array items;
+  if (parser.iterate(text.data(), size, text.size()).get(doc) || doc.get_array().get(items))
+    throw corrupt("is not a JSON array");
+  std::vector<StoredEvent> events;
+  events.reserve(block.event_count > 0 ? block.event_count : 1024);
+  for (auto item : items) {
+    ondemand::value value;
     StoredEvent e;
     e.job_id = block.job_id;
-    e.sequence = item[0].get<std::uint64_t>();
-    e.time = EventTime(std::chrono::microseconds(item[1].get<std::int64_t>()));
-    e.message = std::move(item[2].get_ref<std::string&>());
     e.source = "stdout";
-    if (item.size() > 3 && item[3].is_string())
-      e.level = logging::level_from_name(item[3].get<std::string>()).value_or(logging::Level::info);
-    if (item.size() > 4 && item[4].is_string())
-      e.source = std::move(item[4].get_ref<std::string&>());
-    if (item.size() > 5 && !item[5].is_null()) e.fields = item[5].dump();
+    if (item.get(value) || !read_entry(value, e))
+      throw corrupt("holds an entry that is not [sequence, time, message, ...]");
     events.push_back(std::move(e));
   }
+  if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS)
+    throw corrupt("has text after its array");
   return events;
 }
 

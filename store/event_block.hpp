@@ -7,8 +7,9 @@
 // "stdout" or when there are fields, by level, source and the fields object. time is
 // microseconds since the Unix epoch (UTC). Positional arrays because a busy job stores millions
 // of events: named keys made every 83-byte line 157 bytes, and the bytes written are what the
-// store costs; this way a line carries about 30 bytes of framing. Still plain JSON, so both
-// backends expand it in SQL (the `events` view, which names the columns) and people can read it.
+// store costs; this way a line carries about 30 bytes of framing. Plain JSON, compressed as a
+// whole by the store's writer (block_codec.hpp); blocks stored before that are expanded in SQL by
+// the `events` view.
 // Built by hand with the hot-path escaper (logging/json_text.hpp): the builder sees every line.
 #pragma once
 

@@ -36,6 +36,7 @@ using ResultHandle = std::unique_ptr<PGresult, ResultClear>;
 constexpr Oid kBoolOid = 16;
 constexpr Oid kInt8Oid = 20;
 constexpr Oid kInt4Oid = 23;
+constexpr Oid kByteaOid = 17;
 constexpr Oid kTextOid = 25;
 constexpr Oid kTextArrayOid = 1009;
 
@@ -77,6 +78,11 @@ class Params {
   }
   // No copy: `v` must outlive the statement (the hot path's events text).
   Params& text_ref(const std::string& v) { return add(kTextOid, v.data(), v.size(), 1); }
+  // Bytes (a bytea) in binary format, no copy: `v` must outlive the statement. Empty: NULL.
+  Params& bytes_ref_or_null(const std::string& v) {
+    if (v.empty()) return add(kByteaOid, nullptr, 0, 1);
+    return add(kByteaOid, v.data(), v.size(), 1);
+  }
   Params& i64(std::int64_t v) {
     owned_.push_back(std::to_string(v));
     return add(kInt8Oid, owned_.back().c_str(), 0, 0);
@@ -146,31 +152,50 @@ bool cell_bool(const PGresult* r, int row, int col) {
   return PQgetvalue(r, row, col)[0] == 't';
 }
 
+// A job row of a result (a SELECT of schema::job_columns()) through the shared mapping.
+class ResultJobRow final : public schema::JobRow {
+ public:
+  ResultJobRow(const PGresult* r, int row) : r_(r), row_(row) {}
+  bool is_null(schema::JobColumn c) const override {
+    return runner::store::is_null(r_, row_, index(c));
+  }
+  std::int64_t integer(schema::JobColumn c) const override { return cell_i64(r_, row_, index(c)); }
+  bool boolean(schema::JobColumn c) const override { return cell_bool(r_, row_, index(c)); }
+  std::string text(schema::JobColumn c) const override { return cell(r_, row_, index(c)); }
+
+ private:
+  static int index(schema::JobColumn c) { return static_cast<int>(c); }
+  const PGresult* r_;
+  int row_;
+};
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// A bytea cell in text format: "\x" and two hex digits a byte (the server's default
+// bytea_output). Empty for NULL; a cell in any other form is returned as it is, which the block
+// codec then refuses as corrupt (a clear error, not a wrong event).
+std::string cell_bytea(const PGresult* r, int row, int col) {
+  if (is_null(r, row, col)) return {};
+  const char* p = PQgetvalue(r, row, col);
+  const auto n = static_cast<std::size_t>(PQgetlength(r, row, col));
+  if (n < 2 || p[0] != '\\' || p[1] != 'x' || n % 2 != 0) return std::string(p, n);
+  std::string out((n - 2) / 2, '\0');
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const int hi = hex_digit(p[2 + 2 * i]);
+    const int lo = hex_digit(p[3 + 2 * i]);
+    if (hi < 0 || lo < 0) return std::string(p, n);
+    out[i] = static_cast<char>((hi << 4) | lo);
+  }
+  return out;
+}
+
 JobRecord job_from(const PGresult* r, int row) {
-  JobRecord j;
-  j.id = cell(r, row, 0);
-  j.component_id = cell(r, row, 1);
-  j.namespace_name = cell(r, row, 2);
-  j.status = cell(r, row, 3);
-  j.priority = static_cast<int>(cell_i64(r, row, 4));
-  j.error_type = cell(r, row, 5);
-  j.message = cell(r, row, 6);
-  if (!is_null(r, row, 7)) j.exit_code = static_cast<int>(cell_i64(r, row, 7));
-  if (!is_null(r, row, 8)) j.container_exit_code = cell_i64(r, row, 8);
-  j.created_at = from_micros(cell_i64(r, row, 9));
-  if (!is_null(r, row, 10)) j.started_at = from_micros(cell_i64(r, row, 10));
-  if (!is_null(r, row, 11)) j.finished_at = from_micros(cell_i64(r, row, 11));
-  j.outputs = cell(r, row, 12);
-  j.metrics = cell(r, row, 13);
-  j.spec = cell(r, row, 14);
-  j.spec_dir = cell(r, row, 15);
-  j.worker_id = cell(r, row, 16);
-  if (!is_null(r, row, 17)) j.lease_until = from_micros(cell_i64(r, row, 17));
-  j.cancel_requested = cell_bool(r, row, 18);
-  j.attempts = static_cast<int>(cell_i64(r, row, 19));
-  j.container_id = cell(r, row, 20);
-  j.events_stored = static_cast<std::uint64_t>(cell_i64(r, row, 21));
-  return j;
+  return schema::job_from_row(ResultJobRow(r, row));
 }
 
 EventBlock block_from(const PGresult* r, int row) {
@@ -183,6 +208,8 @@ EventBlock block_from(const PGresult* r, int row) {
   b.max_time = from_micros(cell_i64(r, row, 5));
   b.level_mask = static_cast<std::uint32_t>(cell_i64(r, row, 6));
   b.events = cell(r, row, 7);
+  b.packed = cell_bytea(r, row, 8);
+  b.event_count = static_cast<std::uint64_t>(cell_i64(r, row, 9));
   return b;
 }
 
@@ -213,29 +240,21 @@ std::string placeholders(int first, int n) {
   return s;
 }
 
+// The parameters of an INSERT of schema::job_columns(), in order.
+class JobParamList final : public schema::JobParams {
+ public:
+  explicit JobParamList(Params& p) : p_(p) {}
+  void text(std::string_view v) override { p_.text(v); }
+  void integer(std::optional<std::int64_t> v) override { p_.opt_i64(v); }
+  void boolean(bool v) override { p_.boolean(v); }
+
+ private:
+  Params& p_;
+};
+
 void add_job_params(Params& p, const JobRecord& job, std::string_view status) {
-  p.text(job.id)
-      .text(job.component_id)
-      .text(job.namespace_name)
-      .text(status)
-      .i64(job.priority)
-      .text(job.error_type)
-      .text(job.message)
-      .opt_i64(job.exit_code ? std::optional<std::int64_t>(*job.exit_code) : std::nullopt)
-      .opt_i64(job.container_exit_code)
-      .time(job.created_at == EventTime{} ? logging::now_utc() : job.created_at)
-      .opt_time(job.started_at)
-      .opt_time(job.finished_at)
-      .text(job.outputs.empty() ? std::string_view("{}") : std::string_view(job.outputs))
-      .text(job.metrics.empty() ? std::string_view("[]") : std::string_view(job.metrics))
-      .text(job.spec)
-      .text(job.spec_dir)
-      .text(job.worker_id)
-      .opt_time(job.lease_until)
-      .boolean(job.cancel_requested)
-      .i64(job.attempts)
-      .text(job.container_id)
-      .i64(static_cast<std::int64_t>(job.events_stored));
+  JobParamList list(p);
+  schema::add_job_params(job, status, list);
 }
 
 class PostgresStore final : public Store {
@@ -260,6 +279,11 @@ class PostgresStore final : public Store {
                                          std::size_t limit) override;
   std::uint64_t delete_blocks_through(const EventCursor& cursor,
                                       const std::optional<std::string>& namespace_name) override;
+  std::vector<EventRemoval> event_removals(std::string_view job_id) override;
+  std::vector<JobRecord> prunable_jobs(const PruneFilter& filter) override;
+  RemovedCounts delete_jobs(const std::vector<std::string>& job_ids, bool keep_jobs) override;
+  std::uint64_t reclaim_space(std::uint64_t) override { return 0; }
+  std::optional<std::uint64_t> size_bytes() override;
 
   std::optional<std::string> get_value(std::string_view key) override;
   void put_value(std::string_view key, std::string_view value) override;
@@ -277,6 +301,7 @@ class PostgresStore final : public Store {
   Heartbeat heartbeat(std::string_view worker_id, const std::vector<std::string>& job_ids,
                       std::chrono::milliseconds lease) override;
   std::optional<JobRecord> request_cancel(std::string_view id_or_prefix) override;
+  std::vector<JobRecord> end_exhausted_jobs() override;
   void release_job(std::string_view job_id, std::string_view worker_id) override;
   bool wait_for_jobs(std::chrono::milliseconds timeout, int wake_fd) override;
 
@@ -291,7 +316,8 @@ class PostgresStore final : public Store {
   [[noreturn]] void fail(std::string_view what, const PGresult* result) const;
   void ensure_connected();
   void migrate();
-  int schema_version();
+  // The versions in schema_migrations (none without the table), newest last.
+  std::vector<int> schema_versions();
   std::uint64_t affected(const ResultHandle& r) const {
     return std::strtoull(PQcmdTuples(r.get()), nullptr, 10);
   }
@@ -376,7 +402,9 @@ void PostgresStore::fail(std::string_view what, const PGresult* result) const {
   }
   if (message.empty()) message = trim(PQerrorMessage(conn_.get()));
   if (message.empty()) message = "unknown error";
-  throw StoreError(fmt::format("{}: {}: {}", described_, what, message));
+  // A lost connection is retried by the caller (a new connection is made on the next call).
+  throw StoreError(fmt::format("{}: {}: {}", described_, what, message),
+                   PQstatus(conn_.get()) != CONNECTION_OK);
 }
 
 void PostgresStore::ensure_connected() {
@@ -388,7 +416,8 @@ void PostgresStore::ensure_connected() {
     if (PQstatus(conn_.get()) == CONNECTION_OK) return;
   }
   throw StoreError(fmt::format("PostgreSQL: connection to {} lost: {}", described_,
-                               trim(PQerrorMessage(conn_.get()))));
+                               trim(PQerrorMessage(conn_.get()))),
+                   true);
 }
 
 ResultHandle PostgresStore::checked(std::string_view what, PGresult* raw) {
@@ -401,7 +430,9 @@ ResultHandle PostgresStore::checked(std::string_view what, PGresult* raw) {
 ResultHandle PostgresStore::exec(std::string_view what, const std::string& sql,
                                  const Params& params) {
   ensure_connected();
-  return checked(what, PQexecParams(conn_.get(), sql.c_str(), params.count(), params.types(),
+  // Statements name statuses as {waiting}, ...: the enum's names (schema::with_statuses).
+  const std::string text = schema::with_statuses(sql);
+  return checked(what, PQexecParams(conn_.get(), text.c_str(), params.count(), params.types(),
                                     params.values(), params.lengths(), params.formats(), 0));
 }
 
@@ -410,33 +441,37 @@ ResultHandle PostgresStore::exec_script(std::string_view what, const std::string
   return checked(what, PQexec(conn_.get(), sql.c_str()));
 }
 
-int PostgresStore::schema_version() {
+std::vector<int> PostgresStore::schema_versions() {
   // A scan of pg_class, not to_regclass(): that one may answer from a cache that has not yet
   // seen a table another runner's migration just created (it takes no lock).
   auto r = exec("read the schema version",
                 "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE relname = "
                 "'schema_migrations' AND relnamespace = current_schema()::regnamespace)");
-  if (!cell_bool(r.get(), 0, 0)) return 0;
-  r = exec("read the schema version", "SELECT coalesce(max(version), 0) FROM schema_migrations");
-  return static_cast<int>(cell_i64(r.get(), 0, 0));
+  if (!cell_bool(r.get(), 0, 0)) return {};
+  r = exec("read the schema version", "SELECT version FROM schema_migrations ORDER BY version");
+  std::vector<int> versions;
+  for (int i = 0; i < PQntuples(r.get()); ++i)
+    versions.push_back(static_cast<int>(cell_i64(r.get(), i, 0)));
+  return versions;
 }
 
 void PostgresStore::migrate() {
   const int latest = schema::latest_version();
-  int version = schema_version();
-  if (version > latest) throw schema::newer_schema_error(described_, version);
-  if (version == latest) return;  // nothing to do, nothing written
+  auto versions = schema_versions();
+  if (!versions.empty() && versions.back() > latest)
+    throw schema::newer_schema_error(described_, versions.back());
+  if (schema::pending_migrations(versions).empty()) return;  // nothing to do, nothing written
 
   const std::string_view what = "migrate the schema";
   Transaction tx(*this, what);
   // Runners starting together: the first migrates, the others wait here and then find the
   // schema current.
   exec(what, "SELECT pg_advisory_xact_lock($1)", Params().i64(kMigrationLockKey));
-  version = schema_version();
-  if (version > latest) throw schema::newer_schema_error(described_, version);
+  versions = schema_versions();
+  if (!versions.empty() && versions.back() > latest)
+    throw schema::newer_schema_error(described_, versions.back());
   exec(what, std::string(schema::kCreateMigrationsTable));
-  for (const auto& m : schema::migrations()) {
-    if (m.version <= version) continue;
+  for (const auto& m : schema::pending_migrations(versions)) {
     exec_script(fmt::format("schema migration {} ({})", m.version, m.description),
                 std::string(m.postgres_sql));
     exec(what, "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
@@ -449,7 +484,7 @@ void PostgresStore::migrate() {
 
 void PostgresStore::insert_job(const JobRecord& job) {
   static const std::string sql =
-      fmt::format("INSERT INTO jobs ({}) VALUES ({})", schema::kJobColumns,
+      fmt::format("INSERT INTO jobs ({}) VALUES ({})", schema::job_columns(),
                   placeholders(1, schema::kJobColumnCount));
   Params p;
   add_job_params(p, job, job.status.empty() ? kStatusCreated : std::string_view(job.status));
@@ -459,8 +494,8 @@ void PostgresStore::insert_job(const JobRecord& job) {
 void PostgresStore::mark_started(std::string_view job_id, EventTime started_at) {
   const std::string what = fmt::format("mark job {} started", job_id);
   auto r = exec(what,
-                "UPDATE jobs SET status = CASE WHEN status = 'terminating' THEN status "
-                "ELSE 'processing' END, started_at = $1 WHERE id = $2",
+                "UPDATE jobs SET status = CASE WHEN status = {terminating} THEN status "
+                "ELSE {processing} END, started_at = $1 WHERE id = $2",
                 Params().time(started_at).text(job_id));
   require_job(r, what);
 }
@@ -485,12 +520,15 @@ void PostgresStore::finish_job(const JobRecord& f) {
       .text(f.metrics.empty() ? std::string_view("[]") : std::string_view(f.metrics))
       .opt_time(f.started_at)
       .text(f.container_id)
-      .text(f.id);
+      .text(f.id)
+      .text(f.events_missing)
+      .text(f.events_missing_reason);
   auto r = exec(what,
                 "UPDATE jobs SET status = $1, error_type = $2, message = $3, exit_code = $4, "
                 "container_exit_code = $5, finished_at = $6, outputs = $7, metrics = $8, "
                 "lease_until = NULL, started_at = coalesce(started_at, $9), "
-                "container_id = coalesce(nullif($10, ''), container_id) WHERE id = $11",
+                "container_id = coalesce(nullif($10, ''), container_id), events_missing = $12, "
+                "events_missing_reason = $13 WHERE id = $11",
                 p);
   require_job(r, what);
 }
@@ -498,7 +536,7 @@ void PostgresStore::finish_job(const JobRecord& f) {
 std::optional<JobRecord> PostgresStore::find_job(std::string_view id_or_prefix) {
   const std::string what = fmt::format("find job {}", id_or_prefix);
   static const std::string exact =
-      fmt::format("SELECT {} FROM jobs WHERE id = $1", schema::kJobColumns);
+      fmt::format("SELECT {} FROM jobs WHERE id = $1", schema::job_columns());
   auto r = exec(what, exact, Params().text(id_or_prefix));
   if (PQntuples(r.get()) > 0) return job_from(r.get(), 0);
   // The ids starting with the prefix (one more than are shown, to say "and more").
@@ -525,7 +563,7 @@ std::optional<JobRecord> PostgresStore::find_job(std::string_view id_or_prefix) 
 }
 
 std::vector<JobRecord> PostgresStore::list_jobs(const JobFilter& filter) {
-  std::string sql = fmt::format("SELECT {} FROM jobs WHERE true", schema::kJobColumns);
+  std::string sql = fmt::format("SELECT {} FROM jobs WHERE true", schema::job_columns());
   Params p;
   int n = 0;
   if (filter.namespace_name) {
@@ -559,21 +597,23 @@ void PostgresStore::append_blocks(const std::vector<EventBlock>& blocks) {
     Params p;
     std::string sql =
         "INSERT INTO event_blocks (job_id, first_sequence, last_sequence, min_time, max_time, "
-        "level_mask, events) VALUES ";
+        "level_mask, events, packed, event_count) VALUES ";
     std::size_t rows = 0;
     std::size_t bytes = 0;
     for (; i < blocks.size() && rows < kInsertRows && (rows == 0 || bytes < kInsertBytes); ++i) {
       const auto& b = blocks[i];
-      sql += fmt::format("{}({})", rows > 0 ? ", " : "", placeholders(p.count() + 1, 7));
+      sql += fmt::format("{}({})", rows > 0 ? ", " : "", placeholders(p.count() + 1, 9));
       p.text(b.job_id)
           .i64(static_cast<std::int64_t>(b.first_sequence))
           .i64(static_cast<std::int64_t>(b.last_sequence))
           .time(b.min_time)
           .time(b.max_time)
           .i32(static_cast<std::int32_t>(b.level_mask))
-          .text_ref(b.events);
+          .text_ref(b.events)
+          .bytes_ref_or_null(b.packed)
+          .opt_i64(b.event_count > 0 ? std::optional<std::int64_t>(b.event_count) : std::nullopt);
       ++rows;
-      bytes += b.events.size();
+      bytes += b.events.size() + b.packed.size();
       auto& h = highest[b.job_id];
       if (b.last_sequence > h) h = b.last_sequence;
     }
@@ -639,10 +679,120 @@ std::uint64_t PostgresStore::delete_blocks_through(
         "OR (namespace_name >= $4 AND namespace_name < $5))";
     p.text(r.exact).text(r.children_from).text(r.children_below);
   }
-  sql +=
-      " RETURNING last_sequence - first_sequence + 1 AS n) "
-      "SELECT coalesce(sum(n), 0)::bigint FROM deleted";
+  // One statement: the blocks go and each job's removal is recorded atomically.
+  sql += fmt::format(
+      " RETURNING job_id, first_sequence, last_sequence, {} AS n), "
+      "spans AS (SELECT job_id, min(first_sequence) AS f, max(last_sequence) AS l, sum(n) AS n "
+      "FROM deleted GROUP BY job_id), "
+      "recorded AS (INSERT INTO event_removals (job_id, removed_by, removed_at, events, "
+      "first_sequence, last_sequence) SELECT job_id, '{}', {}, n, f, l FROM spans) "
+      "SELECT coalesce(sum(n), 0)::bigint FROM spans",
+      schema::kPostgresBlockEvents, schema::removed_by_name(schema::RemovedBy::ship),
+      micros(logging::now_utc()));
   auto r = exec("delete shipped event blocks", sql, p);
+  return static_cast<std::uint64_t>(cell_i64(r.get(), 0, 0));
+}
+
+std::vector<EventRemoval> PostgresStore::event_removals(std::string_view job_id) {
+  auto r = exec(fmt::format("read the event removals of job {}", job_id),
+                "SELECT job_id, removed_by, removed_at, events, first_sequence, last_sequence "
+                "FROM event_removals WHERE job_id = $1 ORDER BY row_id",
+                Params().text(job_id));
+  std::vector<EventRemoval> out;
+  for (int i = 0; i < PQntuples(r.get()); ++i) {
+    const PGresult* res = r.get();
+    out.push_back(EventRemoval{cell(res, i, 0), cell(res, i, 1), from_micros(cell_i64(res, i, 2)),
+                               static_cast<std::uint64_t>(cell_i64(res, i, 3)),
+                               static_cast<std::uint64_t>(cell_i64(res, i, 4)),
+                               static_cast<std::uint64_t>(cell_i64(res, i, 5))});
+  }
+  return out;
+}
+
+// --- retention ----------------------------------------------------------------------------------
+
+std::vector<JobRecord> PostgresStore::prunable_jobs(const PruneFilter& filter) {
+  std::string sql = fmt::format(
+      "SELECT {} FROM jobs WHERE status IN {} AND coalesce(finished_at, created_at) < $1",
+      schema::job_columns(), schema::kFinalStatusesSql);
+  Params p;
+  p.time(filter.finished_before).i64(to_i64(filter.limit));
+  int n = 2;
+  if (filter.namespace_name) {
+    const auto r = schema::namespace_range(*filter.namespace_name);
+    sql += fmt::format(
+        " AND (namespace_name = ${} OR (namespace_name >= ${} AND namespace_name < ${}))", n + 1,
+        n + 2, n + 3);
+    n += 3;
+    p.text(r.exact).text(r.children_from).text(r.children_below);
+  }
+  if (filter.status) {
+    sql += fmt::format(" AND status = ${}", ++n);
+    p.text(*filter.status);
+  }
+  if (filter.only_with_events)
+    sql += " AND EXISTS (SELECT 1 FROM event_blocks AS b WHERE b.job_id = jobs.id)";
+  sql += " ORDER BY coalesce(finished_at, created_at), id LIMIT $2";
+  return jobs_from(exec("list jobs to prune", sql, p).get());
+}
+
+// Blocks go in batches, each its own short statement (autocommit): row locks on the deleted
+// blocks only, so appends of running jobs never wait; then the job (or its removal record) in
+// one transaction.
+RemovedCounts PostgresStore::delete_jobs(const std::vector<std::string>& job_ids, bool keep_jobs) {
+  constexpr int kBlocksPerBatch = 200;
+  static const std::string batch_sql = fmt::format(
+      "WITH deleted AS (DELETE FROM event_blocks WHERE row_id IN (SELECT row_id FROM event_blocks "
+      "WHERE job_id = $1 ORDER BY row_id LIMIT {}) RETURNING first_sequence, last_sequence, {} AS "
+      "n) SELECT count(*), coalesce(min(first_sequence), 0), coalesce(max(last_sequence), 0), "
+      "coalesce(sum(n), 0)::bigint FROM deleted",
+      kBlocksPerBatch, schema::kPostgresBlockEvents);
+  RemovedCounts counts;
+  for (const auto& id : job_ids) {
+    const std::string what = fmt::format("prune job {}", id);
+    schema::RemovalSpans spans;
+    for (;;) {
+      auto r = exec(what, batch_sql, Params().text(id));
+      const auto blocks = cell_i64(r.get(), 0, 0);
+      if (blocks == 0) break;
+      counts.blocks += static_cast<std::uint64_t>(blocks);
+      spans[id].add(static_cast<std::uint64_t>(cell_i64(r.get(), 0, 1)),
+                    static_cast<std::uint64_t>(cell_i64(r.get(), 0, 2)),
+                    static_cast<std::uint64_t>(cell_i64(r.get(), 0, 3)));
+    }
+    if (const auto it = spans.find(id); it != spans.end()) counts.events += it->second.events;
+    Transaction tx(*this, what);
+    if (keep_jobs) {
+      for (const auto& [job, span] : spans)
+        exec(what,
+             "INSERT INTO event_removals (job_id, removed_by, removed_at, events, first_sequence, "
+             "last_sequence) VALUES ($1, $2, $3, $4, $5, $6)",
+             Params()
+                 .text(job)
+                 .text(schema::removed_by_name(schema::RemovedBy::prune))
+                 .time(logging::now_utc())
+                 .i64(static_cast<std::int64_t>(span.events))
+                 .i64(static_cast<std::int64_t>(span.first_sequence))
+                 .i64(static_cast<std::int64_t>(span.last_sequence)));
+    } else {
+      exec(what, "DELETE FROM event_removals WHERE job_id = $1", Params().text(id));
+      auto r = exec(what,
+                    "WITH d AS (DELETE FROM jobs WHERE id = $1 RETURNING 1) "
+                    "SELECT count(*) FROM d",
+                    Params().text(id));
+      counts.jobs += static_cast<std::uint64_t>(cell_i64(r.get(), 0, 0));
+    }
+    tx.commit();
+  }
+  return counts;
+}
+
+std::optional<std::uint64_t> PostgresStore::size_bytes() {
+  auto r = exec("read the store's size",
+                "SELECT (coalesce(pg_total_relation_size(to_regclass('jobs')), 0) + "
+                "coalesce(pg_total_relation_size(to_regclass('event_blocks')), 0) + "
+                "coalesce(pg_total_relation_size(to_regclass('event_removals')), 0) + "
+                "coalesce(pg_total_relation_size(to_regclass('kv')), 0))::bigint");
   return static_cast<std::uint64_t>(cell_i64(r.get(), 0, 0));
 }
 
@@ -773,7 +923,7 @@ void PostgresStore::enqueue(const JobRecord& job) {
   static const std::string sql = fmt::format(
       "WITH inserted AS (INSERT INTO jobs ({}) VALUES ({}) RETURNING 1) "
       "SELECT pg_notify('{}', '') FROM inserted",
-      schema::kJobColumns, placeholders(1, schema::kJobColumnCount), kJobsChannel);
+      schema::job_columns(), placeholders(1, schema::kJobColumnCount), kJobsChannel);
   Params p;
   add_job_params(p, job, kStatusWaiting);
   exec("enqueue job " + job.id, sql, p);
@@ -784,15 +934,16 @@ std::optional<JobRecord> PostgresStore::claim_job(std::string_view worker_id,
   // SKIP LOCKED: concurrent claimers pass over each other's candidate rows instead of waiting,
   // and the locked row is re-checked, so a job is never claimed twice.
   static const std::string waiting = fmt::format(
-      "UPDATE jobs SET status = 'processing', worker_id = $1, lease_until = {0} + $2, "
-      "attempts = attempts + 1 WHERE id = (SELECT id FROM jobs WHERE status = 'waiting' "
+      "UPDATE jobs SET status = {{processing}}, worker_id = $1, lease_until = {0} + $2, "
+      "attempts = attempts + 1 WHERE id = (SELECT id FROM jobs WHERE status = {{waiting}} "
       "ORDER BY priority DESC, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING {1}",
-      kServerNow, schema::kJobColumns);
+      kServerNow, schema::job_columns());
   static const std::string expired = fmt::format(
       "UPDATE jobs SET worker_id = $1, lease_until = {0} + $2, attempts = attempts + 1 "
-      "WHERE id = (SELECT id FROM jobs WHERE status IN ('processing', 'terminating') "
-      "AND lease_until < {0} ORDER BY lease_until LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING {1}",
-      kServerNow, schema::kJobColumns);
+      "WHERE id = (SELECT id FROM jobs WHERE status IN ({{processing}}, {{terminating}}) "
+      "AND lease_until < {0} AND attempts < {2} ORDER BY lease_until LIMIT 1 "
+      "FOR UPDATE SKIP LOCKED) RETURNING {1}",
+      kServerNow, schema::job_columns(), kMaxAttempts);
   const std::int64_t lease_us =
       std::chrono::duration_cast<std::chrono::microseconds>(lease).count();
   for (const auto* sql : {&waiting, &expired}) {
@@ -809,7 +960,7 @@ Store::Heartbeat PostgresStore::heartbeat(std::string_view worker_id,
   if (job_ids.empty()) return result;
   static const std::string sql = fmt::format(
       "UPDATE jobs SET lease_until = {} + $3 WHERE id = ANY($1) AND worker_id = $2 "
-      "AND status IN ('processing', 'terminating') RETURNING id, cancel_requested",
+      "AND status IN ({{processing}}, {{terminating}}) RETURNING id, cancel_requested",
       kServerNow);
   const std::int64_t lease_us =
       std::chrono::duration_cast<std::chrono::microseconds>(lease).count();
@@ -832,16 +983,28 @@ std::optional<JobRecord> PostgresStore::request_cancel(std::string_view id_or_pr
   if (!found) return std::nullopt;
   static const std::string sql = fmt::format(
       "UPDATE jobs SET "
-      "status = CASE WHEN status IN ('waiting', 'created') THEN 'cancelled' "
-      "WHEN status = 'processing' THEN 'terminating' ELSE status END, "
-      "finished_at = CASE WHEN status IN ('waiting', 'created') THEN $1 ELSE finished_at END, "
-      "cancel_requested = cancel_requested OR status IN ('processing', 'terminating') "
+      "status = CASE WHEN status IN ({{waiting}}, {{created}}) THEN {{cancelled}} "
+      "WHEN status = {{processing}} THEN {{terminating}} ELSE status END, "
+      "finished_at = CASE WHEN status IN ({{waiting}}, {{created}}) THEN $1 ELSE finished_at END, "
+      "cancel_requested = cancel_requested OR status IN ({{processing}}, {{terminating}}) "
       "WHERE id = $2 RETURNING {}",
-      schema::kJobColumns);
+      schema::job_columns());
   auto r = exec(fmt::format("cancel job {}", found->id), sql,
                 Params().time(logging::now_utc()).text(found->id));
   if (PQntuples(r.get()) == 0) return std::nullopt;
   return job_from(r.get(), 0);
+}
+
+std::vector<JobRecord> PostgresStore::end_exhausted_jobs() {
+  static const std::string sql = fmt::format(
+      "UPDATE jobs SET status = {{error}}, error_type = 'internal', message = $1, exit_code = $2, "
+      "finished_at = {0}, lease_until = NULL WHERE status IN ({{processing}}, {{terminating}}) "
+      "AND lease_until < {0} AND attempts >= $3 RETURNING {1}",
+      kServerNow, schema::job_columns());
+  return jobs_from(
+      exec("end jobs out of attempts", sql,
+           Params().text(schema::exhausted_job_message()).i64(kExitInternal).i64(kMaxAttempts))
+          .get());
 }
 
 void PostgresStore::release_job(std::string_view job_id, std::string_view worker_id) {
@@ -850,16 +1013,16 @@ void PostgresStore::release_job(std::string_view job_id, std::string_view worker
   static const std::string sql =
       std::string("WITH released AS (") +
       "UPDATE jobs SET "
-      "status = CASE WHEN status = 'terminating' THEN 'cancelled' ELSE 'waiting' END, "
-      "finished_at = CASE WHEN status = 'terminating' THEN $1 ELSE finished_at END, "
+      "status = CASE WHEN status = {terminating} THEN {cancelled} ELSE {waiting} END, "
+      "finished_at = CASE WHEN status = {terminating} THEN $1 ELSE finished_at END, "
       "worker_id = '', lease_until = NULL, "
       // Back in the queue it is a new job again: the next claim must not take it for a
       // take-over of a dead worker's container.
-      "container_id = CASE WHEN status = 'terminating' THEN container_id ELSE '' END, "
-      "started_at = CASE WHEN status = 'terminating' THEN started_at ELSE NULL END "
-      "WHERE id = $2 AND worker_id = $3 AND status IN ('processing', 'terminating') "
+      "container_id = CASE WHEN status = {terminating} THEN container_id ELSE '' END, "
+      "started_at = CASE WHEN status = {terminating} THEN started_at ELSE NULL END "
+      "WHERE id = $2 AND worker_id = $3 AND status IN ({processing}, {terminating}) "
       "RETURNING status) SELECT pg_notify('" +
-      std::string(kJobsChannel) + "', '') FROM released WHERE status = 'waiting'";
+      std::string(kJobsChannel) + "', '') FROM released WHERE status = {waiting}";
   exec(fmt::format("release job {}", job_id), sql,
        Params().time(logging::now_utc()).text(job_id).text(worker_id));
 }

@@ -152,6 +152,88 @@ SELECT (b.job_id || '-' || repeat('0', 12 - length(e.value->>0)) || (e.value->>0
 FROM event_blocks AS b CROSS JOIN LATERAL jsonb_array_elements(b.events::jsonb) AS e(value);
 )sql";
 
+// Version 2 (issue 14): the runner of a `runner run` job (host and pid, so that a dead one is
+// found), and the events a job lost (sequence ranges and why).
+constexpr std::string_view kSqlite2 = R"sql(
+ALTER TABLE jobs ADD COLUMN runner_host TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN runner_pid BIGINT;
+ALTER TABLE jobs ADD COLUMN events_missing TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN events_missing_reason TEXT NOT NULL DEFAULT '';
+)sql";
+constexpr std::string_view kPostgres2 = R"sql(
+ALTER TABLE jobs ADD COLUMN runner_host TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN runner_pid BIGINT;
+ALTER TABLE jobs ADD COLUMN events_missing TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN events_missing_reason TEXT NOT NULL DEFAULT '';
+)sql";
+
+// Version 3 (issue 14): compressed blocks and a record of removed events.
+//   - event_blocks.packed: the block's JSON array as a zstd frame (block_codec.hpp); events is ''
+//     then. Blocks written before keep their JSON in events and packed NULL: both stay readable.
+//   - event_blocks.event_count: the number of events of the block (sequences may have gaps, so
+//     last - first + 1 is not it); NULL in older blocks (count their JSON array instead).
+//   - event_removals: one row per job each time its events were deleted (runner prune, runner
+//     ship with delete: true): by what, when, how many, which sequences. Jobs are not changed.
+//   - the events view now expands only uncompressed blocks: SQL cannot unpack zstd. The
+//     documented equivalent is `runner logs JOB --json` (docs/store.md).
+constexpr std::string_view kSqlite3 = R"sql(
+ALTER TABLE event_blocks ADD COLUMN packed BLOB;
+ALTER TABLE event_blocks ADD COLUMN event_count BIGINT;
+CREATE TABLE event_removals (
+  row_id INTEGER PRIMARY KEY,
+  job_id TEXT NOT NULL,
+  removed_by TEXT NOT NULL,
+  removed_at BIGINT NOT NULL,
+  events BIGINT NOT NULL,
+  first_sequence BIGINT NOT NULL,
+  last_sequence BIGINT NOT NULL
+);
+CREATE INDEX event_removals_job ON event_removals (job_id, row_id);
+DROP VIEW events;
+CREATE VIEW events AS
+SELECT b.job_id || '-' || printf('%012d', json_extract(e.value, '$[0]')) AS id,
+       b.job_id AS job_id,
+       json_extract(e.value, '$[0]') AS sequence,
+       json_extract(e.value, '$[1]') AS time,
+       coalesce(json_extract(e.value, '$[3]'), 'info') AS level,
+       coalesce(json_extract(e.value, '$[4]'), 'stdout') AS source,
+       json_extract(e.value, '$[2]') AS message,
+       json_extract(e.value, '$[5]') AS fields
+FROM event_blocks AS b, json_each(b.events) AS e
+WHERE b.packed IS NULL;
+)sql";
+
+// The zstd frames are stored as they are (STORAGE EXTERNAL): TOAST would try, and fail, to
+// compress them again.
+constexpr std::string_view kPostgres3 = R"sql(
+ALTER TABLE event_blocks ADD COLUMN packed BYTEA;
+ALTER TABLE event_blocks ALTER COLUMN packed SET STORAGE EXTERNAL;
+ALTER TABLE event_blocks ADD COLUMN event_count BIGINT;
+CREATE TABLE event_removals (
+  row_id BIGSERIAL PRIMARY KEY,
+  job_id TEXT COLLATE "C" NOT NULL,
+  removed_by TEXT NOT NULL,
+  removed_at BIGINT NOT NULL,
+  events BIGINT NOT NULL,
+  first_sequence BIGINT NOT NULL,
+  last_sequence BIGINT NOT NULL
+);
+CREATE INDEX event_removals_job ON event_removals (job_id, row_id);
+CREATE OR REPLACE VIEW events AS
+SELECT (b.job_id || '-' || repeat('0', 12 - length(e.value->>0)) || (e.value->>0))
+         COLLATE "C" AS id,
+       b.job_id AS job_id,
+       (e.value->>0)::bigint AS sequence,
+       (e.value->>1)::bigint AS "time",
+       coalesce(e.value->>3, 'info') AS level,
+       coalesce(e.value->>4, 'stdout') AS source,
+       e.value->>2 AS message,
+       (e.value->5)::text AS fields
+FROM event_blocks AS b CROSS JOIN LATERAL jsonb_array_elements(b.events::jsonb) AS e(value)
+WHERE b.packed IS NULL;
+)sql";
+
+// In version order; a migration's version may leave gaps (branches number theirs ahead).
 // Version 4 (issue 13): Keboola's component state, per component, configuration and
 // configuration row ('' when none), the current value and every write (which job, when; a
 // removal is a write with removed = 1); and each job's usage file. New tables only: the jobs
@@ -217,8 +299,10 @@ CREATE TABLE job_usage (
 );
 )sql";
 
-constexpr std::array<Migration, 2> kMigrations = {{
+constexpr std::array<Migration, 4> kMigrations = {{
     {1, "jobs, event_blocks, kv, the events view", kSqlite1, kPostgres1},
+    {2, "jobs: runner host and pid, missing events", kSqlite2, kPostgres2},
+    {3, "compressed event blocks, event counts, event_removals", kSqlite3, kPostgres3},
     {4, "component_state, component_state_history, job_usage (issue 13)", kSqlite4, kPostgres4},
 }};
 
@@ -232,11 +316,133 @@ int latest_version() {
   return kMigrations.back().version;
 }
 
+std::vector<Migration> pending_migrations(const std::vector<int>& applied) {
+  std::vector<Migration> out;
+  for (const auto& m : kMigrations)
+    if (std::find(applied.begin(), applied.end(), m.version) == applied.end()) out.push_back(m);
+  return out;
+}
+
 StoreError newer_schema_error(std::string_view store, int found_version) {
   return StoreError(fmt::format(
       "{} has schema version {}, newer than this runner knows (up to {}): it was written by a "
       "newer runner; upgrade runner to use it",
       store, found_version, latest_version()));
+}
+
+const std::string& job_columns() {
+  static const std::string columns = [] {
+    std::string list;
+    for (const auto name : kJobColumnNames) {
+      if (!list.empty()) list += ", ";
+      list += name;
+    }
+    return list;
+  }();
+  return columns;
+}
+
+JobRecord job_from_row(const JobRow& row) {
+  using C = JobColumn;
+  const auto optional_time = [&](C c) {
+    return row.is_null(c) ? std::nullopt : std::optional<EventTime>(from_micros(row.integer(c)));
+  };
+  JobRecord j;
+  j.id = row.text(C::id);
+  j.component_id = row.text(C::component_id);
+  j.namespace_name = row.text(C::namespace_name);
+  j.status = row.text(C::status);
+  j.priority = static_cast<int>(row.integer(C::priority));
+  j.error_type = row.text(C::error_type);
+  j.message = row.text(C::message);
+  if (!row.is_null(C::exit_code)) j.exit_code = static_cast<int>(row.integer(C::exit_code));
+  if (!row.is_null(C::container_exit_code))
+    j.container_exit_code = row.integer(C::container_exit_code);
+  j.created_at = from_micros(row.integer(C::created_at));
+  j.started_at = optional_time(C::started_at);
+  j.finished_at = optional_time(C::finished_at);
+  j.outputs = row.text(C::outputs);
+  j.metrics = row.text(C::metrics);
+  j.spec = row.text(C::spec);
+  j.spec_dir = row.text(C::spec_dir);
+  j.worker_id = row.text(C::worker_id);
+  j.lease_until = optional_time(C::lease_until);
+  j.cancel_requested = row.boolean(C::cancel_requested);
+  j.attempts = static_cast<int>(row.integer(C::attempts));
+  j.container_id = row.text(C::container_id);
+  j.events_stored = static_cast<std::uint64_t>(row.integer(C::events_stored));
+  j.runner_host = row.text(C::runner_host);
+  if (!row.is_null(C::runner_pid)) j.runner_pid = row.integer(C::runner_pid);
+  j.events_missing = row.text(C::events_missing);
+  j.events_missing_reason = row.text(C::events_missing_reason);
+  return j;
+}
+
+void add_job_params(const JobRecord& job, std::string_view status, JobParams& p) {
+  const auto optional_time = [](const std::optional<EventTime>& t) {
+    return t ? std::optional<std::int64_t>(micros(*t)) : std::nullopt;
+  };
+  p.text(job.id);
+  p.text(job.component_id);
+  p.text(job.namespace_name);
+  p.text(status);
+  p.integer(job.priority);
+  p.text(job.error_type);
+  p.text(job.message);
+  p.integer(job.exit_code ? std::optional<std::int64_t>(*job.exit_code) : std::nullopt);
+  p.integer(job.container_exit_code);
+  p.integer(micros(job.created_at == EventTime{} ? logging::now_utc() : job.created_at));
+  p.integer(optional_time(job.started_at));
+  p.integer(optional_time(job.finished_at));
+  p.text(job.outputs.empty() ? std::string_view("{}") : std::string_view(job.outputs));
+  p.text(job.metrics.empty() ? std::string_view("[]") : std::string_view(job.metrics));
+  p.text(job.spec);
+  p.text(job.spec_dir);
+  p.text(job.worker_id);
+  p.integer(optional_time(job.lease_until));
+  p.boolean(job.cancel_requested);
+  p.integer(job.attempts);
+  p.text(job.container_id);
+  p.integer(static_cast<std::int64_t>(job.events_stored));
+  p.text(job.runner_host);
+  p.integer(job.runner_pid);
+  p.text(job.events_missing);
+  p.text(job.events_missing_reason);
+}
+
+std::string with_statuses(std::string_view sql) {
+  std::string out;
+  out.reserve(sql.size() + 32);
+  std::size_t i = 0;
+  while (i < sql.size()) {
+    const auto open = sql.find('{', i);
+    if (open == std::string_view::npos) break;
+    const auto close = sql.find('}', open);
+    if (close == std::string_view::npos) break;
+    out.append(sql.substr(i, open - i));
+    const auto name = sql.substr(open + 1, close - open - 1);
+    if (logging::job_status_from_name(name)) {
+      out += '\'';
+      out += name;
+      out += '\'';
+    } else {
+      out.append(sql.substr(open, close - open + 1));
+    }
+    i = close + 1;
+  }
+  out.append(sql.substr(i));
+  return out;
+}
+
+std::string exhausted_job_message() {
+  return fmt::format(
+      "Gave up after {} attempts: each worker that claimed this job stopped before the job "
+      "finished (the worker was killed, or crashed running it), so it is not claimed again",
+      kMaxAttempts);
+}
+
+std::string_view removed_by_name(RemovedBy by) {
+  return by == RemovedBy::prune ? "prune" : "ship";
 }
 
 std::int64_t level_mask_at_least(logging::Level min_level) {

@@ -53,8 +53,18 @@ void create_folders(const fs::path& dir) {
         fmt::format("cannot create folder {}: {}", dir.string(), std::strerror(errno)));
 }
 
+// sqlite3_errmsg, and what to do when the file is damaged or is not a database at all.
+std::string error_text(sqlite3* db, std::string_view message) {
+  const int code = sqlite3_errcode(db) & 0xff;
+  if (code != SQLITE_CORRUPT && code != SQLITE_NOTADB) return std::string(message);
+  return fmt::format(
+      "{} (the file is damaged or is not an SQLite database: move it away and runner starts a "
+      "new store there; sqlite3's .recover command may rescue what it holds)",
+      message);
+}
+
 std::string insert_job_sql() {
-  std::string sql = fmt::format("INSERT INTO jobs ({}) VALUES (", schema::kJobColumns);
+  std::string sql = fmt::format("INSERT INTO jobs ({}) VALUES (", schema::job_columns());
   for (int i = 1; i <= schema::kJobColumnCount; ++i)
     sql += fmt::format("{}?{}", i > 1 ? ", " : "", i);
   sql += ")";
@@ -84,6 +94,9 @@ class Query {
   Query& bind_static(int i, const std::string& v) {
     return check(sqlite3_bind_text64(stmt_, i, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8));
   }
+  Query& bind_blob_static(int i, const std::string& v) {
+    return check(sqlite3_bind_blob64(stmt_, i, v.data(), v.size(), SQLITE_STATIC));
+  }
   Query& bind_null(int i) { return check(sqlite3_bind_null(stmt_, i)); }
   Query& bind(int i, EventTime t) { return bind(i, micros(t)); }
   template <class T>
@@ -101,6 +114,12 @@ class Query {
 
   std::int64_t i64(int col) const { return sqlite3_column_int64(stmt_, col); }
   bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  std::string blob(int col) const {
+    const void* p = sqlite3_column_blob(stmt_, col);
+    if (p == nullptr) return {};
+    return std::string(static_cast<const char*>(p),
+                       static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)));
+  }
   std::string text(int col) const {
     const auto* p = sqlite3_column_text(stmt_, col);
     if (p == nullptr) return {};
@@ -116,32 +135,36 @@ class Query {
   std::string what_;  // owned: callers pass temporaries
 };
 
+// A job row of `q` (a SELECT of schema::job_columns()) through the shared mapping.
+class QueryJobRow final : public schema::JobRow {
+ public:
+  explicit QueryJobRow(const Query& q) : q_(q) {}
+  bool is_null(schema::JobColumn c) const override { return q_.is_null(index(c)); }
+  std::int64_t integer(schema::JobColumn c) const override { return q_.i64(index(c)); }
+  bool boolean(schema::JobColumn c) const override { return q_.i64(index(c)) != 0; }
+  std::string text(schema::JobColumn c) const override { return q_.text(index(c)); }
+
+ private:
+  static int index(schema::JobColumn c) { return static_cast<int>(c); }
+  const Query& q_;
+};
+
 JobRecord job_from(const Query& q) {
-  JobRecord j;
-  j.id = q.text(0);
-  j.component_id = q.text(1);
-  j.namespace_name = q.text(2);
-  j.status = q.text(3);
-  j.priority = static_cast<int>(q.i64(4));
-  j.error_type = q.text(5);
-  j.message = q.text(6);
-  if (!q.is_null(7)) j.exit_code = static_cast<int>(q.i64(7));
-  if (!q.is_null(8)) j.container_exit_code = q.i64(8);
-  j.created_at = from_micros(q.i64(9));
-  if (!q.is_null(10)) j.started_at = from_micros(q.i64(10));
-  if (!q.is_null(11)) j.finished_at = from_micros(q.i64(11));
-  j.outputs = q.text(12);
-  j.metrics = q.text(13);
-  j.spec = q.text(14);
-  j.spec_dir = q.text(15);
-  j.worker_id = q.text(16);
-  if (!q.is_null(17)) j.lease_until = from_micros(q.i64(17));
-  j.cancel_requested = q.i64(18) != 0;
-  j.attempts = static_cast<int>(q.i64(19));
-  j.container_id = q.text(20);
-  j.events_stored = static_cast<std::uint64_t>(q.i64(21));
-  return j;
+  return schema::job_from_row(QueryJobRow(q));
 }
+
+// The parameters of an INSERT of schema::job_columns(), bound ?1, ?2, ... in order.
+class QueryJobParams final : public schema::JobParams {
+ public:
+  explicit QueryJobParams(Query& q) : q_(q) {}
+  void text(std::string_view v) override { q_.bind(++index_, v); }
+  void integer(std::optional<std::int64_t> v) override { q_.bind(++index_, v); }
+  void boolean(bool v) override { q_.bind(++index_, std::int64_t{v ? 1 : 0}); }
+
+ private:
+  Query& q_;
+  int index_ = 0;
+};
 
 EventBlock block_from(const Query& q) {
   EventBlock b;
@@ -153,6 +176,8 @@ EventBlock block_from(const Query& q) {
   b.max_time = from_micros(q.i64(5));
   b.level_mask = static_cast<std::uint32_t>(q.i64(6));
   b.events = q.text(7);
+  b.packed = q.blob(8);
+  b.event_count = static_cast<std::uint64_t>(q.i64(9));
   return b;
 }
 
@@ -161,6 +186,9 @@ class SqliteStore final : public Store {
   explicit SqliteStore(std::string path);
 
   std::string describe() const override { return "sqlite:" + path_; }
+  void set_busy_timeout(std::chrono::milliseconds timeout) override {
+    sqlite3_busy_timeout(db_.get(), static_cast<int>(timeout.count()));
+  }
 
   void insert_job(const JobRecord& job) override;
   void mark_started(std::string_view job_id, EventTime started_at) override;
@@ -179,6 +207,12 @@ class SqliteStore final : public Store {
   std::uint64_t delete_blocks_through(const EventCursor& cursor,
                                       const std::optional<std::string>& namespace_name) override;
 
+  std::vector<EventRemoval> event_removals(std::string_view job_id) override;
+  std::vector<JobRecord> prunable_jobs(const PruneFilter& filter) override;
+  RemovedCounts delete_jobs(const std::vector<std::string>& job_ids, bool keep_jobs) override;
+  std::uint64_t reclaim_space(std::uint64_t max_bytes) override;
+  std::optional<std::uint64_t> size_bytes() override;
+
   std::optional<std::string> get_value(std::string_view key) override;
   void put_value(std::string_view key, std::string_view value) override;
 
@@ -195,11 +229,15 @@ class SqliteStore final : public Store {
   Heartbeat heartbeat(std::string_view worker_id, const std::vector<std::string>& job_ids,
                       std::chrono::milliseconds lease) override;
   std::optional<JobRecord> request_cancel(std::string_view id_or_prefix) override;
+  std::vector<JobRecord> end_exhausted_jobs() override;
   void release_job(std::string_view job_id, std::string_view worker_id) override;
   bool wait_for_jobs(std::chrono::milliseconds timeout, int wake_fd) override;
 
   [[noreturn]] void fail(std::string_view what) const {
-    throw StoreError(fmt::format("{}: {}: {}", describe(), what, sqlite3_errmsg(db_.get())));
+    const int code = sqlite3_errcode(db_.get()) & 0xff;
+    throw StoreError(fmt::format("{}: {}: {}", describe(), what,
+                                 error_text(db_.get(), sqlite3_errmsg(db_.get()))),
+                     code == SQLITE_BUSY || code == SQLITE_LOCKED);
   }
 
  private:
@@ -207,9 +245,13 @@ class SqliteStore final : public Store {
 
   Query query(const std::string& sql, std::string_view what);
   void migrate();
-  int schema_version();
+  // The versions in schema_migrations (none without the table), newest last.
+  std::vector<int> schema_versions();
   void insert_job_as(const JobRecord& job, std::string_view status, std::string_view what);
   int changes() const { return sqlite3_changes(db_.get()); }
+  void record_removals(const schema::RemovalSpans& spans, schema::RemovedBy by);
+  std::int64_t pragma(const std::string& name);
+  void exec_or_throw(const std::string& sql, std::string_view what);
 
   std::string path_;
   DbHandle db_;
@@ -254,6 +296,9 @@ class WriteTransaction {
 SqliteStore::SqliteStore(std::string path) : path_(std::move(path)) {
   try {
     if (path_ != ":memory:") create_folders(fs::path(path_).parent_path());
+    std::error_code size_error;
+    const bool new_file = path_ == ":memory:" || !fs::exists(path_, size_error) ||
+                          fs::file_size(path_, size_error) == 0;
     sqlite3* raw = nullptr;
     const int rc =
         sqlite3_open_v2(path_.c_str(), &raw,
@@ -268,10 +313,16 @@ SqliteStore::SqliteStore(std::string path) : path_(std::move(path)) {
     // event blocks (hundreds of KiB of text) with fewer overflow pages, ~30% faster appends.
     // journal_mode=WAL is persistent (the first opener sets it); NORMAL is safe with WAL (a
     // power loss may lose the last commits, never corrupt the file) and much faster than FULL.
-    if (sqlite3_exec(db_.get(),
-                     "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
-                     nullptr, nullptr, &error) != SQLITE_OK) {
-      std::string message = error != nullptr ? error : sqlite3_errmsg(db_.get());
+    // auto_vacuum=INCREMENTAL, also only for a new file: `runner prune` gives freed pages back
+    // to the file system (incremental_vacuum) instead of keeping the file at its largest. Set
+    // only on a new file: on an existing one the pragma waits for a write lock, so a store locked
+    // by another process would hold up the job's start (issue 14: a busy store delays nothing).
+    const std::string pragmas = std::string("PRAGMA page_size=16384; ") +
+                                (new_file ? "PRAGMA auto_vacuum=INCREMENTAL; " : "") +
+                                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL";
+    if (sqlite3_exec(db_.get(), pragmas.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+      std::string message =
+          error_text(db_.get(), error != nullptr ? error : sqlite3_errmsg(db_.get()));
       sqlite3_free(error);
       throw StoreError(message);
     }
@@ -289,8 +340,10 @@ SqliteStore::SqliteStore(std::string path) : path_(std::move(path)) {
 Query SqliteStore::query(const std::string& sql, std::string_view what) {
   auto it = statements_.find(sql);
   if (it == statements_.end()) {
+    // Statements name statuses as {waiting}, ...: the enum's names (schema::with_statuses).
+    const std::string text = schema::with_statuses(sql);
     sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()),
+    if (sqlite3_prepare_v3(db_.get(), text.data(), static_cast<int>(text.size()),
                            SQLITE_PREPARE_PERSISTENT, &raw, nullptr) != SQLITE_OK)
       fail(what);
     it = statements_.emplace(sql, StmtHandle(raw)).first;
@@ -298,30 +351,33 @@ Query SqliteStore::query(const std::string& sql, std::string_view what) {
   return Query(*this, it->second.get(), what);
 }
 
-int SqliteStore::schema_version() {
+std::vector<int> SqliteStore::schema_versions() {
   {
     auto q = query(
         "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
         "read the schema version");
-    if (!q.step() || q.i64(0) == 0) return 0;
+    if (!q.step() || q.i64(0) == 0) return {};
   }
   auto q =
-      query("SELECT coalesce(max(version), 0) FROM schema_migrations", "read the schema version");
-  return q.step() ? static_cast<int>(q.i64(0)) : 0;
+      query("SELECT version FROM schema_migrations ORDER BY version", "read the schema version");
+  std::vector<int> versions;
+  while (q.step()) versions.push_back(static_cast<int>(q.i64(0)));
+  return versions;
 }
 
 void SqliteStore::migrate() {
   const int latest = schema::latest_version();
-  int version = schema_version();
-  if (version > latest) throw schema::newer_schema_error(describe(), version);
-  if (version == latest) return;  // nothing to do, nothing written
+  auto versions = schema_versions();
+  if (!versions.empty() && versions.back() > latest)
+    throw schema::newer_schema_error(describe(), versions.back());
+  if (schema::pending_migrations(versions).empty()) return;  // nothing to do, nothing written
 
   WriteTransaction tx(*this, "migrate the schema");
-  version = schema_version();  // another process may have migrated meanwhile
-  if (version > latest) throw schema::newer_schema_error(describe(), version);
+  versions = schema_versions();  // another process may have migrated meanwhile
+  if (!versions.empty() && versions.back() > latest)
+    throw schema::newer_schema_error(describe(), versions.back());
   query(std::string(schema::kCreateMigrationsTable), "create schema_migrations").run();
-  for (const auto& m : schema::migrations()) {
-    if (m.version <= version) continue;
+  for (const auto& m : schema::pending_migrations(versions)) {
     char* error = nullptr;
     const std::string sql(m.sqlite_sql);
     if (sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
@@ -345,28 +401,8 @@ void SqliteStore::insert_job_as(const JobRecord& job, std::string_view status,
                                 std::string_view what) {
   static const std::string sql = insert_job_sql();
   auto q = query(sql, what);
-  q.bind(1, job.id)
-      .bind(2, job.component_id)
-      .bind(3, job.namespace_name)
-      .bind(4, status)
-      .bind(5, std::int64_t{job.priority})
-      .bind(6, job.error_type)
-      .bind(7, job.message)
-      .bind(8, job.exit_code ? std::optional<std::int64_t>(*job.exit_code) : std::nullopt)
-      .bind(9, job.container_exit_code)
-      .bind(10, job.created_at == EventTime{} ? logging::now_utc() : job.created_at)
-      .bind(11, job.started_at)
-      .bind(12, job.finished_at)
-      .bind(13, job.outputs.empty() ? std::string_view("{}") : std::string_view(job.outputs))
-      .bind(14, job.metrics.empty() ? std::string_view("[]") : std::string_view(job.metrics))
-      .bind(15, job.spec)
-      .bind(16, job.spec_dir)
-      .bind(17, job.worker_id)
-      .bind(18, job.lease_until)
-      .bind(19, std::int64_t{job.cancel_requested ? 1 : 0})
-      .bind(20, std::int64_t{job.attempts})
-      .bind(21, job.container_id)
-      .bind(22, static_cast<std::int64_t>(job.events_stored));
+  QueryJobParams params(q);
+  schema::add_job_params(job, status, params);
   q.run();
 }
 
@@ -379,7 +415,7 @@ void SqliteStore::mark_started(std::string_view job_id, EventTime started_at) {
   const std::string what = fmt::format("mark job {} started", job_id);
   // A job whose cancel was requested meanwhile stays terminating.
   query(
-      "UPDATE jobs SET status = CASE WHEN status = 'terminating' THEN status ELSE 'processing' "
+      "UPDATE jobs SET status = CASE WHEN status = {terminating} THEN status ELSE {processing} "
       "END, started_at = ?1 WHERE id = ?2",
       what)
       .bind(1, started_at)
@@ -403,7 +439,8 @@ void SqliteStore::finish_job(const JobRecord& f) {
       "UPDATE jobs SET status = ?1, error_type = ?2, message = ?3, exit_code = ?4, "
       "container_exit_code = ?5, finished_at = ?6, outputs = ?7, metrics = ?8, "
       "lease_until = NULL, started_at = coalesce(started_at, ?9), "
-      "container_id = coalesce(nullif(?10, ''), container_id) WHERE id = ?11",
+      "container_id = coalesce(nullif(?10, ''), container_id), events_missing = ?12, "
+      "events_missing_reason = ?13 WHERE id = ?11",
       what)
       .bind(1, f.status)
       .bind(2, f.error_type)
@@ -416,6 +453,8 @@ void SqliteStore::finish_job(const JobRecord& f) {
       .bind(9, f.started_at)
       .bind(10, f.container_id)
       .bind(11, f.id)
+      .bind(12, f.events_missing)
+      .bind(13, f.events_missing_reason)
       .run();
   if (changes() == 0) throw StoreError(fmt::format("{}: {}: no such job", describe(), what));
 }
@@ -423,7 +462,7 @@ void SqliteStore::finish_job(const JobRecord& f) {
 std::optional<JobRecord> SqliteStore::find_job(std::string_view id_or_prefix) {
   const std::string what = fmt::format("find job {}", id_or_prefix);
   static const std::string exact =
-      fmt::format("SELECT {} FROM jobs WHERE id = ?1", schema::kJobColumns);
+      fmt::format("SELECT {} FROM jobs WHERE id = ?1", schema::job_columns());
   {
     auto q = query(exact, what);
     q.bind(1, id_or_prefix);
@@ -455,7 +494,7 @@ std::optional<JobRecord> SqliteStore::find_job(std::string_view id_or_prefix) {
 }
 
 std::vector<JobRecord> SqliteStore::list_jobs(const JobFilter& filter) {
-  std::string sql = fmt::format("SELECT {} FROM jobs WHERE 1 = 1", schema::kJobColumns);
+  std::string sql = fmt::format("SELECT {} FROM jobs WHERE 1 = 1", schema::job_columns());
   if (filter.namespace_name)
     sql += " AND (namespace_name = ?1 OR (namespace_name >= ?2 AND namespace_name < ?3))";
   if (filter.status) sql += " AND status = ?4";
@@ -483,7 +522,7 @@ void SqliteStore::append_blocks(const std::vector<EventBlock>& blocks) {
   for (const auto& b : blocks) {
     auto q = query(
         "INSERT INTO event_blocks (job_id, first_sequence, last_sequence, min_time, max_time, "
-        "level_mask, events) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "level_mask, events, packed, event_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         what);
     q.bind(1, b.job_id)
         .bind(2, static_cast<std::int64_t>(b.first_sequence))
@@ -492,6 +531,14 @@ void SqliteStore::append_blocks(const std::vector<EventBlock>& blocks) {
         .bind(5, b.max_time)
         .bind(6, static_cast<std::int64_t>(b.level_mask))
         .bind_static(7, b.events);
+    if (b.packed.empty())
+      q.bind_null(8);
+    else
+      q.bind_blob_static(8, b.packed);
+    if (b.event_count > 0)
+      q.bind(9, static_cast<std::int64_t>(b.event_count));
+    else
+      q.bind_null(9);
     q.run();
     auto& h = highest[b.job_id];
     if (b.last_sequence > h) h = b.last_sequence;
@@ -557,8 +604,10 @@ std::uint64_t SqliteStore::delete_blocks_through(const EventCursor& cursor,
     sql +=
         " AND job_id IN (SELECT id FROM jobs WHERE namespace_name = ?3 "
         "OR (namespace_name >= ?4 AND namespace_name < ?5))";
-  sql += " RETURNING last_sequence - first_sequence + 1";
+  sql += fmt::format(" RETURNING job_id, first_sequence, last_sequence, {}",
+                     schema::kSqliteBlockEvents);
   WriteTransaction tx(*this, "delete shipped event blocks");
+  schema::RemovalSpans spans;
   std::uint64_t deleted = 0;
   {
     auto q = query(sql, "delete shipped event blocks");
@@ -567,10 +616,154 @@ std::uint64_t SqliteStore::delete_blocks_through(const EventCursor& cursor,
       const auto r = schema::namespace_range(*namespace_name);
       q.bind(3, r.exact).bind(4, r.children_from).bind(5, r.children_below);
     }
-    while (q.step()) deleted += static_cast<std::uint64_t>(q.i64(0));
+    while (q.step()) {
+      const auto n = static_cast<std::uint64_t>(q.i64(3));
+      spans[q.text(0)].add(static_cast<std::uint64_t>(q.i64(1)),
+                           static_cast<std::uint64_t>(q.i64(2)), n);
+      deleted += n;
+    }
   }
+  record_removals(spans, schema::RemovedBy::ship);
   tx.commit();
   return deleted;
+}
+
+void SqliteStore::record_removals(const schema::RemovalSpans& spans, schema::RemovedBy by) {
+  const auto now = logging::now_utc();
+  for (const auto& [job_id, span] : spans) {
+    query(
+        "INSERT INTO event_removals (job_id, removed_by, removed_at, events, first_sequence, "
+        "last_sequence) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "record removed events")
+        .bind(1, job_id)
+        .bind(2, schema::removed_by_name(by))
+        .bind(3, now)
+        .bind(4, static_cast<std::int64_t>(span.events))
+        .bind(5, static_cast<std::int64_t>(span.first_sequence))
+        .bind(6, static_cast<std::int64_t>(span.last_sequence))
+        .run();
+  }
+}
+
+std::vector<EventRemoval> SqliteStore::event_removals(std::string_view job_id) {
+  auto q = query(
+      "SELECT job_id, removed_by, removed_at, events, first_sequence, last_sequence "
+      "FROM event_removals WHERE job_id = ?1 ORDER BY row_id",
+      fmt::format("read the event removals of job {}", job_id));
+  q.bind(1, job_id);
+  std::vector<EventRemoval> out;
+  while (q.step()) {
+    out.push_back(EventRemoval{
+        q.text(0), q.text(1), from_micros(q.i64(2)), static_cast<std::uint64_t>(q.i64(3)),
+        static_cast<std::uint64_t>(q.i64(4)), static_cast<std::uint64_t>(q.i64(5))});
+  }
+  return out;
+}
+
+// --- retention ----------------------------------------------------------------------------------
+
+std::vector<JobRecord> SqliteStore::prunable_jobs(const PruneFilter& filter) {
+  std::string sql = fmt::format(
+      "SELECT {} FROM jobs WHERE status IN {} AND coalesce(finished_at, created_at) < ?1",
+      schema::job_columns(), schema::kFinalStatusesSql);
+  if (filter.namespace_name)
+    sql += " AND (namespace_name = ?2 OR (namespace_name >= ?3 AND namespace_name < ?4))";
+  if (filter.status) sql += " AND status = ?5";
+  if (filter.only_with_events)
+    sql += " AND EXISTS (SELECT 1 FROM event_blocks AS b WHERE b.job_id = jobs.id)";
+  sql += " ORDER BY coalesce(finished_at, created_at), id LIMIT ?6";
+  auto q = query(sql, "list jobs to prune");
+  q.bind(1, filter.finished_before).bind(6, to_i64(filter.limit));
+  if (filter.namespace_name) {
+    const auto r = schema::namespace_range(*filter.namespace_name);
+    q.bind(2, r.exact).bind(3, r.children_from).bind(4, r.children_below);
+  }
+  if (filter.status) q.bind(5, *filter.status);
+  std::vector<JobRecord> jobs;
+  while (q.step()) jobs.push_back(job_from(q));
+  return jobs;
+}
+
+// One short transaction per job: other processes' appends wait at most that long.
+RemovedCounts SqliteStore::delete_jobs(const std::vector<std::string>& job_ids, bool keep_jobs) {
+  RemovedCounts counts;
+  for (const auto& id : job_ids) {
+    const std::string what = fmt::format("prune job {}", id);
+    WriteTransaction tx(*this, what);
+    schema::RemovalSpans spans;
+    {
+      auto q = query(fmt::format("DELETE FROM event_blocks WHERE job_id = ?1 RETURNING "
+                                 "first_sequence, last_sequence, {}",
+                                 schema::kSqliteBlockEvents),
+                     what);
+      q.bind(1, id);
+      while (q.step()) {
+        spans[id].add(static_cast<std::uint64_t>(q.i64(0)), static_cast<std::uint64_t>(q.i64(1)),
+                      static_cast<std::uint64_t>(q.i64(2)));
+        ++counts.blocks;
+      }
+    }
+    if (const auto it = spans.find(id); it != spans.end()) counts.events += it->second.events;
+    if (keep_jobs) {
+      record_removals(spans, schema::RemovedBy::prune);
+    } else {
+      query("DELETE FROM event_removals WHERE job_id = ?1", what).bind(1, id).run();
+      query("DELETE FROM jobs WHERE id = ?1", what).bind(1, id).run();
+      counts.jobs += static_cast<std::uint64_t>(changes());
+    }
+    tx.commit();
+  }
+  return counts;
+}
+
+std::int64_t SqliteStore::pragma(const std::string& name) {
+  auto q = query("PRAGMA " + name, "read PRAGMA " + name);
+  return q.step() ? q.i64(0) : 0;
+}
+
+void SqliteStore::exec_or_throw(const std::string& sql, std::string_view what) {
+  char* error = nullptr;
+  if (sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+    const std::string message = error != nullptr ? error : sqlite3_errmsg(db_.get());
+    sqlite3_free(error);
+    throw StoreError(fmt::format("{}: {}: {}", describe(), what, message));
+  }
+}
+
+std::uint64_t SqliteStore::reclaim_space(std::uint64_t max_bytes) {
+  const auto before = size_bytes().value_or(0);
+  const std::int64_t page_size = pragma("page_size");
+  if (pragma("auto_vacuum") == 0) {
+    // A file created before schema version 3 has no incremental vacuum: only an explicit,
+    // unbounded reclaim converts it, with one VACUUM (it rewrites the file and holds the write
+    // lock meanwhile: never done by the automatic retention).
+    if (max_bytes != std::numeric_limits<std::uint64_t>::max()) return 0;
+    exec_or_throw("PRAGMA auto_vacuum=INCREMENTAL; VACUUM",
+                  "convert the file to incremental vacuum");
+  } else {
+    const std::int64_t free_pages = pragma("freelist_count");
+    const std::int64_t pages =
+        page_size > 0 ? std::min<std::int64_t>(free_pages, to_i64(max_bytes / page_size)) : 0;
+    if (pages <= 0) return 0;
+    exec_or_throw(fmt::format("PRAGMA incremental_vacuum({})", pages), "give freed pages back");
+  }
+  // The file shrinks at the checkpoint; TRUNCATE also empties the WAL (best effort: a reader
+  // holding an old snapshot makes it return busy, and the next checkpoint finishes the job).
+  sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+  const auto after = size_bytes().value_or(0);
+  return before > after ? before - after : 0;
+}
+
+std::optional<std::uint64_t> SqliteStore::size_bytes() {
+  if (path_ == ":memory:") return std::nullopt;
+  std::uint64_t total = 0;
+  std::error_code ec;
+  const auto main = fs::file_size(path_, ec);
+  if (ec) return std::nullopt;
+  total += main;
+  const auto wal = fs::file_size(path_ + "-wal", ec);
+  if (!ec) total += wal;
+  return total;
 }
 
 // --- key-value ----------------------------------------------------------------------------------
@@ -720,35 +913,35 @@ std::optional<JobRecord> SqliteStore::claim_job(std::string_view worker_id,
   // anything to claim, so that they do not hold up the processes writing events.
   {
     auto q = query(
-        "SELECT EXISTS (SELECT 1 FROM jobs WHERE status = 'waiting') OR EXISTS "
-        "(SELECT 1 FROM jobs WHERE status IN ('processing', 'terminating') "
-        "AND lease_until < ?1)",
+        "SELECT EXISTS (SELECT 1 FROM jobs WHERE status = {waiting}) OR EXISTS "
+        "(SELECT 1 FROM jobs WHERE status IN ({processing}, {terminating}) "
+        "AND lease_until < ?1 AND attempts < ?2)",
         what);
-    q.bind(1, now);
+    q.bind(1, now).bind(2, std::int64_t{kMaxAttempts});
     if (!q.step() || q.i64(0) == 0) return std::nullopt;
   }
   WriteTransaction tx(*this, what);
   std::optional<std::string> id;
   {
     auto q = query(
-        "SELECT id FROM jobs WHERE status = 'waiting' "
+        "SELECT id FROM jobs WHERE status = {waiting} "
         "ORDER BY priority DESC, created_at, id LIMIT 1",
         what);
     if (q.step()) id = q.text(0);
   }
   if (!id) {
     auto q = query(
-        "SELECT id FROM jobs WHERE status IN ('processing', 'terminating') "
-        "AND lease_until < ?1 ORDER BY lease_until LIMIT 1",
+        "SELECT id FROM jobs WHERE status IN ({processing}, {terminating}) "
+        "AND lease_until < ?1 AND attempts < ?2 ORDER BY lease_until LIMIT 1",
         what);
-    q.bind(1, now);
+    q.bind(1, now).bind(2, std::int64_t{kMaxAttempts});
     if (q.step()) id = q.text(0);
   }
   if (!id) return std::nullopt;  // the transaction rolls back: nothing was written
   static const std::string update = fmt::format(
-      "UPDATE jobs SET status = CASE WHEN status = 'terminating' THEN status ELSE 'processing' "
+      "UPDATE jobs SET status = CASE WHEN status = {{terminating}} THEN status ELSE {{processing}} "
       "END, worker_id = ?1, lease_until = ?2, attempts = attempts + 1 WHERE id = ?3 RETURNING {}",
-      schema::kJobColumns);
+      schema::job_columns());
   std::optional<JobRecord> job;
   {
     auto q = query(update, what);
@@ -771,7 +964,7 @@ Store::Heartbeat SqliteStore::heartbeat(std::string_view worker_id,
   for (const auto& id : job_ids) {
     auto q = query(
         "UPDATE jobs SET lease_until = ?1 WHERE id = ?2 AND worker_id = ?3 "
-        "AND status IN ('processing', 'terminating') RETURNING cancel_requested",
+        "AND status IN ({processing}, {terminating}) RETURNING cancel_requested",
         what);
     q.bind(1, until).bind(2, id).bind(3, worker_id);
     if (!q.step()) {
@@ -790,13 +983,13 @@ std::optional<JobRecord> SqliteStore::request_cancel(std::string_view id_or_pref
   if (!found) return std::nullopt;
   static const std::string sql = fmt::format(
       "UPDATE jobs SET "
-      "status = CASE WHEN status IN ('waiting', 'created') THEN 'cancelled' "
-      "WHEN status = 'processing' THEN 'terminating' ELSE status END, "
-      "finished_at = CASE WHEN status IN ('waiting', 'created') THEN ?1 ELSE finished_at END, "
-      "cancel_requested = CASE WHEN status IN ('processing', 'terminating') THEN 1 "
+      "status = CASE WHEN status IN ({{waiting}}, {{created}}) THEN {{cancelled}} "
+      "WHEN status = {{processing}} THEN {{terminating}} ELSE status END, "
+      "finished_at = CASE WHEN status IN ({{waiting}}, {{created}}) THEN ?1 ELSE finished_at END, "
+      "cancel_requested = CASE WHEN status IN ({{processing}}, {{terminating}}) THEN 1 "
       "ELSE cancel_requested END "
       "WHERE id = ?2 RETURNING {}",
-      schema::kJobColumns);
+      schema::job_columns());
   const std::string what = fmt::format("cancel job {}", found->id);
   WriteTransaction tx(*this, what);
   std::optional<JobRecord> job;
@@ -810,18 +1003,40 @@ std::optional<JobRecord> SqliteStore::request_cancel(std::string_view id_or_pref
   return job;
 }
 
+std::vector<JobRecord> SqliteStore::end_exhausted_jobs() {
+  static const std::string sql = fmt::format(
+      "UPDATE jobs SET status = {{error}}, error_type = 'internal', message = ?1, exit_code = ?2, "
+      "finished_at = ?3, lease_until = NULL WHERE status IN ({{processing}}, {{terminating}}) "
+      "AND lease_until < ?3 AND attempts >= ?4 RETURNING {}",
+      schema::job_columns());
+  const std::string_view what = "end jobs out of attempts";
+  const std::string message = schema::exhausted_job_message();
+  WriteTransaction tx(*this, what);
+  std::vector<JobRecord> ended;
+  {
+    auto q = query(sql, what);
+    q.bind(1, message)
+        .bind(2, std::int64_t{kExitInternal})
+        .bind(3, logging::now_utc())
+        .bind(4, std::int64_t{kMaxAttempts});
+    while (q.step()) ended.push_back(job_from(q));
+  }
+  tx.commit();
+  return ended;
+}
+
 void SqliteStore::release_job(std::string_view job_id, std::string_view worker_id) {
   // A job whose cancel was requested is not queued again: it ends cancelled.
   query(
       "UPDATE jobs SET "
-      "status = CASE WHEN status = 'terminating' THEN 'cancelled' ELSE 'waiting' END, "
-      "finished_at = CASE WHEN status = 'terminating' THEN ?1 ELSE finished_at END, "
+      "status = CASE WHEN status = {terminating} THEN {cancelled} ELSE {waiting} END, "
+      "finished_at = CASE WHEN status = {terminating} THEN ?1 ELSE finished_at END, "
       "worker_id = '', lease_until = NULL, "
       // Back in the queue it is a new job again: the next claim must not take it for a
       // take-over of a dead worker's container.
-      "container_id = CASE WHEN status = 'terminating' THEN container_id ELSE '' END, "
-      "started_at = CASE WHEN status = 'terminating' THEN started_at ELSE NULL END "
-      "WHERE id = ?2 AND worker_id = ?3 AND status IN ('processing', 'terminating')",
+      "container_id = CASE WHEN status = {terminating} THEN container_id ELSE '' END, "
+      "started_at = CASE WHEN status = {terminating} THEN started_at ELSE NULL END "
+      "WHERE id = ?2 AND worker_id = ?3 AND status IN ({processing}, {terminating})",
       fmt::format("release job {}", job_id))
       .bind(1, logging::now_utc())
       .bind(2, job_id)

@@ -11,15 +11,38 @@
 #include <algorithm>
 #include <array>
 #include <cstdlib>
+#include <limits>
 
 namespace runner::store {
 
 bool is_final_status(std::string_view status) {
-  static constexpr std::array<std::string_view, 5> kFinal = {
-      kStatusSuccess, kStatusWarning, kStatusError, kStatusCancelled, kStatusTerminated};
-  for (const auto f : kFinal)
-    if (status == f) return true;
-  return false;
+  const auto known = logging::job_status_from_name(status);
+  return known && logging::is_final(*known);
+}
+
+std::vector<JobRecord> end_jobs_of_dead_runners(Store& store, std::string_view host,
+                                                const std::function<bool(std::int64_t)>& alive) {
+  std::vector<JobRecord> ended;
+  for (const auto status : {kStatusProcessing, kStatusTerminating}) {
+    JobFilter filter;
+    filter.status = std::string(status);
+    filter.limit = std::numeric_limits<std::size_t>::max() / 2;
+    for (auto& job : store.list_jobs(filter)) {
+      if (job.runner_host != host || !job.runner_pid || job.lease_until) continue;
+      if (alive(*job.runner_pid)) continue;
+      job.status = std::string(kStatusError);
+      job.error_type = std::string(logging::error_type_name(logging::ErrorType::internal));
+      job.exit_code = kExitInternal;
+      job.message = fmt::format(
+          "The runner died: its process (pid {} on {}) is gone and the job never finished (the "
+          "runner was killed, or the machine stopped); events up to #{} were stored",
+          *job.runner_pid, job.runner_host, job.events_stored);
+      job.finished_at = logging::now_utc();
+      store.finish_job(job);
+      ended.push_back(std::move(job));
+    }
+  }
+  return ended;
 }
 
 namespace {

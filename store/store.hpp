@@ -7,8 +7,9 @@
 // caps SQLite near 400,000 inserts/s with the indexes a reader needs (measured), so row-per-line
 // would double the run time of a noisy job, while a block row costs about what writing its bytes
 // costs. Every event keeps its own identity (job id + sequence, unique across runners), time,
-// level, source, message and fields; readers expand blocks (see event_block.hpp), and both
-// backends have an `events` view that does the same in SQL for people with a SQL prompt.
+// level, source, message and fields; readers expand blocks (see event_block.hpp). Since schema 3
+// blocks are zstd-compressed (block_codec.hpp); the `events` view expands in SQL only the blocks
+// written before (docs/store.md gives the equivalent for the others).
 //
 // A Store object is one connection: use it from one thread at a time (a worker opens one per
 // job thread). Every method throws StoreError on failure, with the backend's message.
@@ -17,9 +18,11 @@
 #include "common/error.hpp"
 
 #include "logging/event.hpp"
+#include "logging/job_status.hpp"
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -29,10 +32,23 @@
 
 namespace runner::store {
 
-// Of kind store_unavailable (exit 74): the store cannot be opened or read.
+// Of kind store_unavailable (exit 74): the store cannot be opened or read. `transient`: the
+// store is busy (SQLite: another process holds the lock past the busy timeout) or unreachable
+// (PostgreSQL: the connection is lost), so the same call may succeed later.
 class StoreError : public Error {
  public:
-  explicit StoreError(const std::string& what) : Error(ErrorKind::store_unavailable, what) {}
+  explicit StoreError(const std::string& what, bool transient = false)
+      : Error(ErrorKind::store_unavailable, what), transient_(transient) {}
+  bool transient() const { return transient_; }
+
+ private:
+  bool transient_;
+};
+
+// Of kind usage (exit 64): a job id prefix that matches more than one job.
+class AmbiguousJobIdError : public Error {
+ public:
+  explicit AmbiguousJobIdError(const std::string& what) : Error(ErrorKind::usage, what) {}
 };
 
 // Of kind usage (exit 64): a job id prefix shorter than 8 characters, or one that matches more
@@ -74,20 +90,32 @@ struct EventBlock {
   EventTime min_time{};
   EventTime max_time{};
   std::uint32_t level_mask = 0;  // bit (1 << Level) set for every level present
-  std::string events;            // JSON array, see event_block.hpp
+  std::string events;            // JSON array, see event_block.hpp ("" when packed holds it)
+  std::string packed;            // the JSON array as a zstd frame (block_codec.hpp), or empty
+  // How many events the block holds (sequences may have gaps). 0 for blocks read back from a
+  // store written before schema version 3 and from backends that do not know it.
+  std::uint64_t event_count = 0;
 };
 
-// Job statuses, as in Keboola's queue.
-inline constexpr std::string_view kStatusCreated = "created";
-inline constexpr std::string_view kStatusWaiting = "waiting";
-inline constexpr std::string_view kStatusProcessing = "processing";
-inline constexpr std::string_view kStatusSuccess = "success";
-inline constexpr std::string_view kStatusWarning = "warning";
-inline constexpr std::string_view kStatusError = "error";
-inline constexpr std::string_view kStatusTerminating = "terminating";
-inline constexpr std::string_view kStatusCancelled = "cancelled";
-inline constexpr std::string_view kStatusTerminated = "terminated";
+// Job statuses, as in Keboola's queue: the names of logging::JobStatus (logging/job_status.hpp).
+inline constexpr std::string_view kStatusCreated = job_status_name(logging::JobStatus::created);
+inline constexpr std::string_view kStatusWaiting = job_status_name(logging::JobStatus::waiting);
+inline constexpr std::string_view kStatusProcessing =
+    job_status_name(logging::JobStatus::processing);
+inline constexpr std::string_view kStatusSuccess = job_status_name(logging::JobStatus::success);
+inline constexpr std::string_view kStatusWarning = job_status_name(logging::JobStatus::warning);
+inline constexpr std::string_view kStatusError = job_status_name(logging::JobStatus::error);
+inline constexpr std::string_view kStatusTerminating =
+    job_status_name(logging::JobStatus::terminating);
+inline constexpr std::string_view kStatusCancelled = job_status_name(logging::JobStatus::cancelled);
+inline constexpr std::string_view kStatusTerminated =
+    job_status_name(logging::JobStatus::terminated);
 bool is_final_status(std::string_view status);
+
+// How many times a queued job is claimed before runner gives up on it: a job whose worker keeps
+// dying while it runs it (killed, or crashed by the job itself) is not claimed a fourth time;
+// end_exhausted_jobs() ends it as `error` once its last lease expired.
+inline constexpr int kMaxAttempts = 3;
 
 struct JobRecord {
   std::string id;
@@ -114,12 +142,48 @@ struct JobRecord {
   int attempts = 0;
   std::string container_id;
   std::uint64_t events_stored = 0;  // highest event sequence stored
+  // The process that runs a `runner run` job (workers' jobs have leases instead): `runner gc`
+  // and workers end the job as error when that process is gone (schema version 2).
+  std::string runner_host;
+  std::optional<std::int64_t> runner_pid;
+  // Events that never reached the store although the job emitted them: sequence ranges
+  // ("41-52,90-200") and why. Empty when every event was stored.
+  std::string events_missing;
+  std::string events_missing_reason;
 };
 
 struct JobFilter {
   std::optional<std::string> namespace_name;
   std::optional<std::string> status;
   std::size_t limit = 50;  // newest first
+};
+
+// Jobs `runner prune` removes: finished (a final status) before `finished_before`, optionally in
+// a namespace (and its children) and with one status; oldest first, at most `limit`.
+struct PruneFilter {
+  EventTime finished_before{};
+  std::optional<std::string> namespace_name;
+  std::optional<std::string> status;  // a final status
+  bool only_with_events = false;      // only jobs that still have event blocks
+  std::size_t limit = 1000;
+};
+
+// What deleting jobs or their events removed.
+struct RemovedCounts {
+  std::uint64_t jobs = 0;
+  std::uint64_t blocks = 0;
+  std::uint64_t events = 0;
+};
+
+// A record that a job's events were deleted (event_removals): by `runner prune` or by
+// `runner ship` with delete: true, when, how many, and the sequences they spanned.
+struct EventRemoval {
+  std::string job_id;
+  std::string removed_by;  // "prune" or "ship" (schema::RemovedBy)
+  EventTime removed_at{};
+  std::uint64_t events = 0;
+  std::uint64_t first_sequence = 0;
+  std::uint64_t last_sequence = 0;
 };
 
 // Where the shipper reads from: events strictly after (time, id), in the namespace (nullopt:
@@ -149,6 +213,10 @@ class Store {
 
   // Text that identifies the store in messages (a PostgreSQL password is never in it).
   virtual std::string describe() const = 0;
+  // How long a call waits for another process's lock before it fails with a transient
+  // StoreError (SQLite's busy timeout, kSqliteBusyTimeout by default; PostgreSQL waits on locks
+  // as its server does, and ignores this).
+  virtual void set_busy_timeout(std::chrono::milliseconds timeout) { (void)timeout; }
 
   // --- jobs ---------------------------------------------------------------------------------
   virtual void insert_job(const JobRecord& job) = 0;
@@ -157,7 +225,8 @@ class Store {
   virtual void set_container(std::string_view job_id, std::string_view container_id) = 0;
   // Final status, codes, message, outputs and metrics; clears the lease.
   virtual void finish_job(const JobRecord& finished) = 0;
-  // An exact id, or a unique prefix of one (at least 8 characters).
+  // An exact id, or a unique prefix of one (at least 8 characters); AmbiguousJobIdError when
+  // the prefix matches several.
   virtual std::optional<JobRecord> find_job(std::string_view id_or_prefix) = 0;
   virtual std::vector<JobRecord> list_jobs(const JobFilter& filter) = 0;
 
@@ -180,9 +249,28 @@ class Store {
                                                  logging::Level min_level, BlockPage page,
                                                  std::size_t limit) = 0;
   // Deletes blocks whose every event is at or before `cursor` (max_time < cursor.time, or
-  // == with ids <= cursor.id), in the namespace. Returns the number of events deleted.
+  // == with ids <= cursor.id), in the namespace, and records each job's removal (by ship) in
+  // event_removals. Returns the number of events deleted, counted exactly.
   virtual std::uint64_t delete_blocks_through(const EventCursor& cursor,
                                               const std::optional<std::string>& namespace_name) = 0;
+  // The removals recorded for a job, oldest first.
+  virtual std::vector<EventRemoval> event_removals(std::string_view job_id) = 0;
+
+  // --- retention (issue 14; store/retention.hpp drives these) --------------------------------
+  // The jobs `filter` selects (never one that is not finished).
+  virtual std::vector<JobRecord> prunable_jobs(const PruneFilter& filter) = 0;
+  // Deletes the jobs' event blocks, and, unless `keep_jobs`, the jobs and their removal records
+  // (with keep_jobs each job gets a removal record instead). In short transactions (PostgreSQL:
+  // batches of blocks), so writers of other jobs are never held up for long. Touches no other
+  // table.
+  virtual RemovedCounts delete_jobs(const std::vector<std::string>& job_ids, bool keep_jobs) = 0;
+  // Gives freed space back to the file system, at most `max_bytes` of it (SQLite: incremental
+  // vacuum and a WAL truncation; PostgreSQL: nothing, its autovacuum makes the space reusable).
+  // Returns the bytes given back, when the backend knows.
+  virtual std::uint64_t reclaim_space(std::uint64_t max_bytes) = 0;
+  // The store's size on disk in bytes (SQLite: the file and its WAL; PostgreSQL: the runner
+  // tables with their indexes and TOAST), or nullopt when it cannot be read.
+  virtual std::optional<std::uint64_t> size_bytes() = 0;
 
   // --- key-value (shipper offsets) -----------------------------------------------------------
   virtual std::optional<std::string> get_value(std::string_view key) = 0;
@@ -206,7 +294,8 @@ class Store {
   virtual void enqueue(const JobRecord& job) = 0;
   // Claims the next job for `worker_id`: the waiting job with the highest priority, oldest
   // first; or else a `processing`/`terminating` job whose lease has expired (its worker died:
-  // attempts is raised and the caller recovers it). The claimed job is `processing` (or stays
+  // attempts is raised and the caller recovers it), unless it had kMaxAttempts already. The
+  // claimed job is `processing` (or stays
   // `terminating`) with worker_id and lease_until = now + lease. PostgreSQL: FOR UPDATE SKIP
   // LOCKED; SQLite: BEGIN IMMEDIATE. No job is ever held by two workers at once.
   virtual std::optional<JobRecord> claim_job(std::string_view worker_id,
@@ -224,6 +313,10 @@ class Store {
   // cancel_requested set (its worker stops it). Returns the job after the change, or nullopt
   // if there is no such job. A finished job is left as it is.
   virtual std::optional<JobRecord> request_cancel(std::string_view id_or_prefix) = 0;
+  // Ends as `error` (internal, exit 70, a message saying why) every processing or terminating
+  // job whose lease expired after its kMaxAttempts-th claim, and returns them as they are now.
+  // Workers call it as housekeeping, so a job that kills its workers ends instead of looping.
+  virtual std::vector<JobRecord> end_exhausted_jobs() = 0;
   // Gives a claimed job back to the queue (worker draining): status waiting, no worker/lease.
   virtual void release_job(std::string_view job_id, std::string_view worker_id) = 0;
   // Blocks until a job may be waiting or `timeout` passes (PostgreSQL: LISTEN/NOTIFY; SQLite:
@@ -231,6 +324,13 @@ class Store {
   // or pipe, -1 for none) becomes readable.
   virtual bool wait_for_jobs(std::chrono::milliseconds timeout, int wake_fd) = 0;
 };
+
+// Ends as error every processing or terminating `runner run` job recorded as run on `host` by a
+// process that is gone (`alive(pid)` is false), with a message saying the runner died; returns
+// the jobs as they are now. `runner gc` and workers call it (a job of a worker has a lease
+// instead and is never one of these).
+std::vector<JobRecord> end_jobs_of_dead_runners(Store& store, std::string_view host,
+                                                const std::function<bool(std::int64_t)>& alive);
 
 // Opens (creating and migrating the schema when needed) the store at `url`:
 //   sqlite:PATH             an SQLite file (folders are created, mode 0700)

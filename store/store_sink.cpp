@@ -1,11 +1,29 @@
 // StoreSink: see store_sink.hpp. One writer thread per job; blocks of the same job that queued up
 // while the previous transaction ran are merged (their JSON arrays joined) so that a component
-// printing in tiny bursts still costs few rows.
+// printing in tiny bursts still costs few rows. The writer takes from memory first and then from
+// the spool: the job's thread spools only while memory is full or the spool is not empty, so the
+// two together stay in sequence order.
 #include "store/store_sink.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
 
 namespace runner::store {
 
 namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// How long a full memory queue may stay full before blocks go to the spool instead.
+constexpr auto kStallWait = std::chrono::seconds(1);
+// Retries of a busy or unreachable store: 100 ms, doubling, at most 2 s apart.
+constexpr auto kFirstBackoff = std::chrono::milliseconds(100);
+constexpr auto kMaxBackoff = std::chrono::milliseconds(2000);
+// A call's wait for another process's lock before it fails and is retried (the first insert
+// waits less: the job must not start late).
+constexpr auto kWriterBusyTimeout = std::chrono::milliseconds(2000);
+constexpr auto kFirstInsertBusyTimeout = std::chrono::milliseconds(200);
 
 // Appends block `b` (same job, following sequences) to `a`.
 void merge_into(EventBlock& a, EventBlock&& b) {
@@ -20,13 +38,70 @@ void merge_into(EventBlock& a, EventBlock&& b) {
   if (b.min_time < a.min_time) a.min_time = b.min_time;
   if (b.max_time > a.max_time) a.max_time = b.max_time;
   a.level_mask |= b.level_mask;
+  a.event_count += b.event_count;
+}
+
+// Moves `blocks` into `batch`, merging neighbours up to `merge_bytes`; returns the capacity moved
+// (what queued_bytes_ counted for them).
+std::size_t merge_all(std::deque<EventBlock>& blocks, std::vector<EventBlock>& batch,
+                      std::size_t merge_bytes) {
+  std::size_t bytes = 0;
+  while (!blocks.empty()) {
+    EventBlock& next = blocks.front();
+    bytes += next.events.capacity();
+    if (batch.empty() || batch.back().events.size() + next.events.size() > merge_bytes)
+      batch.push_back(std::move(next));
+    else
+      merge_into(batch.back(), std::move(next));
+    blocks.pop_front();
+  }
+  return bytes;
 }
 
 }  // namespace
 
+void MissingEvents::add(std::uint64_t first, std::uint64_t last, const std::string& why) {
+  if (first == 0 || first > last) return;
+  if (!ranges.empty() && ranges.back().second + 1 >= first)
+    ranges.back().second = std::max(ranges.back().second, last);
+  else
+    ranges.emplace_back(first, last);
+  if (reason.empty()) reason = why;
+}
+
+std::uint64_t MissingEvents::count() const {
+  std::uint64_t n = 0;
+  for (const auto& [first, last] : ranges) n += last - first + 1;
+  return n;
+}
+
+std::string MissingEvents::text() const {
+  std::string out;
+  for (const auto& [first, last] : ranges) {
+    if (!out.empty()) out += ',';
+    out += first == last ? std::to_string(first) : fmt::format("{}-{}", first, last);
+  }
+  return out;
+}
+
 StoreSink::StoreSink(std::unique_ptr<Store> store, JobRecord job, StoreSinkOptions options)
-    : store_(std::move(store)), job_(std::move(job)), options_(options), builder_(job_.id) {
-  if (options_.insert_job) store_->insert_job(job_);
+    : store_(std::move(store)),
+      job_(std::move(job)),
+      options_(std::move(options)),
+      builder_(job_.id) {
+  job_row_written_ = !options_.insert_job;
+  if (!job_row_written_) {
+    // At once when the store is free, so that the job is listed while it runs; a store that is
+    // busy now gets the row from the writer thread, which retries.
+    store_->set_busy_timeout(kFirstInsertBusyTimeout);
+    try {
+      store_->insert_job(job_);
+      job_row_written_ = true;
+    } catch (const StoreError& e) {
+      if (!e.transient()) throw;
+    }
+  }
+  store_->set_busy_timeout(kWriterBusyTimeout);
   writer_ = std::thread([this] { writer_loop(); });
 }
 
@@ -38,6 +113,9 @@ void StoreSink::write(const logging::Event& event) {
   fields_text_.clear();
   if (event.fields != nullptr && !event.fields->is_null()) fields_text_ = event.fields->dump();
   builder_.add(event.sequence, event.time, event.level, event.source, event.message, fields_text_);
+  // One engine poll can deliver many reads before the next flush(): a block never grows past
+  // merge_bytes, so the job thread holds at most that much besides the bounded queue.
+  if (builder_.bytes() >= options_.merge_bytes) hand_off();
 }
 
 void StoreSink::flush() {
@@ -47,50 +125,141 @@ void StoreSink::flush() {
 void StoreSink::hand_off() {
   EventBlock block = builder_.take();
   std::unique_lock lock(mutex_);
-  if (error_) return;  // the store failed: the other sinks carry on without it
-  changed_.wait(lock, [&] { return queued_bytes_ < options_.max_queued_bytes || error_; });
-  if (error_) return;
-  queued_bytes_ += block.events.size();
+  if (given_up_) {
+    missing_.add(block.first_sequence, block.last_sequence, missing_.reason);
+    return;
+  }
+  // Behind blocks waiting on disk: on disk too, so that they are written back in order.
+  if (spool_ && !spool_->empty()) return spool_block(std::move(block));
+  const auto room = [&] { return queued_bytes_ < options_.max_queued_bytes || given_up_; };
+  if (!room()) {
+    const bool freed = changed_.wait_for(lock, kStallWait, room);
+    if (!freed && !options_.spool_dir.empty()) return spool_block(std::move(block));
+    changed_.wait(lock, room);
+    if (given_up_) {
+      missing_.add(block.first_sequence, block.last_sequence, missing_.reason);
+      return;
+    }
+  }
+  // Capacity, not size: what the queue bounds is memory.
+  queued_bytes_ += block.events.capacity();
   queue_.push_back(std::move(block));
   changed_.notify_all();
 }
 
-void StoreSink::writer_loop() {
+void StoreSink::spool_block(EventBlock&& block) {
+  if (!spool_)
+    spool_ = std::make_unique<EventSpool>(options_.spool_dir / (job_.id + ".spool"),
+                                          options_.max_spool_bytes);
+  std::string problem;
+  if (!spool_->append(block, problem))
+    missing_.add(block.first_sequence, block.last_sequence, problem);
+  changed_.notify_all();
+}
+
+std::vector<EventBlock> StoreSink::next_batch(std::unique_lock<std::mutex>& lock) {
+  (void)lock;  // held by the caller
   std::vector<EventBlock> batch;
+  if (!queue_.empty()) {
+    const std::size_t bytes = merge_all(queue_, batch, options_.merge_bytes);
+    queued_bytes_ = queued_bytes_ > bytes ? queued_bytes_ - bytes : 0;
+    return batch;
+  }
+  if (spool_ && !spool_->empty()) {
+    std::deque<EventBlock> read;
+    for (auto& b : spool_->read(options_.merge_bytes)) {
+      b.job_id = job_.id;
+      read.push_back(std::move(b));
+    }
+    merge_all(read, batch, options_.merge_bytes);
+    if (spool_->empty()) spool_->reset();  // every block is out of the file now
+  }
+  return batch;
+}
+
+void StoreSink::writer_loop() {
+  if (!job_row_written_) {
+    std::vector<EventBlock> none;  // only the job row, retried like events
+    std::string problem;
+    if (!write_batch(none, problem)) {
+      std::lock_guard lock(mutex_);
+      if (!error_) error_ = "the job was not recorded in the store: " + problem;
+    }
+  }
   for (;;) {
+    std::vector<EventBlock> batch;
     {
       std::unique_lock lock(mutex_);
-      changed_.wait(lock, [&] { return !queue_.empty() || stopping_; });
-      if (queue_.empty()) return;  // stopping and drained
-      batch.clear();
-      while (!queue_.empty()) {
-        EventBlock& next = queue_.front();
-        if (batch.empty() || batch.back().events.size() + next.events.size() > options_.merge_bytes)
-          batch.push_back(std::move(next));
-        else
-          merge_into(batch.back(), std::move(next));
-        queue_.pop_front();
-      }
+      changed_.wait(lock,
+                    [&] { return !queue_.empty() || (spool_ && !spool_->empty()) || stopping_; });
+      batch = next_batch(lock);
+      if (batch.empty()) return;  // stopping and drained
       writing_ = true;
+      changed_.notify_all();  // memory was freed
     }
-    std::optional<std::string> failure;
-    try {
-      store_->append_blocks(batch);
-    } catch (const std::exception& e) {
-      failure = e.what();
-    }
-    std::size_t written = 0;
-    for (const auto& b : batch) written += b.events.size();
+    std::string problem;
+    const bool stored = write_batch(batch, problem);
     std::lock_guard lock(mutex_);
     writing_ = false;
-    queued_bytes_ = queued_bytes_ > written ? queued_bytes_ - written : 0;
-    if (failure && !error_) {
-      error_ = "the store (" + store_->describe() + ") failed; events after sequence " +
-               std::to_string(batch.front().first_sequence - 1) + " were not stored: " + *failure;
-      queue_.clear();
-      queued_bytes_ = 0;
-    }
+    if (!stored) missing_.add(batch.front().first_sequence, batch.back().last_sequence, problem);
     changed_.notify_all();
+  }
+}
+
+void StoreSink::ensure_job_row() {
+  if (job_row_written_) return;
+  // A retry after an unclear failure (a connection lost during COMMIT) must not insert twice.
+  if (!store_->find_job(job_.id)) store_->insert_job(job_);
+  job_row_written_ = true;
+}
+
+bool StoreSink::already_stored(std::vector<EventBlock>& batch) {
+  const auto row = store_->find_job(job_.id);
+  if (!row) return false;
+  const auto stored = row->events_stored;
+  std::erase_if(batch, [&](const EventBlock& b) { return b.last_sequence <= stored; });
+  return batch.empty();
+}
+
+bool StoreSink::write_batch(std::vector<EventBlock>& batch, std::string& problem) {
+  if (given_up_) {
+    problem = missing_.reason;
+    return false;
+  }
+  auto backoff = kFirstBackoff;
+  bool retrying = false;
+  for (;;) {
+    try {
+      ensure_job_row();
+      if (retrying && already_stored(batch)) return true;
+      // Compressed once, just before the first try (a retry sends the same frames).
+      for (auto& b : batch)
+        if (b.packed.empty() && !b.events.empty()) compressor_.pack(b);
+      store_->append_blocks(batch);
+      failing_since_.reset();
+      return true;
+    } catch (const StoreError& e) {
+      if (!e.transient()) {
+        problem = e.what();
+        return false;
+      }
+      const auto now = Clock::now();
+      if (!failing_since_) failing_since_ = now;
+      if (now - *failing_since_ >= options_.retry_window) {
+        problem = fmt::format("the store was busy or unreachable for more than {} s: {}",
+                              options_.retry_window.count() / 1000, e.what());
+        std::lock_guard lock(mutex_);
+        given_up_ = true;
+        changed_.notify_all();
+        return false;
+      }
+    } catch (const std::exception& e) {
+      problem = e.what();
+      return false;
+    }
+    retrying = true;
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, kMaxBackoff);
   }
 }
 
@@ -104,23 +273,75 @@ void StoreSink::stop_writer() {
   writer_.join();
 }
 
+std::string StoreSink::loss_warning() const {
+  return fmt::format("{} event(s) of job {} were not stored in {} (sequences {}): {}",
+                     missing_.count(), job_.id, store_->describe(), missing_.text(),
+                     missing_.reason);
+}
+
+void StoreSink::settle(logging::JobSummary& summary) {
+  flush();
+  stop_writer();  // writes back what waited, within the retry window
+  std::lock_guard lock(mutex_);
+  if (missing_.empty()) return;
+  const std::string warning = loss_warning();
+  // The result record (--events, the store) says so, in its message.
+  summary.message =
+      summary.message.empty() ? "Warning: " + warning : summary.message + "; warning: " + warning;
+  if (options_.require_store) {
+    summary.status = logging::JobStatus::error;
+    summary.error_type = logging::ErrorType::internal;
+    summary.exit_code = kExitStoreUnavailable;
+    summary.message = "--require-store: " + warning;
+  }
+}
+
 void StoreSink::finish(const logging::JobSummary& summary) {
   flush();
   stop_writer();
-  std::lock_guard lock(mutex_);
   if (options_.skip_finish != nullptr && options_.skip_finish->load()) return;
-  try {
-    store_->finish_job(finished_record(job_, summary));
-    if (summary.usage) store_->put_usage(job_.id, summary.usage->dump());
-  } catch (const std::exception& e) {
-    if (!error_)
-      error_ = "the store (" + store_->describe() + ") failed to record the result: " + e.what();
+  JobRecord record = finished_record(job_, summary);
+  {
+    std::lock_guard lock(mutex_);
+    record.events_missing = missing_.text();
+    record.events_missing_reason = missing_.reason;
+  }
+  auto backoff = kFirstBackoff;
+  const auto since = Clock::now();
+  for (;;) {
+    try {
+      ensure_job_row();
+      store_->finish_job(record);
+      if (summary.usage) store_->put_usage(job_.id, summary.usage->dump());
+      return;
+    } catch (const StoreError& e) {
+      if (!e.transient() || given_up_ || Clock::now() - since >= options_.retry_window) {
+        std::lock_guard lock(mutex_);
+        if (!error_)
+          error_ =
+              "the store (" + store_->describe() + ") failed to record the result: " + e.what();
+        return;
+      }
+    } catch (const std::exception& e) {
+      std::lock_guard lock(mutex_);
+      if (!error_)
+        error_ = "the store (" + store_->describe() + ") failed to record the result: " + e.what();
+      return;
+    }
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, kMaxBackoff);
   }
 }
 
 std::optional<std::string> StoreSink::error() const {
   std::lock_guard lock(mutex_);
+  if (!missing_.empty()) return error_ ? loss_warning() + "; " + *error_ : loss_warning();
   return error_;
+}
+
+MissingEvents StoreSink::missing() const {
+  std::lock_guard lock(mutex_);
+  return missing_;
 }
 
 JobRecord finished_record(JobRecord job, const logging::JobSummary& summary) {

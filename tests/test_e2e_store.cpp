@@ -1,7 +1,8 @@
 // End-to-end: `runner run` keeps each job and its events in the store (SQLite file, and the
 // PostgreSQL server started by the test set-up), and `runner jobs`, `runner logs` (levels, JSON,
 // --follow on a running job) and `runner show` read them back; only scrubbed text is stored;
-// `runner ship` sends what was stored to a file exporter, and a second pass sends nothing new.
+// `runner ship` sends what was stored to a file exporter, and a second pass sends nothing new;
+// a damaged or foreign database file is exit 74 with a message saying so.
 #include "cli_process.hpp"
 #include "engine_proxy.hpp"
 
@@ -271,4 +272,51 @@ TEST_CASE("an explicit store that cannot be opened is a usage error", "[e2e][sto
   auto scheme = run_cli({"run", component("echo hi", "default"), "--store", "mysql://nope"});
   CHECK(scheme.exit_code == 64);
   CHECK_THAT(scheme.err, Catch::Contains("--store"));
+}
+
+// Every reading command on a file that is not a store, or a store cut short (a disk that filled,
+// a copy that stopped), exits 74 (store unavailable) and says the file is damaged.
+TEST_CASE("runner jobs, logs and show on a damaged database exit 74 and say so",
+          "[e2e][store][sqlite]") {
+  TempDir dir;
+  const auto good = dir.path / "good.db";
+  json spec = {{"id", "test.store"}, {"image", kImage}, {"command", {"sh", "-c", "true"}}};
+  spec["parameters"] = {{"padding", std::string(3000, 'p')}};
+  const std::string file = temp_file(spec.dump());
+  std::string id;
+  for (int i = 0; i < 40; ++i) {
+    auto r = run_cli({"submit", file, "--store", "sqlite:" + good.string()});
+    REQUIRE(r.exit_code == 0);
+    id = r.out.substr(0, 36);
+  }
+  REQUIRE(run_cli({"show", id, "--store", "sqlite:" + good.string()}).exit_code == 0);
+  const std::string bytes = file_bytes(good);
+  REQUIRE(bytes.size() > 4 * 16384);
+
+  std::random_device rd;
+  std::string garbage(64 * 1024, '\0');
+  for (auto& c : garbage) c = static_cast<char>(rd() & 0xff);
+  const std::map<std::string, std::string> damaged = {
+      {"garbage.db", garbage},
+      {"text.db", std::string(20000, 'x')},
+      {"truncated.db", bytes.substr(0, 16384)},              // the schema page only
+      {"half.db", bytes.substr(0, bytes.size() / 2 + 100)},  // cut inside a page
+      // The jobs table's first page overwritten: the file opens, reading jobs fails.
+      {"page2.db", bytes.substr(0, 2 * 16384) + garbage.substr(0, 16384) + bytes.substr(3 * 16384)},
+  };
+  for (const auto& [name, content] : damaged) {
+    const auto path = dir.path / name;
+    std::ofstream(path, std::ios::binary) << content;
+    const std::string store = "sqlite:" + path.string();
+    for (const auto& args :
+         std::vector<std::vector<std::string>>{{"jobs", "--store", store},
+                                               {"jobs", "--store", store, "--json"},
+                                               {"show", id, "--store", store},
+                                               {"logs", id, "--store", store}}) {
+      auto r = run_cli(args);
+      INFO(name << ": runner " << args[0] << " said: " << r.out << r.err);
+      CHECK(r.exit_code == 74);
+      CHECK_THAT(r.err, Catch::Contains(path.string()) && Catch::Contains("damaged"));
+    }
+  }
 }

@@ -1,7 +1,8 @@
 // End-to-end: the job queue with real `runner worker` processes on the real Docker engine, on
 // PostgreSQL (the server started by the test set-up; each test in its own schema) and on SQLite.
 // 3 workers x 60 jobs each run exactly once; a running job is cancelled; a worker killed with
-// SIGKILL mid-job has its job taken over (re-attached) by another; SIGTERM drains; submit never
+// SIGKILL mid-job has its job taken over (re-attached) by another; a job whose workers keep
+// dying ends as error after 3 attempts; SIGTERM drains; submit never
 // stores a plain secret; 48 jobs at once keep every line of their output whole.
 #include "cli_process.hpp"
 #include "docker/engine_client.hpp"
@@ -264,6 +265,51 @@ void killed_worker_job_is_taken_over(const QueueStore& store) {
   CHECK(second.wait(std::chrono::seconds(30)) == 0);
 }
 
+// A job whose worker dies on every claim (here: each worker is killed with SIGKILL while it runs
+// the job; a poison spec that crashes the worker does the same) is claimed 3 times, then ended
+// as error by the next worker's housekeeping, with its container, and never claimed again.
+void job_that_kills_its_workers_ends_after_3_attempts(const QueueStore& store) {
+  const std::string id = submit(store, component("echo started; sleep 120"));
+  const auto state_text = [](const json& j) { return j.dump().substr(0, 1500); };
+  std::string history;
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    const std::string worker_id = "doomed-" + std::to_string(attempt);
+    CliProcess worker({"worker", "--store", store.url, "--lease", "2", "--id", worker_id});
+    // Generous: under load a claim waits for the previous lease (2 s) and the next poll.
+    const json claimed = wait_for_job(
+        store, id,
+        [&](const json& j) {
+          return j["status"] == "processing" && j.value("worker_id", "") == worker_id &&
+                 j.value("attempts", 0) == attempt;
+        },
+        std::chrono::seconds(90));
+    history += "attempt " + std::to_string(attempt) + ": " + state_text(claimed) + "\n";
+    INFO(history << "worker " << worker_id << " said:\n" << worker.out() << worker.err());
+    REQUIRE(claimed.value("worker_id", "") == worker_id);
+    REQUIRE(claimed.value("attempts", 0) == attempt);
+    // Killed while the component runs: its container outlives every worker.
+    for (int i = 0; i < 600 && containers_of(id) == 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    REQUIRE(containers_of(id) == 1);
+    worker.signal(SIGKILL);
+    worker.wait(std::chrono::seconds(10));
+  }
+  CliProcess survivor({"worker", "--store", store.url, "--lease", "2", "--id", "survivor"});
+  const json done = wait_for_job(store, id, is_final, std::chrono::seconds(90));
+  INFO(history << "final: " << state_text(done) << "\nsurvivor said:\n"
+               << survivor.out() << survivor.err());
+  CHECK(done["status"] == "error");
+  CHECK(done["attempts"] == 3);
+  CHECK(done["exit_code"] == 70);
+  CHECK_THAT(done["message"].get<std::string>(), Catch::Contains("Gave up after 3 attempts"));
+  CHECK(survivor.wait_for_output("removed its container", std::chrono::seconds(30)));
+  CHECK(containers_of(id) == 0);
+  survivor.signal(SIGTERM);
+  CHECK(survivor.wait(std::chrono::seconds(30)) == 0);
+  CHECK_THAT(survivor.out(), !Catch::Contains(id + " (test.worker, namespace"));  // never claimed
+  CHECK(job(store, id)["status"] == "error");
+}
+
 // The load under which a line used to be cut in two: many jobs at once on a 2-core machine, each
 // writing its lines the way a block-buffered program does, in 4 KiB blocks that end anywhere in a
 // line (sed's output, replayed block by block with dd), and now and then pausing between two
@@ -338,6 +384,18 @@ TEST_CASE("a job of a worker killed with SIGKILL is taken over on SQLite",
           "[e2e][worker][sqlite]") {
   auto store = QueueStore::sqlite();
   killed_worker_job_is_taken_over(store);
+}
+
+TEST_CASE("a job whose workers keep dying ends as error after 3 attempts on SQLite",
+          "[e2e][worker][sqlite]") {
+  auto store = QueueStore::sqlite();
+  job_that_kills_its_workers_ends_after_3_attempts(store);
+}
+
+TEST_CASE("a job whose workers keep dying ends as error after 3 attempts on PostgreSQL",
+          "[e2e][worker][postgres]") {
+  auto store = QueueStore::postgres();
+  job_that_kills_its_workers_ends_after_3_attempts(store);
 }
 
 TEST_CASE("SIGTERM lets running jobs finish, or hands them back after the drain timeout",

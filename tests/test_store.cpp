@@ -258,8 +258,9 @@ void schema_case(Backend& backend) {
       backend.sql("SELECT version, applied_at FROM schema_migrations ORDER BY version");
   REQUIRE(first.size() == runner::store::schema::migrations().size());  // one row per migration
   CHECK(first[0][0] == "1");
-  for (const char* table : {"jobs", "event_blocks", "kv", "events", "component_state",
-                            "component_state_history", "job_usage"})
+  CHECK(first.back()[0] == std::to_string(runner::store::schema::latest_version()));
+  for (const char* table : {"jobs", "event_blocks", "kv", "events", "event_removals",
+                            "component_state", "component_state_history", "job_usage"})
     CHECK(backend.sql(std::string("SELECT count(*) FROM ") + table) == Rows{{"0"}});
   CHECK(store->describe().find(":runner@") == std::string::npos);  // never a password
 
@@ -287,6 +288,53 @@ void schema_case(Backend& backend) {
                                           Catch::Contains("cannot open"));
 }
 STORE_CASE("schema is created once, reopened unchanged, a newer one is refused", schema_case)
+
+// A store made by a runner that knew only version 1 is migrated to version 2 when opened: its
+// jobs stay, with the new columns empty.
+void upgrade_case(Backend& backend) {
+  if (!backend.is_postgres()) fs::create_directories(static_cast<SqliteBackend&>(backend).folder());
+  backend.sql(std::string(runner::store::schema::kCreateMigrationsTable));
+  const auto v1 = runner::store::schema::migrations()[0];
+  backend.sql(std::string(backend.is_postgres() ? v1.postgres_sql : v1.sqlite_sql));
+  backend.sql("INSERT INTO schema_migrations (version, applied_at) VALUES (1, 0)");
+  backend.sql(
+      "INSERT INTO jobs (id, status, created_at) VALUES ('0190aaaa-0000-7000-8000-000000000001', "
+      "'success', 1)");
+  auto store = backend.open();
+  const auto job = store->find_job("0190aaaa-0000-7000-8000-000000000001");
+  REQUIRE(job);
+  CHECK(job->status == "success");
+  CHECK(job->events_missing.empty());
+  CHECK_FALSE(job->runner_pid);
+  CHECK(backend.sql("SELECT max(version) FROM schema_migrations") ==
+        Rows{{std::to_string(runner::store::schema::latest_version())}});
+}
+STORE_CASE("a version 1 store is migrated to the current version and keeps its jobs", upgrade_case)
+
+// A store that has migrations 1 and 3 but not 2 (written by a build that numbered its migration
+// ahead of another branch's): opening it applies 2 as well, and the v2 columns work.
+void gap_case(Backend& backend) {
+  if (!backend.is_postgres()) fs::create_directories(static_cast<SqliteBackend&>(backend).folder());
+  backend.sql(std::string(runner::store::schema::kCreateMigrationsTable));
+  for (const auto& m : runner::store::schema::migrations()) {
+    if (m.version == 2) continue;
+    backend.sql(std::string(backend.is_postgres() ? m.postgres_sql : m.sqlite_sql));
+    backend.sql("INSERT INTO schema_migrations (version, applied_at) VALUES (" +
+                std::to_string(m.version) + ", 0)");
+  }
+  auto store = backend.open();
+  CHECK(backend.sql("SELECT version FROM schema_migrations ORDER BY version") ==
+        Rows{{"1"}, {"2"}, {"3"}});
+  JobRecord job = make_job(job_id(7), "a", 0, "processing", 1);
+  job.runner_host = "host-a";
+  job.runner_pid = 4242;
+  store->insert_job(job);
+  const auto found = store->find_job(job_id(7));
+  REQUIRE(found);
+  CHECK(found->runner_host == "host-a");
+  CHECK(found->runner_pid == 4242);
+}
+STORE_CASE("a store missing a migration below its newest one gets it when opened", gap_case)
 
 // Several processes opening a new store at once: one migrates, all succeed.
 void concurrent_open_case(Backend& backend) {
@@ -763,6 +811,40 @@ void expired_lease_case(Backend& backend) {
 }
 STORE_CASE("a job whose lease expired is claimed again with one more attempt", expired_lease_case)
 
+void exhausted_attempts_case(Backend& backend) {
+  auto store = backend.open();
+  store->enqueue(make_job(job_id(1)));
+  store->enqueue(make_job(job_id(2)));
+  REQUIRE(store->claim_job("worker-0", 1ms)->id == job_id(1));
+  REQUIRE(store->claim_job("worker-0", 60s)->id == job_id(2));  // its worker is alive
+  for (int attempt = 2; attempt <= runner::store::kMaxAttempts; ++attempt) {
+    std::this_thread::sleep_for(20ms);
+    CHECK(store->end_exhausted_jobs().empty());
+    const auto again = store->claim_job("worker-" + std::to_string(attempt), 1ms);
+    REQUIRE(again);
+    CHECK(again->id == job_id(1));
+    CHECK(again->attempts == attempt);
+  }
+  std::this_thread::sleep_for(20ms);
+  // The last attempt's lease expired: no one claims the job again; housekeeping ends it.
+  CHECK_FALSE(store->claim_job("worker-9", 60s));
+  CHECK(store->find_job(job_id(1))->status == "processing");
+  const auto ended = store->end_exhausted_jobs();
+  REQUIRE(ended.size() == 1);
+  CHECK(ended[0].id == job_id(1));
+  CHECK(ended[0].status == "error");
+  CHECK(ended[0].error_type == "internal");
+  CHECK(ended[0].exit_code == 70);
+  CHECK(ended[0].finished_at);
+  CHECK_FALSE(ended[0].lease_until);
+  CHECK_THAT(ended[0].message, Catch::Contains("after 3 attempts"));
+  CHECK(store->find_job(job_id(1))->status == "error");
+  CHECK(store->end_exhausted_jobs().empty());
+  CHECK(store->find_job(job_id(2))->status == "processing");
+}
+STORE_CASE("a job whose workers died 3 times is not claimed again and ends as error",
+           exhausted_attempts_case)
+
 void heartbeat_case(Backend& backend) {
   auto store = backend.open();
   store->enqueue(make_job(job_id(1)));
@@ -1037,3 +1119,17 @@ void state_case(Backend& backend) {
 }
 STORE_CASE("component state: the later writer wins, the history keeps every write; usage",
            state_case)
+
+TEST_CASE("one job column list and status names from the enum for both backends", "[store]") {
+  namespace schema = runner::store::schema;
+  CHECK(schema::kJobColumnCount == static_cast<int>(schema::kJobColumnNames.size()));
+  CHECK(schema::job_columns().rfind("id, component_id, namespace_name, status, ", 0) == 0);
+  CHECK(std::count(schema::job_columns().begin(), schema::job_columns().end(), ',') ==
+        schema::kJobColumnCount - 1);
+  CHECK(schema::with_statuses("status IN ({processing}, {terminating}) AND x = {0} {nope} {") ==
+        "status IN ('processing', 'terminating') AND x = {0} {nope} {");
+  CHECK(runner::store::kStatusTerminated == "terminated");
+  CHECK(runner::store::is_final_status("cancelled"));
+  CHECK_FALSE(runner::store::is_final_status("terminating"));
+  CHECK_FALSE(runner::store::is_final_status("bogus"));
+}

@@ -1,0 +1,442 @@
+// End-to-end: the store failing under `runner run` (issue 14), with the real runner, Docker
+// engine, SQLite and PostgreSQL. Each case shows every event stored, or the loss recorded:
+// another process holding runner.db's write lock (BEGIN EXCLUSIVE) for 15 s mid-job, and
+// before the job starts; PostgreSQL unreachable for 8 s mid-job (a TCP relay of the test's own
+// is cut: the shared server is never stopped); a store that refuses events (a trigger) records
+// which are missing, and --require-store fails the job; `kill -9` of `runner run`, then
+// `runner gc`, ends the job as error.
+#include "cli_process.hpp"
+
+#include <sqlite3.h>
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+using nlohmann::json;
+using runner_test::CliProcess;
+using runner_test::run_cli;
+using runner_test::temp_file;
+
+namespace {
+
+constexpr const char* kImage = "runner-busybox:latest";
+
+std::string unique_name(const std::string& prefix) {
+  std::random_device rd;
+  return prefix + std::to_string(rd() % 1000000000);
+}
+
+struct Home {
+  std::filesystem::path path =
+      std::filesystem::temp_directory_path() / unique_name("runner-faults-");
+  Home() { std::filesystem::create_directories(path); }
+  ~Home() { std::filesystem::remove_all(path); }
+  std::string db() const { return (path / "runner.db").string(); }
+  std::map<std::string, std::string> env() const {
+    return {{"RUNNER_HOME", path.string()}, {"RUNNER_STORE", ""}};
+  }
+};
+
+// `lines` lines "line N", one every `gap` seconds.
+std::string ticking_component(int lines, const std::string& gap) {
+  json doc = {{"id", "test.faults"},
+              {"image", kImage},
+              {"command",
+               {"sh", "-c",
+                "i=1; while [ $i -le " + std::to_string(lines) +
+                    " ]; do echo \"line $i\"; i=$((i+1)); "
+                    "sleep " +
+                    gap + "; done"}}};
+  return temp_file(doc.dump());
+}
+
+std::vector<json> json_lines(const std::string& text) {
+  std::vector<json> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty() && line[0] == '{') out.push_back(json::parse(line));
+  return out;
+}
+
+std::string job_id_of(const std::string& out) {
+  const auto pos = out.find("Job ");
+  REQUIRE(pos != std::string::npos);
+  return out.substr(pos + 4, 36);
+}
+
+// The stdout lines "line N" the store holds for `job`, in order.
+std::vector<std::string> stored_lines(const std::string& store, const std::string& job) {
+  auto r = run_cli({"logs", job, "--store", store, "--json"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  std::vector<std::string> lines;
+  std::set<std::uint64_t> seqs;
+  for (const auto& e : json_lines(r.out)) {
+    CHECK(seqs.insert(e["seq"].get<std::uint64_t>()).second);  // each event once
+    if (e["source"] == "stdout") lines.push_back(e["message"]);
+  }
+  return lines;
+}
+
+std::vector<std::string> expected_lines(int n) {
+  std::vector<std::string> v;
+  for (int i = 1; i <= n; ++i) v.push_back("line " + std::to_string(i));
+  return v;
+}
+
+json show(const std::string& store, const std::string& job) {
+  auto r = run_cli({"show", job, "--store", store, "--json"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  return json::parse(r.out);
+}
+
+// Another process's write lock on an SQLite file: BEGIN EXCLUSIVE until release().
+class SqliteLock {
+ public:
+  explicit SqliteLock(const std::string& path) {
+    REQUIRE(sqlite3_open(path.c_str(), &db_) == SQLITE_OK);
+    sqlite3_busy_timeout(db_, 30000);
+    char* error = nullptr;
+    INFO((error != nullptr ? error : ""));
+    REQUIRE(sqlite3_exec(db_, "BEGIN EXCLUSIVE", nullptr, nullptr, &error) == SQLITE_OK);
+  }
+  ~SqliteLock() {
+    release();
+    sqlite3_close(db_);
+  }
+  void release() {
+    if (held_) sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+    held_ = false;
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+  bool held_ = true;
+};
+
+void sqlite_exec(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  char* error = nullptr;
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
+  INFO(sql << ": " << (error != nullptr ? error : ""));
+  sqlite3_free(error);
+  sqlite3_close(db);
+  REQUIRE(rc == SQLITE_OK);
+}
+
+// A TCP relay to PostgreSQL that the test can cut (listener and every connection closed, so
+// runner's connection breaks and new ones are refused) and restore on the same port.
+class TcpRelay {
+ public:
+  TcpRelay(std::string target_host, int target_port)
+      : host_(std::move(target_host)), target_port_(target_port) {
+    listen_on(0);
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~TcpRelay() {
+    stop_ = true;
+    thread_.join();
+    std::lock_guard lock(mutex_);
+    close_all();
+  }
+  int port() const { return port_; }
+  void cut() {
+    std::lock_guard lock(mutex_);
+    close_all();
+  }
+  void restore() {
+    std::lock_guard lock(mutex_);
+    listen_on(port_);
+  }
+
+ private:
+  void listen_on(int port) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(listener_ >= 0);
+    const int one = 1;
+    ::setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(listener_, 64) == 0);
+    socklen_t len = sizeof addr;
+    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
+  void close_all() {
+    if (listener_ >= 0) ::close(listener_);
+    listener_ = -1;
+    for (const auto& [a, b] : pairs_) {
+      ::close(a);
+      ::close(b);
+    }
+    pairs_.clear();
+  }
+  int connect_target() const {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(target_port_));
+    ::inet_pton(AF_INET, host_.c_str(), &addr.sin_addr);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      ::close(fd);
+      return -1;
+    }
+    return fd;
+  }
+  // One pass: accept, and copy what is readable between the two ends of each pair.
+  void loop() {
+    while (!stop_) {
+      std::vector<pollfd> fds;
+      {
+        std::lock_guard lock(mutex_);
+        if (listener_ >= 0) fds.push_back({listener_, POLLIN, 0});
+        for (const auto& [a, b] : pairs_) {
+          fds.push_back({a, POLLIN, 0});
+          fds.push_back({b, POLLIN, 0});
+        }
+      }
+      ::poll(fds.data(), fds.size(), 50);
+      std::lock_guard lock(mutex_);
+      for (const auto& p : fds) {
+        if ((p.revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
+        if (p.fd == listener_) {
+          const int client = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+          if (client < 0) continue;
+          const int server = connect_target();
+          if (server < 0) {
+            ::close(client);
+            continue;
+          }
+          pairs_.emplace_back(client, server);
+          continue;
+        }
+        relay(p.fd);
+      }
+    }
+  }
+  void relay(int from) {
+    for (auto it = pairs_.begin(); it != pairs_.end(); ++it) {
+      if (it->first != from && it->second != from) continue;
+      const int to = it->first == from ? it->second : it->first;
+      char buf[65536];
+      const ssize_t n = ::read(from, buf, sizeof buf);
+      bool ok = n > 0;
+      for (ssize_t done = 0; ok && done < n;) {
+        const ssize_t w = ::write(to, buf + done, static_cast<std::size_t>(n - done));
+        ok = w > 0;
+        done += w;
+      }
+      if (!ok) {
+        ::close(it->first);
+        ::close(it->second);
+        pairs_.erase(it);
+      }
+      return;
+    }
+  }
+
+  std::string host_;
+  int target_port_;
+  int port_ = 0;
+  int listener_ = -1;
+  std::vector<std::pair<int, int>> pairs_;
+  std::mutex mutex_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// A PostgreSQL schema of the test's own, reached through `relay`.
+struct PgSchema {
+  std::string base;
+  std::string schema = unique_name("f_");
+  PgSchema() {
+    const char* url = std::getenv("RUNNER_TEST_POSTGRES_URL");
+    if (url == nullptr || *url == '\0') FAIL("RUNNER_TEST_POSTGRES_URL is not set");
+    base = url;
+    REQUIRE(std::system(("psql -q \"" + base + "\" -c 'CREATE SCHEMA " + schema + "'").c_str()) ==
+            0);
+  }
+  ~PgSchema() {
+    (void)std::system(
+        ("psql -q \"" + base + "\" -c 'DROP SCHEMA " + schema + " CASCADE' >/dev/null 2>&1")
+            .c_str());
+  }
+  // The URL with host:port replaced by 127.0.0.1:`port`.
+  std::string url_via(int port) const {
+    const auto at = base.find('@');
+    const auto slash = base.find('/', at);
+    REQUIRE((at != std::string::npos && slash != std::string::npos));
+    std::string url =
+        base.substr(0, at + 1) + "127.0.0.1:" + std::to_string(port) + base.substr(slash);
+    return url + (url.find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D" +
+           schema;
+  }
+  int target_port() const {
+    const auto at = base.find('@');
+    const auto colon = base.find(':', at);
+    const auto slash = base.find('/', at);
+    if (colon == std::string::npos || colon > slash) return 5432;
+    return std::atoi(base.substr(colon + 1, slash - colon - 1).c_str());
+  }
+};
+
+// The id of the one job in the home's store.
+std::string only_job(const Home& home) {
+  const auto jobs = json_lines(run_cli({"jobs", "--json"}, home.env()).out);
+  REQUIRE(jobs.size() == 1);
+  return jobs[0]["id"];
+}
+
+void check_every_line_stored(const std::string& store, const std::string& job, int lines) {
+  CHECK(stored_lines(store, job) == expected_lines(lines));
+  const json state = show(store, job);
+  INFO(state.dump());
+  CHECK(state["status"] == "success");
+  CHECK_FALSE(state.contains("events_missing"));
+}
+
+}  // namespace
+
+TEST_CASE("runner.db locked by another process for 15 s mid-job: every event is stored",
+          "[e2e][store][faults][sqlite]") {
+  Home home;
+  REQUIRE(run_cli({"jobs"}, home.env()).exit_code == 0);  // creates the store
+  CliProcess run({"run", ticking_component(40, "0.45"), "--no-color"}, home.env());
+  REQUIRE(run.wait_for_output("line 4", std::chrono::seconds(60)));
+  {
+    SqliteLock lock(home.db());
+    std::this_thread::sleep_for(std::chrono::seconds(15));
+  }
+  INFO(run.out() << run.err());
+  REQUIRE(run.wait(std::chrono::seconds(120)) == 0);
+  CHECK_THAT(run.err(), !Catch::Contains("warning"));
+  check_every_line_stored("sqlite:" + home.db(), job_id_of(run.out()), 40);
+}
+
+TEST_CASE("runner.db locked before runner run starts: the job runs at once and is recorded",
+          "[e2e][store][faults][sqlite]") {
+  Home home;
+  REQUIRE(run_cli({"jobs"}, home.env()).exit_code == 0);
+  std::optional<SqliteLock> lock;
+  lock.emplace(home.db());
+  const auto t0 = std::chrono::steady_clock::now();
+  CliProcess run({"run", ticking_component(20, "0.5"), "--no-color"}, home.env());
+  // No silence while the store is locked: the output flows within a few seconds.
+  CHECK(run.wait_for_output("line 2", std::chrono::seconds(8)));
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(8));
+  std::this_thread::sleep_for(std::chrono::seconds(10) - (std::chrono::steady_clock::now() - t0));
+  lock.reset();
+  INFO(run.out() << run.err());
+  REQUIRE(run.wait(std::chrono::seconds(120)) == 0);
+  const std::string job = job_id_of(run.out());
+  auto jobs = run_cli({"jobs", "--json"}, home.env());
+  CHECK_THAT(jobs.out, Catch::Contains(job));
+  check_every_line_stored("sqlite:" + home.db(), job, 20);
+}
+
+TEST_CASE("PostgreSQL unreachable for 8 s mid-job: every event is stored once, in order",
+          "[e2e][store][faults][postgres]") {
+  PgSchema pg;
+  TcpRelay relay("127.0.0.1", pg.target_port());
+  const std::string store = pg.url_via(relay.port());
+  Home home;
+  CliProcess run({"run", ticking_component(40, "0.4"), "--no-color", "--store", store}, home.env());
+  REQUIRE(run.wait_for_output("line 7", std::chrono::seconds(60)));
+  relay.cut();
+  std::this_thread::sleep_for(std::chrono::seconds(8));
+  relay.restore();
+  INFO(run.out() << run.err());
+  REQUIRE(run.wait(std::chrono::seconds(120)) == 0);
+  CHECK_THAT(run.err(), !Catch::Contains("warning"));
+  check_every_line_stored(store, job_id_of(run.out()), 40);
+}
+
+TEST_CASE("events the store refuses are recorded as missing; --require-store fails the job",
+          "[e2e][store][faults][sqlite]") {
+  Home home;
+  REQUIRE(run_cli({"jobs"}, home.env()).exit_code == 0);
+  // The store refuses every block after the job's first events (a trigger of the test's own).
+  sqlite_exec(home.db(),
+              "CREATE TRIGGER refuse BEFORE INSERT ON event_blocks WHEN NEW.last_sequence > 6 "
+              "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
+  const std::string events = (home.path / "events.jsonl").string();
+  auto r =
+      run_cli({"run", ticking_component(10, "0.3"), "--no-color", "--events", events}, home.env());
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);  // the job itself succeeded
+  CHECK_THAT(r.err, Catch::Contains("were not stored") && Catch::Contains("refused by the test"));
+  const std::string job = job_id_of(r.out);
+  const std::string store = "sqlite:" + home.db();
+  const json state = show(store, job);
+  INFO(state.dump());
+  CHECK(state["status"] == "success");
+  REQUIRE(state.contains("events_missing"));
+  CHECK_FALSE(state["events_missing"]["sequences"].get<std::string>().empty());
+  CHECK_THAT(state["events_missing"]["reason"].get<std::string>(),
+             Catch::Contains("refused by the test"));
+  auto text = run_cli({"show", job, "--store", store});
+  CHECK_THAT(text.out, Catch::Contains("Missing     events "));
+  auto table = run_cli({"jobs", "--store", store});
+  CHECK_THAT(table.out, Catch::Contains("success!"));
+  const auto records = runner_test::read_json_lines(events);
+  REQUIRE_FALSE(records.empty());
+  CHECK(records.back()["kind"] == "result");
+  CHECK(records.back()["status"] == "success");
+  CHECK_THAT(records.back()["message"].get<std::string>(),
+             Catch::Contains("arning: ") && Catch::Contains("were not stored"));
+
+  auto strict =
+      run_cli({"run", ticking_component(10, "0.3"), "--no-color", "--require-store"}, home.env());
+  INFO(strict.out << strict.err);
+  CHECK(strict.exit_code == 74);
+  const json failed = show(store, job_id_of(strict.out));
+  CHECK(failed["status"] == "error");
+  CHECK(failed["exit_code"] == 74);
+  CHECK_THAT(failed["message"].get<std::string>(), Catch::Contains("--require-store"));
+}
+
+TEST_CASE("kill -9 of runner run: runner gc ends its job as error, the runner died",
+          "[e2e][store][faults][sqlite]") {
+  Home home;
+  CliProcess run({"run", ticking_component(100, "0.5"), "--no-color"}, home.env());
+  REQUIRE(run.wait_for_output("line 2", std::chrono::seconds(60)));
+  const std::string job = only_job(home);
+  run.signal(SIGKILL);
+  run.wait(std::chrono::seconds(10));
+  const std::string store = "sqlite:" + home.db();
+  CHECK(show(store, job)["status"] == "processing");
+  auto gc = run_cli({"gc"}, home.env());
+  INFO(gc.out << gc.err);
+  CHECK(gc.exit_code == 0);
+  CHECK_THAT(gc.out, Catch::Contains("ended job " + job));
+  const json state = show(store, job);
+  INFO(state.dump());
+  CHECK(state["status"] == "error");
+  CHECK(state["exit_code"] == 70);
+  CHECK_THAT(state["message"].get<std::string>(), Catch::Contains("The runner died"));
+  CHECK(state["runner"]["pid"] == run.pid());
+  CHECK(runner_test::engine_client()
+            .list_containers({"io.runner.job-id=" + job})
+            .empty());  // gc removed its container too
+}
