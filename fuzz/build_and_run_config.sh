@@ -28,7 +28,8 @@ case "$target" in
 component)
   "$cxx" "${flags[@]}" "$here/fuzz_component.cpp" "$root/runner/component.cpp" \
     "$root/runner/component_fields.cpp" "$root/runner/component_limits.cpp" \
-    "$root/runner/component_syntax.cpp" "$root/runner/errors.cpp" \
+    "$root/runner/component_syntax.cpp" "$root/runner/component_stages.cpp" \
+    "$root/runner/keboola_env.cpp" "$root/runner/errors.cpp" \
     "$root/logging/json_reader.cpp" "$root/logging/kestra_namespace.cpp" "$root/common/utf8.cpp" \
     "$root/secrets/config_cipher.cpp" "$root/secrets/secret_scrubber.cpp" \
     "$root/secrets/encoding.cpp" -lcrypto -lcurl -o "$work/fuzz_component"

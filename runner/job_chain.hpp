@@ -2,12 +2,12 @@
 // and run_stage (job_chain.cpp) share with job_runner.cpp. Internal to runner_core.
 #pragma once
 
+#include "docker/engine_client.hpp"
 #include "logging/event.hpp"
 #include "logging/event_log.hpp"
 #include "runner/component.hpp"
 #include "runner/container_run.hpp"
 #include "runner/container_user.hpp"
-#include "docker/engine_client.hpp"
 #include "runner/job_stages.hpp"
 
 #include <vector>

@@ -15,8 +15,8 @@
 #include "runner/job_outcome.hpp"
 #include "runner/job_workspace.hpp"
 #include "runner/keboola_env.hpp"
-#include "runner/usage_file.hpp"
 #include "runner/sync_action.hpp"
+#include "runner/usage_file.hpp"
 #include "runner/workspace_copy.hpp"
 #include "secrets/secret_scrubber.hpp"
 
@@ -157,8 +157,7 @@ void check_stale_outputs(const std::filesystem::path& data_dir, bool clean,
 
 // The summary of a run that ended: terminated by a stop request, or judged by its exit.
 void judge(const RunReport& report, const ComponentSpec& spec, int timeout_seconds,
-           double elapsed_seconds,
-           logging::EventLog& events, logging::JobSummary& summary) {
+           double elapsed_seconds, logging::EventLog& events, logging::JobSummary& summary) {
   summary.container_exit_code = report.exit_code;
   if (report.stopped) {
     events.emit(Level::warning, "runner",

@@ -121,6 +121,7 @@ void print_final_status(logging::TerminalSink& terminal, const store::JobRecord&
     summary.duration_seconds = seconds_between(*job.started_at, *job.finished_at);
   summary.message = job.message;
   terminal.finish(summary);
+}
 
 // A stored text that is not valid UTF-8 (a damaged row) is shown with U+FFFD, not refused.
 std::string json_text(const nlohmann::ordered_json& doc, int indent = -1) {

@@ -26,7 +26,7 @@ TEST_CASE("a progress bar redrawn with \\r keeps its final state", "[logging][cr
   CHECK(redrawn("\rprogress  25% [##      ]\rprogress  50% [####    ]\rprogress 100% [########]") ==
         "progress 100% [########]");
   CHECK(redrawn("downloading\rdone") == "doneloading");  // as a terminal shows it
-  CHECK(redrawn("downloading\r\x1b[Kdone") == "done");    // erase to the end of the row
+  CHECK(redrawn("downloading\r\x1b[Kdone") == "done");   // erase to the end of the row
   CHECK(redrawn("downloading\rdone\x1b[0K") == "done");
   CHECK(redrawn("downloading\r\x1b[2Kdone") == "done");
   CHECK(redrawn("50%\r") == "50%");  // a final '\r' only moves the cursor

@@ -305,7 +305,7 @@ struct PgSchema {
 std::string only_job(const Home& home) {
   const auto jobs = json_lines(run_cli({"jobs", "--json"}, home.env()).out);
   REQUIRE(jobs.size() == 1);
-  return jobs[0]["id"];
+  return jobs[0]["job_id"];
 }
 
 void check_every_line_stored(const std::string& store, const std::string& job, int lines) {
