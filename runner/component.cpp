@@ -328,9 +328,6 @@ void parse_container_settings(const json& doc, ComponentSpec& spec, ProblemList&
   }
 }
 
-// Top-level keys of Keboola's interface beyond logging (issue 13).
-const std::set<std::string> kKeboolaKeys = {"storage", "config_version", "data_type_support"};
-
 // "config_version" and "data_type_support": what Keboola tells a component about its
 // configuration through the environment.
 void parse_keboola_settings(const json& doc, ComponentSpec& spec, ProblemList& problems) {
@@ -403,7 +400,7 @@ ComponentSpec parse_component(const json& doc) {
                         "user",       "labels",     "pull_policy",      "auth",
                         "logging",    "namespace",  "security",         "file_handling",
                         "processors", "rows"},
-             problems, kKeboolaKeys);
+             problems, {"storage", "config_version", "data_type_support"});  // Keboola's (issue 13)
 
   parse_identity(doc, spec, problems);
   spec.command = read_string_array(doc, "command", "$", problems);

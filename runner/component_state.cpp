@@ -7,12 +7,33 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 namespace runner {
 namespace fs = std::filesystem;
 namespace {
+
+// A store call retried while the store is briefly away (a lost PostgreSQL connection is made
+// again on the next call, a busy SQLite answers later): up to about 30 s, as the state is read
+// once before and written once after the run. Other errors are not retried.
+template <typename Call>
+auto with_store_retries(Call&& call) {
+  auto backoff = std::chrono::milliseconds(100);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (;;) {
+    try {
+      return call();
+    } catch (const store::StoreError& e) {
+      if (!e.transient() || std::chrono::steady_clock::now() + backoff > until) throw;
+    }
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+  }
+}
 
 // Every string value under a '#' key, at any depth: the walk is a loop over a stack.
 template <typename Visit>
@@ -130,7 +151,7 @@ void StatePhase::load() {
     }
   }
   if (options_.store == nullptr) return;
-  const auto stored = options_.store->read_state(key_);
+  const auto stored = with_store_retries([&] { return options_.store->read_state(key_); });
   if (!stored) return;
   nlohmann::json doc = parse_state(stored->state, "the stored state");
   const auto decrypted = secrets::decrypt_and_collect(doc, key());
@@ -189,9 +210,9 @@ StateChange StatePhase::save(const JobWorkspace& workspace, std::vector<std::str
                    "No store (--store none): the new state is not kept for the next run");
     return StateChange::none;
   }
-  const auto before = options_.store->read_state(key_);
+  const auto before = with_store_retries([&] { return options_.store->read_state(key_); });
   if (write.removed && !before) return StateChange::none;  // nothing to remove
-  options_.store->write_state(write);
+  with_store_retries([&] { options_.store->write_state(write); });
   events_.emit(logging::Level::info, "runner",
                write.removed ? std::string("The state was removed (out/state.json is missing or "
                                            "empty)")

@@ -449,9 +449,10 @@ std::vector<int> PostgresStore::schema_versions() {
                 "'schema_migrations' AND relnamespace = current_schema()::regnamespace)");
   if (!cell_bool(r.get(), 0, 0)) return {};
   r = exec("read the schema version", "SELECT version FROM schema_migrations ORDER BY version");
+  const int rows = PQntuples(r.get());
   std::vector<int> versions;
-  for (int i = 0; i < PQntuples(r.get()); ++i)
-    versions.push_back(static_cast<int>(cell_i64(r.get(), i, 0)));
+  versions.reserve(static_cast<std::size_t>(rows));
+  for (int i = 0; i < rows; ++i) versions.push_back(static_cast<int>(cell_i64(r.get(), i, 0)));
   return versions;
 }
 

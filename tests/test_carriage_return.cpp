@@ -22,7 +22,7 @@ TEST_CASE("a line without carriage returns is returned as it is, not copied", "[
   CHECK(redrawn("") == "");
 }
 
-TEST_CASE("a progress bar redrawn with \\r keeps its final state", "[logging][cr]") {
+TEST_CASE("a progress bar redrawn with a carriage return keeps its final state", "[logging][cr]") {
   CHECK(redrawn("\rprogress  25% [##      ]\rprogress  50% [####    ]\rprogress 100% [########]") ==
         "progress 100% [########]");
   CHECK(redrawn("downloading\rdone") == "doneloading");  // as a terminal shows it

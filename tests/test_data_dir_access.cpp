@@ -43,7 +43,7 @@ runner::ComponentSpec spec_of(const nlohmann::json& doc) {
 
 }  // namespace
 
-TEST_CASE("container user: component user first, then the image's; numbers, names, root",
+TEST_CASE("container user: component user first, then the image's (numbers, names, root)",
           "[runner][data-dir]") {
   CHECK(resolve_container_user("", std::string()).kind == UserKind::root);
   CHECK(resolve_container_user("", std::string("root")).kind == UserKind::root);

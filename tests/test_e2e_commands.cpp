@@ -143,7 +143,7 @@ TEST_CASE("logs, show and cancel exit 66 for a job that is not in the store",
   }
 }
 
-TEST_CASE("logs --follow ends with the job's status line; jobs shows both exit codes",
+TEST_CASE("logs --follow ends with the job's status line and jobs shows both exit codes",
           "[e2e][commands][store]") {
   TempDir dir;
   const std::string store = "sqlite:" + (dir.path / "runner.db").string();

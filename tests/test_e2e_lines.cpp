@@ -183,7 +183,8 @@ TEST_CASE("a 300,000-byte stderr without newlines is one error event, byte for b
 }
 
 // Issue 15: a progress bar redrawn with '\r' is stored in its final state, one event.
-TEST_CASE("a progress bar redrawn with \\r is one event in its final state", "[e2e][lines][cr]") {
+TEST_CASE("a progress bar redrawn with a carriage return is one event in its final state",
+          "[e2e][lines][cr]") {
   const auto r =
       run("for p in 25 50 75 100; do printf '\\rprogress %3d%%' $p; sleep 0.3; done; echo; "
           "echo next");

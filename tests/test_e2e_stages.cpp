@@ -210,7 +210,7 @@ TEST_CASE("bad processors and rows are exit 65 naming the field path", "[e2e][pr
 }
 
 TEST_CASE(
-    "rows run in order with merged parameters; a disabled row is skipped and a failing "
+    "rows run in order with merged parameters, a disabled row is skipped and a failing "
     "one stops the job",
     "[e2e][rows]") {
   const std::string script =

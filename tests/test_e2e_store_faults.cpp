@@ -372,7 +372,7 @@ TEST_CASE("PostgreSQL unreachable for 8 s mid-job: every event is stored once, i
   check_every_line_stored(store, job_id_of(run.out()), 40);
 }
 
-TEST_CASE("events the store refuses are recorded as missing; --require-store fails the job",
+TEST_CASE("events the store refuses are recorded as missing and --require-store fails the job",
           "[e2e][store][faults][sqlite]") {
   Home home;
   REQUIRE(run_cli({"jobs"}, home.env()).exit_code == 0);

@@ -319,8 +319,9 @@ TEST_CASE("property: random splits and pauses never let a secret through",
   }
 }
 
-TEST_CASE("a progress bar redrawn with \\r is one line in its final state, shown in place",
-          "[runner][pipeline][cr]") {
+TEST_CASE(
+    "a progress bar redrawn with a carriage return is one line in its final state, shown in place",
+    "[runner][pipeline][cr]") {
   for (const bool with_secrets : {false, true}) {
     INFO(with_secrets);
     Collected c;

@@ -25,7 +25,7 @@ std::string command_output(const std::string& command) {
 
 }  // namespace
 
-TEST_CASE("setup.sh builds the runner binary only; test.sh builds everything", "[setup]") {
+TEST_CASE("setup.sh builds the runner binary only and test.sh builds everything", "[setup]") {
   const std::string setup = runner_test::read_file(RUNNER_SOURCE_DIR "/scripts/setup.sh");
   CHECK_THAT(setup, Catch::Contains("scripts/prepare.sh runner_cli"));
   const std::string test = runner_test::read_file(RUNNER_SOURCE_DIR "/scripts/test.sh");

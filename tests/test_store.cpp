@@ -324,7 +324,7 @@ void gap_case(Backend& backend) {
   }
   auto store = backend.open();
   CHECK(backend.sql("SELECT version FROM schema_migrations ORDER BY version") ==
-        Rows{{"1"}, {"2"}, {"3"}});
+        Rows{{"1"}, {"2"}, {"3"}, {"4"}});
   JobRecord job = make_job(job_id(7), "a", 0, "processing", 1);
   job.runner_host = "host-a";
   job.runner_pid = 4242;
@@ -1117,7 +1117,7 @@ void state_case(Backend& backend) {
   CHECK(store->job_usage(job_id(1)) ==
         std::optional<std::string>(R"([{"metric":"rows","value":3}])"));
 }
-STORE_CASE("component state: the later writer wins, the history keeps every write; usage",
+STORE_CASE("component state: the later writer wins, the history keeps every write, and usage",
            state_case)
 
 TEST_CASE("one job column list and status names from the enum for both backends", "[store]") {
