@@ -37,7 +37,10 @@ TEST_CASE("exit 137 without OOMKilled is a user error saying possibly out of mem
                                     "out-of-memory kill: possibly out of memory (limit 256m)"));
 }
 
-TEST_CASE("pulls are retried with backoff and a SIGINT ends the retries at once", "[e2e][pull]") {
+// Not in the Podman half ([docker-pull]): Podman words an unreachable registry differently and
+// the first pull is not retried there; open in issue 13's note.
+TEST_CASE("pulls are retried with backoff and a SIGINT ends the retries at once",
+          "[e2e][pull][docker-pull]") {
   const std::string image =
       "127.0.0.1:" + std::to_string(runner_test::unused_tcp_port()) + "/runner-test/none:1.0";
   const std::string file = temp_file(json{
