@@ -55,7 +55,7 @@ component)
   ;;
 ship-config)
   "$cxx" "${flags[@]}" "$here/fuzz_ship_config.cpp" "$root/shipper/shipper_config.cpp" \
-    "$root/shipper/yaml_reader.cpp" "$root/logging/json_reader.cpp" \
+    "$root/shipper/cron_schedule.cpp" "$root/shipper/yaml_reader.cpp" "$root/logging/json_reader.cpp" \
     "$root/logging/kestra_namespace.cpp" "$root/logging/kestra_protocol.cpp" \
     "$root/logging/event.cpp" "$root/common/utf8.cpp" \
     -lyaml-cpp -lfmt -lsimdjson -o "$work/fuzz_ship_config"
