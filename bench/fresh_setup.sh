@@ -14,8 +14,8 @@
 # of its output lines; user+sys CPU of setup.sh's process tree (bash `times`) and of the whole
 # container (its cpuacct cgroup, dockerd and PostgreSQL included); the machine's cores and load
 # average before, during (mean of 10-s samples) and after. Nothing of the host's services is
-# changed; the container is removed at the end, the root file system and image are kept for the
-# next run (FRESH_REBUILD=1 makes them anew). Needs root, podman and mmdebstrap
+# changed; the container is removed at the end (kept after a failure, for a look), the root file
+# system and image are kept for the next run (FRESH_REBUILD=1 makes them anew). Needs root, podman and mmdebstrap
 # (scripts/install-deps.sh) and the network to deb.debian.org and npm's registry.
 #   FRESH_DIR     working folder (default /var/tmp/runner-fresh), outside any repository
 #   FRESH_ROOTFS  the root file system folder (default $FRESH_DIR/rootfs)
@@ -58,6 +58,7 @@ mkdir -p "$dir/docker" "$dir/containers"
 inner='cd /root/runner; scripts/setup.sh; rc=$?; times; echo "fresh-setup: exit $rc"; exec sleep 3600'
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 start=$(date +%s)
+up_start=$(cut -d' ' -f1 /proc/uptime)
 podman run -d --privileged --name "$name" --hostname fresh \
   -v "$dir/repo:/root/runner" -v "$dir/docker:/var/lib/docker" \
   -v "$dir/containers:/var/lib/containers" "$image" bash -c "$inner" >/dev/null
@@ -74,13 +75,20 @@ until grep -q '^[^ ]* fresh-setup: exit' "$dir/setup.log" 2>/dev/null; do
   sleep 10
 done
 wall=$(($(date +%s) - start))
+# The kernel's own clock beside the wall clock: on a shared VM that is paused now and then they
+# part, and the wall clock then counts time in which nothing here ran.
+up=$(awk -v a="$up_start" '{ printf "%d", $1 - a }' /proc/uptime)
 cg=$({ find /sys/fs/cgroup/cpuacct /sys/fs/cgroup -maxdepth 3 -type d -name "*$cid*" 2>/dev/null ||
   true; } | head -1)
 cpu_ns=$(cat "$cg/cpuacct.usage" 2>/dev/null ||
   awk '/usage_usec/ { print $2 * 1000 }' "$cg/cpu.stat" 2>/dev/null || echo 0)
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 kill "$logger" 2>/dev/null || true
-podman rm -f "$name" >/dev/null 2>&1 || true
+if grep -q 'fresh-setup: exit 0' "$dir/setup.log"; then
+  podman rm -f "$name" >/dev/null 2>&1 || true
+else
+  say "kept the container for a look: podman exec -it $name bash (the next run removes it)"
+fi
 
 # Parts, from the first line of each part to the first line of the next (podman's time stamps).
 report=$(
@@ -89,6 +97,7 @@ import datetime, re, sys
 marks = [("install (apt-get)", "install-deps:"), ("engine (dockerd)", "start-docker:"),
          ("PostgreSQL", "start-postgres:"), ("images", "build-images:"),
          ("build (runner only)", "== building"), ("example", "== runner run")]
+# setup.sh's own "== <step> took N s" lines are printed as they are.
 lines = []
 for raw in open(sys.argv[1], errors="replace"):
     m = re.match(r"(\S+) (.*)", raw.rstrip("\n"))
@@ -111,13 +120,15 @@ for i, (t, name) in enumerate(starts):
 print(f"  {'whole (first line to exit)':22s} {end - first:7.1f} s")
 for t, text in lines:
     if re.match(r"\d+m[\d.]+s \d+m[\d.]+s", text): print("  times:", text)
+    if re.match(r"== .* (took|in) \d+ s$", text): print("  setup.sh:", text)
 EOF
 )
 mean_load=$(printf '%s\n' "${samples[@]:-0}" | awk '{ s += $1; n++ } END { printf "%.2f", s / n }')
 {
   echo "fresh_setup: $(grep -o 'fresh-setup: exit [0-9]*' "$dir/setup.log" || echo 'no exit line')"
   echo "  commit $(git -C "$dir/repo" rev-parse --short HEAD), $(nproc) cores, $(date -u +%FT%TZ)"
-  echo "  wall $wall s ($((wall / 60)) min $((wall % 60)) s), container CPU (cgroup) $((cpu_ns / 1000000000)) s"
+  echo "  wall $wall s ($((wall / 60)) min $((wall % 60)) s; kernel uptime clock $up s)," \
+    "container CPU (cgroup) $((cpu_ns / 1000000000)) s"
   echo "$report"
   echo "  load average before $load_before, mean during $mean_load (${#samples[@]} samples), after $load_after"
   echo "  log: $dir/setup.log"
