@@ -79,10 +79,9 @@ build_node() {
     echo "build-images: $image is up to date"
     return
   fi
-  need_image_tools
   stage=$(mktemp -d)
   echo "build-images: building $image (mmdebstrap bookworm + nodejs, npm $kestra_libs)"
-  npm install --silent --no-audit --no-fund --prefix "$stage/kestra" "$kestra_libs" >/dev/null
+  npm install --loglevel=error --no-audit --no-fund --prefix "$stage/kestra" "$kestra_libs" >/dev/null
   mmdebstrap --quiet --variant=minbase --include=nodejs \
     --customize-hook='mkdir -p "$1/opt/kestra" "$1/data"' \
     --customize-hook="copy-in $stage/kestra/node_modules /opt/kestra" \
@@ -106,7 +105,6 @@ build_python_gelf() {
     echo "build-images: $image is up to date"
     return
   fi
-  need_image_tools
   stage=$(mktemp -d)
   echo "build-images: building $image (mmdebstrap bookworm + $packages)"
   mmdebstrap --quiet --variant=minbase --include="$packages" \
@@ -131,9 +129,8 @@ install_gelf_pro() {
     echo "build-images: gelf-pro@$version is up to date in $prefix"
     return
   fi
-  need_image_tools
   mkdir -p "$prefix"
-  npm install --silent --no-audit --no-fund --prefix "$prefix" "gelf-pro@$version" >/dev/null
+  npm install --loglevel=error --no-audit --no-fund --prefix "$prefix" "gelf-pro@$version" >/dev/null
   echo "build-images: installed gelf-pro@$version in $prefix"
 }
 
@@ -159,9 +156,9 @@ for what in "${wanted[@]}"; do
   case "$what" in
     runner-busybox) build_busybox ;;
     runner-busybox-user) build_busybox_user ;;
-    runner-node) build_node ;;
-    runner-python-gelf) build_python_gelf ;;
-    gelf-pro) install_gelf_pro ;;
+    runner-node) need_image_tools; build_node ;;
+    runner-python-gelf) need_image_tools; build_python_gelf ;;
+    gelf-pro) need_image_tools; install_gelf_pro ;;
     *)
       echo "build-images: unknown image $what (runner-busybox, runner-busybox-user, runner-node," \
         "runner-python-gelf, gelf-pro)" >&2
