@@ -34,8 +34,8 @@ std::unique_ptr<store::Store> open_for_reading(const std::string& option) {
 }
 
 store::JobRecord find_job_or_throw(store::Store& db, const std::string& id) {
-  // An ambiguous prefix is a usage error (store::AmbiguousJobIdError); a store that cannot be
-  // read, damaged say, is StoreError (exit 74).
+  // A short or ambiguous prefix is a usage error (store::JobIdPrefixError); a store that
+  // cannot be read, damaged say, is StoreError (exit 74).
   const std::optional<store::JobRecord> job = db.find_job(id);
   if (!job) throw NotFoundError("no job " + id + " in " + db.describe());
   return *job;

@@ -13,8 +13,18 @@
 # When Podman is installed, each image is also loaded into Podman's own store (`docker save |
 # podman load`, no registry), where its local name is localhost/NAME:TAG, which the short name
 # NAME:TAG finds (docs/engines.md); again only when its inputs label differs.
+# Arguments: what to build, of runner-busybox, runner-busybox-user, runner-node,
+# runner-python-gelf and gelf-pro (none: all of them; setup.sh asks for runner-busybox only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# mmdebstrap and npm come with the full package set (setup.sh installs the smaller one).
+need_image_tools() {
+  if ! command -v mmdebstrap >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    echo "build-images: mmdebstrap or npm is missing: running scripts/install-deps.sh"
+    scripts/install-deps.sh
+  fi
+}
 
 image_label() {  # image, label -> value or empty
   docker image inspect -f "{{ index .Config.Labels \"$2\" }}" "$1" 2>/dev/null || true
@@ -71,7 +81,7 @@ build_node() {
   fi
   stage=$(mktemp -d)
   echo "build-images: building $image (mmdebstrap bookworm + nodejs, npm $kestra_libs)"
-  npm install --silent --no-audit --no-fund --prefix "$stage/kestra" "$kestra_libs" >/dev/null
+  npm install --loglevel=error --no-audit --no-fund --prefix "$stage/kestra" "$kestra_libs" >/dev/null
   mmdebstrap --quiet --variant=minbase --include=nodejs \
     --customize-hook='mkdir -p "$1/opt/kestra" "$1/data"' \
     --customize-hook="copy-in $stage/kestra/node_modules /opt/kestra" \
@@ -120,7 +130,7 @@ install_gelf_pro() {
     return
   fi
   mkdir -p "$prefix"
-  npm install --silent --no-audit --no-fund --prefix "$prefix" "gelf-pro@$version" >/dev/null
+  npm install --loglevel=error --no-audit --no-fund --prefix "$prefix" "gelf-pro@$version" >/dev/null
   echo "build-images: installed gelf-pro@$version in $prefix"
 }
 
@@ -139,11 +149,21 @@ load_into_podman() {
   echo "build-images: loaded $image into Podman as localhost/$image"
 }
 
-build_busybox
-build_busybox_user
-build_node
-build_python_gelf
-install_gelf_pro
-for image in runner-busybox:latest runner-busybox-user:latest runner-node:latest runner-python-gelf:latest; do
-  load_into_podman "$image"
+wanted=("$@")
+[ ${#wanted[@]} -gt 0 ] ||
+  wanted=(runner-busybox runner-busybox-user runner-node runner-python-gelf gelf-pro)
+for what in "${wanted[@]}"; do
+  case "$what" in
+    runner-busybox) build_busybox ;;
+    runner-busybox-user) build_busybox_user ;;
+    runner-node) need_image_tools; build_node ;;
+    runner-python-gelf) need_image_tools; build_python_gelf ;;
+    gelf-pro) need_image_tools; install_gelf_pro ;;
+    *)
+      echo "build-images: unknown image $what (runner-busybox, runner-busybox-user, runner-node," \
+        "runner-python-gelf, gelf-pro)" >&2
+      exit 64
+      ;;
+  esac
+  [ "$what" = gelf-pro ] || load_into_podman "$what:latest"
 done

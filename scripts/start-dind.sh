@@ -108,11 +108,12 @@ if ! ping; then
   elif [ -z "$state" ]; then
     mkdir -p "$dir/docker"
     say "starting $name on 127.0.0.1:$port"
-    podman run -d --privileged --name "$name" --label io.runner.test=dind \
+    # From $dir: the container's conmon keeps the working folder (and writes `oom` files there).
+    (cd "$dir" && podman run -d --privileged --name "$name" --label io.runner.test=dind \
       -p "127.0.0.1:$port:2376" \
       -v "$dir/certs/server:/certs:ro" -v "$dir/docker:/var/lib/docker" \
       "$image" dockerd --host=tcp://0.0.0.0:2376 --tlsverify --tlscacert=/certs/ca.pem \
-      --tlscert=/certs/cert.pem --tlskey=/certs/key.pem --bip="$bip" >/dev/null
+      --tlscert=/certs/cert.pem --tlskey=/certs/key.pem --bip="$bip" >/dev/null)
   fi
   for _ in $(seq 1 120); do
     ping && break

@@ -64,7 +64,10 @@ if [ -z "$(service_pids)" ]; then
   mkdir -p "$(dirname "$sock")"
   rm -f "$sock"  # a stale socket left by a killed service
   say "starting podman system service (log: $log)"
-  setsid nohup podman system service --time=0 "unix://$sock" >"$log" 2>&1 </dev/null &
+  # Started in the socket's folder, not in the repository: every conmon it spawns inherits the
+  # working folder and creates an empty file `oom` there on each out-of-memory kill.
+  (cd "$(dirname "$sock")" && setsid nohup podman system service --time=0 "unix://$sock" \
+    >"$log" 2>&1 </dev/null &)
 fi
 for _ in $(seq 1 120); do
   if ping; then

@@ -45,12 +45,6 @@ class StoreError : public Error {
   bool transient_;
 };
 
-// Of kind usage (exit 64): a job id prefix that matches more than one job.
-class AmbiguousJobIdError : public Error {
- public:
-  explicit AmbiguousJobIdError(const std::string& what) : Error(ErrorKind::usage, what) {}
-};
-
 // Of kind usage (exit 64): a job id prefix shorter than 8 characters, or one that matches more
 // than one job. Names the jobs it matches, up to kPrefixCandidates of them.
 class JobIdPrefixError : public Error {
@@ -225,8 +219,8 @@ class Store {
   virtual void set_container(std::string_view job_id, std::string_view container_id) = 0;
   // Final status, codes, message, outputs and metrics; clears the lease.
   virtual void finish_job(const JobRecord& finished) = 0;
-  // An exact id, or a unique prefix of one (at least 8 characters); AmbiguousJobIdError when
-  // the prefix matches several.
+  // An exact id, or a unique prefix of one (at least 8 characters); JobIdPrefixError when the
+  // prefix is shorter or matches several.
   virtual std::optional<JobRecord> find_job(std::string_view id_or_prefix) = 0;
   virtual std::vector<JobRecord> list_jobs(const JobFilter& filter) = 0;
 

@@ -7,6 +7,7 @@
 // request the engine receives, through a recording proxy in front of the real engine.
 #include "cli_process.hpp"
 #include "engine_proxy.hpp"
+#include "fixtures.hpp"
 #include "secrets/config_cipher.hpp"
 #include "secrets/encoding.hpp"
 
@@ -34,27 +35,18 @@ extern char** environ;
 using nlohmann::json;
 using runner_test::run_cli;
 using runner_test::temp_file;
+using runner_test::TempDir;
+using runner_test::unique_name;
 
 namespace {
 
 constexpr const char* kImage = "runner-busybox:latest";
-
-std::string unique(const std::string& prefix) {
-  std::random_device rd;
-  return prefix + std::to_string(rd() % 1000000000);
-}
 
 std::string component(const std::string& script, const json& extra = json::object()) {
   json doc = {{"id", "test.e2e-cli"}, {"image", kImage}, {"command", {"sh", "-c", script}}};
   doc.update(extra);
   return temp_file(doc.dump());
 }
-
-struct TempDir {
-  std::filesystem::path path = std::filesystem::temp_directory_path() / unique("runner-cli-");
-  TempDir() { std::filesystem::create_directories(path); }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
 
 json result_of(const std::string& events_path) {
   const auto records = runner_test::read_json_lines(events_path);
@@ -121,8 +113,8 @@ std::pair<int, std::string> run_on_terminal(const std::vector<std::string>& args
 class OldEngine {
  public:
   OldEngine() {
-    path_ =
-        (std::filesystem::temp_directory_path() / unique("runner-old-engine-")).string() + ".sock";
+    path_ = (std::filesystem::temp_directory_path() / unique_name("runner-old-engine-")).string() +
+            ".sock";
     listener_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
@@ -388,7 +380,7 @@ TEST_CASE("pull_policy always pulls first, sending the registry credentials", "[
   // runner sent.
   const std::string registry = "127.0.0.1:" + std::to_string(runner_test::unused_tcp_port());
   const std::string image = registry + "/runner-test/private:1.0";
-  const std::string password = unique("pull-pass-");
+  const std::string password = unique_name("pull-pass-");
   runner_test::EngineProxy engine;
   const std::string events = temp_file("", ".jsonl");
   const auto r = run_cli(

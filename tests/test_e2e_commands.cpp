@@ -5,6 +5,7 @@
 // exit 75 with the offset kept, a non-zero settlePeriod holding young events back, `--every`.
 // SQLite stores in temporary folders; the shipper writes to the file exporter.
 #include "cli_process.hpp"
+#include "fixtures.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -21,29 +22,13 @@
 
 using nlohmann::json;
 using runner_test::CliProcess;
+using runner_test::json_lines;
 using runner_test::run_cli;
 using runner_test::temp_file;
+using runner_test::TempDir;
+using runner_test::unique_name;
 
 namespace {
-
-std::string unique(const std::string& prefix) {
-  std::random_device rd;
-  return prefix + std::to_string(rd() % 1000000000);
-}
-
-struct TempDir {
-  std::filesystem::path path = std::filesystem::temp_directory_path() / unique("runner-cmd-");
-  TempDir() { std::filesystem::create_directories(path); }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
-
-std::vector<json> json_lines(const std::string& text) {
-  std::vector<json> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) out.push_back(json::parse(line));
-  return out;
-}
 
 std::string component(const std::string& script, const std::string& ns) {
   return temp_file(json{{"id", "test.commands"},
@@ -209,7 +194,7 @@ TEST_CASE("runner ship: an exporter that keeps failing exits 75 and the offset s
           "[e2e][commands][shipper]") {
   TempDir dir;
   const std::string store = "sqlite:" + (dir.path / "runner.db").string();
-  const std::string ns = unique("ship.fail");
+  const std::string ns = unique_name("ship.fail");
   const std::string job = run_job(store, "for i in 1 2 3; do echo line $i; done", ns);
   const std::set<std::string> ids = stored_ids(store, job);
   REQUIRE(ids.size() >= 3);
@@ -247,7 +232,7 @@ TEST_CASE("runner ship: a settlePeriod holds young events back for a later pass"
           "[e2e][commands][shipper]") {
   TempDir dir;
   const std::string store = "sqlite:" + (dir.path / "runner.db").string();
-  const std::string ns = unique("ship.settle");
+  const std::string ns = unique_name("ship.settle");
   const std::string job = run_job(store, "echo one; echo two", ns);
   const std::set<std::string> ids = stored_ids(store, job);
   const auto out = dir.path / "out";
@@ -268,7 +253,7 @@ TEST_CASE("runner ship: a settlePeriod holds young events back for a later pass"
 TEST_CASE("runner ship --every repeats its pass until SIGTERM", "[e2e][commands][shipper]") {
   TempDir dir;
   const std::string store = "sqlite:" + (dir.path / "runner.db").string();
-  const std::string ns = unique("ship.every");
+  const std::string ns = unique_name("ship.every");
   const std::string first_job = run_job(store, "echo first", ns);
   const auto out = dir.path / "out";
   CliProcess ship({"ship", "--config", shipper_config(out, ns, "settlePeriod: PT0S\n"), "--every",

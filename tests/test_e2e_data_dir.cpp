@@ -6,6 +6,7 @@
 // refused with `parameters` in the component); stale outputs are reported or cleared; `storage`
 // reaches config.json as given.
 #include "cli_process.hpp"
+#include "fixtures.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -27,11 +28,8 @@ namespace {
 constexpr const char* kUserImage = "runner-busybox-user:latest";
 constexpr const char* kImage = "runner-busybox:latest";
 
-struct TempDir {
-  fs::path path =
-      fs::temp_directory_path() / ("runner-e2e-ddir-" + std::to_string(std::random_device{}()));
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
+struct TempDir : runner_test::TempDir {
+  TempDir() : runner_test::TempDir("runner-e2e-ddir-") {}
   std::size_t entries() const {
     return static_cast<std::size_t>(
         std::distance(fs::directory_iterator(path), fs::directory_iterator()));

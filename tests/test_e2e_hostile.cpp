@@ -7,6 +7,7 @@
 #include "cli_process.hpp"
 #include "docker/engine_client.hpp"
 #include "engine_proxy.hpp"
+#include "fixtures.hpp"
 #include "store/store.hpp"
 
 #include <catch2/catch.hpp>
@@ -22,13 +23,9 @@ using nlohmann::json;
 using runner_test::CliProcess;
 using runner_test::run_cli;
 using runner_test::temp_file;
+using runner_test::unique_name;
 
 namespace {
-
-std::string unique(const std::string& prefix) {
-  std::random_device rd;
-  return prefix + std::to_string(rd() % 1000000000);
-}
 
 runner::docker::EngineClient engine() {
   return runner_test::engine_client();
@@ -67,8 +64,8 @@ std::vector<std::pair<std::string, std::string>> hostile_components(const std::s
 
 TEST_CASE("hostile component files: runner run and runner submit exit 65 naming the path",
           "[e2e][hostile]") {
-  const std::string id = unique("test.hostile-");
-  const auto dir = std::filesystem::temp_directory_path() / unique("runner-hostile-");
+  const std::string id = unique_name("test.hostile-");
+  const auto dir = std::filesystem::temp_directory_path() / unique_name("runner-hostile-");
   std::filesystem::create_directories(dir);
   const std::string store = "sqlite:" + (dir / "queue.db").string();
   runner_test::EngineProxy proxy;  // shows what runner asked the engine for
@@ -99,7 +96,7 @@ TEST_CASE("a poison spec in the queue ends as an error job and the worker lives 
   // Specs a worker reads back from the store are outside input too: written by an older runner,
   // by hand, or by anything with access to the database. Each used to kill every worker that
   // claimed it.
-  const auto dir = std::filesystem::temp_directory_path() / unique("runner-poison-");
+  const auto dir = std::filesystem::temp_directory_path() / unique_name("runner-poison-");
   std::filesystem::create_directories(dir);
   const std::string url = "sqlite:" + (dir / "queue.db").string();
   auto db = runner::store::open_store(url);
@@ -107,7 +104,7 @@ TEST_CASE("a poison spec in the queue ends as an error job and the worker lives 
   const auto hostile = hostile_components("test.poison");
   for (const std::size_t i : {std::size_t{0}, std::size_t{4}, std::size_t{5}, std::size_t{12}}) {
     runner::store::JobRecord job;
-    job.id = unique("poison-");
+    job.id = unique_name("poison-");
     job.component_id = "test.poison";
     job.status = std::string(runner::store::kStatusWaiting);
     job.created_at = runner::logging::now_utc();
@@ -116,7 +113,7 @@ TEST_CASE("a poison spec in the queue ends as an error job and the worker lives 
     poison.emplace_back(job.id, hostile[i].second);
   }
   runner::store::JobRecord good;
-  good.id = unique("good-");
+  good.id = unique_name("good-");
   good.component_id = "test.after-poison";
   good.status = std::string(runner::store::kStatusWaiting);
   good.created_at = runner::logging::now_utc();
@@ -147,8 +144,8 @@ TEST_CASE("a poison spec in the queue ends as an error job and the worker lives 
 
 TEST_CASE("more CPUs than the engine's host has is exit 65 before a container exists",
           "[e2e][hostile]") {
-  const std::string id = unique("test.cpus-");
-  const auto data = std::filesystem::temp_directory_path() / unique("runner-cpus-");
+  const std::string id = unique_name("test.cpus-");
+  const auto data = std::filesystem::temp_directory_path() / unique_name("runner-cpus-");
   std::filesystem::create_directories(data);
   runner_test::EngineProxy proxy;
   const auto r = run_cli({"run",
@@ -206,7 +203,7 @@ TEST_CASE("component text cannot drive the operator's terminal", "[e2e][hostile]
 
 TEST_CASE("a secret in the component id is refused before any record is written",
           "[e2e][hostile][secrets]") {
-  const auto dir = std::filesystem::temp_directory_path() / unique("runner-secret-id-");
+  const auto dir = std::filesystem::temp_directory_path() / unique_name("runner-secret-id-");
   std::filesystem::create_directories(dir);
   const std::string store = "sqlite:" + (dir / "runner.db").string();
   const std::string file = temp_file(json{
@@ -228,7 +225,7 @@ TEST_CASE("a secret in the component id is refused before any record is written"
 
 TEST_CASE("an engine going away mid-job: exit 69, and the container and runner gc are named",
           "[e2e][hostile][engine]") {
-  const std::string id = unique("test.engine-gone-");
+  const std::string id = unique_name("test.engine-gone-");
   // The engine "goes away" for runner only: the real dockerd is shared and never stopped.
   runner_test::EngineProxy relay;
   CliProcess run({"run",
@@ -288,7 +285,7 @@ runner_test::CliResult spoof(const std::string& victim_ip, const std::string& ad
 
 TEST_CASE("a job container cannot forge GELF datagrams from another job's address",
           "[e2e][hostile][gelf]") {
-  const std::string id = unique("test.victim-");
+  const std::string id = unique_name("test.victim-");
   const std::string events = temp_file("", ".jsonl");
   CliProcess victim({"run",
                      temp_file(json{{"id", id},

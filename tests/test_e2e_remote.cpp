@@ -10,6 +10,7 @@
 #include "cli_process.hpp"
 #include "docker/engine_client.hpp"
 #include "exporter_test_support.hpp"
+#include "fixtures.hpp"
 
 #include <sys/stat.h>
 
@@ -29,14 +30,11 @@ using runner_test::read_file;
 using runner_test::read_json_lines;
 using runner_test::run_cli;
 using runner_test::temp_file;
+using runner_test::TempDir;
+using runner_test::unique_name;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string random_suffix() {
-  std::random_device rd;
-  return std::to_string(rd() % 1000000000);
-}
 
 runner::docker::EngineClient engine() {
   return runner::docker::EngineClient(
@@ -119,12 +117,13 @@ unsigned mode_of(const fs::path& p) {
 
 TEST_CASE("remote engine: inputs and config go in by copy, outputs come back", "[.][remote]") {
   const RemoteEngine remote;
-  const fs::path data = fs::temp_directory_path() / ("runner-remote-data-" + random_suffix());
+  const TempDir data_dir("runner-remote-data-");
+  const fs::path& data = data_dir.path;
   fs::create_directories(data / "in" / "tables");
   fs::create_directories(data / "in" / "files");
   std::ofstream(data / "in" / "tables" / "orders.csv") << "id,total\n1,10\n2,32\n";
   std::ofstream(data / "in" / "files" / "note.txt") << "from the host";
-  const std::string id = "test.remote-copy-" + random_suffix();
+  const std::string id = unique_name("test.remote-copy-");
   const json doc = {
       {"id", id},
       {"image", "runner-busybox:latest"},
@@ -159,7 +158,6 @@ TEST_CASE("remote engine: inputs and config go in by copy, outputs come back", "
   const Run mounted = run_job(doc, {"--data-dir", data.string(), "--file-handling", "mount"});
   CHECK(mounted.exit_code == 1);
   CHECK_THAT(messages(mounted.events, "stderr"), Catch::Contains("/data/config.json"));
-  fs::remove_all(data);
 }
 
 TEST_CASE("remote engine: a failing copy-out fails the job, a failing job keeps its exit code",
@@ -222,8 +220,8 @@ TEST_CASE("remote engine: GELF over TCP reaches the job's server at --gelf-bind"
 
 TEST_CASE("remote engine: a worker on this machine runs queued jobs there", "[.][remote]") {
   const RemoteEngine remote;
-  const fs::path dir = fs::temp_directory_path() / ("runner-remote-queue-" + random_suffix());
-  fs::create_directories(dir);
+  const TempDir queue_dir("runner-remote-queue-");
+  const fs::path& dir = queue_dir.path;
   const std::string store = "sqlite:" + (dir / "queue.db").string();
   std::vector<std::string> ids;
   for (int i = 0; i < 3; ++i) {
@@ -250,7 +248,6 @@ TEST_CASE("remote engine: a worker on this machine runs queued jobs there", "[.]
     CHECK_THAT(text, Catch::Contains("Copied /data/out back from the container"));
     CHECK(engine().list_containers({"io.runner.job-id=" + ids[i]}).empty());
   }
-  fs::remove_all(dir);
 }
 
 TEST_CASE("remote engine: certificate problems are exit 69 saying what to fix", "[.][remote]") {
@@ -261,8 +258,8 @@ TEST_CASE("remote engine: certificate problems are exit 69 saying what to fix", 
   const std::string file = temp_file(doc.dump());
 
   // A CA that did not sign the engine's certificate.
-  const fs::path other = fs::temp_directory_path() / ("runner-remote-certs-" + random_suffix());
-  fs::create_directories(other);
+  const TempDir certs_dir("runner-remote-certs-");
+  const fs::path& other = certs_dir.path;
   REQUIRE(std::system(("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=other "
                        "-keyout " +
                        (other / "ca-key.pem").string() + " -out " + (other / "ca.pem").string() +
@@ -289,5 +286,4 @@ TEST_CASE("remote engine: certificate problems are exit 69 saying what to fix", 
   r = run_cli({"run", file, "--store", "none"}, remote_env_with({{"DOCKER_TLS_VERIFY", ""}}));
   CHECK(r.exit_code == 69);
   CHECK_THAT(r.out + r.err, Catch::Contains("speaks TLS: set DOCKER_TLS_VERIFY=1"));
-  fs::remove_all(other);
 }

@@ -5,6 +5,7 @@
 // that the events were shipped away. SQLite and PostgreSQL (namespaced: the PostgreSQL database is
 // shared with other tests).
 #include "cli_process.hpp"
+#include "fixtures.hpp"
 
 #include <sqlite3.h>
 #include <catch2/catch.hpp>
@@ -17,27 +18,16 @@
 #include <thread>
 
 using nlohmann::json;
+using runner_test::postgres_url;
 using runner_test::run_cli;
 using runner_test::temp_file;
+using runner_test::TempDir;
+using runner_test::unique_name;
 namespace fs = std::filesystem;
 
 namespace {
 
 constexpr const char* kImage = "runner-busybox:latest";
-
-std::string unique_name(const std::string& prefix) {
-  std::random_device rd;
-  return prefix + std::to_string(rd() % 1000000000);
-}
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / unique_name("runner-retention-e2e-");
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 std::string component(const std::string& script, const std::string& ns) {
   const json doc = {{"id", "test.retention"},
@@ -45,13 +35,6 @@ std::string component(const std::string& script, const std::string& ns) {
                     {"image", kImage},
                     {"command", {"sh", "-c", script}}};
   return temp_file(doc.dump());
-}
-
-std::string postgres_url() {
-  const char* url = std::getenv("RUNNER_TEST_POSTGRES_URL");
-  if (url == nullptr || *url == '\0')
-    FAIL("RUNNER_TEST_POSTGRES_URL is not set: run scripts/start-postgres.sh and export the URL");
-  return url;
 }
 
 std::string job_id_of(const runner_test::CliResult& r) {

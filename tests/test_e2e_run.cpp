@@ -7,6 +7,7 @@
 #include "cli_process.hpp"
 #include "docker/engine_client.hpp"
 #include "engine_proxy.hpp"
+#include "fixtures.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -25,6 +26,7 @@ using nlohmann::json;
 using runner_test::CliProcess;
 using runner_test::run_cli;
 using runner_test::temp_file;
+using runner_test::unique_name;
 
 namespace {
 
@@ -47,11 +49,6 @@ std::size_t containers_with_label(const std::string& label) {
   return runner_test::engine_client().list_containers({label}).size();
 }
 
-std::string unique(const std::string& prefix) {
-  std::random_device rd;
-  return prefix + std::to_string(rd() % 1000000000);
-}
-
 // An event's "time" (2026-11-21T12:03:38.668087Z) as seconds since the epoch.
 double epoch_seconds(const json& event) {
   const std::string t = event["time"];
@@ -61,10 +58,8 @@ double epoch_seconds(const json& event) {
 }
 
 // A folder of its own under the temp folder, removed at the end of the scope.
-struct TempDir {
-  std::filesystem::path path = std::filesystem::temp_directory_path() / unique("runner-e2e-run-");
-  TempDir() { std::filesystem::create_directories(path); }
-  ~TempDir() { std::filesystem::remove_all(path); }
+struct TempDir : runner_test::TempDir {
+  TempDir() : runner_test::TempDir("runner-e2e-run-") {}
   std::vector<std::filesystem::path> entries() const {
     std::vector<std::filesystem::path> out;
     for (const auto& e : std::filesystem::directory_iterator(path)) out.push_back(e.path());
@@ -271,7 +266,7 @@ TEST_CASE("an invalid component file exits 65 with one line per problem and crea
 }
 
 TEST_CASE("the container gets the Keboola environment, folders, config and labels", "[e2e][run]") {
-  const std::string id = unique("test.e2e-env-");
+  const std::string id = unique_name("test.e2e-env-");
   const std::string script =
       "echo \"datadir=$KBC_DATADIR run=$KBC_RUNID comp=$KBC_COMPONENTID project=$KBC_PROJECTID "
       "branch=$KBC_BRANCHID config=$KBC_CONFIGID version=$KBC_CONFIGVERSION stack=$KBC_STACKID "
@@ -408,7 +403,7 @@ TEST_CASE("a huge stderr is kept as its first and last MiB, saying how much was 
 
 TEST_CASE("runner gc removes the container and working folder of a runner killed with SIGKILL",
           "[e2e][gc]") {
-  const std::string id = unique("test.gc-orphan-");
+  const std::string id = unique_name("test.gc-orphan-");
   const std::string file = temp_file(json{
       {"id", id},
       {"image", kImage},

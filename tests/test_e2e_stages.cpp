@@ -4,6 +4,7 @@
 // with its stage, a failing processor naming itself, the timeout covering the whole chain, and
 // configuration rows (merged parameters, KBC_CONFIGROWID, a disabled and a failing row, --row).
 #include "cli_process.hpp"
+#include "fixtures.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -20,21 +21,12 @@
 using nlohmann::json;
 using runner_test::run_cli;
 using runner_test::temp_file;
+using runner_test::TempDir;
+using runner_test::unique_name;
 
 namespace {
 
 constexpr const char* kImage = "runner-busybox:latest";
-
-std::string unique(const std::string& prefix) {
-  std::random_device rd;
-  return prefix + std::to_string(rd() % 1000000000);
-}
-
-struct TempDir {
-  std::filesystem::path path = std::filesystem::temp_directory_path() / unique("runner-e2e-st-");
-  TempDir() { std::filesystem::create_directories(path); }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
 
 struct JobRun {
   int exit_code;
@@ -266,7 +258,7 @@ TEST_CASE(
 
 TEST_CASE("a processor's container is labelled like the main one and stopped by SIGTERM",
           "[e2e][processors]") {
-  const std::string label = unique("e2e-stage-");
+  const std::string label = unique_name("e2e-stage-");
   const json doc = {
       {"id", "test.chain"},
       {"image", kImage},

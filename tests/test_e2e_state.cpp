@@ -5,6 +5,7 @@
 // `runner state show|set|clear` and `runner show`; --data-dir's own in/state.json; the usage
 // file recorded, and a wrong one failing the job; the new KBC_* variables.
 #include "cli_process.hpp"
+#include "fixtures.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -18,16 +19,14 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using runner_test::run_cli;
 using runner_test::temp_file;
+using runner_test::TempDir;
 
 namespace {
 
 constexpr const char* kImage = "runner-busybox:latest";
 
-struct Home {
-  fs::path path =
-      fs::temp_directory_path() / ("runner-e2e-state-" + std::to_string(std::random_device{}()));
-  Home() { fs::create_directories(path); }
-  ~Home() { fs::remove_all(path); }
+struct Home : TempDir {
+  Home() : TempDir("runner-e2e-state-") {}
   std::string store() const { return "sqlite:" + (path / "runner.db").string(); }
   std::map<std::string, std::string> env() const {
     return {{"RUNNER_HOME", path.string()}, {"RUNNER_ENCRYPTION_KEY", ""}};

@@ -5,6 +5,7 @@
 // a damaged or foreign database file is exit 74 with a message saying so.
 #include "cli_process.hpp"
 #include "engine_proxy.hpp"
+#include "fixtures.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -19,26 +20,17 @@
 
 using nlohmann::json;
 using runner_test::CliProcess;
+using runner_test::json_lines;
+using runner_test::PgSchema;
+using runner_test::read_file;
 using runner_test::run_cli;
 using runner_test::temp_file;
+using runner_test::TempDir;
+using runner_test::unique_name;
 
 namespace {
 
 constexpr const char* kImage = "runner-busybox:latest";
-
-std::string unique_name(const std::string& prefix) {
-  std::random_device rd;
-  return prefix + std::to_string(rd() % 1000000000);
-}
-
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    path = std::filesystem::temp_directory_path() / unique_name("runner-store-e2e-");
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
 
 std::string component(const std::string& script, const std::string& ns,
                       const json& extra = json::object()) {
@@ -48,31 +40,6 @@ std::string component(const std::string& script, const std::string& ns,
               {"command", {"sh", "-c", script}}};
   doc.update(extra);
   return temp_file(doc.dump());
-}
-
-std::string postgres_url() {
-  const char* url = std::getenv("RUNNER_TEST_POSTGRES_URL");
-  if (url == nullptr || *url == '\0')
-    FAIL(
-        "RUNNER_TEST_POSTGRES_URL is not set: run scripts/start-postgres.sh (scripts/test.sh "
-        "does) and export the URL it prints");
-  return url;
-}
-
-std::vector<json> json_lines(const std::string& text) {
-  std::vector<json> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty()) out.push_back(json::parse(line));
-  return out;
-}
-
-std::string file_bytes(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 // The job id printed on the summary line of `runner run`.
@@ -142,21 +109,8 @@ TEST_CASE("runner run keeps the job and its events in SQLite", "[e2e][store][sql
 
 TEST_CASE("runner run keeps the job and its events in PostgreSQL", "[e2e][store][postgres]") {
   // A schema of its own: the database is shared with other tests (and other schema versions).
-  const std::string base = postgres_url();
-  const std::string schema = unique_name("e2e_store_");
-  REQUIRE(std::system(
-              ("psql -q \"" + base + "\" -c 'CREATE SCHEMA " + schema + "' >/dev/null").c_str()) ==
-          0);
-  struct DropSchema {
-    std::string base, schema;
-    ~DropSchema() {
-      (void)std::system(
-          ("psql -q \"" + base + "\" -c 'DROP SCHEMA " + schema + " CASCADE' >/dev/null 2>&1")
-              .c_str());
-    }
-  } drop{base, schema};
-  check_store_round_trip(base + (base.find('?') == std::string::npos ? "?" : "&") +
-                         "options=-csearch_path%3D" + schema);
+  const PgSchema schema("e2e_store_");
+  check_store_round_trip(schema.url());
 }
 
 TEST_CASE("only scrubbed text reaches the store", "[e2e][store][secrets]") {
@@ -175,7 +129,7 @@ TEST_CASE("only scrubbed text reaches the store", "[e2e][store][secrets]") {
   CHECK_THAT(logs.out, !Catch::Contains(secret));
   // Not in the database file or its write-ahead log either.
   for (const auto& entry : std::filesystem::directory_iterator(dir.path))
-    CHECK(file_bytes(entry.path()).find(secret) == std::string::npos);
+    CHECK(read_file(entry.path()).find(secret) == std::string::npos);
 }
 
 TEST_CASE("runner logs --follow streams a running job until it ends", "[e2e][store]") {
@@ -227,7 +181,7 @@ TEST_CASE("runner ship sends stored events to files and a second pass sends noth
   CHECK_THAT(first.out, Catch::Contains("shipped"));
   std::vector<json> shipped;
   for (const auto& entry : std::filesystem::directory_iterator(out_dir))
-    for (auto& e : json_lines(file_bytes(entry.path()))) shipped.push_back(e);
+    for (auto& e : json_lines(read_file(entry.path()))) shipped.push_back(e);
   int stdout_lines = 0;
   for (const auto& e : shipped) {
     CHECK(e["namespace"] == ns);
@@ -238,7 +192,7 @@ TEST_CASE("runner ship sends stored events to files and a second pass sends noth
   auto files = [&] {
     std::map<std::string, std::string> out;
     for (const auto& entry : std::filesystem::directory_iterator(out_dir))
-      out[entry.path().filename().string()] = file_bytes(entry.path());
+      out[entry.path().filename().string()] = read_file(entry.path());
     return out;
   };
   const auto after_first = files();
@@ -290,7 +244,7 @@ TEST_CASE("runner jobs, logs and show on a damaged database exit 74 and say so",
     id = r.out.substr(0, 36);
   }
   REQUIRE(run_cli({"show", id, "--store", "sqlite:" + good.string()}).exit_code == 0);
-  const std::string bytes = file_bytes(good);
+  const std::string bytes = read_file(good);
   REQUIRE(bytes.size() > 4 * 16384);
 
   std::random_device rd;

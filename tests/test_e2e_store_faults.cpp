@@ -6,6 +6,7 @@
 // which are missing, and --require-store fails the job; `kill -9` of `runner run`, then
 // `runner gc`, ends the job as error.
 #include "cli_process.hpp"
+#include "fixtures.hpp"
 
 #include <sqlite3.h>
 #include <catch2/catch.hpp>
@@ -29,23 +30,17 @@
 
 using nlohmann::json;
 using runner_test::CliProcess;
+using runner_test::json_lines;
 using runner_test::run_cli;
 using runner_test::temp_file;
+using runner_test::TempDir;
 
 namespace {
 
 constexpr const char* kImage = "runner-busybox:latest";
 
-std::string unique_name(const std::string& prefix) {
-  std::random_device rd;
-  return prefix + std::to_string(rd() % 1000000000);
-}
-
-struct Home {
-  std::filesystem::path path =
-      std::filesystem::temp_directory_path() / unique_name("runner-faults-");
-  Home() { std::filesystem::create_directories(path); }
-  ~Home() { std::filesystem::remove_all(path); }
+struct Home : TempDir {
+  Home() : TempDir("runner-faults-") {}
   std::string db() const { return (path / "runner.db").string(); }
   std::map<std::string, std::string> env() const {
     return {{"RUNNER_HOME", path.string()}, {"RUNNER_STORE", ""}};
@@ -63,15 +58,6 @@ std::string ticking_component(int lines, const std::string& gap) {
                     "sleep " +
                     gap + "; done"}}};
   return temp_file(doc.dump());
-}
-
-std::vector<json> json_lines(const std::string& text) {
-  std::vector<json> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty() && line[0] == '{') out.push_back(json::parse(line));
-  return out;
 }
 
 std::string job_id_of(const std::string& out) {
@@ -267,21 +253,8 @@ class TcpRelay {
 };
 
 // A PostgreSQL schema of the test's own, reached through `relay`.
-struct PgSchema {
-  std::string base;
-  std::string schema = unique_name("f_");
-  PgSchema() {
-    const char* url = std::getenv("RUNNER_TEST_POSTGRES_URL");
-    if (url == nullptr || *url == '\0') FAIL("RUNNER_TEST_POSTGRES_URL is not set");
-    base = url;
-    REQUIRE(std::system(("psql -q \"" + base + "\" -c 'CREATE SCHEMA " + schema + "'").c_str()) ==
-            0);
-  }
-  ~PgSchema() {
-    (void)std::system(
-        ("psql -q \"" + base + "\" -c 'DROP SCHEMA " + schema + " CASCADE' >/dev/null 2>&1")
-            .c_str());
-  }
+struct PgSchema : runner_test::PgSchema {
+  PgSchema() : runner_test::PgSchema("f_") {}
   // The URL with host:port replaced by 127.0.0.1:`port`.
   std::string url_via(int port) const {
     const auto at = base.find('@');

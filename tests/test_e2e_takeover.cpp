@@ -6,6 +6,7 @@
 // SIGTERM during the drain hands the running job back at once instead of after the drain
 // timeout.
 #include "cli_process.hpp"
+#include "fixtures.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -23,16 +24,13 @@ using nlohmann::json;
 using runner_test::CliProcess;
 using runner_test::run_cli;
 using runner_test::temp_file;
+using runner_test::unique_name;
 
 namespace {
 
-std::string unique(const std::string& prefix) {
-  std::random_device rd;
-  return prefix + std::to_string(rd() % 1000000000);
-}
-
 struct Queue {
-  std::filesystem::path dir = std::filesystem::temp_directory_path() / unique("runner-takeover-");
+  std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / unique_name("runner-takeover-");
   std::string url;
   // TMPDIR for the workers: the working folder a killed worker leaves goes when the test ends.
   std::map<std::string, std::string> env;

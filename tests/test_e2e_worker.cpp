@@ -6,6 +6,7 @@
 // stores a plain secret; 48 jobs at once keep every line of their output whole.
 #include "cli_process.hpp"
 #include "docker/engine_client.hpp"
+#include "fixtures.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -16,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <random>
 #include <set>
 #include <sstream>
@@ -23,26 +25,15 @@
 
 using nlohmann::json;
 using runner_test::CliProcess;
+using runner_test::json_lines;
 using runner_test::run_cli;
 using runner_test::temp_file;
+using runner_test::TempDir;
+using runner_test::unique_name;
 
 namespace {
 
 constexpr const char* kImage = "runner-busybox:latest";
-
-std::string random_suffix() {
-  std::random_device rd;
-  return std::to_string(rd() % 1000000000);
-}
-
-std::vector<json> json_lines(const std::string& text) {
-  std::vector<json> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty() && line[0] == '{') out.push_back(json::parse(line));
-  return out;
-}
 
 std::string component(const std::string& script, const json& extra = json::object()) {
   json doc = {{"id", "test.worker"}, {"image", kImage}, {"command", {"sh", "-c", script}}};
@@ -53,48 +44,20 @@ std::string component(const std::string& script, const json& extra = json::objec
 // A store of its own for one test: a PostgreSQL schema (dropped at the end) or an SQLite file.
 struct QueueStore {
   std::string url;
-  std::string pg_base;
-  std::string schema;
-  std::filesystem::path dir;
+  std::unique_ptr<runner_test::PgSchema> schema;
+  std::unique_ptr<TempDir> dir;
 
   static QueueStore postgres() {
-    const char* base = std::getenv("RUNNER_TEST_POSTGRES_URL");
-    if (base == nullptr || *base == '\0')
-      FAIL(
-          "RUNNER_TEST_POSTGRES_URL is not set: run scripts/start-postgres.sh (scripts/test.sh "
-          "does) and export the URL it prints");
     QueueStore s;
-    s.pg_base = base;
-    s.schema = "w_" + random_suffix();
-    REQUIRE(
-        std::system(("psql -q \"" + s.pg_base + "\" -c 'CREATE SCHEMA " + s.schema + "' >/dev/null")
-                        .c_str()) == 0);
-    s.url = s.pg_base + (s.pg_base.find('?') == std::string::npos ? "?" : "&") +
-            "options=-csearch_path%3D" + s.schema;
+    s.schema = std::make_unique<runner_test::PgSchema>("w_");
+    s.url = s.schema->url();
     return s;
   }
   static QueueStore sqlite() {
     QueueStore s;
-    s.dir = std::filesystem::temp_directory_path() / ("runner-queue-" + random_suffix());
-    std::filesystem::create_directories(s.dir);
-    s.url = "sqlite:" + (s.dir / "queue.db").string();
+    s.dir = std::make_unique<TempDir>("runner-queue-");
+    s.url = "sqlite:" + (s.dir->path / "queue.db").string();
     return s;
-  }
-  QueueStore() = default;
-  QueueStore(QueueStore&& o) noexcept
-      : url(std::move(o.url)),
-        pg_base(std::move(o.pg_base)),
-        schema(std::move(o.schema)),
-        dir(std::move(o.dir)) {
-    o.schema.clear();
-    o.dir.clear();
-  }
-  ~QueueStore() {
-    if (!schema.empty())
-      (void)std::system(
-          ("psql -q \"" + pg_base + "\" -c 'DROP SCHEMA " + schema + " CASCADE' >/dev/null 2>&1")
-              .c_str());
-    if (!dir.empty()) std::filesystem::remove_all(dir);
   }
 };
 
@@ -430,30 +393,24 @@ TEST_CASE("SIGTERM lets running jobs finish, or hands them back after the drain 
 TEST_CASE("submit encrypts plain secrets and refuses them without a key",
           "[e2e][worker][secrets]") {
   auto store = QueueStore::sqlite();
-  const std::string secret = "plain-" + random_suffix();
+  const std::string secret = unique_name("plain-");
   const std::string file =
       component("echo \"pw=$PW\"", json{{"env", {{"#PW", secret}}}, {"namespace", "team.a"}});
-  const auto no_home =
-      std::filesystem::temp_directory_path() / ("runner-nohome-" + random_suffix());
-  std::filesystem::create_directories(no_home);
+  const TempDir no_home("runner-nohome-");
   auto refused =
-      run_cli({"submit", file, "--store", store.url}, {{"RUNNER_HOME", no_home.string()}});
+      run_cli({"submit", file, "--store", store.url}, {{"RUNNER_HOME", no_home.path.string()}});
   CHECK(refused.exit_code == 65);
   CHECK_THAT(refused.err, Catch::Contains("$.env.#PW: a plain secret cannot be queued"));
   CHECK_THAT(refused.err, !Catch::Contains(secret));
 
-  const std::string key_file = (no_home / "secret.key").string();
+  const std::string key_file = (no_home.path / "secret.key").string();
   REQUIRE(run_cli({"keygen", "--key-file", key_file}).exit_code == 0);
   auto ok =
       run_cli({"submit", file, "--store", store.url, "--key-file", key_file, "--priority", "5"});
   REQUIRE(ok.exit_code == 0);
   const std::string id = ok.out.substr(0, 36);
-  for (const auto& entry : std::filesystem::directory_iterator(store.dir)) {
-    std::ifstream in(entry.path(), std::ios::binary);
-    std::ostringstream bytes;
-    bytes << in.rdbuf();
-    CHECK(bytes.str().find(secret) == std::string::npos);
-  }
+  for (const auto& entry : std::filesystem::directory_iterator(store.dir->path))
+    CHECK(runner_test::read_file(entry.path()).find(secret) == std::string::npos);
   const json queued = job(store, id);
   CHECK(queued["status"] == "waiting");
   CHECK(queued["priority"] == 5);
@@ -464,7 +421,6 @@ TEST_CASE("submit encrypts plain secrets and refuses them without a key",
   bool hidden = false;
   for (const auto& e : stored_events(store, id)) hidden = hidden || e["message"] == "pw=[hidden]";
   CHECK(hidden);
-  std::filesystem::remove_all(no_home);
 }
 
 TEST_CASE("60 jobs, 48 at once, on SQLite: every line of every job is stored whole",

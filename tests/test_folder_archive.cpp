@@ -2,6 +2,7 @@
 // the extraction of a container's tar (untrusted) writes nothing outside its folder. The hostile
 // tars are written here with libarchive, entry by entry, as a component could shape them.
 #include "docker/folder_archive.hpp"
+#include "fixtures.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -14,33 +15,15 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <random>
 #include <string>
+#include <utility>
 
 namespace fs = std::filesystem;
 using runner::docker::extract_folder_tar;
 using runner::docker::write_folder_tar;
+using runner_test::TempDir;
 
 namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    std::random_device rd;
-    path_ = fs::temp_directory_path() / ("runner-archive-test-" + std::to_string(rd()));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 void write_text(const fs::path& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
@@ -57,11 +40,20 @@ unsigned mode_of(const fs::path& path) {
   return st.st_mode & 07777;
 }
 
-// One tar entry as a component's container could put it into its answer.
+// One tar entry as a component's container could put it into its answer. A constructor, not an
+// aggregate: the entries below give only the fields they need.
 struct TarEntry {
+  TarEntry(std::string name_, unsigned type_ = AE_IFREG, unsigned perm_ = 0644,
+           std::string content_ = {}, std::string link_ = {}, std::string hardlink_ = {})
+      : name(std::move(name_)),
+        type(type_),
+        perm(perm_),
+        content(std::move(content_)),
+        link(std::move(link_)),
+        hardlink(std::move(hardlink_)) {}
   std::string name;
-  unsigned type = AE_IFREG;
-  unsigned perm = 0644;
+  unsigned type;
+  unsigned perm;
   std::string content;  // regular files
   std::string link;     // symlink target
   std::string hardlink;
@@ -95,7 +87,7 @@ void write_tar(const fs::path& path, const std::vector<TarEntry>& entries) {
 TEST_CASE("a folder goes through a tar and back with its files, modes and links",
           "[docker][archive]") {
   TempDir dir;
-  const fs::path src = dir.path() / "src";
+  const fs::path src = dir.path / "src";
   fs::create_directories(src / "in" / "tables");
   fs::create_directories(src / "out" / "files");
   write_text(src / "config.json", R"({"parameters":{}})");
@@ -105,14 +97,14 @@ TEST_CASE("a folder goes through a tar and back with its files, modes and links"
   std::string big(300 * 1024, 'x');
   write_text(src / "in" / "big.bin", big);
 
-  const fs::path tar = dir.path() / "data.tar";
+  const fs::path tar = dir.path / "data.tar";
   const auto packed = write_folder_tar(src, "data", tar);
   CHECK(packed.files == 3);
   CHECK(packed.links == 1);
   CHECK(packed.folders == 5);  // src itself, in, in/tables, out, out/files
   CHECK(packed.bytes == 17 + 8 + big.size());
 
-  const fs::path dst = dir.path() / "dst";
+  const fs::path dst = dir.path / "dst";
   const auto unpacked = extract_folder_tar(tar, "data", dst);
   CHECK(unpacked.files == packed.files);
   CHECK(unpacked.links == packed.links);
@@ -128,9 +120,9 @@ TEST_CASE("a folder goes through a tar and back with its files, modes and links"
 
 TEST_CASE("a container's tar cannot write outside its folder", "[docker][archive][hostile]") {
   TempDir dir;
-  const fs::path tar = dir.path() / "out.tar";
-  const fs::path dst = dir.path() / "work" / "out";
-  const fs::path victim = dir.path() / "victim";
+  const fs::path tar = dir.path / "out.tar";
+  const fs::path dst = dir.path / "work" / "out";
+  const fs::path victim = dir.path / "victim";
   fs::create_directories(victim);
 
   SECTION("an entry beside the top folder") {
@@ -148,7 +140,7 @@ TEST_CASE("a container's tar cannot write outside its folder", "[docker][archive
   SECTION("a name that only starts like the top folder") {
     write_tar(tar, {{"outside/x", AE_IFREG, 0644, "x"}});
     CHECK_THROWS(extract_folder_tar(tar, "out", dst));
-    CHECK_FALSE(fs::exists(dir.path() / "work" / "outside"));
+    CHECK_FALSE(fs::exists(dir.path / "work" / "outside"));
   }
   // A symlink on the way is removed and replaced by a real folder (libarchive's SECURE_SYMLINKS
   // with UNLINK), never followed.
@@ -179,8 +171,8 @@ TEST_CASE("a container's tar cannot write outside its folder", "[docker][archive
 TEST_CASE("a container's tar loses setuid bits and devices, keeps hard links inside",
           "[docker][archive][hostile]") {
   TempDir dir;
-  const fs::path tar = dir.path() / "out.tar";
-  const fs::path dst = dir.path() / "out";
+  const fs::path tar = dir.path / "out.tar";
+  const fs::path dst = dir.path / "out";
   write_tar(tar, {{"out", AE_IFDIR, 0755},
                   {"out/suid", AE_IFREG, 04755, "#!/bin/sh\n"},
                   {"out/sgid", AE_IFREG, 02755, "#!/bin/sh\n"},
@@ -200,11 +192,11 @@ TEST_CASE("a container's tar loses setuid bits and devices, keeps hard links ins
 
 TEST_CASE("a damaged tar is an error, not a crash", "[docker][archive][hostile]") {
   TempDir dir;
-  const fs::path tar = dir.path() / "bad.tar";
+  const fs::path tar = dir.path / "bad.tar";
   write_text(tar, std::string(1024, '\x7f') + "not a tar");
-  CHECK_THROWS_WITH(extract_folder_tar(tar, "out", dir.path() / "out"),
+  CHECK_THROWS_WITH(extract_folder_tar(tar, "out", dir.path / "out"),
                     Catch::Contains("Unrecognized archive format"));
   write_tar(tar, {{"out/f", AE_IFREG, 0644, std::string(4096, 'z')}});
   fs::resize_file(tar, 1024);  // cut inside the file's content
-  CHECK_THROWS(extract_folder_tar(tar, "out", dir.path() / "out2"));
+  CHECK_THROWS(extract_folder_tar(tar, "out", dir.path / "out2"));
 }
