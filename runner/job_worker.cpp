@@ -9,6 +9,7 @@
 #include "runner/job_outcome.hpp"
 #include "runner/retention_setting.hpp"
 #include "secrets/config_cipher.hpp"
+#include "store/sink_settings.hpp"
 #include "store/store.hpp"
 #include "store/store_sink.hpp"
 
@@ -91,6 +92,7 @@ void run_claimed_job(const WorkerOptions& options, store::JobRecord job, Running
     store::StoreSinkOptions sink_options;
     sink_options.insert_job = false;
     if (const auto home = secrets::runner_home()) sink_options.spool_dir = *home / "spool";
+    store::apply_sink_settings(sink_options);  // checked at the worker's start too
     sink_options.skip_finish = &running.handed_back;
     store::StoreSink sink(store::open_store(options.store_url), job, sink_options);
     logging::EventLog events(job.id);
@@ -368,6 +370,9 @@ int run_worker(WorkerOptions options, StopSource& stop) {
       std::fflush(stdout);
     };
   if (options.concurrency < 1) throw UsageError("--concurrency: expected at least 1");
+  store::StoreSinkOptions settings;
+  store::apply_sink_settings(
+      settings);  // RUNNER_STORE_RETRY_SECONDS, ...: exit 64 now, not per job
   std::unique_ptr<store::Store> db;
   try {
     db = store::open_store(options.store_url);

@@ -26,6 +26,7 @@
 #include "runner/stop_request.hpp"
 #include "runner/store_commands.hpp"
 #include "secrets/config_cipher.hpp"
+#include "store/sink_settings.hpp"
 #include "store/store_sink.hpp"
 
 #include <curl/curl.h>
@@ -115,6 +116,7 @@ std::unique_ptr<runner::store::StoreSink> open_store_sink(const std::string& opt
   runner::store::StoreSinkOptions options;
   options.require_store = require_store;
   if (const auto home = runner::secrets::runner_home()) options.spool_dir = *home / "spool";
+  runner::store::apply_sink_settings(options);  // a bad value: exit 64 before the job starts
   try {
     return std::make_unique<runner::store::StoreSink>(runner::store::open_store(url), job, options);
   } catch (const std::exception& e) {

@@ -2,8 +2,12 @@
 // compressed and expanded whole, its size is known, so no streaming state is needed.
 #include "store/block_codec.hpp"
 
+#include "store/event_block.hpp"
+
 #include <fmt/format.h>
 #include <zstd.h>
+
+#include <algorithm>
 
 namespace runner::store {
 
@@ -41,6 +45,18 @@ void BlockCompressor::pack(EventBlock& block) {
   block.packed.assign(scratch_.data(), n);
   block.events.clear();
   block.events.shrink_to_fit();
+}
+
+std::optional<std::vector<EventBlock>> packed_for_storing(const std::vector<EventBlock>& blocks) {
+  const auto unpacked_binary = [](const EventBlock& b) {
+    return b.packed.empty() && !b.events.empty() && b.events.front() == kBinaryBlockFormat;
+  };
+  if (std::none_of(blocks.begin(), blocks.end(), unpacked_binary)) return std::nullopt;
+  std::vector<EventBlock> copy = blocks;
+  BlockCompressor compressor;
+  for (auto& b : copy)
+    if (unpacked_binary(b)) compressor.pack(b);
+  return copy;
 }
 
 std::string expand_block_text(const EventBlock& block) {

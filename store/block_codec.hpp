@@ -13,8 +13,10 @@
 #include "store/store.hpp"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 struct ZSTD_CCtx_s;
 struct ZSTD_DCtx_s;
@@ -46,7 +48,12 @@ class BlockCompressor {
   std::string scratch_;
 };
 
-// The JSON text of a stored block: `block.packed` expanded, or `block.events` when it is a block
+// Binary (format 2) block text is never stored unpacked (it is not JSON: the `events` view reads
+// the events column as JSON). nullopt when every block of `blocks` can be stored as it is (what
+// StoreSink's writer hands over), else a copy with such blocks packed (blocks built by hand).
+std::optional<std::vector<EventBlock>> packed_for_storing(const std::vector<EventBlock>& blocks);
+
+// The text of a stored block: `block.packed` expanded, or `block.events` when it is a block
 // written before compression. Throws StoreError naming the block when the frame is corrupt,
 // truncated or claims more than kMaxBlockText.
 std::string expand_block_text(const EventBlock& block);

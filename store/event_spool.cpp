@@ -79,7 +79,11 @@ bool EventSpool::append(const EventBlock& block, std::string& problem) {
   if (!open_file(problem)) return false;
   const std::uint64_t size = sizeof(RecordHeader) + block.events.size();
   if (pending_bytes() + size > max_bytes_) {
-    problem = fmt::format("the spool {} is full ({} MiB)", file_.string(), max_bytes_ >> 20);
+    problem = max_bytes_ >= (1u << 20)
+                  ? fmt::format("the spool {} is full ({} MiB, RUNNER_SPOOL_MAX_BYTES)",
+                                file_.string(), max_bytes_ >> 20)
+                  : fmt::format("the spool {} is full ({} bytes, RUNNER_SPOOL_MAX_BYTES)",
+                                file_.string(), max_bytes_);
     return false;
   }
   RecordHeader h{block.first_sequence,

@@ -3,6 +3,7 @@
 // nothing is ever quoted into SQL and the events text is not copied), results in text format.
 #include "store/postgres_store.hpp"
 
+#include "store/block_codec.hpp"
 #include "store/schema.hpp"
 
 #include <fmt/format.h>
@@ -586,7 +587,9 @@ std::vector<JobRecord> PostgresStore::list_jobs(const JobFilter& filter) {
 
 // --- events -------------------------------------------------------------------------------------
 
-void PostgresStore::append_blocks(const std::vector<EventBlock>& blocks) {
+void PostgresStore::append_blocks(const std::vector<EventBlock>& given) {
+  const auto repacked = packed_for_storing(given);
+  const std::vector<EventBlock>& blocks = repacked ? *repacked : given;
   if (blocks.empty()) return;
   const std::string what =
       fmt::format("store {} event blocks of job {}", blocks.size(), blocks.front().job_id);

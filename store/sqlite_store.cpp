@@ -3,6 +3,7 @@
 // (append_blocks: one insert per block) only binds and steps.
 #include "store/sqlite_store.hpp"
 
+#include "store/block_codec.hpp"
 #include "store/schema.hpp"
 
 #include <fmt/format.h>
@@ -186,6 +187,10 @@ class SqliteStore final : public Store {
   explicit SqliteStore(std::string path);
 
   std::string describe() const override { return "sqlite:" + path_; }
+  std::optional<std::filesystem::path> local_file() const override {
+    if (path_ == ":memory:") return std::nullopt;
+    return std::filesystem::path(path_);
+  }
   void set_busy_timeout(std::chrono::milliseconds timeout) override {
     sqlite3_busy_timeout(db_.get(), static_cast<int>(timeout.count()));
   }
@@ -237,7 +242,7 @@ class SqliteStore final : public Store {
     const int code = sqlite3_errcode(db_.get()) & 0xff;
     throw StoreError(fmt::format("{}: {}: {}", describe(), what,
                                  error_text(db_.get(), sqlite3_errmsg(db_.get()))),
-                     code == SQLITE_BUSY || code == SQLITE_LOCKED);
+                     code == SQLITE_BUSY || code == SQLITE_LOCKED, code == SQLITE_FULL);
   }
 
  private:
@@ -513,7 +518,9 @@ std::vector<JobRecord> SqliteStore::list_jobs(const JobFilter& filter) {
 
 // --- events -------------------------------------------------------------------------------------
 
-void SqliteStore::append_blocks(const std::vector<EventBlock>& blocks) {
+void SqliteStore::append_blocks(const std::vector<EventBlock>& given) {
+  const auto repacked = packed_for_storing(given);
+  const std::vector<EventBlock>& blocks = repacked ? *repacked : given;
   if (blocks.empty()) return;
   const std::string what =
       fmt::format("store {} event blocks of job {}", blocks.size(), blocks.front().job_id);

@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -34,15 +35,18 @@ namespace runner::store {
 
 // Of kind store_unavailable (exit 74): the store cannot be opened or read. `transient`: the
 // store is busy (SQLite: another process holds the lock past the busy timeout) or unreachable
-// (PostgreSQL: the connection is lost), so the same call may succeed later.
+// (PostgreSQL: the connection is lost), so the same call may succeed later. `disk_full`: the
+// store's disk has no room (SQLite's SQLITE_FULL), which waiting does not mend.
 class StoreError : public Error {
  public:
-  explicit StoreError(const std::string& what, bool transient = false)
-      : Error(ErrorKind::store_unavailable, what), transient_(transient) {}
+  explicit StoreError(const std::string& what, bool transient = false, bool disk_full = false)
+      : Error(ErrorKind::store_unavailable, what), transient_(transient), disk_full_(disk_full) {}
   bool transient() const { return transient_; }
+  bool disk_full() const { return disk_full_; }
 
  private:
   bool transient_;
+  bool disk_full_;
 };
 
 // Of kind usage (exit 64): a job id prefix shorter than 8 characters, or one that matches more
@@ -207,6 +211,9 @@ class Store {
 
   // Text that identifies the store in messages (a PostgreSQL password is never in it).
   virtual std::string describe() const = 0;
+  // The file the store lives in (SQLite), on whose disk a writer may keep a reserve
+  // (store_sink.hpp); nullopt for a server.
+  virtual std::optional<std::filesystem::path> local_file() const { return std::nullopt; }
   // How long a call waits for another process's lock before it fails with a transient
   // StoreError (SQLite's busy timeout, kSqliteBusyTimeout by default; PostgreSQL waits on locks
   // as its server does, and ignores this).

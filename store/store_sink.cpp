@@ -1,8 +1,8 @@
 // StoreSink: see store_sink.hpp. One writer thread per job; blocks of the same job that queued up
-// while the previous transaction ran are merged (their JSON arrays joined) so that a component
-// printing in tiny bursts still costs few rows. The writer takes from memory first and then from
-// the spool: the job's thread spools only while memory is full or the spool is not empty, so the
-// two together stay in sequence order.
+// while the previous transaction ran are merged (append_block, event_block.hpp) so that a
+// component printing in tiny bursts still costs few rows. The writer takes from memory first and
+// then from the spool: the job's thread spools only while memory is full or the spool is not empty,
+// so the two together stay in sequence order.
 #include "store/store_sink.hpp"
 
 #include <fmt/format.h>
@@ -17,6 +17,12 @@ using Clock = std::chrono::steady_clock;
 
 // How long a full memory queue may stay full before blocks go to the spool instead.
 constexpr auto kStallWait = std::chrono::seconds(1);
+// How long the writer lets blocks gather before a transaction that is not full (half the memory
+// queue): every SQLite commit rewrites its pages (blocks, index, the job's events_stored) in the
+// WAL, so a commit per engine read (thousands per 166 MB flood, 16 KiB pages each) cost more CPU
+// than compressing the events did (perf, docs/BENCHMARKS.md). 100 ms is what `--follow` and the
+// shipper may lag behind at most, for the price of ~10 commits a second.
+constexpr auto kGatherWait = std::chrono::milliseconds(100);
 // Retries of a busy or unreachable store: 100 ms, doubling, at most 2 s apart.
 constexpr auto kFirstBackoff = std::chrono::milliseconds(100);
 constexpr auto kMaxBackoff = std::chrono::milliseconds(2000);
@@ -24,22 +30,6 @@ constexpr auto kMaxBackoff = std::chrono::milliseconds(2000);
 // waits less: the job must not start late).
 constexpr auto kWriterBusyTimeout = std::chrono::milliseconds(2000);
 constexpr auto kFirstInsertBusyTimeout = std::chrono::milliseconds(200);
-
-// Appends block `b` (same job, following sequences) to `a`.
-void merge_into(EventBlock& a, EventBlock&& b) {
-  if (a.events.empty()) {
-    a = std::move(b);
-    return;
-  }
-  a.events.pop_back();  // ']'
-  a.events.push_back(',');
-  a.events.append(b.events, 1, std::string::npos);  // without '['
-  a.last_sequence = b.last_sequence;
-  if (b.min_time < a.min_time) a.min_time = b.min_time;
-  if (b.max_time > a.max_time) a.max_time = b.max_time;
-  a.level_mask |= b.level_mask;
-  a.event_count += b.event_count;
-}
 
 // Moves `blocks` into `batch`, merging neighbours up to `merge_bytes`; returns the capacity moved
 // (what queued_bytes_ counted for them).
@@ -52,7 +42,7 @@ std::size_t merge_all(std::deque<EventBlock>& blocks, std::vector<EventBlock>& b
     if (batch.empty() || batch.back().events.size() + next.events.size() > merge_bytes)
       batch.push_back(std::move(next));
     else
-      merge_into(batch.back(), std::move(next));
+      append_block(batch.back(), std::move(next));
     blocks.pop_front();
   }
   return bytes;
@@ -60,12 +50,21 @@ std::size_t merge_all(std::deque<EventBlock>& blocks, std::vector<EventBlock>& b
 
 }  // namespace
 
+// Ranges come from two threads (the writer's failed batches, the job's blocks refused once the
+// store was given up), so not always in order: inserted in place, joined with the neighbours
+// they touch.
 void MissingEvents::add(std::uint64_t first, std::uint64_t last, const std::string& why) {
   if (first == 0 || first > last) return;
-  if (!ranges.empty() && ranges.back().second + 1 >= first)
-    ranges.back().second = std::max(ranges.back().second, last);
-  else
-    ranges.emplace_back(first, last);
+  auto at = std::lower_bound(ranges.begin(), ranges.end(), std::make_pair(first, last));
+  at = ranges.insert(at, {first, last});
+  if (at != ranges.begin() && std::prev(at)->second + 1 >= at->first) {
+    std::prev(at)->second = std::max(std::prev(at)->second, at->second);
+    at = std::prev(ranges.erase(at));
+  }
+  while (std::next(at) != ranges.end() && at->second + 1 >= std::next(at)->first) {
+    at->second = std::max(at->second, std::next(at)->second);
+    ranges.erase(std::next(at));
+  }
   if (reason.empty()) reason = why;
 }
 
@@ -102,6 +101,9 @@ StoreSink::StoreSink(std::unique_ptr<Store> store, JobRecord job, StoreSinkOptio
     }
   }
   store_->set_busy_timeout(kWriterBusyTimeout);
+  if (const auto file = store_->local_file(); file && options_.disk_reserve_bytes > 0)
+    reserve_ = std::make_unique<DiskReserve>(file->string() + "-reserve-" + job_.id,
+                                             options_.disk_reserve_bytes);
   writer_ = std::thread([this] { writer_loop(); });
 }
 
@@ -142,9 +144,12 @@ void StoreSink::hand_off() {
     }
   }
   // Capacity, not size: what the queue bounds is memory.
+  const bool was_empty = queue_.empty();
   queued_bytes_ += block.events.capacity();
   queue_.push_back(std::move(block));
-  changed_.notify_all();
+  // The writer waits for the first block, then for half the queue (or kGatherWait): waking it
+  // for every engine read in between would cost a context switch each, for nothing.
+  if (was_empty || queued_bytes_ >= options_.max_queued_bytes / 2) changed_.notify_all();
 }
 
 void StoreSink::spool_block(EventBlock&& block) {
@@ -192,6 +197,11 @@ void StoreSink::writer_loop() {
       std::unique_lock lock(mutex_);
       changed_.wait(lock,
                     [&] { return !queue_.empty() || (spool_ && !spool_->empty()) || stopping_; });
+      const auto gathered = [&] {
+        return stopping_ || queued_bytes_ >= options_.max_queued_bytes / 2 ||
+               (spool_ && !spool_->empty()) || given_up_;
+      };
+      if (!gathered()) changed_.wait_for(lock, kGatherWait, gathered);
       batch = next_batch(lock);
       if (batch.empty()) return;  // stopping and drained
       writing_ = true;
@@ -239,6 +249,7 @@ bool StoreSink::write_batch(std::vector<EventBlock>& batch, std::string& problem
       failing_since_.reset();
       return true;
     } catch (const StoreError& e) {
+      if (e.disk_full()) return give_up_on_full_disk(e, problem);
       if (!e.transient()) {
         problem = e.what();
         return false;
@@ -246,8 +257,9 @@ bool StoreSink::write_batch(std::vector<EventBlock>& batch, std::string& problem
       const auto now = Clock::now();
       if (!failing_since_) failing_since_ = now;
       if (now - *failing_since_ >= options_.retry_window) {
-        problem = fmt::format("the store was busy or unreachable for more than {} s: {}",
-                              options_.retry_window.count() / 1000, e.what());
+        problem = fmt::format(
+            "the store was busy or unreachable for more than {} s (RUNNER_STORE_RETRY_SECONDS): {}",
+            options_.retry_window.count() / 1000, e.what());
         std::lock_guard lock(mutex_);
         given_up_ = true;
         changed_.notify_all();
@@ -261,6 +273,20 @@ bool StoreSink::write_batch(std::vector<EventBlock>& batch, std::string& problem
     std::this_thread::sleep_for(backoff);
     backoff = std::min(backoff * 2, kMaxBackoff);
   }
+}
+
+// Later events are not tried (each try would take more of what little room is left): the job's
+// record and the note of what was lost get the reserve instead.
+bool StoreSink::give_up_on_full_disk(const StoreError& e, std::string& problem) {
+  problem = e.what();
+  std::lock_guard lock(mutex_);
+  if (reserve_ && reserve_->release())
+    problem +=
+        " (the events after these were not written either: the room left is kept for "
+        "the job's record)";
+  given_up_ = true;
+  changed_.notify_all();
+  return false;
 }
 
 void StoreSink::stop_writer() {

@@ -1,6 +1,7 @@
 // StoreSink: keeps a job's events, and its final state, in the store.
 //
-// The job's thread only appends each event's JSON to the current block (EventBlockBuilder) and,
+// The job's thread only appends each event's entry to the current block (EventBlockBuilder, a
+// compact binary form: a few bytes of framing and one copy of the message) and,
 // on flush() (once per read from the engine), hands the block to a writer thread. The writer
 // merges what queued up, compresses each merged block (zstd, block_codec.hpp) and inserts them in
 // one transaction. The thread is there so that no event
@@ -23,6 +24,7 @@
 
 #include "logging/event_sink.hpp"
 #include "store/block_codec.hpp"
+#include "store/disk_reserve.hpp"
 #include "store/event_block.hpp"
 #include "store/event_spool.hpp"
 #include "store/store.hpp"
@@ -60,6 +62,9 @@ struct StoreSinkOptions {
   // no spool, the job's thread waits for the store instead.
   std::filesystem::path spool_dir;
   std::uint64_t max_spool_bytes = std::uint64_t{1} << 30;
+  // Space kept on an SQLite store's disk while the job runs (disk_reserve.hpp), given back when
+  // that disk is full so the job's record and its loss still fit; 0: none.
+  std::size_t disk_reserve_bytes = 256 << 10;
   // A job that lost events fails (status error, exit 74) instead of only carrying a warning.
   bool require_store = false;
   // When this flag is true at finish(), the job's final state is not written (a worker that
@@ -103,6 +108,7 @@ class StoreSink final : public logging::EventSink {
   bool write_batch(std::vector<EventBlock>& batch, std::string& problem);
   void ensure_job_row();
   bool already_stored(std::vector<EventBlock>& batch);
+  bool give_up_on_full_disk(const StoreError& e, std::string& problem);
   void spool_block(EventBlock&& block);
   void stop_writer();
   std::string loss_warning() const;
@@ -124,6 +130,7 @@ class StoreSink final : public logging::EventSink {
   bool given_up_ = false;         // the retry window passed: the store is not tried again
   std::optional<std::chrono::steady_clock::time_point> failing_since_;
   std::unique_ptr<EventSpool> spool_;  // created when first needed
+  std::unique_ptr<DiskReserve> reserve_;
   MissingEvents missing_;
   std::optional<std::string> error_;
   std::thread writer_;

@@ -124,3 +124,19 @@ TEST_CASE("a frame that claims more than a block may hold is refused before expa
   CHECK_THROWS_WITH(runner::store::expand_block_text(b),
                     Catch::Contains("job-b") && Catch::Contains("claims"));
 }
+
+TEST_CASE("binary blocks handed to a store unpacked are packed for storing", "[store][codec]") {
+  std::vector<EventBlock> blocks = {sample_block(10)};
+  CHECK(blocks[0].packed.empty());
+  const auto stored = runner::store::packed_for_storing(blocks);
+  REQUIRE(stored.has_value());
+  CHECK(stored->at(0).events.empty());
+  CHECK_FALSE(stored->at(0).packed.empty());
+  CHECK(runner::store::decode_block(stored->at(0)).size() == 10);
+  // Packed already, or JSON of an older runner: stored as they are.
+  BlockCompressor().pack(blocks[0]);
+  CHECK_FALSE(runner::store::packed_for_storing(blocks).has_value());
+  EventBlock old;
+  old.events = R"([[1,1,"a"]])";
+  CHECK_FALSE(runner::store::packed_for_storing({old}).has_value());
+}

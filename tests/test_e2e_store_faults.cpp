@@ -4,7 +4,10 @@
 // before the job starts; PostgreSQL unreachable for 8 s mid-job (a TCP relay of the test's own
 // is cut: the shared server is never stopped); a store that refuses events (a trigger) records
 // which are missing, and --require-store fails the job; `kill -9` of `runner run`, then
-// `runner gc`, ends the job as error.
+// `runner gc`, ends the job as error; RUNNER_HOME on a 2 MB tmpfs that 200,000 random lines fill
+// (the loss is recorded, the job finished); a lock longer than RUNNER_STORE_RETRY_SECONDS and a
+// spool past RUNNER_SPOOL_MAX_BYTES (the loss is recorded with its cause); bad values of both
+// are usage errors naming them.
 #include "cli_process.hpp"
 #include "fixtures.hpp"
 
@@ -412,4 +415,155 @@ TEST_CASE("kill -9 of runner run: runner gc ends its job as error, the runner di
   CHECK(runner_test::engine_client()
             .list_containers({"io.runner.job-id=" + job})
             .empty());  // gc removed its container too
+}
+
+// A tmpfs of `size` mounted for the test's lifetime (the e2e tests run as root).
+class SmallDisk {
+ public:
+  explicit SmallDisk(const std::string& size) {
+    std::filesystem::create_directories(path);
+    const int rc = std::system(
+        ("mount -t tmpfs -o size=" + size + ",mode=0755 tmpfs " + path.string()).c_str());
+    REQUIRE(rc == 0);
+  }
+  ~SmallDisk() {
+    (void)std::system(("umount -l " + path.string()).c_str());
+    std::filesystem::remove_all(path);
+  }
+  std::filesystem::path path =
+      std::filesystem::temp_directory_path() / unique_name("runner-small-disk-");
+};
+
+TEST_CASE("RUNNER_HOME on a full 2 MB disk: the loss is recorded and said, the job succeeds",
+          "[e2e][store][faults][sqlite]") {
+  SmallDisk disk("2m");
+  const std::map<std::string, std::string> env = {{"RUNNER_HOME", disk.path.string()},
+                                                  {"RUNNER_STORE", ""}};
+  // 200,000 lines of base64 of random bytes (~15 MB): no compression makes them fit in 2 MB.
+  const std::string component =
+      temp_file(json({{"id", "test.full"},
+                      {"image", kImage},
+                      {"command", {"sh", "-c", "head -c 11550000 /dev/urandom | base64"}}})
+                    .dump());
+  auto r = run_cli({"run", component, "--no-color"}, env);
+  INFO(r.err.substr(0, 2000));
+  CHECK(r.exit_code == 0);  // the component itself succeeded
+  CHECK_THAT(r.err, Catch::Contains("were not stored") && Catch::Contains("full"));
+  const std::string job = job_id_of(r.out);
+  const std::string store = "sqlite:" + (disk.path / "runner.db").string();
+  const json state = show(store, job);
+  INFO(state.dump().substr(0, 2000));
+  CHECK(state["status"] == "success");  // recorded as finished, not left processing
+  REQUIRE(state.contains("events_missing"));
+  CHECK_THAT(state["events_missing"]["reason"].get<std::string>(), Catch::Contains("full"));
+  CHECK_THAT(state["message"].get<std::string>(), Catch::Contains("were not stored"));
+  auto table = run_cli({"jobs", "--store", store});
+  CHECK_THAT(table.out, Catch::Contains("success!"));
+  // What was stored reads back, in order, each event once.
+  auto logs = run_cli({"logs", job, "--store", store, "--json"});
+  CHECK(logs.exit_code == 0);
+  std::uint64_t previous = 0;
+  for (const auto& e : json_lines(logs.out)) {
+    CHECK(e["seq"].get<std::uint64_t>() > previous);
+    previous = e["seq"].get<std::uint64_t>();
+  }
+  // A -wal left behind holds committed pages (docs/store.md): the store still opens and reads.
+  CHECK(run_cli({"jobs", "--store", store}).exit_code == 0);
+}
+
+TEST_CASE("a store locked longer than RUNNER_STORE_RETRY_SECONDS: the loss is recorded",
+          "[e2e][store][faults][sqlite]") {
+  Home home;
+  REQUIRE(run_cli({"jobs"}, home.env()).exit_code == 0);
+  auto env = home.env();
+  env["RUNNER_STORE_RETRY_SECONDS"] = "2";
+  CliProcess run({"run", ticking_component(24, "0.5"), "--no-color"}, env);
+  REQUIRE(run.wait_for_output("line 3", std::chrono::seconds(60)));
+  {
+    SqliteLock lock(home.db());
+    std::this_thread::sleep_for(std::chrono::seconds(6));
+  }
+  INFO(run.out() << run.err());
+  REQUIRE(run.wait(std::chrono::seconds(120)) == 0);
+  CHECK_THAT(run.err(), Catch::Contains("were not stored") &&
+                            Catch::Contains("for more than 2 s (RUNNER_STORE_RETRY_SECONDS)"));
+  const std::string store = "sqlite:" + home.db();
+  const json state = show(store, job_id_of(run.out()));
+  INFO(state.dump());
+  CHECK(state["status"] == "success");
+  REQUIRE(state.contains("events_missing"));
+  CHECK_THAT(state["events_missing"]["reason"].get<std::string>(),
+             Catch::Contains("RUNNER_STORE_RETRY_SECONDS"));
+  // The lines before the lock were stored.
+  const auto lines = stored_lines(store, job_id_of(run.out()));
+  REQUIRE(lines.size() >= 2);
+  CHECK(lines[0] == "line 1");
+}
+
+TEST_CASE("a spool past RUNNER_SPOOL_MAX_BYTES: the loss is recorded, the rest stored",
+          "[e2e][store][faults][sqlite]") {
+  Home home;
+  REQUIRE(run_cli({"jobs"}, home.env()).exit_code == 0);
+  auto env = home.env();
+  env["RUNNER_SPOOL_MAX_BYTES"] = "64K";
+  // "line 1" once, then 400,000 lines at full speed once the test holds the lock.
+  const std::string component = temp_file(
+      json({{"id", "test.spool"},
+            {"image", kImage},
+            {"command",
+             {"sh", "-c", "echo 'line 1'; sleep 3; yes 'a flood line' | head -n 400000"}}})
+          .dump());
+  CliProcess run({"run", component, "--no-color"}, env);
+  REQUIRE(run.wait_for_output("line 1", std::chrono::seconds(60)));
+  {
+    SqliteLock lock(home.db());
+    REQUIRE(run.wait_for_output("a flood line", std::chrono::seconds(60)));
+    std::this_thread::sleep_for(std::chrono::seconds(8));  // memory full, then the spool
+  }
+  INFO(run.err());
+  REQUIRE(run.wait(std::chrono::seconds(180)) == 0);
+  CHECK_THAT(run.err(),
+             Catch::Contains("were not stored") && Catch::Contains("is full (65536 bytes"));
+  const std::string store = "sqlite:" + home.db();
+  const std::string job = job_id_of(run.out());
+  const json state = show(store, job);
+  INFO(state.dump());
+  REQUIRE(state.contains("events_missing"));
+  CHECK_THAT(state["events_missing"]["reason"].get<std::string>(),
+             Catch::Contains("RUNNER_SPOOL_MAX_BYTES"));
+  // Stored: the first line and more than the spool alone could hold; missing: the rest.
+  const auto lines = stored_lines(store, job);
+  REQUIRE_FALSE(lines.empty());
+  CHECK(lines[0] == "line 1");
+  CHECK(lines.size() < 400001);
+  CHECK_FALSE(std::filesystem::exists(home.path / "spool" / (job + ".spool")));
+}
+
+TEST_CASE("bad RUNNER_STORE_RETRY_SECONDS or RUNNER_SPOOL_MAX_BYTES: exit 64 naming it",
+          "[e2e][store][faults][sqlite]") {
+  Home home;
+  const std::string component = ticking_component(1, "0");
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"RUNNER_STORE_RETRY_SECONDS", "5m"},
+      {"RUNNER_STORE_RETRY_SECONDS", "-1"},
+      {"RUNNER_STORE_RETRY_SECONDS", "9999999"},
+      {"RUNNER_SPOOL_MAX_BYTES", "1T"},
+      {"RUNNER_SPOOL_MAX_BYTES", "lots"},
+      {"RUNNER_SPOOL_MAX_BYTES", "99999999999999999999"}};
+  for (const auto& [name, value] : bad) {
+    auto env = home.env();
+    env[name] = value;
+    auto r = run_cli({"run", component, "--no-color"}, env);
+    INFO(name << "=" << value << ": " << r.err);
+    CHECK(r.exit_code == 64);
+    CHECK_THAT(r.err, Catch::Contains(name));
+    CliProcess worker({"worker", "--max-jobs", "1"}, env);
+    CHECK(worker.wait(std::chrono::seconds(30)) == 64);  // at start, not at its first job
+    INFO(worker.err());
+    CHECK_THAT(worker.err(), Catch::Contains(name));
+  }
+  auto env = home.env();
+  env["RUNNER_STORE_RETRY_SECONDS"] = "0";
+  env["RUNNER_SPOOL_MAX_BYTES"] = "0";
+  CHECK(run_cli({"run", component, "--no-color"}, env).exit_code == 0);
 }
