@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -296,4 +298,62 @@ TEST_CASE("a processor's container is labelled like the main one and stopped by 
   CHECK(stdout_of(lines, "after-2").empty());
   REQUIRE(!lines.empty());
   CHECK(lines.back()["status"] == "terminated");
+}
+
+TEST_CASE("with --data-dir a chain uses the user's config.json and gives outputs to its owner",
+          "[e2e][processors][data-dir]") {
+  REQUIRE(::geteuid() == 0);
+  TempDir data;
+  const std::string hand = R"({"parameters": {"who": "the file", "#token": "tok-5c1d"}}
+)";
+  { std::ofstream(data.path / "config.json") << hand; }
+  // The folder belongs to "the user who ran runner" (neither root nor the container's user).
+  REQUIRE(::chown(data.path.c_str(), 2222, 2222) == 0);
+  const std::string main_script =
+      "tr -d ' \\n' < /data/config.json; echo; echo x > /data/out/tables/a.csv";
+  json doc = {{"id", "test.chain-file"},
+              {"image", kImage},
+              {"command", {"sh", "-c", main_script}},
+              {"processors",
+               {{"after",
+                 {stage("test.copy",
+                        "tr -d ' \\n' < /data/config.json; echo; mkdir -p /data/out/tables/sub; "
+                        "cp /data/in/tables/a.csv /data/out/tables/sub/a.csv",
+                        {{"parameters", {{"who", "processor"}}}})}}}}};
+  const auto r = run_job(temp_file(doc.dump()), {"--data-dir", data.path.string()});
+  INFO(r.err << r.terminal);
+  REQUIRE(r.exit_code == 0);
+  const auto main_out = stdout_of(r.events, "main");
+  REQUIRE(main_out.size() == 1);
+  CHECK(main_out[0] == R"({"parameters":{"#token":"[hidden]","who":"thefile"}})");
+  const auto copied = stdout_of(r.events, "after-1");
+  REQUIRE(copied.size() == 1);
+  CHECK(copied[0].find(R"("parameters":{"who":"processor"})") != std::string::npos);
+  CHECK(runner_test::read_file((data.path / "config.json").string()) == hand);  // kept as written
+  // The chain's final outputs, copied back, are the folder owner's like a single run's.
+  CHECK(runner_test::read_file((data.path / "out/tables/sub/a.csv").string()) == "x\n");
+  for (const char* path : {"out", "out/tables", "out/tables/sub", "out/tables/sub/a.csv"}) {
+    INFO(path);
+    struct stat st {};
+    REQUIRE(::lstat((data.path / path).c_str(), &st) == 0);
+    CHECK(st.st_uid == 2222);
+    CHECK(st.st_gid == 2222);
+  }
+  // Rows: each row's parameters merged over the file's.
+  json rows = doc;
+  rows["processors"] = json::object();
+  rows["rows"] = {{{"id", "r1"}, {"parameters", {{"extra", 1}}}}};
+  rows["command"] = {"sh", "-c", "tr -d ' \\n' < /data/config.json; echo"};
+  const auto with_rows = run_job(temp_file(rows.dump()), {"--data-dir", data.path.string()});
+  REQUIRE(with_rows.exit_code == 0);
+  CHECK(stdout_of(with_rows.events, "main", "r1") ==
+        std::vector<std::string>{
+            R"({"parameters":{"#token":"[hidden]","extra":1,"who":"thefile"}})"});
+  // Both the file and `parameters`: exit 65, as for a single run, the file untouched.
+  doc["parameters"] = {{"who", "component"}};
+  const auto both =
+      run_cli({"run", temp_file(doc.dump()), "--store", "none", "--data-dir", data.path.string()});
+  CHECK(both.exit_code == 65);
+  CHECK((both.out + both.err).find("$.parameters: given, but --data-dir") != std::string::npos);
+  CHECK(runner_test::read_file((data.path / "config.json").string()) == hand);
 }
