@@ -36,6 +36,10 @@ bool has_processors(const ComponentSpec& spec) {
 
 }  // namespace
 
+bool is_chain(const ComponentSpec& spec) {
+  return !spec.rows.empty() || has_processors(spec);
+}
+
 std::vector<const ComponentSpec*> all_specs(const ComponentSpec& spec) {
   std::vector<const ComponentSpec*> out = {&spec};
   auto add = [&out](const ProcessorChain& chain) {
@@ -48,7 +52,7 @@ std::vector<const ComponentSpec*> all_specs(const ComponentSpec& spec) {
 }
 
 void refuse_resumed_chain(const ComponentSpec& spec, logging::JobSummary& summary) {
-  if ((spec.rows.empty() && !has_processors(spec)) || summary.status != JobStatus::success) return;
+  if (!is_chain(spec) || summary.status != JobStatus::success) return;
   summary.status = JobStatus::error;
   summary.error_type = ErrorType::application;
   summary.exit_code = kExitApplicationError;

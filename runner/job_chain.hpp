@@ -23,6 +23,8 @@ ContainerUser container_user(docker::EngineClient& client, const ComponentSpec& 
 // its exit with Keboola's rules; `timeout_seconds` is the job's, `elapsed_seconds` the run's.
 void judge(const RunReport& report, const ComponentSpec& spec, int timeout_seconds,
            double elapsed_seconds, logging::EventLog& events, logging::JobSummary& summary);
+// Whether the job is more than one container run: processors (its own or its rows') or rows.
+bool is_chain(const ComponentSpec& spec);
 // The main component and every processor of the file (its own and its rows').
 std::vector<const ComponentSpec*> all_specs(const ComponentSpec& spec);
 // A worker took over one container of a job of several stages: the stages after it cannot run

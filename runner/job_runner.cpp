@@ -243,7 +243,8 @@ void JobRunner::prepare() {
   StateOptions state;
   state.store = options_.state_store;
   state.find_key = options_.find_key;
-  state.enabled = spec_.action == "run" && !options_.reattach_container_id;
+  // A take-over of a single-stage job reads and saves the state like a normal run (take_over).
+  state.enabled = spec_.action == "run" && (!options_.reattach_container_id || !is_chain(spec_));
   state.save = options_.run_mode == "run";
   state.data_dir = options_.data_dir;
   state.use_stored_state = options_.use_stored_state;
@@ -354,18 +355,45 @@ void JobRunner::execute(logging::JobSummary& summary) {
                      &container_left_,
                      is_sync_action(spec_)};
   if (options_.reattach_container_id) {
-    const auto run_started = Clock::now();
-    ContainerRun run(env, ExistingContainer{*options_.reattach_container_id}, spec_.logging);
-    const RunReport report = run.run();
-    judge(report, spec_, job_timeout_seconds(spec_),
-          std::chrono::duration<double>(Clock::now() - run_started).count(), events_, summary);
-    refuse_resumed_chain(spec_, summary);
+    take_over(env, summary);
   } else {
     for (const ComponentSpec* spec : all_specs(spec_)) check_cpu_limit(client, *spec);
     if (options_.data_dir) check_stale_outputs(*options_.data_dir, options_.clean_out, events_);
     run_plan(env, summary);
   }
   finish_summary(results, summary);
+}
+
+// A worker's take-over of the job's container (its worker stopped). A single-stage job ends like
+// a normal run: the container's /data/out is copied into a fresh private folder before its
+// removal (through the archive API, which reads through a bind mount as well), then the usage
+// file is read and, after a success, the state saved. A job of several stages cannot resume
+// (refuse_resumed_chain).
+void JobRunner::take_over(RunEnvironment& env, logging::JobSummary& summary) {
+  const bool single = !is_chain(spec_);
+  std::optional<JobWorkspace> workspace;
+  bool outputs_read = false;
+  ExistingContainer existing{*options_.reattach_container_id, {}};
+  if (single) {
+    workspace.emplace(events_.job_id(), std::nullopt, false,
+                      config_.generated.value_or(nlohmann::json::object()), ContainerUser{});
+    existing.files.copy_out = [&](docker::EngineClient& client, const std::string& id) {
+      const auto problem = copy_outputs_out(client, id, *workspace, events_);
+      outputs_read = !problem;
+      if (problem)
+        events_.emit(Level::warning, "runner",
+                     "The taken-over container's outputs could not be read (" + *problem +
+                         "): its usage file is not known and its state is not saved");
+      return std::optional<std::string>();  // the run's outcome is the container's
+    };
+  }
+  const auto run_started = Clock::now();
+  ContainerRun run(env, std::move(existing), spec_.logging);
+  const RunReport report = run.run();
+  judge(report, spec_, job_timeout_seconds(spec_),
+        std::chrono::duration<double>(Clock::now() - run_started).count(), events_, summary);
+  refuse_resumed_chain(spec_, summary);
+  if (single && outputs_read) after_run(*workspace, *state_, summary);
 }
 
 void JobRunner::finish_summary(const logging::KestraResults& results,

@@ -126,6 +126,7 @@ class JobRunner {
  private:
   void prepare();
   void execute(logging::JobSummary& summary);
+  void take_over(RunEnvironment& env, logging::JobSummary& summary);
   void after_run(const JobWorkspace& workspace, StatePhase& state, logging::JobSummary& summary);
   void finish_summary(const logging::KestraResults& results, logging::JobSummary& summary);
   void announce(const JobWorkspace& workspace);
