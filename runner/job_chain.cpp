@@ -105,9 +105,12 @@ void JobRunner::run_plan(RunEnvironment& env, logging::JobSummary& summary) {
       summary.rows.push_back(row_result(row.id, "not_run", 0, ""));
       continue;
     }
+    const auto started = std::chrono::steady_clock::now();
     stopped = !run_chain(env, plan, run, user, summary);
     const std::string status(logging::job_status_name(summary.status));
     summary.rows.push_back(row_result(row.id, status, summary.exit_code, summary.message));
+    summary.rows.back()["duration"] =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     events_.set_context(event_context(run, nullptr));
     const nlohmann::json fields = {{"row_status", status}, {"exit_code", summary.exit_code}};
     events_.emit(stopped ? Level::error : Level::info, "runner",
@@ -216,11 +219,12 @@ bool JobRunner::run_stage(RunEnvironment& env, const JobPlan& plan, const ChainR
                           logging::JobSummary& summary) {
   if (plan.tagged) events_.set_context(event_context(run, &stage));
   const ComponentSpec& spec = *stage.spec;
+  const auto started = std::chrono::steady_clock::now();
+  summary.container_exit_code.reset();
   try {
     ContainerRun container(
         env, new_container(spec, stage, run, plan.tagged, workspace, env.client.endpoint()),
         spec.logging);
-    const auto started = std::chrono::steady_clock::now();
     const RunReport report = container.run();
     judge(report, spec, static_cast<int>(env.deadline.timeout().count()),
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
@@ -230,6 +234,10 @@ bool JobRunner::run_stage(RunEnvironment& env, const JobPlan& plan, const ChainR
   } catch (...) {
     record_failure(std::current_exception(), summary);
   }
+  if (plan.tagged)
+    summary.stages.push_back(stage_result(
+        run.row != nullptr ? run.row->id : "", stage.name(), spec.id, summary,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()));
   if (summary.status == JobStatus::success) return true;
   if (stage.kind != StageKind::main)
     summary.message = "Processor " + stage.name() + " (" + spec.id + ") failed: " + summary.message;

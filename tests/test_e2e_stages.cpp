@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sstream>
 
 using nlohmann::json;
 using runner_test::run_cli;
@@ -241,8 +242,13 @@ TEST_CASE(
   CHECK(stdout_of(r.events, "main", "skipped").empty());
   CHECK(stdout_of(r.events, "main", "later").empty());
   CHECK(r.result["message"] == "Row items: row items broke");
-  const json rows = r.result["rows"];
+  json rows = r.result["rows"];
   REQUIRE(rows.size() == 4);
+  // The rows that ran say how long they took.
+  CHECK(rows[0]["duration"].is_number());
+  CHECK(rows[2]["duration"].is_number());
+  rows[0].erase("duration");
+  rows[2].erase("duration");
   CHECK(rows[0] == json({{"id", "orders"},
                          {"status", "success"},
                          {"exit_code", 0},
@@ -356,4 +362,64 @@ TEST_CASE("with --data-dir a chain uses the user's config.json and gives outputs
   CHECK(both.exit_code == 65);
   CHECK((both.out + both.err).find("$.parameters: given, but --data-dir") != std::string::npos);
   CHECK(runner_test::read_file((data.path / "config.json").string()) == hand);
+}
+
+TEST_CASE("runner show lists every row's and stage's result, from the store",
+          "[e2e][rows][processors][store]") {
+  TempDir dir;
+  const std::string store = "sqlite:" + (dir.path / "runner.db").string();
+  const json doc = {
+      {"id", "test.show-runs"},
+      {"image", kImage},
+      {"command", {"sh", "-c", "grep -q '\"fail\": true' /data/config.json && exit 3; exit 0"}},
+      {"parameters", {{"fail", false}}},
+      {"processors", {{"after", {stage("test.after", "true")}}}},
+      {"rows",
+       {{{"id", "orders"}},
+        {{"id", "off"}, {"is_disabled", true}},
+        {{"id", "items"}, {"parameters", {{"fail", true}}}},
+        {{"id", "later"}}}}};
+  const auto r = run_cli({"run", temp_file(doc.dump()), "--store", store});
+  CHECK(r.exit_code == 1);
+  const auto jobs = run_cli({"jobs", "--store", store, "--json"});
+  REQUIRE(jobs.exit_code == 0);
+  const std::string job = json::parse(jobs.out)[0]["job_id"];
+  const auto shown = run_cli({"show", job, "--store", store});
+  INFO(shown.out << shown.err);
+  REQUIRE(shown.exit_code == 0);
+  // One line per container run, one per row that did not run, in file order.
+  std::vector<std::string> table;
+  std::istringstream lines(shown.out);
+  bool in_table = false;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("Runs ", 0) == 0) in_table = true;
+    if (in_table && line.rfind("Runs ", 0) != 0 && line.rfind("            ", 0) != 0) break;
+    if (!in_table) continue;
+    std::istringstream words(line.substr(12));
+    std::string word, joined;
+    while (words >> word) joined += (joined.empty() ? "" : " ") + word;
+    table.push_back(joined.substr(0, joined.rfind(' ')));  // without the duration
+  }
+  CHECK(table == std::vector<std::string>{"ROW STAGE COMPONENT STATUS EXIT",
+                                          "orders main test.show-runs success 0/0",
+                                          "orders after-1 test.after success 0/0",
+                                          "off - - disabled -",
+                                          "items main test.show-runs error 1/3",
+                                          "later - - not_run -"});
+  // --json: the same as the result record's fields.
+  const auto as_json = run_cli({"show", job, "--store", store, "--json"});
+  REQUIRE(as_json.exit_code == 0);
+  const json doc_shown = json::parse(as_json.out);
+  REQUIRE(doc_shown["stages"].size() == 3);
+  CHECK(doc_shown["stages"][2] ==
+        json({{"row", "items"},
+              {"stage", "main"},
+              {"component_id", "test.show-runs"},
+              {"status", "error"},
+              {"exit_code", 1},
+              {"container_exit_code", 3},
+              {"duration", doc_shown["stages"][2]["duration"]}}));
+  CHECK(doc_shown["stages"][2]["duration"].is_number());
+  REQUIRE(doc_shown["rows"].size() == 4);
+  CHECK(doc_shown["rows"][1] == json({{"id", "off"}, {"status", "disabled"}}));
 }
