@@ -324,7 +324,7 @@ void gap_case(Backend& backend) {
   }
   auto store = backend.open();
   CHECK(backend.sql("SELECT version FROM schema_migrations ORDER BY version") ==
-        Rows{{"1"}, {"2"}, {"3"}, {"4"}});
+        Rows{{"1"}, {"2"}, {"3"}, {"4"}, {"5"}});
   JobRecord job = make_job(job_id(7), "a", 0, "processing", 1);
   job.runner_host = "host-a";
   job.runner_pid = 4242;
