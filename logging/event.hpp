@@ -83,6 +83,10 @@ struct JobSummary {
   // A job of configuration rows: each row, in order, as {"id", "status", "exit_code"?,
   // "message"?} (runner/job_stages.hpp); empty otherwise.
   nlohmann::json rows = nlohmann::json::array();
+  // A job of several container runs (processors or rows): each run that started, in order, as
+  // {"row"?, "stage", "component_id", "status", "exit_code", "container_exit_code", "duration"}
+  // (runner/job_chain.cpp); empty for a job of one container.
+  nlohmann::json stages = nlohmann::json::array();
 };
 
 }  // namespace runner::logging

@@ -72,6 +72,7 @@ JobSummary EventLog::finish(JobSummary summary) {
   masker_.mask_in_place(summary.assets);
   if (summary.usage) masker_.mask_in_place(*summary.usage);
   masker_.mask_in_place(summary.rows);
+  masker_.mask_in_place(summary.stages);
   for (EventSink* sink : sinks_) sink->settle(summary);
   for (EventSink* sink : sinks_) sink->finish(summary);
   flush();

@@ -81,6 +81,7 @@ nlohmann::ordered_json summary_to_json(const JobSummary& s) {
   if (s.usage) j["usage"] = *s.usage;
   if (!s.state_change.empty()) j["state"] = s.state_change;
   if (!s.rows.empty()) j["rows"] = s.rows;
+  if (!s.stages.empty()) j["stages"] = s.stages;
   return j;
 }
 

@@ -362,8 +362,9 @@ void ContainerRun::close() {
   report_.timed_out = schedule_->timed_out();
   report_.stopped = schedule_->stop_request();
   const auto* created = std::get_if<NewContainer>(&source_);
-  if (created != nullptr && created->files.copy_out && !report_.stopped)
-    report_.outputs_lost = created->files.copy_out(env_.client, id_);
+  const ContainerFiles& files =
+      created != nullptr ? created->files : std::get<ExistingContainer>(source_).files;
+  if (files.copy_out && !report_.stopped) report_.outputs_lost = files.copy_out(env_.client, id_);
   guard_->remove();
   std::int64_t exit_code = state.exit_code;
   if (state.status != "exited" && attached_ && attached_->wait_status())

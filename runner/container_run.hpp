@@ -82,6 +82,9 @@ struct NewContainer {
 
 struct ExistingContainer {
   std::string id;
+  // After its exit, before its removal: copy_out only (a take-over reads the outputs of a
+  // single-stage job's container: its state and usage files).
+  ContainerFiles files;
 };
 
 using ContainerSource = std::variant<NewContainer, ExistingContainer>;

@@ -32,6 +32,9 @@ std::string ContainerUser::describe() const {
     case UserKind::root:
       return "root";
     case UserKind::numeric:
+      if (!number(std::string_view(text).substr(0, text.find(':'))))  // a name the image mapped
+        return "user \"" + text + "\" (uid " + std::to_string(uid) + ", gid " +
+               std::to_string(gid) + ")";
       return "uid " + std::to_string(uid) +
              (text.find(':') != std::string::npos ? " (gid " + std::to_string(gid) + ")"
                                                   : std::string());

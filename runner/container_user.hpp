@@ -16,19 +16,20 @@ namespace runner {
 
 enum class UserKind {
   root,     // uid 0 (no `user`, an image without USER, "root", "0", "0:0")
-  numeric,  // "1000" or "1000:1000": the host can give it ownership
-  named,    // "app" or "app:staff": a name only the image's /etc/passwd knows
+  numeric,  // "1000" or "1000:1000", or a name the image's /etc/passwd mapped (image_accounts.hpp):
+            // the host can give it ownership
+  named,    // "app" or "app:staff" not mapped (yet): a name only the image's /etc/passwd knows
   unknown,  // the image was not there to be inspected (it is pulled when the container is made)
 };
 
 struct ContainerUser {
   UserKind kind = UserKind::root;
   std::string text;  // as given ("" for root by default), for messages
-  uid_t uid = 0;     // numeric only
+  uid_t uid = 0;     // numeric only (also for a mapped name)
   gid_t gid = 0;     // numeric only; the uid when no group was given (docker's default is 0,
                      // but the folders only need the uid: the gid is used for ownership only)
   bool root() const { return kind == UserKind::root; }
-  // For messages: "uid 1000", "user \"app\"", "root".
+  // For messages: "uid 1000", "user \"app\" (uid 1234, gid 2345)", "user \"app\"", "root".
   std::string describe() const;
 };
 

@@ -31,7 +31,35 @@ bool readable_by(const struct stat& info, const ContainerUser& user) {
   return false;
 }
 
+std::string refused_message(std::size_t refused, const fs::path& data_dir, const HostOwner& owner) {
+  return fmt::format(
+      "{} output file(s) in {} stay owned by the container's user: only a runner running as "
+      "root can give them to uid {}",
+      refused, (data_dir / "out").string(), owner.uid);
+}
+
 }  // namespace
+
+std::vector<std::string> give_outputs_back(const fs::path& data_dir) {
+  const HostOwner owner = host_owner_of(data_dir.string());
+  std::size_t refused = 0;
+  std::error_code ec;
+  const fs::path out = data_dir / "out";
+  struct stat top {};
+  if (::lstat(out.c_str(), &top) != 0 || !S_ISDIR(top.st_mode)) return {};
+  if ((top.st_uid != owner.uid || top.st_gid != owner.gid) &&
+      ::lchown(out.c_str(), owner.uid, owner.gid) != 0)
+    ++refused;
+  for (auto it = fs::recursive_directory_iterator(out, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    struct stat info {};
+    if (::lstat(it->path().c_str(), &info) != 0) continue;
+    if (info.st_uid == owner.uid && info.st_gid == owner.gid) continue;
+    if (::lchown(it->path().c_str(), owner.uid, owner.gid) != 0) ++refused;
+  }
+  if (refused == 0) return {};
+  return {refused_message(refused, data_dir, owner)};
+}
 
 JobConfig choose_config(const ComponentSpec& spec, const nlohmann::json& generated,
                         const std::optional<fs::path>& data_dir) {
@@ -60,6 +88,7 @@ JobConfig choose_config(const ComponentSpec& spec, const nlohmann::json& generat
   // Only the '#' values are wanted here; ciphertexts stay as the user wrote them.
   chosen.secrets = secrets::decrypt_and_collect(doc, std::nullopt).secrets;
   chosen.users_file = file;
+  chosen.users_config = std::move(doc);
   return chosen;
 }
 
@@ -130,29 +159,13 @@ std::vector<std::string> DataDirAccess::give_back() {
   std::vector<std::string> problems;
   if (given_back_) return problems;
   given_back_ = true;
-  if (saved_.empty()) return problems;
-  // The folders get their modes back; they and everything below out/ go to the host user.
-  const HostOwner owner = host_owner_of(data_dir_.string());
-  std::size_t refused = 0;
-  for (const auto& s : saved_) {
+  // The folders get their modes back; they and everything below out/ go to the host user (a root
+  // container's outputs too: Keboola fixes the data folder's owners after a root run).
+  for (const auto& s : saved_)
     if (::chmod(s.path.c_str(), s.mode) != 0)
       problems.push_back("cannot restore the mode of " + s.path.string() + ": " +
                          std::strerror(errno));
-    if (::lchown(s.path.c_str(), owner.uid, owner.gid) != 0) ++refused;
-  }
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(data_dir_ / "out", ec); !ec && it != fs::end(it);
-       it.increment(ec)) {
-    struct stat info {};
-    if (::lstat(it->path().c_str(), &info) != 0) continue;
-    if (info.st_uid == owner.uid && info.st_gid == owner.gid) continue;
-    if (::lchown(it->path().c_str(), owner.uid, owner.gid) != 0) ++refused;
-  }
-  if (refused > 0)
-    problems.push_back(fmt::format(
-        "{} output file(s) in {} stay owned by the container's user: only a runner running as "
-        "root can give them to uid {}",
-        refused, (data_dir_ / "out").string(), owner.uid));
+  for (auto& problem : give_outputs_back(data_dir_)) problems.push_back(std::move(problem));
   return problems;
 }
 

@@ -34,6 +34,7 @@ namespace runner {
 struct JobConfig {
   std::optional<nlohmann::json> generated;  // runner writes this; nullopt: the user's file
   std::filesystem::path users_file;         // set when the user's file is used
+  nlohmann::json users_config;              // its document (a chain's stages are given it)
   std::vector<std::string> secrets;         // '#' values of the user's file
 };
 
@@ -49,6 +50,10 @@ struct OutputsFound {
 OutputsFound existing_outputs(const std::filesystem::path& data_dir);
 // Removes everything below DIR/out (out/ itself stays). Returns how many entries went.
 std::size_t clear_outputs(const std::filesystem::path& data_dir);
+
+// Gives everything below DIR/out (and out/ itself) to the host user (host_owner_of). Returns the
+// problems, for warning events: only a runner running as root can give files away.
+std::vector<std::string> give_outputs_back(const std::filesystem::path& data_dir);
 
 class DataDirAccess {
  public:

@@ -1,9 +1,11 @@
 // The job's driver over its stages: every row to run (job_stages.hpp), each a chain of container
 // runs over one working folder, judged stage by stage; the first stage that fails ends its row,
-// and a failed row ends the job. Per-row state (kbc-env) hooks in where a row's run starts and
-// ends (run_chain).
+// and a failed row ends the job. Each chain reads its row's state before its first stage, and
+// on every way out of it (a failure, an exception, the engine going away) gives a --data-dir's
+// outputs back and reads the usage file; the state is saved after a successful chain only.
 #include "runner/job_chain.hpp"
 
+#include "runner/component_stages.hpp"
 #include "runner/component_state.hpp"
 #include "runner/container_user.hpp"
 #include "runner/data_dir_access.hpp"
@@ -34,6 +36,10 @@ bool has_processors(const ComponentSpec& spec) {
 
 }  // namespace
 
+bool is_chain(const ComponentSpec& spec) {
+  return !spec.rows.empty() || has_processors(spec);
+}
+
 std::vector<const ComponentSpec*> all_specs(const ComponentSpec& spec) {
   std::vector<const ComponentSpec*> out = {&spec};
   auto add = [&out](const ProcessorChain& chain) {
@@ -46,7 +52,7 @@ std::vector<const ComponentSpec*> all_specs(const ComponentSpec& spec) {
 }
 
 void refuse_resumed_chain(const ComponentSpec& spec, logging::JobSummary& summary) {
-  if ((spec.rows.empty() && !has_processors(spec)) || summary.status != JobStatus::success) return;
+  if (!is_chain(spec) || summary.status != JobStatus::success) return;
   summary.status = JobStatus::error;
   summary.error_type = ErrorType::application;
   summary.exit_code = kExitApplicationError;
@@ -79,8 +85,10 @@ void tag_stage_container(NewContainer& container, const Stage& stage, const Chai
 
 void JobRunner::run_plan(RunEnvironment& env, logging::JobSummary& summary) {
   const JobPlan plan = plan_job(spec_, options_.row);
+  // Who the container runs as: asked of the engine once per job, every row's folder made for it.
+  const ContainerUser user = container_user(env.client, spec_, events_);
   if (spec_.rows.empty() || is_sync_action(spec_)) {
-    run_chain(env, plan, plan.runs.front(), summary);
+    run_chain(env, plan, plan.runs.front(), user, summary);
     events_.set_context(nlohmann::json::object());
     return;
   }
@@ -97,9 +105,12 @@ void JobRunner::run_plan(RunEnvironment& env, logging::JobSummary& summary) {
       summary.rows.push_back(row_result(row.id, "not_run", 0, ""));
       continue;
     }
-    stopped = !run_chain(env, plan, run, summary);
+    const auto started = std::chrono::steady_clock::now();
+    stopped = !run_chain(env, plan, run, user, summary);
     const std::string status(logging::job_status_name(summary.status));
     summary.rows.push_back(row_result(row.id, status, summary.exit_code, summary.message));
+    summary.rows.back()["duration"] =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     events_.set_context(event_context(run, nullptr));
     const nlohmann::json fields = {{"row_status", status}, {"exit_code", summary.exit_code}};
     events_.emit(stopped ? Level::error : Level::info, "runner",
@@ -110,58 +121,97 @@ void JobRunner::run_plan(RunEnvironment& env, logging::JobSummary& summary) {
   events_.set_context(nlohmann::json::object());
 }
 
+StatePhase& JobRunner::chain_state(const ChainRun& run, std::optional<StatePhase>& row_state) {
+  if (run.row == nullptr) return *state_;
+  // A row has a state of its own: read before its first stage, its secrets masked from then on.
+  row_state.emplace(state_->for_row(run.row->id));
+  row_state->load();
+  if (!row_state->secrets().empty()) {
+    spec_.secrets.insert(spec_.secrets.end(), row_state->secrets().begin(),
+                         row_state->secrets().end());
+    masker_ = secrets::Masker(spec_.secrets);
+    events_.set_masker(masker_);
+  }
+  return *row_state;
+}
+
 bool JobRunner::run_chain(RunEnvironment& env, const JobPlan& plan, const ChainRun& run,
-                          logging::JobSummary& summary) {
+                          const ContainerUser& user, logging::JobSummary& summary) {
   if (plan.tagged) events_.set_context(event_context(run, nullptr));
   if (run.row != nullptr) events_.emit(Level::info, "runner", "Running row " + run.row->id);
-  // A row has a state of its own: read before its first stage, its secrets masked from then on.
   std::optional<StatePhase> row_state;
-  if (run.row != nullptr) {
-    row_state.emplace(state_->for_row(run.row->id));
-    row_state->load();
-    if (!row_state->secrets().empty()) {
-      spec_.secrets.insert(spec_.secrets.end(), row_state->secrets().begin(),
-                           row_state->secrets().end());
-      masker_ = secrets::Masker(spec_.secrets);
-      events_.set_masker(masker_);
-    }
-  }
-  StatePhase& state = row_state ? *row_state : *state_;
+  StatePhase& state = chain_state(run, row_state);
   // With --data-dir, a chain or a row runs in a private folder of its own, so that moving out/
   // to in/ never touches the user's in/: DIR/in is copied in first, and the final out/ is
-  // copied to DIR/out after a successful run. A single run uses DIR itself, and the user's own
-  // config.json there when the component gives no parameters.
+  // copied to DIR/out after a successful run. A single run uses DIR itself. Either way the
+  // user's own config.json is the configuration when the component gives no parameters.
   const bool staged = options_.data_dir && plan.tagged;
   const std::optional<nlohmann::json> config =
-      plan.tagged ? std::optional<nlohmann::json>(stage_config(run.stages.front(), run))
+      plan.tagged ? std::optional<nlohmann::json>(chain_config(run.stages.front(), run))
                   : config_.generated;
-  const ContainerUser user = container_user(env.client, spec_);
   const JobWorkspace workspace(events_.job_id(), staged ? std::nullopt : options_.data_dir,
                                options_.keep_data, config, user);
   announce(workspace);
+  // DIR/out is opened to the container's user for the run: from here on, whatever ends the run
+  // (a stage's failure, the engine going away, an exception of runner's own), the outputs go back
+  // to the folder's owner (the guard's destructor) and the usage file is read.
   std::optional<DataDirAccess> access;
-  if (options_.data_dir && !staged) {
-    access.emplace(workspace.data_dir(), user);
-    for (const auto& warning : access->warnings()) events_.emit(Level::warning, "runner", warning);
-  }
-  if (staged) copy_folder(*options_.data_dir / "in", workspace.data_dir() / "in");
-  state.write_input(workspace);
-  bool ok = true;
-  for (std::size_t i = 0; i < run.stages.size() && ok; ++i) {
-    const Stage& stage = run.stages[i];
-    if (i > 0) {
-      move_output_to_input(workspace.data_dir());
-      write_stage_config(workspace.data_dir(), stage_config(stage, run));
+  bool ok = false;
+  try {
+    if (options_.data_dir && !staged) {
+      access.emplace(workspace.data_dir(), user);
+      for (const auto& warning : access->warnings())
+        events_.emit(Level::warning, "runner", warning);
     }
-    ok = run_stage(env, plan, run, stage, workspace, summary);
+    if (staged) copy_folder(*options_.data_dir / "in", workspace.data_dir() / "in");
+    state.write_input(workspace);
+    ok = run_stages(env, plan, run, workspace, summary);
+  } catch (...) {
+    record_failure(std::current_exception(), summary);
   }
   if (access)
     for (const auto& problem : access->give_back()) events_.emit(Level::warning, "runner", problem);
   // The usage file (whatever the outcome), then, after a successful run, the new state.
   after_run(workspace, state, summary);
   ok = ok && summary.status == JobStatus::success;
-  if (ok && staged) copy_folder(workspace.data_dir() / "out", *options_.data_dir / "out");
+  if (ok && staged) {
+    copy_folder(workspace.data_dir() / "out", *options_.data_dir / "out");
+    for (const auto& problem : give_outputs_back(*options_.data_dir))
+      events_.emit(Level::warning, "runner", problem);
+  }
   return ok;
+}
+
+bool JobRunner::run_stages(RunEnvironment& env, const JobPlan& plan, const ChainRun& run,
+                           const JobWorkspace& workspace, logging::JobSummary& summary) {
+  for (std::size_t i = 0; i < run.stages.size(); ++i) {
+    const Stage& stage = run.stages[i];
+    if (i > 0) {
+      move_output_to_input(workspace.data_dir());
+      write_stage_config(workspace.data_dir(), chain_config(stage, run));
+    }
+    if (!run_stage(env, plan, run, stage, workspace, summary)) return false;
+  }
+  return true;
+}
+
+nlohmann::json JobRunner::chain_config(const Stage& stage, const ChainRun& run) const {
+  // The user's own DIR/config.json stands for the configuration (the main stage's; a row's
+  // parameters merged over its parameters); processors keep their own.
+  if (stage.kind != StageKind::main || config_.generated) return stage_config(stage, run);
+  nlohmann::json config = config_.users_config;
+  if (run.row != nullptr)
+    config["parameters"] =
+        merge_parameters(config.value("parameters", nlohmann::json::object()), run.row->parameters);
+  return config;
+}
+
+void JobRunner::record_failure(std::exception_ptr error, logging::JobSummary& summary) {
+  const JobOutcome failure = classify(std::move(error));
+  summary.status = failure.status;
+  summary.error_type = failure.error_type;
+  summary.exit_code = failure.exit_code;
+  summary.message = failure.message;
 }
 
 bool JobRunner::run_stage(RunEnvironment& env, const JobPlan& plan, const ChainRun& run,
@@ -169,11 +219,12 @@ bool JobRunner::run_stage(RunEnvironment& env, const JobPlan& plan, const ChainR
                           logging::JobSummary& summary) {
   if (plan.tagged) events_.set_context(event_context(run, &stage));
   const ComponentSpec& spec = *stage.spec;
+  const auto started = std::chrono::steady_clock::now();
+  summary.container_exit_code.reset();
   try {
     ContainerRun container(
         env, new_container(spec, stage, run, plan.tagged, workspace, env.client.endpoint()),
         spec.logging);
-    const auto started = std::chrono::steady_clock::now();
     const RunReport report = container.run();
     judge(report, spec, static_cast<int>(env.deadline.timeout().count()),
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
@@ -181,13 +232,12 @@ bool JobRunner::run_stage(RunEnvironment& env, const JobPlan& plan, const ChainR
     if (is_sync_action(spec_) && summary.status == JobStatus::success)
       judge_response(report, summary);
   } catch (...) {
-    if (!plan.tagged) throw;
-    const JobOutcome failure = classify(std::current_exception());
-    summary.status = failure.status;
-    summary.error_type = failure.error_type;
-    summary.exit_code = failure.exit_code;
-    summary.message = failure.message;
+    record_failure(std::current_exception(), summary);
   }
+  if (plan.tagged)
+    summary.stages.push_back(stage_result(
+        run.row != nullptr ? run.row->id : "", stage.name(), spec.id, summary,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()));
   if (summary.status == JobStatus::success) return true;
   if (stage.kind != StageKind::main)
     summary.message = "Processor " + stage.name() + " (" + spec.id + ") failed: " + summary.message;

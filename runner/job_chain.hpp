@@ -14,12 +14,17 @@
 
 namespace runner {
 
-// Who the container runs as (job_runner.cpp): the component's `user`, else the image's USER.
-ContainerUser container_user(docker::EngineClient& client, const ComponentSpec& spec);
+// Who the container runs as (job_runner.cpp): the component's `user`, else the image's USER; a
+// name is looked up in the image's /etc/passwd (image_accounts.hpp), a debug event saying so when
+// it cannot be.
+ContainerUser container_user(docker::EngineClient& client, const ComponentSpec& spec,
+                             logging::EventLog& events);
 // The summary of a run that ended (job_runner.cpp): terminated by a stop request, or judged by
 // its exit with Keboola's rules; `timeout_seconds` is the job's, `elapsed_seconds` the run's.
 void judge(const RunReport& report, const ComponentSpec& spec, int timeout_seconds,
            double elapsed_seconds, logging::EventLog& events, logging::JobSummary& summary);
+// Whether the job is more than one container run: processors (its own or its rows') or rows.
+bool is_chain(const ComponentSpec& spec);
 // The main component and every processor of the file (its own and its rows').
 std::vector<const ComponentSpec*> all_specs(const ComponentSpec& spec);
 // A worker took over one container of a job of several stages: the stages after it cannot run

@@ -11,6 +11,7 @@
 #include "runner/container_user.hpp"
 #include "runner/data_dir_access.hpp"
 #include "runner/errors.hpp"
+#include "runner/image_accounts.hpp"
 #include "runner/job_chain.hpp"
 #include "runner/job_outcome.hpp"
 #include "runner/job_workspace.hpp"
@@ -35,9 +36,11 @@ using logging::ErrorType;
 using logging::JobStatus;
 using logging::Level;
 
-KeboolaContext keboola_context(const RunOptions& options, const std::string& job_id) {
+KeboolaContext keboola_context(const RunOptions& options, const std::string& job_id,
+                               const std::string& config_id) {
   KeboolaContext context;
   context.job_id = job_id;
+  context.config_id = config_id;
   context.project_id = options.project_id;
   context.branch_id = options.branch_id;
   context.stack_id = options.stack_id;
@@ -50,12 +53,13 @@ KeboolaContext keboola_context(const RunOptions& options, const std::string& job
 
 docker::ContainerConfig container_config(const ComponentSpec& spec, const RunOptions& options,
                                          const JobWorkspace& workspace, const std::string& job_id,
-                                         FileHandling handling, const std::string& engine) {
+                                         const std::string& config_id, FileHandling handling,
+                                         const std::string& engine) {
   docker::ContainerConfig cfg;
   cfg.image = spec.image;
   cfg.cmd = spec.command;
   cfg.entrypoint = spec.entrypoint;
-  cfg.env = keboola_environment(spec, keboola_context(options, job_id));
+  cfg.env = keboola_environment(spec, keboola_context(options, job_id, config_id));
   cfg.labels = spec.labels;
   cfg.labels[kLabelJobId] = job_id;
   cfg.labels[kLabelComponentId] = spec.id;
@@ -120,14 +124,37 @@ void check_cpu_limit(docker::EngineClient& client, const ComponentSpec& spec) {
 }  // namespace
 
 // Who the container runs as: the component's `user`, else the image's USER; an image that is
-// not there yet (it is pulled when the container is made) leaves it unknown.
-ContainerUser container_user(docker::EngineClient& client, const ComponentSpec& spec) {
-  if (!spec.user.empty()) return resolve_container_user(spec.user, std::nullopt);
-  try {
-    return resolve_container_user("", client.image_user(spec.image));
-  } catch (const docker::EngineApiError&) {
-    return resolve_container_user("", std::nullopt);
+// not there yet (it is pulled when the container is made) leaves it unknown. A name is looked up
+// in the image's own /etc/passwd (image_accounts.hpp), so the folders can be given to its uid.
+ContainerUser container_user(docker::EngineClient& client, const ComponentSpec& spec,
+                             logging::EventLog& events) {
+  ContainerUser user;
+  if (!spec.user.empty()) {
+    user = resolve_container_user(spec.user, std::nullopt);
+  } else {
+    try {
+      user = resolve_container_user("", client.image_user(spec.image));
+    } catch (const docker::EngineApiError&) {
+      user = resolve_container_user("", std::nullopt);
+    }
   }
+  if (user.kind != UserKind::named) return user;
+  // Labelled like a job's container (but with no job id: a worker's take-over must not mistake
+  // it for the job's), so `runner gc` removes it if this runner dies before it does.
+  const std::map<std::string, std::string> labels = {{kLabelManaged, "true"},
+                                                     {kLabelComponentId, spec.id},
+                                                     {kLabelVersion, runner_version()},
+                                                     {kLabelHost, host_name()},
+                                                     {kLabelPid, std::to_string(::getpid())},
+                                                     {kLabelEngine, client.endpoint().display}};
+  std::string why_not;
+  const ContainerUser mapped = map_user_through_image(
+      client, spec.image, user, "runner-" + events.job_id() + "-accounts", labels, why_not);
+  if (mapped.kind == UserKind::named)
+    events.emit(Level::debug, "runner",
+                "The container's " + user.describe() + " is not mapped to a host uid (" + why_not +
+                    "): its folders are opened below the private 0700 folder instead");
+  return mapped;
 }
 
 namespace {
@@ -216,7 +243,8 @@ void JobRunner::prepare() {
   StateOptions state;
   state.store = options_.state_store;
   state.find_key = options_.find_key;
-  state.enabled = spec_.action == "run" && !options_.reattach_container_id;
+  // A take-over of a single-stage job reads and saves the state like a normal run (take_over).
+  state.enabled = spec_.action == "run" && (!options_.reattach_container_id || !is_chain(spec_));
   state.save = options_.run_mode == "run";
   state.data_dir = options_.data_dir;
   state.use_stored_state = options_.use_stored_state;
@@ -327,18 +355,45 @@ void JobRunner::execute(logging::JobSummary& summary) {
                      &container_left_,
                      is_sync_action(spec_)};
   if (options_.reattach_container_id) {
-    const auto run_started = Clock::now();
-    ContainerRun run(env, ExistingContainer{*options_.reattach_container_id}, spec_.logging);
-    const RunReport report = run.run();
-    judge(report, spec_, job_timeout_seconds(spec_),
-          std::chrono::duration<double>(Clock::now() - run_started).count(), events_, summary);
-    refuse_resumed_chain(spec_, summary);
+    take_over(env, summary);
   } else {
     for (const ComponentSpec* spec : all_specs(spec_)) check_cpu_limit(client, *spec);
     if (options_.data_dir) check_stale_outputs(*options_.data_dir, options_.clean_out, events_);
     run_plan(env, summary);
   }
   finish_summary(results, summary);
+}
+
+// A worker's take-over of the job's container (its worker stopped). A single-stage job ends like
+// a normal run: the container's /data/out is copied into a fresh private folder before its
+// removal (through the archive API, which reads through a bind mount as well), then the usage
+// file is read and, after a success, the state saved. A job of several stages cannot resume
+// (refuse_resumed_chain).
+void JobRunner::take_over(RunEnvironment& env, logging::JobSummary& summary) {
+  const bool single = !is_chain(spec_);
+  std::optional<JobWorkspace> workspace;
+  bool outputs_read = false;
+  ExistingContainer existing{*options_.reattach_container_id, {}};
+  if (single) {
+    workspace.emplace(events_.job_id(), std::nullopt, false,
+                      config_.generated.value_or(nlohmann::json::object()), ContainerUser{});
+    existing.files.copy_out = [&](docker::EngineClient& client, const std::string& id) {
+      const auto problem = copy_outputs_out(client, id, *workspace, events_);
+      outputs_read = !problem;
+      if (problem)
+        events_.emit(Level::warning, "runner",
+                     "The taken-over container's outputs could not be read (" + *problem +
+                         "): its usage file is not known and its state is not saved");
+      return std::optional<std::string>();  // the run's outcome is the container's
+    };
+  }
+  const auto run_started = Clock::now();
+  ContainerRun run(env, std::move(existing), spec_.logging);
+  const RunReport report = run.run();
+  judge(report, spec_, job_timeout_seconds(spec_),
+        std::chrono::duration<double>(Clock::now() - run_started).count(), events_, summary);
+  refuse_resumed_chain(spec_, summary);
+  if (single && outputs_read) after_run(*workspace, *state_, summary);
 }
 
 void JobRunner::finish_summary(const logging::KestraResults& results,
@@ -383,7 +438,8 @@ NewContainer JobRunner::new_container(const ComponentSpec& spec, const Stage& st
       resolve_file_handling(options_.file_handling, spec.file_handling, engine);
   NewContainer container{
       spec.id,
-      container_config(spec, options_, workspace, events_.job_id(), handling, engine.display),
+      container_config(spec, options_, workspace, events_.job_id(), configuration_id(spec_),
+                       handling, engine.display),
       "runner-" + events_.job_id(),
       ImagePull{spec.image, spec.pull_policy, registry_auth(spec), options_.pull_attempts},
       {},

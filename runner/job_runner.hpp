@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <exception>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -125,6 +126,7 @@ class JobRunner {
  private:
   void prepare();
   void execute(logging::JobSummary& summary);
+  void take_over(RunEnvironment& env, logging::JobSummary& summary);
   void after_run(const JobWorkspace& workspace, StatePhase& state, logging::JobSummary& summary);
   void finish_summary(const logging::KestraResults& results, logging::JobSummary& summary);
   void announce(const JobWorkspace& workspace);
@@ -132,7 +134,12 @@ class JobRunner {
   // The job's container runs (job_chain.cpp): every row's chain of stages, in order.
   void run_plan(RunEnvironment& env, logging::JobSummary& summary);
   bool run_chain(RunEnvironment& env, const JobPlan& plan, const ChainRun& run,
-                 logging::JobSummary& summary);
+                 const ContainerUser& user, logging::JobSummary& summary);
+  bool run_stages(RunEnvironment& env, const JobPlan& plan, const ChainRun& run,
+                  const JobWorkspace& workspace, logging::JobSummary& summary);
+  StatePhase& chain_state(const ChainRun& run, std::optional<StatePhase>& row_state);
+  nlohmann::json chain_config(const Stage& stage, const ChainRun& run) const;
+  static void record_failure(std::exception_ptr error, logging::JobSummary& summary);
   bool run_stage(RunEnvironment& env, const JobPlan& plan, const ChainRun& run, const Stage& stage,
                  const JobWorkspace& workspace, logging::JobSummary& summary);
   NewContainer new_container(const ComponentSpec& spec, const Stage& stage, const ChainRun& run,

@@ -158,6 +158,21 @@ void copy_folder(const fs::path& from, const fs::path& to) {
                         ec.message());
 }
 
+nlohmann::json stage_result(const std::string& row, const std::string& stage,
+                            const std::string& component_id, const logging::JobSummary& summary,
+                            double duration_seconds) {
+  nlohmann::json result = nlohmann::json::object();
+  if (!row.empty()) result["row"] = row;
+  result["stage"] = stage;
+  result["component_id"] = component_id;
+  result["status"] = logging::job_status_name(summary.status);
+  result["exit_code"] = summary.exit_code;
+  result["container_exit_code"] =
+      summary.container_exit_code ? nlohmann::json(*summary.container_exit_code) : nlohmann::json();
+  result["duration"] = duration_seconds;
+  return result;
+}
+
 nlohmann::json row_result(const std::string& id, std::string_view status, int exit_code,
                           const std::string& message) {
   nlohmann::json row = {{"id", id}, {"status", status}};

@@ -15,6 +15,7 @@
 // (and row); every event of a job with processors or rows carries its stage and row as fields.
 #pragma once
 
+#include "logging/event.hpp"
 #include "logging/job_status.hpp"
 #include "runner/component.hpp"
 
@@ -70,8 +71,13 @@ void write_stage_config(const std::filesystem::path& data_dir, const nlohmann::j
 // symbolic links are copied as links, never followed. Throws InternalError.
 void copy_folder(const std::filesystem::path& from, const std::filesystem::path& to);
 
-// How each row of a job ended, for the result ({"id", "status", "exit_code", "message"}).
+// How each row of a job ended, for the result ({"id", "status", "exit_code", "message"}; the
+// driver adds "duration" to the rows that ran).
 nlohmann::json row_result(const std::string& id, std::string_view status, int exit_code,
                           const std::string& message);
+// How one container run of a chain ended, for the result's "stages" (`row` empty: no rows).
+nlohmann::json stage_result(const std::string& row, const std::string& stage,
+                            const std::string& component_id, const logging::JobSummary& summary,
+                            double duration_seconds);
 
 }  // namespace runner

@@ -89,8 +89,7 @@ JobWorkspace::JobWorkspace(const std::string& job_id, const std::optional<fs::pa
       data_dir_ = root_ / "data";
     }
     tmp_dir_ = root_ / "tmp";
-    for (const char* sub : {"in/tables", "in/files", "in/user", "out/tables", "out/files"})
-      fs::create_directories(data_dir_ / sub);
+    make_data_folders();
     fs::create_directories(tmp_dir_);
     if (config) {
       write_private_file(data_dir_ / "config.json", config->dump(2) + "\n");
@@ -104,6 +103,25 @@ JobWorkspace::JobWorkspace(const std::string& job_id, const std::optional<fs::pa
     fs::remove_all(root_, ec);
     throw;
   }
+}
+
+void JobWorkspace::make_data_folders() const {
+  // In a user's folder, what runner makes is theirs like the outputs (host_owner_of), not root's.
+  std::vector<fs::path> made;
+  for (const char* sub :
+       {"in", "in/tables", "in/files", "in/user", "out", "out/tables", "out/files"}) {
+    const fs::path path = data_dir_ / sub;
+    std::error_code ec;
+    if (fs::exists(fs::symlink_status(path, ec))) continue;
+    fs::create_directories(path);
+    made.push_back(path);
+  }
+  if (!user_data_dir_ || made.empty()) return;
+  const HostOwner owner = host_owner_of(data_dir_.string());
+  for (const auto& path : made)
+    if (::lchown(path.c_str(), owner.uid, owner.gid) != 0) {
+      // runner not root: the folder is runner's, which is then the folder owner anyway
+    }
 }
 
 void JobWorkspace::give_to_container(const ContainerUser& user) {

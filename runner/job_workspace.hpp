@@ -52,6 +52,7 @@ class JobWorkspace {
   void write_data_file(const std::string& relative, const std::string& content) const;
 
  private:
+  void make_data_folders() const;
   void give_to_container(const ContainerUser& user);
 
   std::filesystem::path root_;  // private folder we made (always: it holds tmp/ at least)

@@ -28,9 +28,19 @@ struct KeboolaContext {
   std::string staging_file_provider = "local";
   std::vector<std::string> feature_gates;
   std::optional<std::string> row_id;  // the configuration row this container runs
+  // KBC_CONFIGID (configuration_id of the job's main component); empty: the stage's own.
+  std::string config_id;
 };
 
-// "NAME=value" entries for the container.
+// KBC_CONFIGID: `config_id` as given; without one (Keboola always has one), the SHA-1 (40 hex
+// digits) of the configuration, as docker-bundle does: the JSON of `parameters`, `storage`,
+// `image_parameters` and `authorization` with sorted keys and every '#' key's value left out
+// (a hash of a secret would let anyone test guesses of it; a rotated secret is still the same
+// configuration). Stable across runs of one file, changed by any other change of them.
+std::string configuration_id(const ComponentSpec& spec);
+
+// "NAME=value" entries for the container. `config_id` is the job's configuration_id (the main
+// component's, for every stage).
 std::vector<std::string> keboola_environment(const ComponentSpec& spec,
                                              const KeboolaContext& context);
 

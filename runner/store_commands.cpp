@@ -17,7 +17,10 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <array>
+#include <optional>
 #include <thread>
+#include <vector>
 
 namespace runner {
 
@@ -358,6 +361,66 @@ void show_keboola_files(store::Store& db, const std::string& job_id) {
                 w.key.config_id.empty() ? "\"\"" : w.key.config_id.c_str(),
                 w.key.row_id.empty() ? "" : (", row " + w.key.row_id).c_str());
 }
+// A job of several container runs (processors, rows; store v5): the stored {"rows", "stages"},
+// or nullopt for a job of one container (or one the store has no such record of).
+std::optional<nlohmann::json> stored_runs(store::Store& db, const std::string& job_id) {
+  const auto text = db.job_runs(job_id);
+  if (!text) return std::nullopt;
+  auto doc = logging::read_json_or_discarded(*text);
+  if (!doc.is_object() || !doc.value("rows", nlohmann::json()).is_array() ||
+      !doc.value("stages", nlohmann::json()).is_array())
+    return std::nullopt;
+  return doc;
+}
+
+std::string cell_text(const nlohmann::json& value) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_number_float()) return fmt::format("{:.2f}s", value.get<double>());
+  if (value.is_number()) return value.dump();
+  return "-";
+}
+
+// The table of `runner show`: one line per container run (ROW, STAGE, COMPONENT, STATUS, EXIT
+// as runner's/the container's, DURATION), and one per row that did not run (disabled, not_run).
+void print_runs(const nlohmann::json& runs) {
+  std::vector<std::array<std::string, 6>> lines = {
+      {"ROW", "STAGE", "COMPONENT", "STATUS", "EXIT", "DURATION"}};
+  auto field = [](const nlohmann::json& entry, const char* name) {
+    return cell_text(entry.value(name, nlohmann::json()));
+  };
+  auto add_stage = [&](const nlohmann::json& s) {
+    lines.push_back(
+        {field(s, "row"), field(s, "stage"), field(s, "component_id"), field(s, "status"),
+         field(s, "exit_code") + "/" + field(s, "container_exit_code"), field(s, "duration")});
+  };
+  const auto& stages = runs.at("stages");
+  const auto& rows = runs.at("rows");
+  if (rows.empty())
+    for (const auto& s : stages)
+      if (s.is_object()) add_stage(s);
+  for (const auto& row : rows) {
+    if (!row.is_object()) continue;
+    const std::string id = field(row, "id");
+    bool ran = false;
+    for (const auto& s : stages)
+      if (s.is_object() && field(s, "row") == id) {
+        add_stage(s);
+        ran = true;
+      }
+    if (!ran) lines.push_back({id, "-", "-", field(row, "status"), "-", field(row, "duration")});
+  }
+  std::array<std::size_t, 6> width{};
+  for (const auto& line : lines)
+    for (std::size_t i = 0; i < line.size(); ++i) width[i] = std::max(width[i], line[i].size());
+  for (std::size_t n = 0; n < lines.size(); ++n) {
+    std::string text = n == 0 ? "Runs        " : "            ";
+    for (std::size_t i = 0; i < lines[n].size(); ++i)
+      text +=
+          i + 1 == lines[n].size() ? lines[n][i] : fmt::format("{:<{}}  ", lines[n][i], width[i]);
+    std::printf("%s\n", logging::terminal_text(text, " ").c_str());
+  }
+}
+
 }  // namespace
 
 int command_show(const StoreCommandArgs& args) {
@@ -374,6 +437,10 @@ int command_show(const StoreCommandArgs& args) {
                                          {"events", r.events},
                                          {"first_sequence", r.first_sequence},
                                          {"last_sequence", r.last_sequence}});
+    }
+    if (const auto runs = stored_runs(*db, job.id)) {
+      if (!runs->at("rows").empty()) doc["rows"] = runs->at("rows");
+      if (!runs->at("stages").empty()) doc["stages"] = runs->at("stages");
     }
     std::printf("%s\n", json_text(doc, 2).c_str());
     return 0;
@@ -403,6 +470,7 @@ int command_show(const StoreCommandArgs& args) {
   if (!metrics.is_discarded() && !metrics.empty())
     std::printf("Metrics     %s\n", metrics.dump(2).c_str());
   show_keboola_files(*db, job.id);
+  if (const auto runs = stored_runs(*db, job.id)) print_runs(*runs);
   if (job.runner_pid)
     std::printf("Runner      pid %lld on %s\n", static_cast<long long>(*job.runner_pid),
                 job.runner_host.c_str());

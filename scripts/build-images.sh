@@ -4,6 +4,9 @@
 #   runner-busybox:latest  Debian's static busybox, every applet linked in /bin
 #   runner-busybox-user:latest  the same with USER 1000:1000 (a non-root image, as many Keboola
 #                          components are), made with `docker commit --change`, no build
+#   runner-busybox-named:latest  the same with a user "app" (uid 1234, primary group "app" 2345,
+#                          also in "staff" 3456) in its /etc/passwd and /etc/group, USER app:
+#                          a named image user, which runner maps through those files
 #   runner-node:latest     Debian bookworm minbase + nodejs (mmdebstrap), with the npm package
 #                          @kestra-io/libs in /opt/kestra/node_modules (NODE_PATH points there)
 #   runner-python-gelf:latest  Debian bookworm minbase + python3-graypy, the GELF client the
@@ -69,6 +72,30 @@ build_busybox_user() {
   docker commit -c 'USER 1000:1000' -c 'CMD ["/bin/sh"]' -c "LABEL io.runner.inputs=$hash" "$container" "$image" \
     >/dev/null
   docker rm "$container" >/dev/null
+  echo "build-images: built $image"
+}
+
+# runner-busybox-named: its inputs are the busybox image's and this function's text.
+build_busybox_named() {
+  local image=runner-busybox-named:latest hash container etc
+  hash=$(printf '%s %s' "$(image_label runner-busybox:latest io.runner.inputs)" \
+    "$(declare -f build_busybox_named)" | sha256sum | cut -c1-16)
+  if [ "$(image_label "$image" io.runner.inputs)" = "$hash" ]; then
+    echo "build-images: $image is up to date"
+    return
+  fi
+  etc=$(mktemp -d)
+  printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' 'nobody:x:65534:65534:nobody:/:/bin/sh' \
+    'app:x:1234:2345:app:/:/bin/sh' > "$etc/passwd"
+  printf '%s\n' 'root:x:0:' 'nogroup:x:65534:' 'app:x:2345:' 'staff:x:3456:app' > "$etc/group"
+  chmod 0644 "$etc/passwd" "$etc/group"
+  container=$(docker create runner-busybox:latest /bin/true)
+  docker cp "$etc/passwd" "$container:/etc/passwd"
+  docker cp "$etc/group" "$container:/etc/group"
+  docker commit -c 'USER app' -c 'CMD ["/bin/sh"]' -c "LABEL io.runner.inputs=$hash" "$container" "$image" \
+    >/dev/null
+  docker rm "$container" >/dev/null
+  rm -rf "$etc"
   echo "build-images: built $image"
 }
 
@@ -151,17 +178,18 @@ load_into_podman() {
 
 wanted=("$@")
 [ ${#wanted[@]} -gt 0 ] ||
-  wanted=(runner-busybox runner-busybox-user runner-node runner-python-gelf gelf-pro)
+  wanted=(runner-busybox runner-busybox-user runner-busybox-named runner-node runner-python-gelf gelf-pro)
 for what in "${wanted[@]}"; do
   case "$what" in
     runner-busybox) build_busybox ;;
     runner-busybox-user) build_busybox_user ;;
+    runner-busybox-named) build_busybox_named ;;
     runner-node) need_image_tools; build_node ;;
     runner-python-gelf) need_image_tools; build_python_gelf ;;
     gelf-pro) need_image_tools; install_gelf_pro ;;
     *)
-      echo "build-images: unknown image $what (runner-busybox, runner-busybox-user, runner-node," \
-        "runner-python-gelf, gelf-pro)" >&2
+      echo "build-images: unknown image $what (runner-busybox, runner-busybox-user," \
+        "runner-busybox-named, runner-node, runner-python-gelf, gelf-pro)" >&2
       exit 64
       ;;
   esac

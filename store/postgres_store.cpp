@@ -295,6 +295,8 @@ class PostgresStore final : public Store {
   std::vector<StateWrite> job_state_writes(std::string_view job_id) override;
   void put_usage(std::string_view job_id, std::string_view usage) override;
   std::optional<std::string> job_usage(std::string_view job_id) override;
+  void put_job_runs(std::string_view job_id, std::string_view runs) override;
+  std::optional<std::string> job_runs(std::string_view job_id) override;
 
   void enqueue(const JobRecord& job) override;
   std::optional<JobRecord> claim_job(std::string_view worker_id,
@@ -916,6 +918,20 @@ void PostgresStore::put_usage(std::string_view job_id, std::string_view usage) {
 std::optional<std::string> PostgresStore::job_usage(std::string_view job_id) {
   auto r = exec(fmt::format("read the usage of job {}", job_id),
                 "SELECT usage FROM job_usage WHERE job_id = $1", Params().text(job_id));
+  if (PQntuples(r.get()) == 0) return std::nullopt;
+  return cell(r.get(), 0, 0);
+}
+
+void PostgresStore::put_job_runs(std::string_view job_id, std::string_view runs) {
+  exec(fmt::format("store the runs of job {}", job_id),
+       "INSERT INTO job_runs (job_id, runs, recorded_at) VALUES ($1, $2, $3) ON CONFLICT "
+       "(job_id) DO UPDATE SET runs = excluded.runs, recorded_at = excluded.recorded_at",
+       Params().text(job_id).text(runs).time(logging::now_utc()));
+}
+
+std::optional<std::string> PostgresStore::job_runs(std::string_view job_id) {
+  auto r = exec(fmt::format("read the runs of job {}", job_id),
+                "SELECT runs FROM job_runs WHERE job_id = $1", Params().text(job_id));
   if (PQntuples(r.get()) == 0) return std::nullopt;
   return cell(r.get(), 0, 0);
 }

@@ -299,11 +299,31 @@ CREATE TABLE job_usage (
 );
 )sql";
 
-constexpr std::array<Migration, 4> kMigrations = {{
+// Version 5 (issue 13): how each container run of a job of several (processors, rows) ended,
+// for `runner show`: one JSON text per job, {"rows": [...], "stages": [...]} as in the result
+// record (docs/events.md). A new table: the jobs table is not changed.
+constexpr std::string_view kSqlite5 = R"sql(
+CREATE TABLE job_runs (
+  job_id TEXT PRIMARY KEY NOT NULL,
+  runs TEXT NOT NULL,
+  recorded_at BIGINT NOT NULL
+);
+)sql";
+
+constexpr std::string_view kPostgres5 = R"sql(
+CREATE TABLE job_runs (
+  job_id TEXT COLLATE "C" PRIMARY KEY,
+  runs TEXT NOT NULL,
+  recorded_at BIGINT NOT NULL
+);
+)sql";
+
+constexpr std::array<Migration, 5> kMigrations = {{
     {1, "jobs, event_blocks, kv, the events view", kSqlite1, kPostgres1},
     {2, "jobs: runner host and pid, missing events", kSqlite2, kPostgres2},
     {3, "compressed event blocks, event counts, event_removals", kSqlite3, kPostgres3},
     {4, "component_state, component_state_history, job_usage (issue 13)", kSqlite4, kPostgres4},
+    {5, "job_runs (issue 13)", kSqlite5, kPostgres5},
 }};
 
 }  // namespace

@@ -227,6 +227,8 @@ class SqliteStore final : public Store {
   std::vector<StateWrite> job_state_writes(std::string_view job_id) override;
   void put_usage(std::string_view job_id, std::string_view usage) override;
   std::optional<std::string> job_usage(std::string_view job_id) override;
+  void put_job_runs(std::string_view job_id, std::string_view runs) override;
+  std::optional<std::string> job_runs(std::string_view job_id) override;
 
   void enqueue(const JobRecord& job) override;
   std::optional<JobRecord> claim_job(std::string_view worker_id,
@@ -900,6 +902,25 @@ void SqliteStore::put_usage(std::string_view job_id, std::string_view usage) {
 std::optional<std::string> SqliteStore::job_usage(std::string_view job_id) {
   auto q = query("SELECT usage FROM job_usage WHERE job_id = ?1",
                  fmt::format("read the usage of job {}", job_id));
+  q.bind(1, job_id);
+  if (!q.step()) return std::nullopt;
+  return q.text(0);
+}
+
+void SqliteStore::put_job_runs(std::string_view job_id, std::string_view runs) {
+  query(
+      "INSERT INTO job_runs (job_id, runs, recorded_at) VALUES (?1, ?2, ?3) ON CONFLICT "
+      "(job_id) DO UPDATE SET runs = excluded.runs, recorded_at = excluded.recorded_at",
+      fmt::format("store the runs of job {}", job_id))
+      .bind(1, job_id)
+      .bind(2, runs)
+      .bind(3, logging::now_utc())
+      .run();
+}
+
+std::optional<std::string> SqliteStore::job_runs(std::string_view job_id) {
+  auto q = query("SELECT runs FROM job_runs WHERE job_id = ?1",
+                 fmt::format("read the runs of job {}", job_id));
   q.bind(1, job_id);
   if (!q.step()) return std::nullopt;
   return q.text(0);

@@ -289,6 +289,9 @@ class Store {
   // A job's usage file (a JSON array as text), as validated after its run.
   virtual void put_usage(std::string_view job_id, std::string_view usage) = 0;
   virtual std::optional<std::string> job_usage(std::string_view job_id) = 0;
+  // A job of several container runs: its rows and stages ({"rows", "stages"} as JSON text).
+  virtual void put_job_runs(std::string_view job_id, std::string_view runs) = 0;
+  virtual std::optional<std::string> job_runs(std::string_view job_id) = 0;
 
   // --- queue (issue 7) ------------------------------------------------------------------------
   // Inserts a job in status `waiting` and wakes workers (PostgreSQL: NOTIFY runner_jobs).

@@ -339,6 +339,10 @@ void StoreSink::finish(const logging::JobSummary& summary) {
       ensure_job_row();
       store_->finish_job(record);
       if (summary.usage) store_->put_usage(job_.id, summary.usage->dump());
+      if (!summary.rows.empty() || !summary.stages.empty())
+        store_->put_job_runs(
+            job_.id, nlohmann::json{{"rows", summary.rows}, {"stages", summary.stages}}.dump(
+                         -1, ' ', false, nlohmann::json::error_handler_t::replace));
       return;
     } catch (const StoreError& e) {
       if (!e.transient() || given_up_ || Clock::now() - since >= options_.retry_window) {

@@ -6,6 +6,7 @@
 // refused with `parameters` in the component); stale outputs are reported or cleared; `storage`
 // reaches config.json as given.
 #include "cli_process.hpp"
+#include "engine_proxy.hpp"
 #include "fixtures.hpp"
 
 #include <catch2/catch.hpp>
@@ -14,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -207,4 +209,115 @@ TEST_CASE("storage in component.json reaches config.json as given", "[e2e][data-
   const Run wrong = run_job(component(kImage, "true", {{"storage", "nope"}}), {});
   CHECK(wrong.exit_code == 65);
   CHECK_THAT(wrong.err, Catch::Contains("$.storage: expected an object"));
+}
+
+TEST_CASE("with --data-dir outputs go back to the folder owner when the engine fails mid-run",
+          "[e2e][data-dir][engine]") {
+  REQUIRE(::geteuid() == 0);
+  TempDir data;
+  REQUIRE(::chown(data.path.c_str(), 2222, 2222) == 0);
+  // The component writes its outputs and a usage file, then waits; the engine then "goes away"
+  // for runner only (the relay is cut: the shared engine is never stopped), so the run ends in
+  // an engine error (exit 69), not in the container's exit.
+  const std::string id = "test.e2e-ddir-gone-" + std::to_string(std::random_device{}() % 100000);
+  const std::string file = temp_file(json{
+      {"id", id},
+      {"image", kUserImage},
+      {"command",
+       {"sh", "-c",
+        "echo a,b > /data/out/tables/result.csv; mkdir /data/out/files/sub; "
+        "echo n > /data/out/files/sub/n.txt; "
+        "echo '[{\"metric\": \"rows\", \"value\": 2}]' > /data/out/usage.json; "
+        "echo written; sleep 120"}}}.dump());
+  const std::string events = temp_file("", ".jsonl");
+  runner_test::EngineProxy relay;
+  runner_test::CliProcess cli({"run", file, "--docker-host", relay.docker_host(), "--store", "none",
+                               "--events", events, "--data-dir", data.path.string()},
+                              {{"SUDO_UID", ""}});
+  REQUIRE(cli.wait_for_output("written"));
+  relay.cut();
+  const int code = cli.wait(std::chrono::seconds(60));
+  INFO(cli.out() << cli.err());
+  CHECK(code == 69);
+  auto engine = runner_test::engine_client();
+  for (const auto& left : engine.list_containers({"io.runner.component-id=" + id}))
+    engine.remove_container(left.id);
+  for (const char* path : {"out", "out/tables", "out/tables/result.csv", "out/files/sub",
+                           "out/files/sub/n.txt", "out/usage.json"}) {
+    INFO(path);
+    CHECK(stat_of(data.path / path).st_uid == 2222);
+    CHECK(stat_of(data.path / path).st_gid == 2222);
+  }
+  CHECK((stat_of(data.path / "out/tables").st_mode & 0777) != 0777);  // its mode back
+  CHECK_FALSE(fs::exists(data.path / "config.json"));  // runner's own, removed on this path too
+  // The usage file is read after a failure too (Keboola's rule), an engine failure included.
+  const auto lines = runner_test::read_json_lines(events);
+  fs::remove(events);
+  REQUIRE(!lines.empty());
+  CHECK(lines.back()["kind"] == "result");
+  CHECK(lines.back()["usage"] == json::parse(R"([{"metric": "rows", "value": 2}])"));
+}
+
+TEST_CASE("a named image user is mapped through the image's /etc/passwd to its uid",
+          "[e2e][data-dir][accounts]") {
+  REQUIRE(::geteuid() == 0);
+  constexpr const char* kNamed = "runner-busybox-named:latest";  // USER app (1234:2345)
+  const std::string probe =
+      "id -u; id -g; stat -c '%u:%g %a' /data/out/tables /data/in/tables /tmp; " + kWriter;
+  {
+    // The private folder: given to the user's numbers, not opened to everyone.
+    TempDir tmp;
+    for (const auto& [extra, owner] :
+         {std::pair{json::object(), std::string("1234:2345")},
+          std::pair{json{{"user", "app:staff"}}, std::string("1234:3456")}}) {
+      INFO(extra.dump());
+      const Run run = run_job(component(kNamed, probe, extra), {"--keep-data"},
+                              {{"TMPDIR", tmp.path.string()}});
+      INFO(run.out << run.err);
+      CHECK(run.exit_code == 0);
+      const std::string out = messages(run, "stdout");
+      CHECK_THAT(out, Catch::Contains("\n" + owner + " "));  // out/tables: the user's
+      CHECK_THAT(out, Catch::Contains("out-written"));
+      CHECK_THAT(out, Catch::Contains("tmp-written"));
+      CHECK_THAT(out, !Catch::Contains(" 777\n"));
+      CHECK_THAT(messages(run, "runner"), !Catch::Contains("is not mapped"));
+      for (const auto& e : fs::directory_iterator(tmp.path)) fs::remove_all(e.path());
+    }
+  }
+  {
+    // --data-dir: out/ is the user's for the run, the outputs and the in/ folders runner made
+    // are the folder owner's afterwards.
+    TempDir data;
+    REQUIRE(::chown(data.path.c_str(), 2222, 2222) == 0);
+    const Run run =
+        run_job(component(kNamed, probe), {"--data-dir", data.path.string()}, {{"SUDO_UID", ""}});
+    INFO(run.out << run.err);
+    CHECK(run.exit_code == 0);
+    CHECK_THAT(messages(run, "stdout"), Catch::Contains("\n1234:2345 "));  // out/tables, chowned
+    for (const char* path : {"in", "in/tables", "in/files", "in/user", "out", "out/tables",
+                             "out/tables/result.csv", "out/files/sub/nested.txt"}) {
+      INFO(path);
+      CHECK(stat_of(data.path / path).st_uid == 2222);
+      CHECK(stat_of(data.path / path).st_gid == 2222);
+    }
+    CHECK((stat_of(data.path / "out/tables").st_mode & 0777) != 0777);
+  }
+  {
+    // A name the image does not know: not mapped (a debug note says why); the engine then
+    // refuses to start the container, as it would without runner.
+    const Run run = run_job(component(kImage, "true", {{"user", "ghost"}}), {});
+    CHECK(run.exit_code != 0);
+    bool noted = false;
+    for (const auto& e : run.events)
+      if (e["kind"] == "event" && e["level"] == "debug" &&
+          e["message"].get<std::string>().find(
+              "user \"ghost\" is not mapped to a host uid (the image's /etc/passwd has no entry "
+              "for \"ghost\")") != std::string::npos)
+        noted = true;
+    CHECK(noted);
+  }
+  // No container of the look-ups is left behind.
+  CHECK(runner_test::engine_client()
+            .list_containers({"io.runner.component-id=test.e2e-ddir"})
+            .empty());
 }

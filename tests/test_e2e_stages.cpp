@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -17,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sstream>
 
 using nlohmann::json;
 using runner_test::run_cli;
@@ -231,8 +234,13 @@ TEST_CASE(
   CHECK(stdout_of(r.events, "main", "skipped").empty());
   CHECK(stdout_of(r.events, "main", "later").empty());
   CHECK(r.result["message"] == "Row items: row items broke");
-  const json rows = r.result["rows"];
+  json rows = r.result["rows"];
   REQUIRE(rows.size() == 4);
+  // The rows that ran say how long they took.
+  CHECK(rows[0]["duration"].is_number());
+  CHECK(rows[2]["duration"].is_number());
+  rows[0].erase("duration");
+  rows[2].erase("duration");
   CHECK(rows[0] == json({{"id", "orders"},
                          {"status", "success"},
                          {"exit_code", 0},
@@ -288,4 +296,119 @@ TEST_CASE("a processor's container is labelled like the main one and stopped by 
   CHECK(stdout_of(lines, "after-2").empty());
   REQUIRE(!lines.empty());
   CHECK(lines.back()["status"] == "terminated");
+}
+
+TEST_CASE("with --data-dir a chain uses the user's config.json and gives outputs to its owner",
+          "[e2e][processors][data-dir]") {
+  REQUIRE(::geteuid() == 0);
+  TempDir data;
+  const std::string hand = R"({"parameters": {"who": "the file", "#token": "tok-5c1d"}}
+)";
+  { std::ofstream(data.path / "config.json") << hand; }
+  // The folder belongs to "the user who ran runner" (neither root nor the container's user).
+  REQUIRE(::chown(data.path.c_str(), 2222, 2222) == 0);
+  const std::string main_script =
+      "tr -d ' \\n' < /data/config.json; echo; echo x > /data/out/tables/a.csv";
+  json doc = {{"id", "test.chain-file"},
+              {"image", kImage},
+              {"command", {"sh", "-c", main_script}},
+              {"processors",
+               {{"after",
+                 {stage("test.copy",
+                        "tr -d ' \\n' < /data/config.json; echo; mkdir -p /data/out/tables/sub; "
+                        "cp /data/in/tables/a.csv /data/out/tables/sub/a.csv",
+                        {{"parameters", {{"who", "processor"}}}})}}}}};
+  const auto r = run_job(temp_file(doc.dump()), {"--data-dir", data.path.string()});
+  INFO(r.err << r.terminal);
+  REQUIRE(r.exit_code == 0);
+  const auto main_out = stdout_of(r.events, "main");
+  REQUIRE(main_out.size() == 1);
+  CHECK(main_out[0] == R"({"parameters":{"#token":"[hidden]","who":"thefile"}})");
+  const auto copied = stdout_of(r.events, "after-1");
+  REQUIRE(copied.size() == 1);
+  CHECK(copied[0].find(R"("parameters":{"who":"processor"})") != std::string::npos);
+  CHECK(runner_test::read_file((data.path / "config.json").string()) == hand);  // kept as written
+  // The chain's final outputs, copied back, are the folder owner's like a single run's.
+  CHECK(runner_test::read_file((data.path / "out/tables/sub/a.csv").string()) == "x\n");
+  for (const char* path : {"out", "out/tables", "out/tables/sub", "out/tables/sub/a.csv"}) {
+    INFO(path);
+    struct stat st {};
+    REQUIRE(::lstat((data.path / path).c_str(), &st) == 0);
+    CHECK(st.st_uid == 2222);
+    CHECK(st.st_gid == 2222);
+  }
+  // Rows: each row's parameters merged over the file's.
+  json rows = doc;
+  rows["processors"] = json::object();
+  rows["rows"] = {{{"id", "r1"}, {"parameters", {{"extra", 1}}}}};
+  rows["command"] = {"sh", "-c", "tr -d ' \\n' < /data/config.json; echo"};
+  const auto with_rows = run_job(temp_file(rows.dump()), {"--data-dir", data.path.string()});
+  REQUIRE(with_rows.exit_code == 0);
+  CHECK(stdout_of(with_rows.events, "main", "r1") ==
+        std::vector<std::string>{
+            R"({"parameters":{"#token":"[hidden]","extra":1,"who":"thefile"}})"});
+  // Both the file and `parameters`: exit 65, as for a single run, the file untouched.
+  doc["parameters"] = {{"who", "component"}};
+  const auto both =
+      run_cli({"run", temp_file(doc.dump()), "--store", "none", "--data-dir", data.path.string()});
+  CHECK(both.exit_code == 65);
+  CHECK((both.out + both.err).find("$.parameters: given, but --data-dir") != std::string::npos);
+  CHECK(runner_test::read_file((data.path / "config.json").string()) == hand);
+}
+
+TEST_CASE("runner show lists every row's and stage's result, from the store",
+          "[e2e][rows][processors][store]") {
+  TempDir dir;
+  const std::string store = "sqlite:" + (dir.path / "runner.db").string();
+  const json doc = {
+      {"id", "test.show-runs"},
+      {"image", kImage},
+      {"command", {"sh", "-c", "grep -q '\"fail\": true' /data/config.json && exit 1; exit 0"}},
+      {"parameters", {{"fail", false}}},
+      {"processors", {{"after", {stage("test.after", "true")}}}},
+      {"rows",
+       {{{"id", "orders"}},
+        {{"id", "off"}, {"is_disabled", true}},
+        {{"id", "items"}, {"parameters", {{"fail", true}}}},
+        {{"id", "later"}}}}};
+  const auto r = run_cli({"run", temp_file(doc.dump()), "--store", store});
+  CHECK(r.exit_code == 1);
+  const auto at = r.out.rfind("Job ");
+  REQUIRE(at != std::string::npos);
+  const std::string job = r.out.substr(at + 4, 36);
+  const auto shown = run_cli({"show", job, "--store", store});
+  INFO(shown.out << shown.err);
+  REQUIRE(shown.exit_code == 0);
+  // One line per container run, one per row that did not run, in file order.
+  std::vector<std::string> table;
+  std::istringstream lines(shown.out);
+  bool in_table = false;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("Runs ", 0) == 0) in_table = true;
+    if (in_table && line.rfind("Runs ", 0) != 0 && line.rfind("            ", 0) != 0) break;
+    if (!in_table) continue;
+    std::istringstream words(line.substr(12));
+    std::string word, joined;
+    while (words >> word) joined += (joined.empty() ? "" : " ") + word;
+    table.push_back(joined.substr(0, joined.rfind(' ')));  // without the duration
+  }
+  CHECK(table == std::vector<std::string>{
+                     "ROW STAGE COMPONENT STATUS EXIT", "orders main test.show-runs success 0/0",
+                     "orders after-1 test.after success 0/0", "off - - disabled -",
+                     "items main test.show-runs error 1/1", "later - - not_run -"});
+  // --json: the same as the result record's fields.
+  const auto as_json = run_cli({"show", job, "--store", store, "--json"});
+  REQUIRE(as_json.exit_code == 0);
+  const json doc_shown = json::parse(as_json.out);
+  REQUIRE(doc_shown["stages"].size() == 3);
+  CHECK(doc_shown["stages"][2] == json({{"row", "items"},
+                                        {"stage", "main"},
+                                        {"component_id", "test.show-runs"},
+                                        {"status", "error"},
+                                        {"exit_code", 1},
+                                        {"container_exit_code", 1},
+                                        {"duration", doc_shown["stages"][2]["duration"]}}));
+  CHECK(doc_shown["stages"][2]["duration"].is_number());
+  REQUIRE(doc_shown["rows"].size() == 4);
+  CHECK(doc_shown["rows"][1] == json({{"id", "off"}, {"status", "disabled"}}));
 }

@@ -41,11 +41,12 @@ struct Queue {
   }
   ~Queue() { std::filesystem::remove_all(dir); }
 
-  std::string submit(const std::string& script) const {
-    const std::string file = temp_file(json{
-        {"id", "test.takeover"},
-        {"image", "runner-busybox:latest"},
-        {"command", {"sh", "-c", script}}}.dump());
+  std::string submit(const std::string& script, const json& extra = json::object()) const {
+    json doc = {{"id", "test.takeover"},
+                {"image", "runner-busybox:latest"},
+                {"command", {"sh", "-c", script}}};
+    doc.update(extra);
+    const std::string file = temp_file(doc.dump());
     const auto r = run_cli({"submit", file, "--store", url});
     REQUIRE(r.exit_code == 0);
     return r.out.substr(0, 36);
@@ -173,5 +174,76 @@ TEST_CASE("a second SIGTERM during the drain hands the running job back at once"
   const json back = queue.job(id);
   CHECK(back["status"] == "waiting");       // another worker will run it
   CHECK_FALSE(back.contains("worker_id"));  // held by no worker
+  CHECK(containers_of(id).empty());
+}
+
+TEST_CASE("a take-over of a single-stage job saves its state and reads its usage like a run",
+          "[e2e][worker][takeover][state]") {
+  Queue queue;
+  const std::string config = unique("cfg-");
+  const json extra = {{"config_id", config}};
+  const std::string id = queue.submit(
+      "echo tick; sleep 1; echo '{\"cursor\": 7}' > /data/out/state.json; "
+      "echo '[{\"metric\": \"rows\", \"value\": 3}]' > /data/out/usage.json",
+      extra);
+  kill_worker_after(queue, id, "tick");
+  REQUIRE(eventually(
+      [&] {
+        const auto found = containers_of(id);
+        return found.size() == 1 && found[0].state == "exited";
+      },
+      std::chrono::seconds(30)));
+  const auto rescuer = run_cli(
+      {"worker", "--store", queue.url, "--lease", "2", "--id", "rescuer", "--max-jobs", "1"},
+      queue.env);
+  CHECK(rescuer.exit_code == 0);
+  const json done = queue.job(id);
+  CHECK(done["status"] == "success");
+  CHECK(done["worker_id"] == "rescuer");
+  const auto shown = run_cli({"show", id, "--store", queue.url});
+  CHECK_THAT(shown.out, Catch::Contains(R"(Usage       [{"metric":"rows","value":3}])"));
+  CHECK_THAT(shown.out, Catch::Contains("State       saved"));
+  const std::string file = temp_file(json{
+      {"id", "test.takeover"},
+      {"image", "runner-busybox:latest"},
+      {"config_id", config}}.dump());
+  const auto state = run_cli({"state", "show", file, "--store", queue.url});
+  CHECK(state.exit_code == 0);
+  CHECK_THAT(state.out, Catch::Contains("\"cursor\": 7") || Catch::Contains("\"cursor\":7"));
+  CHECK(containers_of(id).empty());
+}
+
+TEST_CASE("a take-over in the middle of a chain fails honestly and saves no state",
+          "[e2e][worker][takeover][processors]") {
+  Queue queue;
+  const std::string config = unique("cfg-");
+  const std::string id =
+      queue.submit("echo tick; sleep 1; echo '{\"cursor\": 1}' > /data/out/state.json",
+                   {{"config_id", config},
+                    {"processors",
+                     {{"after",
+                       {{{"id", "test.after"},
+                         {"image", "runner-busybox:latest"},
+                         {"command", {"sh", "-c", "echo after-ran"}}}}}}}});
+  kill_worker_after(queue, id, "tick");
+  REQUIRE(eventually(
+      [&] {
+        const auto found = containers_of(id);
+        return found.size() == 1 && found[0].state == "exited";
+      },
+      std::chrono::seconds(30)));
+  const auto rescuer = run_cli(
+      {"worker", "--store", queue.url, "--lease", "2", "--id", "rescuer", "--max-jobs", "1"},
+      queue.env);
+  CHECK(rescuer.exit_code == 0);
+  const json done = queue.job(id);
+  CHECK(done["status"] == "error");
+  CHECK(done["error_type"] == "application");
+  CHECK_THAT(done["message"].get<std::string>(),
+             Catch::Contains("taken over from a stopped worker while one of its stages ran") &&
+                 Catch::Contains("run the job again"));
+  CHECK_FALSE(queue.has_event(id, [](const std::string& m) { return m == "after-ran"; }));
+  const auto shown = run_cli({"show", id, "--store", queue.url});
+  CHECK_THAT(shown.out, Catch::Contains("State       unchanged"));
   CHECK(containers_of(id).empty());
 }

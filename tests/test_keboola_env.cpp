@@ -65,3 +65,31 @@ TEST_CASE("environment: the new names are reserved, wrong values are config erro
       runner::parse_component({{"id", "a"}, {"image", "busybox"}, {"data_type_support", "all"}}),
       Catch::Contains("$.data_type_support"));
 }
+
+TEST_CASE("environment: without config_id, KBC_CONFIGID is a stable hash of the configuration",
+          "[runner][env]") {
+  using nlohmann::json;
+  auto id_of = [](const json& extra) {
+    json doc = {{"id", "my.comp"}, {"image", "busybox"}};
+    doc.update(extra);
+    return runner::configuration_id(runner::parse_component(doc));
+  };
+  const std::string plain = id_of({{"parameters", {{"a", 1}, {"#pw", "one"}}}});
+  CHECK(plain.size() == 40);
+  CHECK(plain.find_first_not_of("0123456789abcdef") == std::string::npos);
+  // The same configuration (key order aside) is the same id, run after run.
+  CHECK(id_of({{"parameters", {{"#pw", "one"}, {"a", 1}}}}) == plain);
+  // A parameter or the storage mapping changes it; a '#' value does not (it is left out).
+  CHECK(id_of({{"parameters", {{"a", 2}, {"#pw", "one"}}}}) != plain);
+  CHECK(id_of({{"parameters", {{"a", 1}, {"#pw", "one"}}},
+               {"storage", {{"input", json::object()}}}}) != plain);
+  CHECK(id_of({{"parameters", {{"a", 1}, {"#pw", "rotated"}}}}) == plain);
+  // A given config_id is used as it is.
+  CHECK(id_of({{"config_id", "c1"}, {"parameters", {{"a", 1}}}}) == "c1");
+  // In the environment: the context's id (the job's main component) wins over the stage's.
+  runner::KeboolaContext context;
+  context.config_id = plain;
+  const auto env = runner::keboola_environment(
+      runner::parse_component({{"id", "proc"}, {"image", "busybox"}}), context);
+  CHECK(has(env, "KBC_CONFIGID=" + plain));
+}

@@ -260,7 +260,7 @@ void schema_case(Backend& backend) {
   CHECK(first[0][0] == "1");
   CHECK(first.back()[0] == std::to_string(runner::store::schema::latest_version()));
   for (const char* table : {"jobs", "event_blocks", "kv", "events", "event_removals",
-                            "component_state", "component_state_history", "job_usage"})
+                            "component_state", "component_state_history", "job_usage", "job_runs"})
     CHECK(backend.sql(std::string("SELECT count(*) FROM ") + table) == Rows{{"0"}});
   CHECK(store->describe().find(":runner@") == std::string::npos);  // never a password
 
@@ -324,7 +324,7 @@ void gap_case(Backend& backend) {
   }
   auto store = backend.open();
   CHECK(backend.sql("SELECT version FROM schema_migrations ORDER BY version") ==
-        Rows{{"1"}, {"2"}, {"3"}, {"4"}});
+        Rows{{"1"}, {"2"}, {"3"}, {"4"}, {"5"}});
   JobRecord job = make_job(job_id(7), "a", 0, "processing", 1);
   job.runner_host = "host-a";
   job.runner_pid = 4242;
@@ -1116,6 +1116,13 @@ void state_case(Backend& backend) {
   store->put_usage(job_id(1), R"([{"metric":"rows","value":3}])");
   CHECK(store->job_usage(job_id(1)) ==
         std::optional<std::string>(R"([{"metric":"rows","value":3}])"));
+  // A chain's runs: one text per job, the later write replacing the first.
+  CHECK_FALSE(store->job_runs(job_id(1)));
+  store->put_job_runs(job_id(1), R"({"rows":[],"stages":[{"stage":"main"}]})");
+  store->put_job_runs(job_id(1), R"({"rows":[],"stages":[{"stage":"after-1"}]})");
+  CHECK(store->job_runs(job_id(1)) ==
+        std::optional<std::string>(R"({"rows":[],"stages":[{"stage":"after-1"}]})"));
+  CHECK_FALSE(store->job_runs(job_id(2)));
 }
 STORE_CASE("component state: the later writer wins, the history keeps every write, and usage",
            state_case)
