@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <string_view>
@@ -40,6 +41,8 @@ std::string ContainerUser::describe() const {
                                                   : std::string());
     case UserKind::named:
       return "user \"" + text + "\"";
+    case UserKind::several:
+      return "users " + text;
     case UserKind::unknown:
       break;
   }
@@ -73,6 +76,26 @@ ContainerUser resolve_container_user(const std::string& component_user,
   user.uid = static_cast<uid_t>(*uid);
   user.gid = static_cast<gid_t>(*gid);
   return user;
+}
+
+ContainerUser shared_user(const std::vector<ContainerUser>& users) {
+  auto same = [](const ContainerUser& a, const ContainerUser& b) {
+    if (a.kind != b.kind) return false;
+    if (a.kind == UserKind::numeric) return a.uid == b.uid && a.gid == b.gid;
+    return a.kind == UserKind::unknown || a.text == b.text;
+  };
+  std::vector<ContainerUser> others;
+  for (const auto& user : users)
+    if (!user.root() && std::none_of(others.begin(), others.end(),
+                                     [&](const ContainerUser& o) { return same(o, user); }))
+      others.push_back(user);
+  if (others.empty()) return ContainerUser{};
+  if (others.size() == 1) return others.front();
+  ContainerUser several;
+  several.kind = UserKind::several;
+  for (const auto& user : others)
+    several.text += (several.text.empty() ? "" : ", ") + user.describe();
+  return several;
 }
 
 HostOwner host_owner_of(const std::string& data_dir) {

@@ -11,6 +11,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace runner {
 
@@ -20,6 +21,7 @@ enum class UserKind {
             // the host can give it ownership
   named,    // "app" or "app:staff" not mapped (yet): a name only the image's /etc/passwd knows
   unknown,  // the image was not there to be inspected (it is pulled when the container is made)
+  several,  // the stages of a job (processors, the component) run as different users
 };
 
 struct ContainerUser {
@@ -37,6 +39,12 @@ struct ContainerUser {
 // (nullopt when the image could not be inspected).
 ContainerUser resolve_container_user(const std::string& component_user,
                                      const std::optional<std::string>& image_user);
+
+// The one user a job's folders are made for when its stages run as `users`: root stages need
+// nothing (root reads and writes anything), so the others' user if they agree; when they do not,
+// a ContainerUser of kind `several` (its text lists them), for which the folders are opened to
+// all below the private 0700 folder, as for a name the host cannot map.
+ContainerUser shared_user(const std::vector<ContainerUser>& users);
 
 // Who gets back the files the container wrote into a --data-dir: the user who ran runner. Under
 // sudo that is SUDO_UID/SUDO_GID; otherwise the owner of `data_dir` (a root runner working in

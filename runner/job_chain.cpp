@@ -15,6 +15,8 @@
 #include "runner/job_workspace.hpp"
 #include "runner/sync_action.hpp"
 
+#include <algorithm>
+
 namespace runner {
 namespace {
 
@@ -85,8 +87,9 @@ void tag_stage_container(NewContainer& container, const Stage& stage, const Chai
 
 void JobRunner::run_plan(RunEnvironment& env, logging::JobSummary& summary) {
   const JobPlan plan = plan_job(spec_, options_.row);
-  // Who the container runs as: asked of the engine once per job, every row's folder made for it.
-  const ContainerUser user = container_user(env.client, spec_, events_);
+  // Who the containers run as: asked of the engine once per distinct image and user of the job's
+  // stages, every row's folder made for all of them (shared_user).
+  const ContainerUser user = stages_user(env, plan);
   if (spec_.rows.empty() || is_sync_action(spec_)) {
     run_chain(env, plan, plan.runs.front(), user, summary);
     events_.set_context(nlohmann::json::object());
@@ -119,6 +122,27 @@ void JobRunner::run_plan(RunEnvironment& env, logging::JobSummary& summary) {
     if (stopped) summary.message = "Row " + row.id + ": " + summary.message;
   }
   events_.set_context(nlohmann::json::object());
+}
+
+ContainerUser JobRunner::stages_user(RunEnvironment& env, const JobPlan& plan) {
+  std::vector<const ComponentSpec*> asked;
+  std::vector<ContainerUser> users;
+  for (const ChainRun& run : plan.runs)
+    for (const Stage& stage : run.stages) {
+      const ComponentSpec& spec = *stage.spec;
+      if (std::any_of(asked.begin(), asked.end(), [&](const ComponentSpec* a) {
+            return a->image == spec.image && a->user == spec.user;
+          }))
+        continue;
+      asked.push_back(&spec);
+      users.push_back(container_user(env.client, spec, events_));
+    }
+  const ContainerUser user = shared_user(users);
+  if (user.kind == UserKind::several)
+    events_.emit(Level::debug, "runner",
+                 "The job's stages run as different " + user.describe() +
+                     ": their folders are opened to all below the private 0700 folder");
+  return user;
 }
 
 StatePhase& JobRunner::chain_state(const ChainRun& run, std::optional<StatePhase>& row_state) {

@@ -133,6 +133,7 @@ class JobRunner {
   void judge_response(const RunReport& report, logging::JobSummary& summary);
   // The job's container runs (job_chain.cpp): every row's chain of stages, in order.
   void run_plan(RunEnvironment& env, logging::JobSummary& summary);
+  ContainerUser stages_user(RunEnvironment& env, const JobPlan& plan);
   bool run_chain(RunEnvironment& env, const JobPlan& plan, const ChainRun& run,
                  const ContainerUser& user, logging::JobSummary& summary);
   bool run_stages(RunEnvironment& env, const JobPlan& plan, const ChainRun& run,

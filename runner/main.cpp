@@ -26,6 +26,7 @@
 #include "runner/stop_request.hpp"
 #include "runner/store_commands.hpp"
 #include "secrets/config_cipher.hpp"
+#include "store/disk_reserve.hpp"
 #include "store/sink_settings.hpp"
 #include "store/store_sink.hpp"
 
@@ -293,10 +294,17 @@ void end_dead_runner_jobs(bool dry_run) {
   if (url == "none" || dry_run) return;
   try {
     auto db = runner::store::open_store(url);
+    const auto store_file = db->local_file();
     for (const auto& job :
-         runner::store::end_jobs_of_dead_runners(*db, runner::host_name(), runner::process_alive))
+         runner::store::end_jobs_of_dead_runners(*db, runner::host_name(), runner::process_alive)) {
       std::printf("ended job %s (%s) as error: its runner (pid %lld) is gone\n", job.id.c_str(),
                   job.component_id.c_str(), static_cast<long long>(job.runner_pid.value_or(0)));
+      // The disk reserve its StoreSink held (disk_reserve.hpp), left by a kill -9.
+      std::error_code ignored;
+      if (store_file &&
+          std::filesystem::remove(runner::store::reserve_file(*store_file, job.id), ignored))
+        std::printf("removed the store's disk reserve of job %s\n", job.id.c_str());
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "runner: warning: the jobs of dead runners were not ended: %s\n",
                  e.what());

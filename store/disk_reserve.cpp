@@ -9,6 +9,11 @@
 
 namespace runner::store {
 
+std::filesystem::path reserve_file(const std::filesystem::path& store_file,
+                                   const std::string& job_id) {
+  return store_file.string() + "-reserve-" + job_id;
+}
+
 DiskReserve::DiskReserve(std::filesystem::path file, std::size_t bytes) : file_(std::move(file)) {
   const int fd = ::open(file_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return;

@@ -2,15 +2,21 @@
 // that disk fills up, so that the job's final record (and the note of which events were lost)
 // still fits: SQLite needs new WAL pages to record anything, and on a full disk it has none
 // (issue 14: RUNNER_HOME on a 2 MB tmpfs left the job `processing`, its loss unrecorded).
-// A file `<store file>-reserve-<job id>`, allocated with posix_fallocate (no data written);
-// removed by release() or the destructor. Creating it may fail (the disk is full already, a
+// A file `<store file>-reserve-<job id>` (reserve_file()), allocated with posix_fallocate (no
+// data written); removed by release() or the destructor, and by `runner gc` when it ends the
+// job of a runner killed before either ran. Creating it may fail (the disk is full already, a
 // read-only folder): then there is no reserve, and nothing else changes.
 #pragma once
 
 #include <cstddef>
 #include <filesystem>
+#include <string>
 
 namespace runner::store {
+
+// The reserve file of job `job_id` beside the store file `store_file`.
+std::filesystem::path reserve_file(const std::filesystem::path& store_file,
+                                   const std::string& job_id);
 
 class DiskReserve {
  public:

@@ -781,7 +781,10 @@ RemovedCounts PostgresStore::delete_jobs(const std::vector<std::string>& job_ids
                  .i64(static_cast<std::int64_t>(span.first_sequence))
                  .i64(static_cast<std::int64_t>(span.last_sequence)));
     } else {
-      exec(what, "DELETE FROM event_removals WHERE job_id = $1", Params().text(id));
+      // Everything kept about the job goes with it; component state (the component's, not the
+      // job's) stays.
+      for (const char* table : {"event_removals", "job_usage", "job_runs"})
+        exec(what, fmt::format("DELETE FROM {} WHERE job_id = $1", table), Params().text(id));
       auto r = exec(what,
                     "WITH d AS (DELETE FROM jobs WHERE id = $1 RETURNING 1) "
                     "SELECT count(*) FROM d",

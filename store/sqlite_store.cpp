@@ -716,7 +716,10 @@ RemovedCounts SqliteStore::delete_jobs(const std::vector<std::string>& job_ids, 
     if (keep_jobs) {
       record_removals(spans, schema::RemovedBy::prune);
     } else {
-      query("DELETE FROM event_removals WHERE job_id = ?1", what).bind(1, id).run();
+      // Everything kept about the job goes with it; component state (the component's, not the
+      // job's) stays.
+      for (const char* table : {"event_removals", "job_usage", "job_runs"})
+        query(fmt::format("DELETE FROM {} WHERE job_id = ?1", table), what).bind(1, id).run();
       query("DELETE FROM jobs WHERE id = ?1", what).bind(1, id).run();
       counts.jobs += static_cast<std::uint64_t>(changes());
     }

@@ -102,8 +102,8 @@ StoreSink::StoreSink(std::unique_ptr<Store> store, JobRecord job, StoreSinkOptio
   }
   store_->set_busy_timeout(kWriterBusyTimeout);
   if (const auto file = store_->local_file(); file && options_.disk_reserve_bytes > 0)
-    reserve_ = std::make_unique<DiskReserve>(file->string() + "-reserve-" + job_.id,
-                                             options_.disk_reserve_bytes);
+    reserve_ =
+        std::make_unique<DiskReserve>(reserve_file(*file, job_.id), options_.disk_reserve_bytes);
   writer_ = std::thread([this] { writer_loop(); });
 }
 

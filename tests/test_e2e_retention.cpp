@@ -18,7 +18,6 @@
 #include <thread>
 
 using nlohmann::json;
-using runner_test::postgres_url;
 using runner_test::run_cli;
 using runner_test::temp_file;
 using runner_test::TempDir;
@@ -132,6 +131,7 @@ void keep_jobs_case(const std::string& store) {
   const std::string ns = unique_name("e2e.keepjobs");
   const auto run =
       run_cli({"run", component("for i in 1 2 3 4 5; do echo l$i; done", ns), "--store", store});
+  INFO(run.err);
   REQUIRE(run.exit_code == 0);
   const std::string id = job_id_of(run);
   std::this_thread::sleep_for(std::chrono::milliseconds(1200));
@@ -161,7 +161,10 @@ TEST_CASE("runner prune --keep-jobs deletes only the events and says so (SQLite)
 
 TEST_CASE("runner prune --keep-jobs deletes only the events and says so (PostgreSQL)",
           "[e2e][store][prune][postgres]") {
-  keep_jobs_case(postgres_url());
+  // A schema of its own: the database's public schema is not the tests' to use (the server's
+  // owner may differ, and other suites share the database).
+  const runner_test::PgSchema schema("e2e_keepjobs_");
+  keep_jobs_case(schema.url());
 }
 
 void ship_delete_case(const std::string& store, const fs::path& out_dir) {
@@ -171,6 +174,7 @@ void ship_delete_case(const std::string& store, const fs::path& out_dir) {
   std::vector<std::size_t> per_job;
   for (const char* script : {"seq 1 25000", "seq 1 7; echo oops >&2"}) {
     const auto r = run_cli({"run", component(script, ns), "--store", store});
+    INFO(r.err);
     REQUIRE(r.exit_code == 0);
     ids.push_back(job_id_of(r));
     const auto logs = run_cli({"logs", ids.back(), "--json", "--store", store});
@@ -218,5 +222,6 @@ TEST_CASE("runner ship with delete: true counts exactly and the logs say so (SQL
 TEST_CASE("runner ship with delete: true counts exactly and the logs say so (PostgreSQL)",
           "[e2e][store][shipper][postgres]") {
   TempDir dir;
-  ship_delete_case(postgres_url(), dir.path / "shipped");
+  const runner_test::PgSchema schema("e2e_shipdel_");
+  ship_delete_case(schema.url(), dir.path / "shipped");
 }

@@ -164,6 +164,31 @@ TEST_CASE("a before-processor's outputs are the main component's inputs, with it
   CHECK(stdout_of(r.events, "main") == std::vector<std::string>{"x,y", "1"});
 }
 
+TEST_CASE("stages that run as different users all read their inputs and write their outputs",
+          "[e2e][processors][user]") {
+  // A processor as uid 2000 before a component as uid 1000, then a root one: the folders are
+  // made for all three, so none is refused /data/out or the file the stage before it wrote.
+  const json doc = {
+      {"id", "test.users"},
+      {"image", kImage},
+      {"user", "1000"},
+      {"command",
+       {"sh", "-c",
+        "id -u; cat /data/in/tables/seed.csv && echo main > /data/out/tables/main.csv && touch "
+        "/tmp/scratch"}},
+      {"processors",
+       {{"before",
+         {stage("test.seed", "id -u; echo seeded > /data/out/tables/seed.csv",
+                {{"user", "2000"}})}},
+        {"after", {stage("test.last", "id -u; cat /data/in/tables/main.csv")}}}}};
+  const auto r = run_job(temp_file(doc.dump()));
+  INFO(r.err << r.terminal);
+  CHECK(r.exit_code == 0);
+  CHECK(stdout_of(r.events, "before-1") == std::vector<std::string>{"2000"});
+  CHECK(stdout_of(r.events, "main") == std::vector<std::string>{"1000", "seeded"});
+  CHECK(stdout_of(r.events, "after-1") == std::vector<std::string>{"0", "main"});
+}
+
 TEST_CASE("the job's timeout covers every stage of the chain", "[e2e][processors]") {
   const json doc = {{"id", "test.chain"},
                     {"image", kImage},

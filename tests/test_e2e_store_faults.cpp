@@ -37,6 +37,7 @@ using runner_test::json_lines;
 using runner_test::run_cli;
 using runner_test::temp_file;
 using runner_test::TempDir;
+using runner_test::unique_name;
 
 namespace {
 
@@ -402,10 +403,15 @@ TEST_CASE("kill -9 of runner run: runner gc ends its job as error, the runner di
   run.wait(std::chrono::seconds(10));
   const std::string store = "sqlite:" + home.db();
   CHECK(show(store, job)["status"] == "processing");
+  // The store's disk reserve of the job (disk_reserve.hpp) outlived the kill; gc gives it back.
+  const std::filesystem::path reserve = home.db() + "-reserve-" + job;
+  CHECK(std::filesystem::exists(reserve));
   auto gc = run_cli({"gc"}, home.env());
   INFO(gc.out << gc.err);
   CHECK(gc.exit_code == 0);
   CHECK_THAT(gc.out, Catch::Contains("ended job " + job));
+  CHECK_THAT(gc.out, Catch::Contains("removed the store's disk reserve of job " + job));
+  CHECK_FALSE(std::filesystem::exists(reserve));
   const json state = show(store, job);
   INFO(state.dump());
   CHECK(state["status"] == "error");

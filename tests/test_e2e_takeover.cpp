@@ -180,7 +180,7 @@ TEST_CASE("a second SIGTERM during the drain hands the running job back at once"
 TEST_CASE("a take-over of a single-stage job saves its state and reads its usage like a run",
           "[e2e][worker][takeover][state]") {
   Queue queue;
-  const std::string config = unique("cfg-");
+  const std::string config = unique_name("cfg-");
   const json extra = {{"config_id", config}};
   const std::string id = queue.submit(
       "echo tick; sleep 1; echo '{\"cursor\": 7}' > /data/out/state.json; "
@@ -216,7 +216,7 @@ TEST_CASE("a take-over of a single-stage job saves its state and reads its usage
 TEST_CASE("a take-over in the middle of a chain fails honestly and saves no state",
           "[e2e][worker][takeover][processors]") {
   Queue queue;
-  const std::string config = unique("cfg-");
+  const std::string config = unique_name("cfg-");
   const std::string id =
       queue.submit("echo tick; sleep 1; echo '{\"cursor\": 1}' > /data/out/state.json",
                    {{"config_id", config},

@@ -229,6 +229,28 @@ TEST_CASE("workspace: the image's USER and a user not known yet get what they ne
   }
 }
 
+TEST_CASE("workspace: the stages' users make one user the folders are made for",
+          "[runner][workspace][user]") {
+  using runner::UserKind;
+  // Root stages need nothing; stages that agree share their user.
+  CHECK(runner::shared_user({user("root"), user("0")}).root());
+  CHECK(runner::shared_user({}).root());
+  const auto one = runner::shared_user({user("1000"), user("root"), user("1000:1000")});
+  CHECK(one.kind == UserKind::numeric);
+  CHECK(one.uid == 1000);
+  CHECK(runner::shared_user({user("app"), user("app")}).describe() == "user \"app\"");
+  // Users that differ (a uid, another gid, a name) are `several`, named in messages.
+  const auto mixed = runner::shared_user({user("1000"), user("1000:50"), user("app"), user("0")});
+  CHECK(mixed.kind == UserKind::several);
+  CHECK(mixed.describe() == "users uid 1000, uid 1000 (gid 50), user \"app\"");
+  // For them the folders are opened below the private root, as for a name.
+  PrivateTmp tmp;
+  JobWorkspace ws(kJob, std::nullopt, false, kConfig, mixed);
+  CHECK(mode_of(ws.root()) == 0700);
+  CHECK(mode_of(ws.data_dir() / "out/tables") == 0777);
+  CHECK(mode_of(ws.tmp_dir()) == 01777);
+}
+
 TEST_CASE("workspace: a user's own config.json in --data-dir is neither written nor removed",
           "[runner][workspace]") {
   PrivateTmp tmp;

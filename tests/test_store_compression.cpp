@@ -193,6 +193,9 @@ void prune_case(Db& db) {
   const std::string fresh = write_new_job(db.url());
   db.exec("INSERT INTO kv (key, value, updated_at) VALUES ('k', 'v', 0)");
   store->put_value("offset", "x");
+  // What issue 13 keeps about a job goes with it; the component's state stays.
+  store->put_usage(fresh, R"([{"metric":"kB","value":1}])");
+  store->put_job_runs(fresh, R"({"rows":[],"stages":[]})");
   runner::store::PruneOptions options;
   options.filter.finished_before = runner::logging::now_utc() + std::chrono::hours(1);
   options.filter.status = "success";
@@ -207,6 +210,10 @@ void prune_case(Db& db) {
   CHECK_FALSE(store->find_job(fresh));
   CHECK_FALSE(store->find_job(kOldJob));
   CHECK(db.scalar("SELECT count(*) FROM event_blocks") == "0");
+  CHECK_FALSE(store->job_usage(fresh));
+  CHECK_FALSE(store->job_runs(fresh));
+  CHECK(db.scalar("SELECT count(*) FROM job_usage") == "0");
+  CHECK(db.scalar("SELECT count(*) FROM job_runs") == "0");
   CHECK(store->get_value("offset") == "x");  // kv is not pruned
   CHECK(db.scalar("SELECT value FROM kv WHERE key = 'k'") == "v");
   // A job that is not finished is never selected.
