@@ -39,6 +39,9 @@ void EventLog::write(Level level, std::string_view source, std::string_view mess
   event.message = message;
   event.fields = fields;
   for (EventSink* sink : sinks_) sink->write(event);
+  // Runner's own events are few and often come while the container says nothing (a pull being
+  // retried, a stop being waited for): they reach a file or a pipe now, not at the next batch.
+  if (source == "runner") flush();
 }
 
 void EventLog::record(std::string_view kind, MaskedText members) {

@@ -31,7 +31,7 @@
 namespace runner {
 
 // What /data/config.json is for a job.
-struct JobConfig {
+struct JobConfig {  // NOLINT(bugprone-exception-escape): implicit members, nlohmann json
   std::optional<nlohmann::json> generated;  // runner writes this; nullopt: the user's file
   std::filesystem::path users_file;         // set when the user's file is used
   nlohmann::json users_config;              // its document (a chain's stages are given it)

@@ -137,7 +137,7 @@ ContainerUser JobRunner::stages_user(RunEnvironment& env, const JobPlan& plan) {
       asked.push_back(&spec);
       users.push_back(container_user(env.client, spec, events_));
     }
-  const ContainerUser user = shared_user(users);
+  ContainerUser user = shared_user(users);
   if (user.kind == UserKind::several)
     events_.emit(Level::debug, "runner",
                  "The job's stages run as different " + user.describe() +

@@ -148,7 +148,7 @@ ContainerUser container_user(docker::EngineClient& client, const ComponentSpec& 
                                                      {kLabelPid, std::to_string(::getpid())},
                                                      {kLabelEngine, client.endpoint().display}};
   std::string why_not;
-  const ContainerUser mapped = map_user_through_image(
+  ContainerUser mapped = map_user_through_image(
       client, spec.image, user, "runner-" + events.job_id() + "-accounts", labels, why_not);
   if (mapped.kind == UserKind::named)
     events.emit(Level::debug, "runner",
