@@ -31,7 +31,10 @@ for r in $(seq 1 "$RUNS"); do
   for bin in "$@"; do
     n=${names[$i]}; i=$((i+1))
     export RUNNER_HOME=$work/$n
-    for job in $("$bin" jobs --json | python3 -c 'import json,sys; [print(json.loads(l)["component_id"]+"="+json.loads(l)["id"]) for l in sys.stdin]'); do
+    for job in $("$bin" jobs --json | python3 -c 'import json,sys
+for l in sys.stdin:
+    d = json.loads(l)
+    print(d["component_id"] + "=" + d.get("job_id", d.get("id", "")))  # job_id since issue 15'); do
       c=${job%%=*}; id=${job#*=}
       t[$n,$c,logs]+="$(secs sh -c "'$bin' logs $id | cat > /dev/null") "
       t[$n,$c,json]+="$(secs sh -c "'$bin' logs $id --json > /dev/null") "
