@@ -268,7 +268,11 @@ void JobRunner::after_run(const JobWorkspace& workspace, StatePhase& state,
   };
   const UsageRead usage = read_usage_file(workspace.data_dir());
   if (usage.problem) fail("Invalid usage file: " + *usage.problem);
-  summary.usage = usage.usage;
+  // A job of several rows reports every row's metrics: each chain's file adds to the job's list.
+  if (usage.usage) {
+    if (!summary.usage) summary.usage = nlohmann::json::array();
+    for (const auto& item : *usage.usage) summary.usage->push_back(item);
+  }
   if (summary.status != JobStatus::success) return;
   std::vector<std::string> found;
   try {

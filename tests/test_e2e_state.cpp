@@ -246,6 +246,20 @@ TEST_CASE("usage: out/usage.json is kept in the result and the store, a wrong on
   }
 }
 
+TEST_CASE("usage: a job of several rows reports every row's metrics", "[e2e][usage][rows]") {
+  Home home;
+  // Each row writes its own file (the row id is the metric); r2 writes none.
+  const std::string file = component(
+      "[ \"$KBC_CONFIGROWID\" = r2 ] || echo \"[{\\\"metric\\\": \\\"$KBC_CONFIGROWID\\\", "
+      "\\\"value\\\": 1}]\" > /data/out/usage.json",
+      {{"rows", {{{"id", "r1"}}, {{"id", "r2"}}, {{"id", "r3"}}}}});
+  const Run run = run_job(home, file);
+  INFO(run.err);
+  REQUIRE(run.exit_code == 0);
+  CHECK(run.result["usage"] ==
+        json::parse(R"([{"metric":"r1","value":1},{"metric":"r3","value":1}])"));
+}
+
 TEST_CASE("environment: the KBC_* variables of docker-bundle's Environment", "[e2e][env]") {
   Home home;
   const std::string file =
