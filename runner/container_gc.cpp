@@ -4,6 +4,8 @@
 #include "common/host_name.hpp"
 #include "runner/job_runner.hpp"
 #include "runner/job_workspace.hpp"
+#include "secrets/config_cipher.hpp"
+#include "store/event_spool.hpp"
 
 #include <signal.h>
 #include <unistd.h>
@@ -70,6 +72,25 @@ std::vector<GcWorkspace> collect_orphan_workspaces(bool dry_run) {
     found.push_back(std::move(w));
   }
   return found;
+}
+
+void store_spooled_events(store::Store& db, store::JobRecord& job,
+                          const std::function<void(const std::string&)>& say) {
+  const auto home = secrets::runner_home();
+  if (!home) return;
+  const std::filesystem::path file = *home / "spool" / (job.id + ".spool");
+  std::error_code ec;
+  if (!std::filesystem::exists(std::filesystem::symlink_status(file, ec))) return;
+  try {
+    const std::uint64_t last = store::store_left_over_spool(db, file, job.id);
+    if (last > job.events_stored) job.events_stored = last;
+    say(last > 0 ? "stored the events job " + job.id + " had spooled on disk (up to #" +
+                       std::to_string(last) + ")"
+                 : "removed the empty spool file of job " + job.id);
+  } catch (const std::exception& e) {
+    say("the events job " + job.id + " spooled on disk were not stored (" + file.string() +
+        " is kept for the next runner gc): " + e.what());
+  }
 }
 
 }  // namespace runner

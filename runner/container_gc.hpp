@@ -10,8 +10,14 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
+
+namespace runner::store {
+class Store;
+struct JobRecord;
+}  // namespace runner::store
 
 namespace runner {
 
@@ -39,5 +45,12 @@ struct GcWorkspace {
   bool removed = false;
 };
 std::vector<GcWorkspace> collect_orphan_workspaces(bool dry_run);
+
+// For store::end_jobs_of_dead_runners: the events a dead runner had spooled for `job` (the store
+// was busy or away when it was killed: RUNNER_HOME/spool/<job id>.spool) are stored now, and
+// the record's events_stored raised; `say` is told what was stored, or why not (the file is kept
+// then, for the next `runner gc`).
+void store_spooled_events(store::Store& db, store::JobRecord& job,
+                          const std::function<void(const std::string&)>& say);
 
 }  // namespace runner

@@ -277,7 +277,9 @@ class WorkerLoop {
     }
     // `runner run` jobs on this host whose runner died (their containers are `runner gc`'s).
     try {
-      for (const auto& job : store::end_jobs_of_dead_runners(db_, host_name(), process_alive))
+      const auto salvage = [&](store::JobRecord& job) { store_spooled_events(db_, job, report_); };
+      for (const auto& job :
+           store::end_jobs_of_dead_runners(db_, host_name(), process_alive, salvage))
         report_(fmt::format("job {} ({}): error ({})", job.id, job.component_id, job.message));
     } catch (const std::exception& e) {
       report_(std::string("warning: housekeeping failed: ") + e.what());

@@ -295,8 +295,12 @@ void end_dead_runner_jobs(bool dry_run) {
   try {
     auto db = runner::store::open_store(url);
     const auto store_file = db->local_file();
-    for (const auto& job :
-         runner::store::end_jobs_of_dead_runners(*db, runner::host_name(), runner::process_alive)) {
+    const auto say = [](const std::string& line) { std::printf("%s\n", line.c_str()); };
+    const auto salvage = [&](runner::store::JobRecord& job) {
+      runner::store_spooled_events(*db, job, say);
+    };
+    for (const auto& job : runner::store::end_jobs_of_dead_runners(
+             *db, runner::host_name(), runner::process_alive, salvage)) {
       std::printf("ended job %s (%s) as error: its runner (pid %lld) is gone\n", job.id.c_str(),
                   job.component_id.c_str(), static_cast<long long>(job.runner_pid.value_or(0)));
       // The disk reserve its StoreSink held (disk_reserve.hpp), left by a kill -9.

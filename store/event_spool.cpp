@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -58,6 +59,45 @@ EventSpool::EventSpool(std::filesystem::path file, std::uint64_t max_bytes)
 
 EventSpool::~EventSpool() {
   reset();
+}
+
+EventSpool::EventSpool(EventSpool&& other) noexcept
+    : file_(std::move(other.file_)),
+      max_bytes_(other.max_bytes_),
+      fd_(other.fd_),
+      read_offset_(other.read_offset_),
+      write_offset_(other.write_offset_) {
+  other.fd_ = -1;
+  other.read_offset_ = other.write_offset_ = 0;
+}
+
+EventSpool EventSpool::left_over(std::filesystem::path file) {
+  EventSpool spool(std::move(file), 0);
+  spool.fd_ = ::open(spool.file_.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+  struct stat info {};
+  if (spool.fd_ >= 0 && ::fstat(spool.fd_, &info) == 0 && S_ISREG(info.st_mode))
+    spool.write_offset_ = static_cast<std::uint64_t>(info.st_size);
+  return spool;
+}
+
+std::uint64_t store_left_over_spool(Store& store, const std::filesystem::path& file,
+                                    const std::string& job_id) {
+  EventSpool spool = EventSpool::left_over(file);
+  std::uint64_t last = 0;
+  try {
+    for (auto blocks = spool.read(256 << 10); !blocks.empty(); blocks = spool.read(256 << 10)) {
+      for (auto& b : blocks) b.job_id = job_id;
+      store.append_blocks(blocks);
+      last = std::max(last, blocks.back().last_sequence);
+    }
+  } catch (...) {
+    spool.keep_file();
+    throw;
+  }
+  spool.reset();  // removes the file, a damaged tail with it
+  std::error_code ignored;
+  std::filesystem::remove(file, ignored);  // not opened (not a regular file): gone all the same
+  return last;
 }
 
 bool EventSpool::open_file(std::string& problem) {
@@ -114,7 +154,10 @@ std::vector<EventBlock> EventSpool::read(std::size_t max_bytes) {
   std::size_t bytes = 0;
   while (!empty() && (blocks.empty() || bytes < max_bytes)) {
     RecordHeader h{};
+    if (pending_bytes() < sizeof h) break;
     if (!read_all(fd_, reinterpret_cast<char*>(&h), sizeof h, read_offset_)) break;
+    // A left-over file may end in a record cut short: never trust a length past the end.
+    if (h.length > pending_bytes() - sizeof h || h.first_sequence > h.last_sequence) break;
     EventBlock b;
     b.first_sequence = h.first_sequence;
     b.last_sequence = h.last_sequence;
@@ -129,6 +172,12 @@ std::vector<EventBlock> EventSpool::read(std::size_t max_bytes) {
     blocks.push_back(std::move(b));
   }
   return blocks;
+}
+
+void EventSpool::keep_file() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  read_offset_ = write_offset_ = 0;
 }
 
 void EventSpool::reset() {

@@ -21,7 +21,8 @@ bool is_final_status(std::string_view status) {
 }
 
 std::vector<JobRecord> end_jobs_of_dead_runners(Store& store, std::string_view host,
-                                                const std::function<bool(std::int64_t)>& alive) {
+                                                const std::function<bool(std::int64_t)>& alive,
+                                                const std::function<void(JobRecord&)>& salvage) {
   std::vector<JobRecord> ended;
   for (const auto status : {kStatusProcessing, kStatusTerminating}) {
     JobFilter filter;
@@ -30,6 +31,7 @@ std::vector<JobRecord> end_jobs_of_dead_runners(Store& store, std::string_view h
     for (auto& job : store.list_jobs(filter)) {
       if (job.runner_host != host || !job.runner_pid || job.lease_until) continue;
       if (alive(*job.runner_pid)) continue;
+      if (salvage) salvage(job);
       job.status = std::string(kStatusError);
       job.error_type = std::string(logging::error_type_name(logging::ErrorType::internal));
       job.exit_code = kExitInternal;

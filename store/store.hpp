@@ -332,9 +332,12 @@ class Store {
 // Ends as error every processing or terminating `runner run` job recorded as run on `host` by a
 // process that is gone (`alive(pid)` is false), with a message saying the runner died; returns
 // the jobs as they are now. `runner gc` and workers call it (a job of a worker has a lease
-// instead and is never one of these).
-std::vector<JobRecord> end_jobs_of_dead_runners(Store& store, std::string_view host,
-                                                const std::function<bool(std::int64_t)>& alive);
+// instead and is never one of these). `salvage`, when given, runs first for each such job: it
+// may store what the runner left behind (its spool: store_left_over_spool) and raise the
+// record's events_stored.
+std::vector<JobRecord> end_jobs_of_dead_runners(
+    Store& store, std::string_view host, const std::function<bool(std::int64_t)>& alive,
+    const std::function<void(JobRecord&)>& salvage = {});
 
 // Opens (creating and migrating the schema when needed) the store at `url`:
 //   sqlite:PATH             an SQLite file (folders are created, mode 0700)

@@ -545,6 +545,52 @@ TEST_CASE("a spool past RUNNER_SPOOL_MAX_BYTES: the loss is recorded, the rest s
   CHECK_FALSE(std::filesystem::exists(home.path / "spool" / (job + ".spool")));
 }
 
+TEST_CASE("kill -9 with events spooled on disk: runner gc stores them and ends the job",
+          "[e2e][store][faults][sqlite][spool]") {
+  Home home;
+  REQUIRE(run_cli({"jobs"}, home.env()).exit_code == 0);
+  // "line 1", then 1,000,000 numbers at full speed once the test holds the lock, then a wait.
+  const std::string component = temp_file(
+      json({{"id", "test.spool-kill"},
+            {"image", kImage},
+            {"command", {"sh", "-c", "echo 'line 1'; sleep 3; seq 1 1000000; sleep 300"}}})
+          .dump());
+  CliProcess run({"run", component, "--no-color"}, home.env());
+  REQUIRE(run.wait_for_output("line 1", std::chrono::seconds(60)));
+  const std::string store = "sqlite:" + home.db();
+  const std::string job = only_job(home);
+  const auto spool = home.path / "spool" / (job + ".spool");
+  // "line 1" is stored before the lock (the writer commits within 100 ms).
+  for (int i = 0; i < 50 && stored_lines(store, job).empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  {
+    SqliteLock lock(home.db());
+    REQUIRE(run.wait_for_output("1000000", std::chrono::seconds(60)));
+    std::this_thread::sleep_for(std::chrono::seconds(4));  // memory full, then the spool
+    REQUIRE(std::filesystem::exists(spool));
+    REQUIRE(std::filesystem::file_size(spool) > 0);
+    run.signal(SIGKILL);
+    run.wait(std::chrono::seconds(10));
+  }
+  auto gc = run_cli({"gc"}, home.env());
+  INFO(gc.out << gc.err);
+  CHECK(gc.exit_code == 0);
+  CHECK_THAT(gc.out, Catch::Contains("stored the events job " + job + " had spooled on disk"));
+  CHECK_THAT(gc.out, Catch::Contains("ended job " + job));
+  CHECK_FALSE(std::filesystem::exists(spool));
+  // The spooled events are stored, each once (stored_lines checks), up to the last number; what
+  // was in the killed runner's memory is not (the record says up to where events were stored).
+  const auto lines = stored_lines(store, job);
+  REQUIRE(lines.size() > 1);
+  CHECK(lines.front() == "line 1");
+  CHECK(lines.back() == "1000000");
+  const json state = show(store, job);
+  INFO(state.dump());
+  CHECK(state["status"] == "error");
+  CHECK_THAT(state["message"].get<std::string>(), Catch::Contains("The runner died"));
+  CHECK(state["events_stored"].get<std::uint64_t>() >= 1000001);
+}
+
 TEST_CASE("bad RUNNER_STORE_RETRY_SECONDS or RUNNER_SPOOL_MAX_BYTES: exit 64 naming it",
           "[e2e][store][faults][sqlite]") {
   Home home;

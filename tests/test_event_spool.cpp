@@ -86,3 +86,44 @@ TEST_CASE("a full spool refuses a block whole and says why", "[store][spool]") {
   spool.reset();
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("a killed runner's spool file is read up to its last whole record", "[store][spool]") {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("runner-spool-left-" + std::to_string(::getpid()));
+  const auto file = dir / "job.spool";
+  const auto left = dir / "left.spool";
+  {
+    EventSpool spool(file, 1 << 20);
+    std::string problem;
+    REQUIRE(spool.append(block(1, 2, std::string(100, 'a')), problem));
+    REQUIRE(spool.append(block(3, 3, std::string(200, 'b')), problem));
+    REQUIRE(spool.append(block(4, 9, std::string(300, 'c')), problem));
+    // What a kill -9 leaves: the file as it is, here cut in the middle of the third record.
+    std::filesystem::copy_file(file, left);
+    std::filesystem::resize_file(left, std::filesystem::file_size(left) - 150);
+  }
+  {
+    EventSpool spool = EventSpool::left_over(left);
+    const auto back = spool.read(1 << 20);
+    REQUIRE(back.size() == 2);
+    CHECK(back[0].first_sequence == 1);
+    CHECK(back[0].events == std::string(100, 'a'));
+    CHECK(back[1].last_sequence == 3);
+    CHECK(spool.read(1 << 20).empty());  // the cut record is never made up
+    spool.reset();
+  }
+  CHECK_FALSE(std::filesystem::exists(left));
+  // A header that claims more text than the file holds, and a file that is not there.
+  {
+    std::FILE* f = std::fopen(left.c_str(), "wb");
+    REQUIRE(f != nullptr);
+    // first, last, min_time, max_time, level mask + reserved, event count, text length
+    const std::uint64_t header[7] = {1, 1, 0, 0, 0, 1, ~std::uint64_t{0} >> 1};
+    std::fwrite(header, sizeof header, 1, f);
+    std::fwrite("some text", 9, 1, f);
+    std::fclose(f);
+  }
+  CHECK(EventSpool::left_over(left).read(1 << 20).empty());
+  CHECK(EventSpool::left_over(dir / "none.spool").read(1 << 20).empty());
+  std::filesystem::remove_all(dir);
+}
