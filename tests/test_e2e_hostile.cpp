@@ -6,6 +6,7 @@
 // `runner gc`.
 #include "cli_process.hpp"
 #include "docker/engine_client.hpp"
+#include "docker/engine_errors.hpp"
 #include "engine_proxy.hpp"
 #include "fixtures.hpp"
 #include "store/store.hpp"
@@ -309,12 +310,17 @@ TEST_CASE("a job container cannot forge GELF datagrams from another job's addres
   auto client = engine();
   for (int i = 0; i < 100 && victim_ip.empty(); ++i) {
     const auto found = client.list_containers({"io.runner.component-id=" + id});
-    if (!found.empty()) {
-      const auto state = client.inspect_container(found[0].id);
-      if (state.running) victim_ip = state.ip_address;
+    try {
+      if (!found.empty()) {
+        const auto state = client.inspect_container(found[0].id);
+        if (state.running) victim_ip = state.ip_address;
+      }
+    } catch (const runner::docker::EngineApiError&) {
+      // Listed, then gone before the inspect: the victim's run ended (its output says why).
     }
     if (victim_ip.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  INFO("the victim job: " << victim.out() << victim.err());
   REQUIRE_FALSE(victim_ip.empty());
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // allow_only is in force
 
