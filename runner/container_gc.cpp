@@ -77,7 +77,8 @@ std::vector<GcWorkspace> collect_orphan_workspaces(bool dry_run) {
 void store_spooled_events(store::Store& db, store::JobRecord& job,
                           const std::function<void(const std::string&)>& say) {
   const auto home = secrets::runner_home();
-  if (!home) return;
+  // A job id is a UUID; one from a store edited by hand must not name a path elsewhere.
+  if (!home || job.id.find_first_of("/\\") != std::string::npos || job.id.starts_with('.')) return;
   const std::filesystem::path file = *home / "spool" / (job.id + ".spool");
   std::error_code ec;
   if (!std::filesystem::exists(std::filesystem::symlink_status(file, ec))) return;

@@ -329,6 +329,9 @@ class PostgresStore final : public Store {
     if (affected(r) == 0) throw StoreError(fmt::format("{}: {}: no such job", described_, what));
   }
   bool drain_notifications();
+  // The one-text-per-key tables (kv, job_usage, job_runs: schema::KeyedText).
+  std::optional<std::string> read_keyed(schema::KeyedText table, std::string_view key);
+  void write_keyed(schema::KeyedText table, std::string_view key, std::string_view text);
 
   ConnHandle conn_;
   std::string described_;

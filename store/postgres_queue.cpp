@@ -97,31 +97,19 @@ std::vector<StateWrite> PostgresStore::job_state_writes(std::string_view job_id)
 }
 
 void PostgresStore::put_usage(std::string_view job_id, std::string_view usage) {
-  exec(fmt::format("store the usage of job {}", job_id),
-       "INSERT INTO job_usage (job_id, usage, recorded_at) VALUES ($1, $2, $3) ON CONFLICT "
-       "(job_id) DO UPDATE SET usage = excluded.usage, recorded_at = excluded.recorded_at",
-       Params().text(job_id).text(usage).time(logging::now_utc()));
+  write_keyed(schema::KeyedText::usage, job_id, usage);
 }
 
 std::optional<std::string> PostgresStore::job_usage(std::string_view job_id) {
-  auto r = exec(fmt::format("read the usage of job {}", job_id),
-                "SELECT usage FROM job_usage WHERE job_id = $1", Params().text(job_id));
-  if (PQntuples(r.get()) == 0) return std::nullopt;
-  return cell(r.get(), 0, 0);
+  return read_keyed(schema::KeyedText::usage, job_id);
 }
 
 void PostgresStore::put_job_runs(std::string_view job_id, std::string_view runs) {
-  exec(fmt::format("store the runs of job {}", job_id),
-       "INSERT INTO job_runs (job_id, runs, recorded_at) VALUES ($1, $2, $3) ON CONFLICT "
-       "(job_id) DO UPDATE SET runs = excluded.runs, recorded_at = excluded.recorded_at",
-       Params().text(job_id).text(runs).time(logging::now_utc()));
+  write_keyed(schema::KeyedText::runs, job_id, runs);
 }
 
 std::optional<std::string> PostgresStore::job_runs(std::string_view job_id) {
-  auto r = exec(fmt::format("read the runs of job {}", job_id),
-                "SELECT runs FROM job_runs WHERE job_id = $1", Params().text(job_id));
-  if (PQntuples(r.get()) == 0) return std::nullopt;
-  return cell(r.get(), 0, 0);
+  return read_keyed(schema::KeyedText::runs, job_id);
 }
 
 // --- queue --------------------------------------------------------------------------------------

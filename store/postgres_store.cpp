@@ -461,18 +461,26 @@ std::optional<std::uint64_t> PostgresStore::size_bytes() {
 
 // --- key-value ----------------------------------------------------------------------------------
 
-std::optional<std::string> PostgresStore::get_value(std::string_view key) {
-  auto r = exec(fmt::format("read the value of {}", key), "SELECT value FROM kv WHERE key = $1",
-                Params().text(key));
+std::optional<std::string> PostgresStore::read_keyed(schema::KeyedText table,
+                                                     std::string_view key) {
+  auto r = exec("read " + schema::keyed_text_what(table, key),
+                schema::keyed_text_select(table, '$'), Params().text(key));
   if (PQntuples(r.get()) == 0) return std::nullopt;
   return cell(r.get(), 0, 0);
 }
 
+void PostgresStore::write_keyed(schema::KeyedText table, std::string_view key,
+                                std::string_view text) {
+  exec("store " + schema::keyed_text_what(table, key), schema::keyed_text_upsert(table, '$'),
+       Params().text(key).text(text).time(logging::now_utc()));
+}
+
+std::optional<std::string> PostgresStore::get_value(std::string_view key) {
+  return read_keyed(schema::KeyedText::kv, key);
+}
+
 void PostgresStore::put_value(std::string_view key, std::string_view value) {
-  exec(fmt::format("store the value of {}", key),
-       "INSERT INTO kv (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE "
-       "SET value = excluded.value, updated_at = excluded.updated_at",
-       Params().text(key).text(value).time(logging::now_utc()));
+  write_keyed(schema::KeyedText::kv, key, value);
 }
 
 }  // namespace postgres_backend

@@ -461,6 +461,51 @@ std::string exhausted_job_message() {
       kMaxAttempts);
 }
 
+namespace {
+struct KeyedTextColumns {
+  const char* table;
+  const char* key;
+  const char* text;
+  const char* time;
+};
+KeyedTextColumns columns_of(KeyedText table) {
+  switch (table) {
+    case KeyedText::kv:
+      return {"kv", "key", "value", "updated_at"};
+    case KeyedText::usage:
+      return {"job_usage", "job_id", "usage", "recorded_at"};
+    case KeyedText::runs:
+      break;
+  }
+  return {"job_runs", "job_id", "runs", "recorded_at"};
+}
+}  // namespace
+
+std::string keyed_text_select(KeyedText table, char placeholder) {
+  const auto c = columns_of(table);
+  return fmt::format("SELECT {} FROM {} WHERE {} = {}1", c.text, c.table, c.key, placeholder);
+}
+
+std::string keyed_text_upsert(KeyedText table, char placeholder) {
+  const auto c = columns_of(table);
+  return fmt::format(
+      "INSERT INTO {0} ({1}, {2}, {3}) VALUES ({4}1, {4}2, {4}3) ON CONFLICT ({1}) DO UPDATE SET "
+      "{2} = excluded.{2}, {3} = excluded.{3}",
+      c.table, c.key, c.text, c.time, placeholder);
+}
+
+std::string keyed_text_what(KeyedText table, std::string_view key) {
+  switch (table) {
+    case KeyedText::kv:
+      return fmt::format("the value of {}", key);
+    case KeyedText::usage:
+      return fmt::format("the usage of job {}", key);
+    case KeyedText::runs:
+      break;
+  }
+  return fmt::format("the runs of job {}", key);
+}
+
 std::string_view removed_by_name(RemovedBy by) {
   return by == RemovedBy::prune ? "prune" : "ship";
 }

@@ -130,6 +130,15 @@ inline constexpr std::string_view kSqliteBlockEvents =
 inline constexpr std::string_view kPostgresBlockEvents =
     "coalesce(event_count, json_array_length(events::json))";
 
+// The tables that hold one text per key: kv (shipper offsets), job_usage and job_runs (issue 13).
+// Their read and upsert statements, the same for both backends but for the placeholders
+// (`placeholder`: '?' for SQLite's ?1, '$' for PostgreSQL's $1): key ?1, text ?2, time ?3.
+enum class KeyedText { kv, usage, runs };
+std::string keyed_text_select(KeyedText table, char placeholder);
+std::string keyed_text_upsert(KeyedText table, char placeholder);
+// For messages: "the value of KEY", "the usage of job KEY", "the runs of job KEY".
+std::string keyed_text_what(KeyedText table, std::string_view key);
+
 // Who removed a job's events (the event_removals table, version 3).
 enum class RemovedBy { prune, ship };
 std::string_view removed_by_name(RemovedBy by);

@@ -262,6 +262,9 @@ class SqliteStore final : public Store {
   void record_removals(const schema::RemovalSpans& spans, schema::RemovedBy by);
   std::int64_t pragma(const std::string& name);
   void exec_or_throw(const std::string& sql, std::string_view what);
+  // The one-text-per-key tables (kv, job_usage, job_runs: schema::KeyedText).
+  std::optional<std::string> read_keyed(schema::KeyedText table, std::string_view key);
+  void write_keyed(schema::KeyedText table, std::string_view key, std::string_view text);
 
   std::string path_;
   DbHandle db_;

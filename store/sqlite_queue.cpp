@@ -100,41 +100,19 @@ std::vector<StateWrite> SqliteStore::job_state_writes(std::string_view job_id) {
 }
 
 void SqliteStore::put_usage(std::string_view job_id, std::string_view usage) {
-  query(
-      "INSERT INTO job_usage (job_id, usage, recorded_at) VALUES (?1, ?2, ?3) ON CONFLICT "
-      "(job_id) DO UPDATE SET usage = excluded.usage, recorded_at = excluded.recorded_at",
-      fmt::format("store the usage of job {}", job_id))
-      .bind(1, job_id)
-      .bind(2, usage)
-      .bind(3, logging::now_utc())
-      .run();
+  write_keyed(schema::KeyedText::usage, job_id, usage);
 }
 
 std::optional<std::string> SqliteStore::job_usage(std::string_view job_id) {
-  auto q = query("SELECT usage FROM job_usage WHERE job_id = ?1",
-                 fmt::format("read the usage of job {}", job_id));
-  q.bind(1, job_id);
-  if (!q.step()) return std::nullopt;
-  return q.text(0);
+  return read_keyed(schema::KeyedText::usage, job_id);
 }
 
 void SqliteStore::put_job_runs(std::string_view job_id, std::string_view runs) {
-  query(
-      "INSERT INTO job_runs (job_id, runs, recorded_at) VALUES (?1, ?2, ?3) ON CONFLICT "
-      "(job_id) DO UPDATE SET runs = excluded.runs, recorded_at = excluded.recorded_at",
-      fmt::format("store the runs of job {}", job_id))
-      .bind(1, job_id)
-      .bind(2, runs)
-      .bind(3, logging::now_utc())
-      .run();
+  write_keyed(schema::KeyedText::runs, job_id, runs);
 }
 
 std::optional<std::string> SqliteStore::job_runs(std::string_view job_id) {
-  auto q = query("SELECT runs FROM job_runs WHERE job_id = ?1",
-                 fmt::format("read the runs of job {}", job_id));
-  q.bind(1, job_id);
-  if (!q.step()) return std::nullopt;
-  return q.text(0);
+  return read_keyed(schema::KeyedText::runs, job_id);
 }
 
 // --- queue --------------------------------------------------------------------------------------

@@ -495,22 +495,29 @@ std::optional<std::uint64_t> SqliteStore::size_bytes() {
 
 // --- key-value ----------------------------------------------------------------------------------
 
-std::optional<std::string> SqliteStore::get_value(std::string_view key) {
-  auto q = query("SELECT value FROM kv WHERE key = ?1", fmt::format("read the value of {}", key));
+std::optional<std::string> SqliteStore::read_keyed(schema::KeyedText table, std::string_view key) {
+  auto q =
+      query(schema::keyed_text_select(table, '?'), "read " + schema::keyed_text_what(table, key));
   q.bind(1, key);
   if (!q.step()) return std::nullopt;
   return q.text(0);
 }
 
-void SqliteStore::put_value(std::string_view key, std::string_view value) {
-  query(
-      "INSERT INTO kv (key, value, updated_at) VALUES (?1, ?2, ?3) ON CONFLICT (key) DO UPDATE "
-      "SET value = excluded.value, updated_at = excluded.updated_at",
-      fmt::format("store the value of {}", key))
+void SqliteStore::write_keyed(schema::KeyedText table, std::string_view key,
+                              std::string_view text) {
+  query(schema::keyed_text_upsert(table, '?'), "store " + schema::keyed_text_what(table, key))
       .bind(1, key)
-      .bind(2, value)
+      .bind(2, text)
       .bind(3, logging::now_utc())
       .run();
+}
+
+std::optional<std::string> SqliteStore::get_value(std::string_view key) {
+  return read_keyed(schema::KeyedText::kv, key);
+}
+
+void SqliteStore::put_value(std::string_view key, std::string_view value) {
+  write_keyed(schema::KeyedText::kv, key, value);
 }
 
 }  // namespace sqlite_backend

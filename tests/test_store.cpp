@@ -2,6 +2,7 @@
 // file in a temporary folder ([store][sqlite]) and a fresh schema in the PostgreSQL database
 // named by RUNNER_TEST_POSTGRES_URL ([store][postgres]; scripts/start-postgres.sh starts one and
 // prints the URL, scripts/test.sh exports it). Without that variable the PostgreSQL cases fail.
+#include "fixtures.hpp"
 #include "store/schema.hpp"
 #include "store/store.hpp"
 
@@ -108,15 +109,6 @@ class SqliteBackend final : public Backend {
   fs::path dir_;
 };
 
-std::string postgres_base_url() {
-  const char* url = std::getenv("RUNNER_TEST_POSTGRES_URL");
-  if (url == nullptr || *url == '\0')
-    FAIL(
-        "RUNNER_TEST_POSTGRES_URL is not set: run scripts/start-postgres.sh (as root) and export "
-        "RUNNER_TEST_POSTGRES_URL=<the URL it prints>, or run the suite with scripts/test.sh");
-  return url;
-}
-
 Rows pg_query(const std::string& url, const std::string& statement) {
   std::unique_ptr<PGconn, decltype(&PQfinish)> conn(PQconnectdb(url.c_str()), PQfinish);
   INFO("PostgreSQL " << url << ": " << PQerrorMessage(conn.get()));
@@ -141,7 +133,7 @@ Rows pg_query(const std::string& url, const std::string& statement) {
 // Each test gets its own schema, t_<random>, which its connections put first in search_path.
 class PostgresBackend final : public Backend {
  public:
-  PostgresBackend() : base_(postgres_base_url()), schema_("t_" + random_hex(12)) {
+  PostgresBackend() : base_(runner_test::postgres_url()), schema_("t_" + random_hex(12)) {
     pg_query(base_, "CREATE SCHEMA " + schema_);
   }
   ~PostgresBackend() override {
