@@ -7,7 +7,9 @@
 
 #include "store/block_codec.hpp"
 
+#include <chrono>
 #include <map>
+#include <thread>
 
 namespace runner::store {
 
@@ -42,7 +44,19 @@ SqliteStore::SqliteStore(std::string path) : path_(std::move(path)) {
     const std::string pragmas = std::string("PRAGMA page_size=16384; ") +
                                 (new_file ? "PRAGMA auto_vacuum=INCREMENTAL; " : "") +
                                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL";
-    if (sqlite3_exec(db_.get(), pragmas.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+    // Setting journal_mode can meet SQLITE_BUSY without the busy handler being called (another
+    // connection opening the same new file at the same moment: "stores opened at once" failed
+    // so once in a full run). Tried again, 20 ms apart, for as long as the busy timeout.
+    const auto give_up = std::chrono::steady_clock::now() + kSqliteBusyTimeout;
+    int rc_pragmas = SQLITE_OK;
+    for (;;) {
+      rc_pragmas = sqlite3_exec(db_.get(), pragmas.c_str(), nullptr, nullptr, &error);
+      if ((rc_pragmas & 0xff) != SQLITE_BUSY || std::chrono::steady_clock::now() >= give_up) break;
+      sqlite3_free(error);
+      error = nullptr;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (rc_pragmas != SQLITE_OK) {
       std::string message =
           error_text(db_.get(), error != nullptr ? error : sqlite3_errmsg(db_.get()));
       sqlite3_free(error);
