@@ -6,6 +6,7 @@
 #include "runner/job_workspace.hpp"
 #include "secrets/config_cipher.hpp"
 #include "store/event_spool.hpp"
+#include "store/store_sink.hpp"
 
 #include <signal.h>
 #include <unistd.h>
@@ -83,15 +84,40 @@ void store_spooled_events(store::Store& db, store::JobRecord& job,
   std::error_code ec;
   if (!std::filesystem::exists(std::filesystem::symlink_status(file, ec))) return;
   try {
-    const std::uint64_t last = store::store_left_over_spool(db, file, job.id);
-    if (last > job.events_stored) job.events_stored = last;
-    say(last > 0 ? "stored the events job " + job.id + " had spooled on disk (up to #" +
-                       std::to_string(last) + ")"
-                 : "removed the empty spool file of job " + job.id);
+    const std::uint64_t stored_before = job.events_stored;
+    const auto salvage = store::store_left_over_spool(db, file, job.id);
+    if (salvage.last > job.events_stored) job.events_stored = salvage.last;
+    // What the killed runner held in memory (between what the store had and what it spooled)
+    // is gone: the record names it rather than let "up to #N" suggest a whole log.
+    store::MissingEvents missing;
+    const std::string why = "held in the memory of the runner (pid " +
+                            std::to_string(job.runner_pid.value_or(0)) +
+                            ") when it died, waiting for the store";
+    if (salvage.first > stored_before + 1) missing.add(stored_before + 1, salvage.first - 1, why);
+    for (const auto& [first, last] : salvage.gaps) missing.add(first, last, why);
+    if (!missing.empty()) {
+      job.events_missing =
+          job.events_missing.empty() ? missing.text() : job.events_missing + "," + missing.text();
+      if (job.events_missing_reason.empty()) job.events_missing_reason = missing.reason;
+    }
+    say(salvage.last > 0
+            ? "stored the events job " + job.id + " had spooled on disk (#" +
+                  std::to_string(salvage.first) + " to #" + std::to_string(salvage.last) + ")"
+            : "removed the empty spool file of job " + job.id);
+    if (!missing.empty())
+      say("events " + missing.text() + " of job " + job.id + " were lost: " + why);
   } catch (const std::exception& e) {
     say("the events job " + job.id + " spooled on disk were not stored (" + file.string() +
         " is kept for the next runner gc): " + e.what());
   }
+}
+
+void record_spooled_jobs(store::Store& db, const std::function<void(const std::string&)>& say) {
+  const auto home = secrets::runner_home();
+  if (!home) return;
+  for (const auto& job :
+       store::record_spooled_jobs(db, *home / "spool", host_name(), process_alive))
+    say(job.outcome);
 }
 
 }  // namespace runner

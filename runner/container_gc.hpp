@@ -53,4 +53,10 @@ std::vector<GcWorkspace> collect_orphan_workspaces(bool dry_run);
 void store_spooled_events(store::Store& db, store::JobRecord& job,
                           const std::function<void(const std::string&)>& say);
 
+// Before store::end_jobs_of_dead_runners: the jobs whose runner on this host died before the
+// store had their row (it was locked or down when they began) get it now, from the record the
+// runner left next to its spool (store::record_spooled_jobs), so that their events are stored
+// and the jobs ended like any other; `say` is told each one.
+void record_spooled_jobs(store::Store& db, const std::function<void(const std::string&)>& say);
+
 }  // namespace runner

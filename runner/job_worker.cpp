@@ -278,6 +278,7 @@ class WorkerLoop {
     // `runner run` jobs on this host whose runner died (their containers are `runner gc`'s).
     try {
       const auto salvage = [&](store::JobRecord& job) { store_spooled_events(db_, job, report_); };
+      record_spooled_jobs(db_, report_);
       for (const auto& job :
            store::end_jobs_of_dead_runners(db_, host_name(), process_alive, salvage))
         report_(fmt::format("job {} ({}): error ({})", job.id, job.component_id, job.message));

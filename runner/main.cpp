@@ -299,6 +299,7 @@ void end_dead_runner_jobs(bool dry_run) {
     const auto salvage = [&](runner::store::JobRecord& job) {
       runner::store_spooled_events(*db, job, say);
     };
+    runner::record_spooled_jobs(*db, say);
     for (const auto& job : runner::store::end_jobs_of_dead_runners(
              *db, runner::host_name(), runner::process_alive, salvage)) {
       std::printf("ended job %s (%s) as error: its runner (pid %lld) is gone\n", job.id.c_str(),

@@ -3,6 +3,7 @@
 #include "store/event_spool.hpp"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,6 +12,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <optional>
+#include <sstream>
 
 namespace runner::store {
 
@@ -80,15 +84,20 @@ EventSpool EventSpool::left_over(std::filesystem::path file) {
   return spool;
 }
 
-std::uint64_t store_left_over_spool(Store& store, const std::filesystem::path& file,
-                                    const std::string& job_id) {
+SpoolSalvage store_left_over_spool(Store& store, const std::filesystem::path& file,
+                                   const std::string& job_id) {
   EventSpool spool = EventSpool::left_over(file);
-  std::uint64_t last = 0;
+  SpoolSalvage salvage;
   try {
     for (auto blocks = spool.read(256 << 10); !blocks.empty(); blocks = spool.read(256 << 10)) {
-      for (auto& b : blocks) b.job_id = job_id;
+      for (auto& b : blocks) {
+        b.job_id = job_id;
+        if (salvage.first == 0) salvage.first = b.first_sequence;
+        if (salvage.last != 0 && b.first_sequence > salvage.last + 1)
+          salvage.gaps.emplace_back(salvage.last + 1, b.first_sequence - 1);
+        salvage.last = std::max(salvage.last, b.last_sequence);
+      }
       store.append_blocks(blocks);
-      last = std::max(last, blocks.back().last_sequence);
     }
   } catch (...) {
     spool.keep_file();
@@ -97,7 +106,121 @@ std::uint64_t store_left_over_spool(Store& store, const std::filesystem::path& f
   spool.reset();  // removes the file, a damaged tail with it
   std::error_code ignored;
   std::filesystem::remove(file, ignored);  // not opened (not a regular file): gone all the same
-  return last;
+  return salvage;
+}
+
+std::filesystem::path spool_job_file(const std::filesystem::path& spool_file) {
+  std::filesystem::path file = spool_file;
+  return file.replace_extension(".job");
+}
+
+namespace {
+
+constexpr std::uintmax_t kMaxJobRecordBytes = 64 << 10;
+
+std::int64_t micros(EventTime t) {
+  return t.time_since_epoch().count();
+}
+
+EventTime from_micros(std::int64_t us) {
+  return EventTime(std::chrono::microseconds(us));
+}
+
+// The record of `file`, or why it is not one.
+std::optional<JobRecord> read_spool_job(const std::filesystem::path& file, std::string& problem) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(file, ec);
+  if (ec || size > kMaxJobRecordBytes) {
+    problem = ec ? ec.message() : "larger than 64 KiB";
+    return std::nullopt;
+  }
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  const auto doc = nlohmann::json::parse(text.str(), nullptr, false);
+  const auto string_at = [&](const char* key) -> std::optional<std::string> {
+    if (!doc.is_object() || !doc.contains(key) || !doc[key].is_string()) return std::nullopt;
+    return doc[key].get<std::string>();
+  };
+  const auto integer_at = [&](const char* key) -> std::optional<std::int64_t> {
+    if (!doc.is_object() || !doc.contains(key) || !doc[key].is_number_integer())
+      return std::nullopt;
+    return doc[key].get<std::int64_t>();
+  };
+  const auto id = string_at("job_id");
+  const auto component = string_at("component_id");
+  const auto ns = string_at("namespace");
+  const auto host = string_at("runner_host");
+  const auto pid = integer_at("runner_pid");
+  const auto created = integer_at("created_at_us");
+  if (!id || !component || !ns || !host || !pid || !created) {
+    problem = "not a job record runner wrote";
+    return std::nullopt;
+  }
+  if (*id + ".job" != file.filename().string()) {
+    problem = "the record is of another job (" + *id + ")";
+    return std::nullopt;
+  }
+  JobRecord job;
+  job.id = *id;
+  job.component_id = *component;
+  job.namespace_name = *ns;
+  job.status = std::string(kStatusProcessing);
+  job.runner_host = *host;
+  job.runner_pid = *pid;
+  job.created_at = from_micros(*created);
+  if (const auto started = integer_at("started_at_us")) job.started_at = from_micros(*started);
+  return job;
+}
+
+}  // namespace
+
+bool write_spool_job(const std::filesystem::path& spool_file, const JobRecord& job) {
+  nlohmann::json doc = {{"job_id", job.id},
+                        {"component_id", job.component_id},
+                        {"namespace", job.namespace_name},
+                        {"runner_host", job.runner_host},
+                        {"runner_pid", job.runner_pid.value_or(0)},
+                        {"created_at_us", micros(job.created_at)}};
+  if (job.started_at) doc["started_at_us"] = micros(*job.started_at);
+  const std::string text = doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  const auto file = spool_job_file(spool_file);
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return false;
+  const bool written = write_all(fd, text.data(), text.size());
+  ::close(fd);
+  if (!written) ::unlink(file.c_str());
+  return written;
+}
+
+std::vector<SpooledJob> record_spooled_jobs(Store& store, const std::filesystem::path& spool_dir,
+                                            std::string_view host,
+                                            const std::function<bool(std::int64_t)>& alive) {
+  std::vector<SpooledJob> done;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(spool_dir, ec)) {
+    const auto& file = entry.path();
+    if (file.extension() != ".job" || !entry.is_regular_file(ec)) continue;
+    SpooledJob result{file, file.stem().string(), ""};
+    std::string problem;
+    const auto job = read_spool_job(file, problem);
+    if (!job) {
+      result.outcome = "cannot read the job record " + file.string() + ": " + problem;
+      done.push_back(std::move(result));
+      continue;
+    }
+    if (job->runner_host != host || (job->runner_pid && alive(*job->runner_pid))) continue;
+    if (store.find_job(job->id)) {
+      result.outcome = "removed the job record of job " + job->id + " (the store has its row)";
+    } else {
+      store.insert_job(*job);
+      result.outcome = "recorded job " + job->id + " (" + job->component_id +
+                       "): its runner died before the store recorded it";
+    }
+    std::filesystem::remove(file, ec);
+    done.push_back(std::move(result));
+  }
+  return done;
 }
 
 bool EventSpool::open_file(std::string& problem) {

@@ -12,13 +12,22 @@
 // u32, event_count (u64), the length of the events text (u64), then the text. Blocks are spooled
 // as the job's thread built them, before the writer compresses them (block_codec.hpp). A runner
 // killed with events spooled leaves the file: `runner gc` stores them (store_left_over_spool).
+//
+// A spool started while the store has no row for the job yet (the store was locked or down
+// when the job began) gets the job's record next to it, <job id>.job (JSON, mode 0600), removed
+// once the row is written. A runner killed before that leaves both files: `runner gc` inserts the
+// row from the record (record_spooled_jobs), then stores the events and ends the job as any
+// other job of a dead runner: without the record, nothing would know the job existed.
 #pragma once
 
 #include "store/store.hpp"
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace runner::store {
@@ -62,10 +71,38 @@ class EventSpool {
   std::uint64_t write_offset_ = 0;
 };
 
+// The record file next to spool `file` (<job id>.job), and its contents: the job's id, component,
+// namespace, times and the runner's host and pid, the fields `runner gc` needs.
+std::filesystem::path spool_job_file(const std::filesystem::path& spool_file);
+// Writes `job`'s record next to spool `file`; false when it cannot (the disk is full, say).
+bool write_spool_job(const std::filesystem::path& spool_file, const JobRecord& job);
+
+struct SpooledJob {
+  std::filesystem::path record_file;
+  std::string job_id;
+  std::string outcome;  // what was done, for `runner gc`'s report
+};
+// For each <job id>.job record in `spool_dir` whose runner is gone (on `host`, `alive(pid)` is
+// false): inserts the job's row (status processing) when the store has none, then removes the
+// record; a record that cannot be read (damaged, not a record of this job, larger than 64 KiB)
+// is reported and left alone. Records of runners still alive, or of another host, are skipped.
+// Run it before end_jobs_of_dead_runners, which then stores the spool and ends the job.
+std::vector<SpooledJob> record_spooled_jobs(Store& store, const std::filesystem::path& spool_dir,
+                                            std::string_view host,
+                                            const std::function<bool(std::int64_t)>& alive);
+
+// What store_left_over_spool stored: the first and last sequence (0: none), and the ranges
+// between its blocks that the file did not hold (blocks the spool refused while it ran).
+struct SpoolSalvage {
+  std::uint64_t first = 0;
+  std::uint64_t last = 0;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> gaps;
+};
+
 // Stores the events a killed runner left in the spool `file` for job `job_id`, in order, and
-// removes the file; returns the highest sequence stored (0: none). Throws StoreError when the
-// store refuses them (the file is kept then, for a later try).
-std::uint64_t store_left_over_spool(Store& store, const std::filesystem::path& file,
-                                    const std::string& job_id);
+// removes the file. Throws StoreError when the store refuses them (the file is kept then, for a
+// later try).
+SpoolSalvage store_left_over_spool(Store& store, const std::filesystem::path& file,
+                                   const std::string& job_id);
 
 }  // namespace runner::store

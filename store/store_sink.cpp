@@ -109,6 +109,7 @@ StoreSink::StoreSink(std::unique_ptr<Store> store, JobRecord job, StoreSinkOptio
 
 StoreSink::~StoreSink() {
   stop_writer();
+  remove_spool_job();  // the runner ends: it is not dead, whatever the store recorded
 }
 
 void StoreSink::write(const logging::Event& event) {
@@ -157,8 +158,13 @@ void StoreSink::spool_block(EventBlock&& block) {
     spool_ = std::make_unique<EventSpool>(options_.spool_dir / (job_.id + ".spool"),
                                           options_.max_spool_bytes);
   std::string problem;
-  if (!spool_->append(block, problem))
+  if (!spool_->append(block, problem)) {
     missing_.add(block.first_sequence, block.last_sequence, problem);
+  } else if (!job_row_written_ && !spool_job_written_) {
+    // A runner killed now would leave events of a job no store row names: the record lets
+    // `runner gc` insert the row (record_spooled_jobs) and store them.
+    spool_job_written_ = write_spool_job(spool_->file(), job_);
+  }
   changed_.notify_all();
 }
 
@@ -221,6 +227,15 @@ void StoreSink::ensure_job_row() {
   // A retry after an unclear failure (a connection lost during COMMIT) must not insert twice.
   if (!store_->find_job(job_.id)) store_->insert_job(job_);
   job_row_written_ = true;
+  remove_spool_job();
+}
+
+void StoreSink::remove_spool_job() {
+  std::lock_guard lock(mutex_);
+  if (!spool_job_written_) return;
+  std::error_code ignored;
+  std::filesystem::remove(spool_job_file(options_.spool_dir / (job_.id + ".spool")), ignored);
+  spool_job_written_ = false;
 }
 
 bool StoreSink::already_stored(std::vector<EventBlock>& batch) {

@@ -110,6 +110,7 @@ class StoreSink final : public logging::EventSink {
   bool already_stored(std::vector<EventBlock>& batch);
   bool give_up_on_full_disk(const StoreError& e, std::string& problem);
   void spool_block(EventBlock&& block);
+  void remove_spool_job();
   void stop_writer();
   std::string loss_warning() const;
 
@@ -126,8 +127,11 @@ class StoreSink final : public logging::EventSink {
   std::size_t queued_bytes_ = 0;
   bool writing_ = false;
   bool stopping_ = false;
-  bool job_row_written_ = false;  // writer thread only
-  bool given_up_ = false;         // the retry window passed: the store is not tried again
+  // Written by the writer thread (or the constructor), read by the job's thread when it starts
+  // a spool: a spool of a job the store has no row for gets the job's record next to it.
+  std::atomic<bool> job_row_written_ = false;
+  bool spool_job_written_ = false;  // under mutex_
+  bool given_up_ = false;           // the retry window passed: the store is not tried again
   std::optional<std::chrono::steady_clock::time_point> failing_since_;
   std::unique_ptr<EventSpool> spool_;  // created when first needed
   std::unique_ptr<DiskReserve> reserve_;

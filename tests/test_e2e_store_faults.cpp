@@ -26,6 +26,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
@@ -589,6 +590,82 @@ TEST_CASE("kill -9 with events spooled on disk: runner gc stores them and ends t
   CHECK(state["status"] == "error");
   CHECK_THAT(state["message"].get<std::string>(), Catch::Contains("The runner died"));
   CHECK(state["events_stored"].get<std::uint64_t>() >= 1000001);
+  // The blocks in the killed runner's memory (between "line 1" and the spool) are named lost.
+  const auto events = json_lines(run_cli({"logs", job, "--store", store, "--json"}).out);
+  std::size_t at = 0;
+  while (at + 1 < events.size() && events[at]["message"] != "line 1") ++at;
+  REQUIRE(at + 1 < events.size());
+  const auto after_line_1 = events[at]["seq"].get<std::uint64_t>() + 1;
+  const auto first_spooled = events[at + 1]["seq"].get<std::uint64_t>();
+  REQUIRE(first_spooled > after_line_1);
+  REQUIRE(state.contains("events_missing"));
+  CHECK(state["events_missing"]["sequences"] ==
+        std::to_string(after_line_1) + "-" + std::to_string(first_spooled - 1));
+  CHECK_THAT(state["events_missing"]["reason"].get<std::string>(),
+             Catch::Contains("held in the memory of the runner"));
+}
+
+TEST_CASE("kill -9 of a job the locked store never recorded: runner gc records and ends it",
+          "[e2e][store][faults][sqlite][spool]") {
+  Home home;
+  REQUIRE(run_cli({"jobs"}, home.env()).exit_code == 0);
+  const std::string component =
+      temp_file(json({{"id", "test.spool-unrecorded"},
+                      {"image", kImage},
+                      {"command", {"sh", "-c", "seq 1 1000000; sleep 300"}}})
+                    .dump());
+  const std::string store = "sqlite:" + home.db();
+  std::string job;
+  {
+    // Locked before the job starts: the job row, like the events, waits for the store.
+    SqliteLock lock(home.db());
+    CliProcess run({"run", component, "--no-color"}, home.env());
+    REQUIRE(run.wait_for_output("1000000", std::chrono::seconds(60)));
+    // Memory full, then the spool, with the job's record next to it (the id is in its name: the
+    // terminal shows the id only in the summary).
+    const auto record_in_spool = [&]() -> std::optional<std::filesystem::path> {
+      std::error_code ec;
+      for (const auto& e : std::filesystem::directory_iterator(home.path / "spool", ec))
+        if (e.path().extension() == ".job") return e.path();
+      return std::nullopt;
+    };
+    for (int i = 0; i < 100 && !record_in_spool(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const auto record = record_in_spool();
+    REQUIRE(record);
+    job = record->stem().string();
+    REQUIRE(std::filesystem::exists(home.path / "spool" / (job + ".spool")));
+    run.signal(SIGKILL);
+    run.wait(std::chrono::seconds(10));
+  }
+  CHECK(json_lines(run_cli({"jobs", "--json"}, home.env()).out).empty());  // nothing knew it
+  auto gc = run_cli({"gc"}, home.env());
+  INFO(gc.out << gc.err);
+  CHECK(gc.exit_code == 0);
+  CHECK_THAT(gc.out, Catch::Contains("recorded job " + job));
+  CHECK_THAT(gc.out, Catch::Contains("stored the events job " + job + " had spooled on disk"));
+  CHECK_THAT(gc.out, Catch::Contains("ended job " + job));
+  CHECK(std::filesystem::is_empty(home.path / "spool"));
+  const auto lines = stored_lines(store, job);
+  REQUIRE_FALSE(lines.empty());
+  CHECK(lines.back() == "1000000");
+  const json state = show(store, job);
+  INFO(state.dump());
+  CHECK(state["status"] == "error");
+  CHECK(state["component_id"] == "test.spool-unrecorded");
+  CHECK_THAT(state["message"].get<std::string>(), Catch::Contains("The runner died"));
+  // The first events were in the killed runner's memory: the record names them as lost.
+  const auto events = json_lines(run_cli({"logs", job, "--store", store, "--json"}).out);
+  REQUIRE_FALSE(events.empty());
+  const auto first_stored = events.front()["seq"].get<std::uint64_t>();
+  REQUIRE(first_stored > 1);
+  REQUIRE(state.contains("events_missing"));
+  CHECK(state["events_missing"]["sequences"] == "1-" + std::to_string(first_stored - 1));
+  CHECK_THAT(state["events_missing"]["reason"].get<std::string>(),
+             Catch::Contains("held in the memory of the runner"));
+  // A second gc finds nothing left to do for it.
+  auto again = run_cli({"gc"}, home.env());
+  CHECK_THAT(again.out, !Catch::Contains(job));
 }
 
 TEST_CASE("bad RUNNER_STORE_RETRY_SECONDS or RUNNER_SPOOL_MAX_BYTES: exit 64 naming it",
