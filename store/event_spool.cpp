@@ -126,8 +126,9 @@ EventTime from_micros(std::int64_t us) {
   return EventTime(std::chrono::microseconds(us));
 }
 
-// The record of `file`, or why it is not one.
-std::optional<JobRecord> read_spool_job(const std::filesystem::path& file, std::string& problem) {
+// The record of `file` (and in `store`, the store it was for), or why it is not one.
+std::optional<JobRecord> read_spool_job(const std::filesystem::path& file, std::string& store,
+                                        std::string& problem) {
   std::error_code ec;
   const auto size = std::filesystem::file_size(file, ec);
   if (ec || size > kMaxJobRecordBytes) {
@@ -153,7 +154,8 @@ std::optional<JobRecord> read_spool_job(const std::filesystem::path& file, std::
   const auto host = string_at("runner_host");
   const auto pid = integer_at("runner_pid");
   const auto created = integer_at("created_at_us");
-  if (!id || !component || !ns || !host || !pid || !created) {
+  const auto for_store = string_at("store");
+  if (!id || !component || !ns || !host || !pid || !created || !for_store) {
     problem = "not a job record runner wrote";
     return std::nullopt;
   }
@@ -161,6 +163,7 @@ std::optional<JobRecord> read_spool_job(const std::filesystem::path& file, std::
     problem = "the record is of another job (" + *id + ")";
     return std::nullopt;
   }
+  store = *for_store;
   JobRecord job;
   job.id = *id;
   job.component_id = *component;
@@ -175,8 +178,10 @@ std::optional<JobRecord> read_spool_job(const std::filesystem::path& file, std::
 
 }  // namespace
 
-bool write_spool_job(const std::filesystem::path& spool_file, const JobRecord& job) {
+bool write_spool_job(const std::filesystem::path& spool_file, const JobRecord& job,
+                     const std::string& store) {
   nlohmann::json doc = {{"job_id", job.id},
+                        {"store", store},
                         {"component_id", job.component_id},
                         {"namespace", job.namespace_name},
                         {"runner_host", job.runner_host},
@@ -203,13 +208,20 @@ std::vector<SpooledJob> record_spooled_jobs(Store& store, const std::filesystem:
     if (file.extension() != ".job" || !entry.is_regular_file(ec)) continue;
     SpooledJob result{file, file.stem().string(), ""};
     std::string problem;
-    const auto job = read_spool_job(file, problem);
+    std::string for_store;
+    const auto job = read_spool_job(file, for_store, problem);
     if (!job) {
       result.outcome = "cannot read the job record " + file.string() + ": " + problem;
       done.push_back(std::move(result));
       continue;
     }
     if (job->runner_host != host || (job->runner_pid && alive(*job->runner_pid))) continue;
+    if (for_store != store.describe()) {
+      result.outcome = "the job record " + file.string() + " is of a job for another store (" +
+                       for_store + "): run `runner gc` with RUNNER_STORE set to it";
+      done.push_back(std::move(result));
+      continue;
+    }
     if (store.find_job(job->id)) {
       result.outcome = "removed the job record of job " + job->id + " (the store has its row)";
     } else {

@@ -72,10 +72,12 @@ class EventSpool {
 };
 
 // The record file next to spool `file` (<job id>.job), and its contents: the job's id, component,
-// namespace, times and the runner's host and pid, the fields `runner gc` needs.
+// namespace, times, the runner's host and pid, and the store the job was for (its describe(),
+// which holds no password), the fields `runner gc` needs.
 std::filesystem::path spool_job_file(const std::filesystem::path& spool_file);
 // Writes `job`'s record next to spool `file`; false when it cannot (the disk is full, say).
-bool write_spool_job(const std::filesystem::path& spool_file, const JobRecord& job);
+bool write_spool_job(const std::filesystem::path& spool_file, const JobRecord& job,
+                     const std::string& store);
 
 struct SpooledJob {
   std::filesystem::path record_file;
@@ -85,7 +87,8 @@ struct SpooledJob {
 // For each <job id>.job record in `spool_dir` whose runner is gone (on `host`, `alive(pid)` is
 // false): inserts the job's row (status processing) when the store has none, then removes the
 // record; a record that cannot be read (damaged, not a record of this job, larger than 64 KiB)
-// is reported and left alone. Records of runners still alive, or of another host, are skipped.
+// or that is for another store (a `runner run --store` elsewhere) is reported and left alone.
+// Records of runners still alive, or of another host, are skipped.
 // Run it before end_jobs_of_dead_runners, which then stores the spool and ends the job.
 std::vector<SpooledJob> record_spooled_jobs(Store& store, const std::filesystem::path& spool_dir,
                                             std::string_view host,

@@ -163,7 +163,7 @@ void StoreSink::spool_block(EventBlock&& block) {
   } else if (!job_row_written_ && !spool_job_written_) {
     // A runner killed now would leave events of a job no store row names: the record lets
     // `runner gc` insert the row (record_spooled_jobs) and store them.
-    spool_job_written_ = write_spool_job(spool_->file(), job_);
+    spool_job_written_ = write_spool_job(spool_->file(), job_, store_->describe());
   }
   changed_.notify_all();
 }

@@ -160,7 +160,12 @@ TEST_CASE("a spool of a job the store never recorded: gc records the job, then i
     REQUIRE(spool.append(block(12, 20, "[]"), problem));  // 10-11 were refused while it ran
     spool.keep_file();                                    // what a kill -9 leaves
   }
-  REQUIRE(runner::store::write_spool_job(spool_file, job));
+  REQUIRE(runner::store::write_spool_job(spool_file, job, store->describe()));
+  // The same job recorded for another store (a `runner run --store` elsewhere): not this one's.
+  const auto elsewhere = spool_dir / "0193aaaa-0000-7000-8000-000000000009.spool";
+  auto other_job = job;
+  other_job.id = "0193aaaa-0000-7000-8000-000000000009";
+  REQUIRE(runner::store::write_spool_job(elsewhere, other_job, "postgresql://runner@db/jobs"));
   const auto record = runner::store::spool_job_file(spool_file);
   CHECK(record == spool_dir / (job.id + ".job"));
   CHECK((fs::status(record).permissions() & fs::perms::others_read) == fs::perms::none);
@@ -182,9 +187,13 @@ TEST_CASE("a spool of a job the store never recorded: gc records the job, then i
   }
   fs::copy_file(record, spool_dir / "other.job");
   const auto done = runner::store::record_spooled_jobs(*store, spool_dir, "host-a", dead);
-  REQUIRE(done.size() == 3);
+  REQUIRE(done.size() == 4);
   std::map<std::string, std::string> outcome;
   for (const auto& d : done) outcome[d.job_id] = d.outcome;
+  CHECK_THAT(outcome[other_job.id],
+             Catch::Contains("for another store (postgresql://runner@db/jobs)"));
+  CHECK(fs::exists(runner::store::spool_job_file(elsewhere)));
+  CHECK_FALSE(store->find_job(other_job.id));
   CHECK_THAT(outcome["damaged"], Catch::Contains("not a job record runner wrote"));
   CHECK_THAT(outcome["other"], Catch::Contains("the record is of another job"));
   CHECK_THAT(outcome[job.id], Catch::Contains("recorded job " + job.id));
