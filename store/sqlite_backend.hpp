@@ -46,15 +46,20 @@ inline std::int64_t to_i64(std::size_t n) {
              : static_cast<std::int64_t>(n);
 }
 
-// Creates the missing folders of `dir`, each with mode 0700.
+// Creates the missing folders of `dir`, each with mode 0700: the missing ancestors are found
+// walking up, then made top down (a loop, not a recursion: the path is RUNNER_STORE's or
+// --store's, whatever its depth).
 inline void create_folders(const std::filesystem::path& dir) {
-  if (dir.empty()) return;
+  std::vector<std::filesystem::path> missing;
   std::error_code ec;
-  if (std::filesystem::is_directory(dir, ec)) return;
-  if (dir.has_parent_path() && dir.parent_path() != dir) create_folders(dir.parent_path());
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-    throw StoreError(
-        fmt::format("cannot create folder {}: {}", dir.string(), std::strerror(errno)));
+  for (auto d = dir; !d.empty() && !std::filesystem::is_directory(d, ec); d = d.parent_path()) {
+    missing.push_back(d);
+    if (d.parent_path() == d) break;  // the root
+  }
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it)
+    if (::mkdir(it->c_str(), 0700) != 0 && errno != EEXIST)
+      throw StoreError(
+          fmt::format("cannot create folder {}: {}", it->string(), std::strerror(errno)));
 }
 
 // sqlite3_errmsg, and what to do when the file is damaged or is not a database at all.

@@ -1132,3 +1132,26 @@ TEST_CASE("one job column list and status names from the enum for both backends"
   CHECK_FALSE(runner::store::is_final_status("terminating"));
   CHECK_FALSE(runner::store::is_final_status("bogus"));
 }
+
+TEST_CASE("sqlite store - the folders of a new store path are made, 0700, however deep",
+          "[store][sqlite]") {
+  namespace fs = std::filesystem;
+  const auto base = fs::temp_directory_path() / ("runner-folders-" + std::to_string(::getpid()));
+  fs::remove_all(base);
+  fs::path deep = base;
+  for (int i = 0; i < 200; ++i) deep /= "d";  // 200 levels (SQLite takes paths of 512 bytes)
+  runner::store::open_store("sqlite:" + (deep / "runner.db").string());
+  CHECK(fs::exists(deep / "runner.db"));
+  CHECK((fs::status(base / "d").permissions() & fs::perms::all) == fs::perms::owner_all);
+  CHECK((fs::status(deep).permissions() & fs::perms::all) == fs::perms::owner_all);
+  // Under a file: the error names the folder it could not make.
+  const auto file = base / "a-file";
+  { std::ofstream(file) << "x"; }
+  try {
+    runner::store::open_store("sqlite:" + (file / "sub" / "runner.db").string());
+    FAIL("a store under a file opened");
+  } catch (const runner::store::StoreError& e) {
+    CHECK_THAT(std::string(e.what()), Catch::Contains("cannot create folder " + file.string()));
+  }
+  fs::remove_all(base);
+}
