@@ -80,7 +80,7 @@ void store_spooled_events(store::Store& db, store::JobRecord& job,
   const auto home = secrets::runner_home();
   // A job id is a UUID; one from a store edited by hand must not name a path elsewhere.
   if (!home || job.id.find_first_of("/\\") != std::string::npos || job.id.starts_with('.')) return;
-  const std::filesystem::path file = *home / "spool" / (job.id + ".spool");
+  const std::filesystem::path file = store::spool_file(*home / "spool", job.id);
   std::error_code ec;
   if (!std::filesystem::exists(std::filesystem::symlink_status(file, ec))) return;
   try {

@@ -14,7 +14,6 @@
 #include <cstring>
 #include <fstream>
 #include <optional>
-#include <sstream>
 
 namespace runner::store {
 
@@ -109,6 +108,11 @@ SpoolSalvage store_left_over_spool(Store& store, const std::filesystem::path& fi
   return salvage;
 }
 
+std::filesystem::path spool_file(const std::filesystem::path& spool_dir,
+                                 const std::string& job_id) {
+  return spool_dir / (job_id + ".spool");
+}
+
 std::filesystem::path spool_job_file(const std::filesystem::path& spool_file) {
   std::filesystem::path file = spool_file;
   return file.replace_extension(".job");
@@ -135,10 +139,12 @@ std::optional<JobRecord> read_spool_job(const std::filesystem::path& file, std::
     problem = ec ? ec.message() : "larger than 64 KiB";
     return std::nullopt;
   }
+  // Read to the bound, not to the end: the file may have grown since its size was taken.
+  std::string text(static_cast<std::size_t>(size), '\0');
   std::ifstream in(file, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  const auto doc = nlohmann::json::parse(text.str(), nullptr, false);
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  const auto doc = nlohmann::json::parse(text, nullptr, false);
   const auto string_at = [&](const char* key) -> std::optional<std::string> {
     if (!doc.is_object() || !doc.contains(key) || !doc[key].is_string()) return std::nullopt;
     return doc[key].get<std::string>();
@@ -205,7 +211,8 @@ std::vector<SpooledJob> record_spooled_jobs(Store& store, const std::filesystem:
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(spool_dir, ec)) {
     const auto& file = entry.path();
-    if (file.extension() != ".job" || !entry.is_regular_file(ec)) continue;
+    // Not through a symbolic link: gc may run as root, and the file is read.
+    if (file.extension() != ".job" || !entry.is_regular_file(ec) || entry.is_symlink(ec)) continue;
     SpooledJob result{file, file.stem().string(), ""};
     std::string problem;
     std::string for_store;

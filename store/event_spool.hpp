@@ -71,6 +71,8 @@ class EventSpool {
   std::uint64_t write_offset_ = 0;
 };
 
+// Where job `job_id`'s spool lives in `spool_dir`: <dir>/<job id>.spool.
+std::filesystem::path spool_file(const std::filesystem::path& spool_dir, const std::string& job_id);
 // The record file next to spool `file` (<job id>.job), and its contents: the job's id, component,
 // namespace, times, the runner's host and pid, and the store the job was for (its describe(),
 // which holds no password), the fields `runner gc` needs.

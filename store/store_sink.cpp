@@ -155,7 +155,7 @@ void StoreSink::hand_off() {
 
 void StoreSink::spool_block(EventBlock&& block) {
   if (!spool_)
-    spool_ = std::make_unique<EventSpool>(options_.spool_dir / (job_.id + ".spool"),
+    spool_ = std::make_unique<EventSpool>(spool_file(options_.spool_dir, job_.id),
                                           options_.max_spool_bytes);
   std::string problem;
   if (!spool_->append(block, problem)) {
@@ -234,7 +234,7 @@ void StoreSink::remove_spool_job() {
   std::lock_guard lock(mutex_);
   if (!spool_job_written_) return;
   std::error_code ignored;
-  std::filesystem::remove(spool_job_file(options_.spool_dir / (job_.id + ".spool")), ignored);
+  std::filesystem::remove(spool_job_file(spool_file(options_.spool_dir, job_.id)), ignored);
   spool_job_written_ = false;
 }
 

@@ -665,6 +665,7 @@ TEST_CASE("kill -9 of a job the locked store never recorded: runner gc records a
              Catch::Contains("held in the memory of the runner"));
   // A second gc finds nothing left to do for it.
   auto again = run_cli({"gc"}, home.env());
+  CHECK(again.exit_code == 0);
   CHECK_THAT(again.out, !Catch::Contains(job));
 }
 

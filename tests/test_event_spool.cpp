@@ -186,6 +186,7 @@ TEST_CASE("a spool of a job the store never recorded: gc records the job, then i
     std::fclose(f);
   }
   fs::copy_file(record, spool_dir / "other.job");
+  fs::create_symlink(record, spool_dir / "0193aaaa-0000-7000-8000-00000000000a.job");  // skipped
   const auto done = runner::store::record_spooled_jobs(*store, spool_dir, "host-a", dead);
   REQUIRE(done.size() == 4);
   std::map<std::string, std::string> outcome;
