@@ -147,7 +147,17 @@ void many_workers_run_each_job_once(const QueueStore& store, int workers, int jo
     CHECK(claims[ids[i]] == 1);
     workers_used.insert(j["worker_id"].get<std::string>());
     int ran = 0, started = 0;
-    for (const auto& e : stored_events(store, ids[i])) {
+    const auto events = stored_events(store, ids[i]);
+    // What was stored, and what its worker printed, to tell a lost line from a lost store write.
+    std::string seen;
+    for (const auto& e : events) seen += e.dump() + "\n";
+    for (auto& p : procs) {
+      std::istringstream in(p->out());
+      for (std::string line; std::getline(in, line);)
+        if (line.find(ids[i]) != std::string::npos) seen += "worker: " + line + "\n";
+    }
+    INFO("job " << i << " (" << ids[i] << ") stored:\n" << seen << "in " << j.dump());
+    for (const auto& e : events) {
       if (e["source"] == "stdout" && e["message"] == "job " + std::to_string(i) + " ran") ++ran;
       if (e["source"] == "runner" &&
           e["message"].get<std::string>().rfind("Running component", 0) == 0)
